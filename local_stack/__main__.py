@@ -1,0 +1,77 @@
+"""``python -m local_stack run|openapi``: the local platform from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from local_stack.stack import LocalStack
+from local_stack.template import ROOT
+
+
+def run(args: argparse.Namespace) -> int:
+    from local_stack.seed import seed
+
+    stack = LocalStack(api_port=args.port, emulator_port=args.emulator_port).start()
+    url = stack.gateway.url
+    users = seed(url) if not args.no_seed else {}
+    print(f"\nWallet platform running locally (emulated AWS at {stack.emulator.endpoint})")
+    print(f"  API         {url}")
+    print(f"  Swagger UI  {url}/swagger")
+    print(f"  OpenAPI     {url}/openapi.json")
+    print(f"  Resources   {json.dumps(stack.resources)}")
+    if users:
+        print("\nDemo users (tokens valid 12 h; more with POST /local/token {\"sub\": ..., \"groups\": [...]}):")
+        for name, info in users.items():
+            acct = info["account"]
+            bal = f"{acct['account_id']}  balance {acct['balance']['amount']} {acct['balance']['currency']}" if acct else "(admin)"
+            print(f"  {name:6} {bal}\n         token {info['token']}")
+        print(f'\nTry:  curl -H "Authorization: Bearer {users["alice"]["token"]}" {url}/accounts/me')
+    print("\nCtrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    from local_stack.openapi import build_openapi
+
+    stack = LocalStack(api_port=None).start()
+    try:
+        doc = build_openapi(stack.registry)
+    finally:
+        stack.stop()
+    out = Path(args.out)
+    out.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    print(f"wrote {out} ({len(doc['paths'])} paths)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(prog="python -m local_stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="start the local platform (API on :3000) and seed demo data")
+    p_run.add_argument("--port", type=int, default=3000)
+    p_run.add_argument("--emulator-port", type=int, default=5000)
+    p_run.add_argument("--no-seed", action="store_true")
+    p_run.set_defaults(func=run)
+    p_api = sub.add_parser("openapi", help="write the merged OpenAPI document")
+    p_api.add_argument("--out", default=str(ROOT / "docs" / "openapi.json"))
+    p_api.set_defaults(func=openapi)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

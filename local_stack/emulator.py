@@ -1,0 +1,147 @@
+"""The embedded AWS emulator: a moto server on loopback, serialized, with Lambda wired to our handlers.
+
+* **Serialized**: moto's DynamoDB is not safe under concurrent requests
+  (conditional transactions double-apply), so every request to the emulator
+  runs under one lock. Lambda invocations are the exception: they run our
+  handler, which itself calls the emulator, so they must not hold the lock.
+* **Step Functions execute** (moto's ``execute_state_machine`` switch) and
+  their Lambda tasks reach the real handlers in-process through a patch of
+  ``LambdaBackend.invoke``; an exception becomes ``FunctionError`` with
+  ``errorType`` = the exception's class name, so ASL Retry/Catch match it.
+* **Retry back-off** sleeps inside state machines are multiplied by
+  ``time_scale`` (tests use a small factor).
+
+The patch targets moto's internals, so the moto version is pinned and checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from types import SimpleNamespace
+from typing import Any
+
+import moto
+from moto.core.config import default_user_config
+from werkzeug.serving import BaseWSGIServer, make_server
+
+SUPPORTED_MOTO = "5.2.5"
+_INVOKE_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/functions/[^/]+/invocations/?$")
+
+Invoker = Callable[[str, Any, bool], tuple[Any, str | None]]
+"""(function name or ARN, event, is_async) -> (result payload, error type or None)."""
+
+
+class SerializedApp:
+    """WSGI middleware running every emulator request under one lock (except Lambda invokes)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST" and _INVOKE_PATH.match(environ.get("PATH_INFO", "")):
+            return list(self.app(environ, start_response))
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+def check_moto_version() -> None:
+    if moto.__version__ != SUPPORTED_MOTO:
+        raise RuntimeError(
+            f"local_stack patches moto {SUPPORTED_MOTO} internals; found moto {moto.__version__}. "
+            "Pin moto in requirements-dev.txt or re-check local_stack/emulator.py against the new version."
+        )
+
+
+class Emulator:
+    """A moto server in a background thread on 127.0.0.1 (``port=0`` picks a free port)."""
+
+    def __init__(self, port: int = 0, time_scale: float = 1.0) -> None:
+        check_moto_version()
+        self.requested_port = port
+        self.time_scale = time_scale
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._saved: dict[str, Any] = {}
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "emulator not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, invoker: Invoker) -> None:
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+        from moto.moto_server.utilities import RegexConverter  # noqa: F401  (import side effects)
+        from moto.server import DomainDispatcherApplication, create_backend_app
+
+        default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        self._patch(invoker)
+        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", self.requested_port, app, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._unpatch()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API) without restarting the server."""
+        import urllib.request
+
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+    # --- patches --------------------------------------------------------------
+    def _patch(self, invoker: Invoker) -> None:
+        from moto.awslambda.models import LambdaBackend
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        scale = self.time_scale
+
+        def invoke(backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+                   response_headers: dict[str, str]) -> bytes:
+            event = json.loads(body) if body else {}
+            is_async = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
+            result, error = invoker(function_name, event, is_async)
+            if error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            payload = json.dumps(result, default=str).encode()
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        self._saved = {"invoke": LambdaBackend.invoke, "time": retrier_decl.time}
+        LambdaBackend.invoke = invoke  # type: ignore[assignment,method-assign]
+        retrier_decl.time = SimpleNamespace(sleep=lambda s: time.sleep(s * scale))  # type: ignore[assignment]
+
+    def _unpatch(self) -> None:
+        if not self._saved:
+            return
+        from moto.awslambda.models import LambdaBackend
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        LambdaBackend.invoke = self._saved["invoke"]  # type: ignore[method-assign]
+        retrier_decl.time = self._saved["time"]
+        self._saved = {}
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The payload Lambda returns for an unhandled exception."""
+    return {
+        "errorType": type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(exc)[-3:],
+    }

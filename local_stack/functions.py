@@ -1,0 +1,136 @@
+"""The template's functions, imported in-process and invoked like Lambda would.
+
+Each function is imported once ("cold start") with its own environment from
+the template applied, so module-level settings and clients see exactly what
+they would see on AWS. Invocations then run concurrently.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from local_stack.emulator import error_payload
+from local_stack.template import ROOT, FunctionSpec, Template
+
+_env_lock = threading.RLock()
+
+
+@contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    with _env_lock:
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+@dataclass
+class LambdaContext:
+    """What handlers read from the Lambda context."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 512
+    deadline_ms: int = 0
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+class UnknownFunction(LookupError):
+    pass
+
+
+class FunctionRegistry:
+    def __init__(self, template: Template, extra_env: dict[str, str] | None = None) -> None:
+        self.template = template
+        self.specs = template.functions()
+        self.extra_env = extra_env or {}
+        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._load_lock = threading.Lock()
+        if str(ROOT) not in sys.path:
+            sys.path.insert(0, str(ROOT))
+
+    def resolve_name(self, name_or_arn: str) -> str:
+        name = name_or_arn.split(":function:")[-1].split(":")[0]
+        for lid in self.specs:
+            if self.template.physical_name(lid) == name or lid == name:
+                return lid
+        raise UnknownFunction(f"no function {name_or_arn!r} in template.yaml")
+
+    def handler(self, logical_id: str) -> Callable[[Any, Any], Any]:
+        with self._load_lock:
+            if logical_id not in self._handlers:
+                spec: FunctionSpec = self.specs[logical_id]
+                with patched_environ({**spec.environment, **self.extra_env,
+                                      "AWS_LAMBDA_FUNCTION_NAME": logical_id}):
+                    module = importlib.import_module(spec.module_name)
+                self._handlers[logical_id] = getattr(module, spec.attribute)
+            return self._handlers[logical_id]
+
+    def preload(self) -> None:
+        for lid in self.specs:
+            self.handler(lid)
+
+    def context(self, logical_id: str) -> LambdaContext:
+        spec = self.template.resources[logical_id].get("Properties") or {}
+        timeout = int(spec.get("Timeout", self.template.globals.get("Timeout", 10)))
+        return LambdaContext(function_name=logical_id, aws_request_id=str(uuid.uuid4()),
+                             deadline_ms=int(time.time() * 1000) + timeout * 1000)
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        """Call the handler; exceptions propagate (callers decide how to surface them)."""
+        return self.handler(logical_id)(event, self.context(logical_id))
+
+    def invoke_for_emulator(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None]:
+        """The Lambda service's view: an exception becomes an error payload with ``errorType``."""
+        try:
+            logical_id = self.resolve_name(name_or_arn)
+        except UnknownFunction as exc:
+            return error_payload(exc) | {"errorType": "ResourceNotFoundException"}, "ResourceNotFoundException"
+        if is_async:
+            threading.Thread(target=self._safe_invoke, args=(logical_id, event), daemon=True).start()
+            return {}, None
+        try:
+            return self.invoke(logical_id, event), None
+        except Exception as exc:  # noqa: BLE001 - Lambda reports every exception to its caller
+            return error_payload(exc), type(exc).__name__
+
+    def _safe_invoke(self, logical_id: str, event: Any) -> None:
+        try:
+            self.invoke(logical_id, event)
+        except Exception:  # noqa: BLE001
+            import logging
+
+            logging.getLogger("local_stack").exception("async invocation of %s failed", logical_id)

@@ -1,0 +1,232 @@
+"""A local API Gateway (REST, proxy integration) on 127.0.0.1:3000, built from the template's Api events.
+
+An HTTP request becomes an API Gateway REST proxy event; the route's
+authorizer is emulated with local bearer tokens (``POST /local/token``) whose
+claims go to ``requestContext.authorizer.claims``; the handler's answer
+becomes the HTTP response. Gateway errors use the template's GatewayResponses.
+Also serves ``/openapi.json`` and Swagger UI at ``/swagger``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local_stack import tokens
+from local_stack.functions import FunctionRegistry
+from local_stack.template import ACCOUNT, Route, Template
+
+log = logging.getLogger("local_stack.gateway")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded", "application/xml")
+
+SWAGGER_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>Wallet API</title>
+<link rel="stylesheet" href="/swagger/static/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/swagger/static/swagger-ui-bundle.js"></script><script>
+window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui", persistAuthorization: true});
+</script></body></html>"""
+
+
+class Gateway:
+    def __init__(self, template: Template, registry: FunctionRegistry, stage: str | None = None,
+                 openapi: Any = None) -> None:
+        self.template = template
+        self.registry = registry
+        self.routes: list[Route] = template.routes()
+        self.stage = stage or template.parameters.get("Stage", "dev")
+        self.gateway_responses = template.gateway_responses()
+        self._openapi = openapi
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- server ---------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 3000) -> None:
+        self._server = make_server(host, port, self.wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    # --- request handling -----------------------------------------------------
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self.handle(request)
+        except Exception:  # noqa: BLE001 - what API Gateway does when the integration fails
+            log.exception("integration failure")
+            response = Response(json.dumps({"message": "Internal server error"}), 502,
+                                content_type="application/json")
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if path == "/local/token" and request.method == "POST":
+            return self._token(request)
+        if path == "/openapi.json" and request.method == "GET":
+            return Response(json.dumps(self.openapi()), 200, content_type="application/json")
+        if path in ("/swagger", "/swagger/") and request.method == "GET":
+            return Response(SWAGGER_HTML, 200, content_type="text/html")
+        if path.startswith("/swagger/static/") and request.method == "GET":
+            return self._swagger_asset(path.removeprefix("/swagger/static/"))
+        route, params = self.match(request.method, path)
+        if route is None:
+            return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 404)
+        if request.content_length and request.content_length > MAX_BODY:
+            return self.gateway_response("REQUEST_TOO_LARGE", 413)
+        claims = None
+        if route.authorizer:
+            claims = self._authorize(request)
+            if claims is None:
+                return self.gateway_response("UNAUTHORIZED", 401)
+        event = self.to_event(request, route, params, claims)
+        result = self.registry.invoke(route.function, event)
+        return self.from_result(result)
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            m = route.regex.match(path)
+            if m and route.method in (method, "ANY"):
+                return route, {k: unquote(v) for k, v in m.groupdict().items()}
+        return None, {}
+
+    def _authorize(self, request: Request) -> dict[str, Any] | None:
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else header
+        if not token:
+            return None
+        try:
+            claims = tokens.verify(token)
+        except tokens.InvalidToken:
+            return None
+        # API Gateway passes claims as strings.
+        return {k: v if isinstance(v, str) else str(v) for k, v in claims.items()}
+
+    def to_event(self, request: Request, route: Route, params: dict[str, str],
+                 claims: dict[str, Any] | None) -> dict[str, Any]:
+        raw = request.get_data(cache=False)
+        content_type = request.headers.get("Content-Type", "")
+        body: str | None
+        is_b64 = False
+        if not raw:
+            body = None
+        elif not content_type or content_type.startswith(TEXT_TYPES):
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                body, is_b64 = base64.b64encode(raw).decode(), True
+        else:
+            body, is_b64 = base64.b64encode(raw).decode(), True
+        headers = {k: v for k, v in request.headers.items()}
+        mv_headers: dict[str, list[str]] = {}
+        for k, v in request.headers.items():
+            mv_headers.setdefault(k, []).append(v)
+        query = {k: v[-1] for k, v in request.args.lists()} or None
+        mv_query = {k: list(v) for k, v in request.args.lists()} or None
+        context: dict[str, Any] = {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "resourcePath": route.path,
+            "httpMethod": request.method,
+            "path": f"/{self.stage}{quote(request.path)}",
+            "stage": self.stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "protocol": "HTTP/1.1",
+            "domainName": request.host,
+            "identity": {"sourceIp": request.remote_addr or "127.0.0.1",
+                         "userAgent": request.headers.get("User-Agent")},
+        }
+        if claims is not None:
+            context["authorizer"] = {"claims": claims}
+        return {
+            "resource": route.path,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": headers or None,
+            "multiValueHeaders": mv_headers or None,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": mv_query,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": context,
+            "body": body,
+            "isBase64Encoded": is_b64,
+        }
+
+    @staticmethod
+    def from_result(result: Any) -> Response:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            raise ValueError("malformed Lambda proxy response")
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        response = Response(data, int(result["statusCode"]))
+        response.headers.clear()
+        for k, v in (result.get("headers") or {}).items():
+            response.headers[k] = str(v)
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(k)
+            for v in values:
+                response.headers.add(k, str(v))
+        return response
+
+    def gateway_response(self, kind: str, default_status: int) -> Response:
+        spec = self.gateway_responses.get(kind) or {}
+        status = int(spec.get("StatusCode", default_status))
+        body = (spec.get("ResponseTemplates") or {}).get("application/json") or json.dumps({"message": kind})
+        return Response(body, status, content_type="application/json")
+
+    # --- local-only endpoints ---------------------------------------------------
+    def _token(self, request: Request) -> Response:
+        try:
+            data = json.loads(request.get_data() or b"{}")
+            sub = data["sub"]
+            groups = data.get("groups", [])
+            if not isinstance(sub, str) or not sub or not isinstance(groups, list) \
+                    or not all(isinstance(g, str) for g in groups):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            body = {"error": {"code": "VALIDATION_ERROR", "details": {},
+                              "message": 'Body must be {"sub": "<user id>", "groups": ["admin", ...]}'}}
+            return Response(json.dumps(body), 422, content_type="application/json")
+        token = tokens.issue(sub, groups, data.get("partner_id"))
+        return Response(json.dumps({"token": token}), 200, content_type="application/json")
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            from local_stack.openapi import build_openapi
+
+            self._openapi = build_openapi(self.registry)
+        return self._openapi  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _swagger_asset(name: str) -> Response:
+        import swagger_ui_bundle
+
+        base = Path(swagger_ui_bundle.swagger_ui_path).resolve()
+        target = (base / name).resolve()
+        if base not in target.parents or not target.is_file():
+            return Response("not found", 404)
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return Response(target.read_bytes(), 200, content_type=ctype)

@@ -1,0 +1,78 @@
+"""Creates the template's tables, buckets, queues, buses and state machines in the emulator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from local_stack.template import ACCOUNT, REGION, Template, TemplateError
+
+_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+               "StreamSpecification")
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,  # type: ignore[call-overload]
+                        aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def state_machine_definition(template: Template, logical_id: str) -> str:
+    props = template.resources[logical_id].get("Properties") or {}
+    if "DefinitionUri" in props:
+        text = (template.root / str(props["DefinitionUri"])).read_text()
+    elif "Definition" in props:
+        text = json.dumps(props["Definition"])
+    else:
+        raise TemplateError(f"{logical_id} has neither DefinitionUri nor Definition")
+    subs = {k: str(template.resolve(v)) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}
+    for key, value in subs.items():
+        text = text.replace("${" + key + "}", value)
+    json.loads(text)  # fail here, clearly, rather than inside the emulator
+    return text
+
+
+def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
+    """Create every supported resource; returns the physical names by kind."""
+    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "buses": [], "state_machines": []}
+    ddb = client("dynamodb", endpoint)
+    for lid, res in template.of_type("AWS::DynamoDB::Table").items():
+        props = template.resolve(res.get("Properties") or {})
+        name = template.physical_name(lid)
+        kwargs: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
+        for gsi in kwargs.get("GlobalSecondaryIndexes", []):
+            gsi.pop("ContributorInsightsSpecification", None)
+        ddb.create_table(TableName=name, BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"), **kwargs)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        created["tables"].append(name)
+
+    s3 = client("s3", endpoint)
+    for lid in template.of_type("AWS::S3::Bucket"):
+        name = template.physical_name(lid)
+        s3.create_bucket(Bucket=name)
+        created["buckets"].append(name)
+
+    sqs = client("sqs", endpoint)
+    for lid, res in template.of_type("AWS::SQS::Queue").items():
+        props = template.resolve(res.get("Properties") or {})
+        attrs = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod",
+                                                                 "DelaySeconds", "FifoQueue")}
+        sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attrs)
+        created["queues"].append(template.physical_name(lid))
+
+    events = client("events", endpoint)
+    for lid in template.of_type("AWS::Events::EventBus"):
+        events.create_event_bus(Name=template.physical_name(lid))
+        created["buses"].append(template.physical_name(lid))
+
+    sfn = client("stepfunctions", endpoint)
+    role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"
+    for lid, res in template.of_type("AWS::Serverless::StateMachine").items():
+        props = res.get("Properties") or {}
+        sfn.create_state_machine(name=template.physical_name(lid), definition=state_machine_definition(template, lid),
+                                 roleArn=role, type=str(props.get("Type", "STANDARD")))
+        created["state_machines"].append(template.physical_name(lid))
+    return created

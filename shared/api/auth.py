@@ -1,0 +1,62 @@
+"""The caller, read only from the authorizer context (never from the body).
+
+On AWS the REST API's Cognito user-pool authorizer puts the token's claims in
+``requestContext.authorizer.claims``; roles are Cognito groups
+(``cognito:groups``: ``admin``, ``reviewer``, ``internal``, ``partner``) and a
+partner's id is the ``custom:partner_id`` claim. The local gateway puts its
+token's claims in the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from pydantic import BaseModel
+
+from shared.errors import Forbidden, Unauthenticated
+
+ROLES = frozenset({"admin", "reviewer", "internal", "partner"})
+
+
+class Caller(BaseModel):
+    sub: str
+    groups: frozenset[str] = frozenset()
+    partner_id: str | None = None
+
+    def has(self, group: str) -> bool:
+        return group in self.groups
+
+    def require(self, *groups: str) -> Caller:
+        """Raise ``Forbidden`` unless the caller is in one of ``groups``."""
+        if not any(g in self.groups for g in groups):
+            raise Forbidden(f"Requires role: {' or '.join(groups)}.", required=list(groups))
+        return self
+
+
+def parse_groups(raw: Any) -> frozenset[str]:
+    """Cognito groups arrive as a list, ``"a,b"`` (REST authorizer) or ``"[a b]"`` (JWT authorizer)."""
+    if raw is None or raw == "":
+        return frozenset()
+    if isinstance(raw, list | tuple):
+        items = [str(g) for g in raw]
+    else:
+        items = str(raw).strip("[]").replace(",", " ").split()
+    return frozenset(g for g in items if g)
+
+
+def caller_from_event(event: Mapping[str, Any]) -> Caller:
+    claims = ((event.get("requestContext") or {}).get("authorizer") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not sub or not isinstance(sub, str):
+        raise Unauthenticated()
+    return Caller(
+        sub=sub,
+        groups=parse_groups(claims.get("cognito:groups")),
+        partner_id=claims.get("custom:partner_id") or None,
+    )
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    return caller_from_event(app.current_event.raw_event)

@@ -1,0 +1,99 @@
+"""The one error registry: domain errors -> HTTP problems with a JSON error body.
+
+Adding a domain error means adding one line to ``STATUS_BY_ERROR`` (the most
+specific class wins via the MRO walk), never matching message text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from shared import errors
+from shared.api.schemas import ErrorBody, ErrorDetail
+from shared.observability import logger
+
+STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 422,
+    errors.IdempotencyKeyRequired: 400,
+    errors.InvalidPageToken: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.Conflict: 409,
+    errors.IdempotencyKeyReused: 422,
+    errors.LimitExceeded: 429,
+    errors.TemporarilyUnavailable: 503,
+}
+
+
+def status_for(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details or {}))
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers=headers,
+    )
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        fields.append({"location": ".".join(loc), "type": err.get("type"), "message": err.get("msg")})
+    return {"fields": fields}
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(errors.DomainError)
+    def _domain(exc: errors.DomainError) -> Response:
+        status = status_for(exc)
+        logger.info("request refused", extra={"error_code": exc.code, "status": status})
+        return error_response(status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response:
+        details = _validation_details(exc)
+        if any(f["type"] == "json_invalid" for f in details["fields"]):
+            return error_response(400, "INVALID_JSON", "The request body is not valid JSON.", details)
+        return error_response(422, "VALIDATION_ERROR", "The request does not match the schema.", details)
+
+    @app.exception_handler(IdempotencyValidationError)
+    def _key_reused(_: IdempotencyValidationError) -> Response:
+        exc = errors.IdempotencyKeyReused()
+        return error_response(422, exc.code, exc.message)
+
+    @app.exception_handler(IdempotencyAlreadyInProgressError)
+    def _in_progress(_: IdempotencyAlreadyInProgressError) -> Response:
+        exc = errors.RequestInProgress()
+        return error_response(409, exc.code, exc.message)
+
+    @app.exception_handler(ServiceError)
+    def _service(exc: ServiceError) -> Response:
+        return error_response(exc.status_code, "HTTP_" + str(exc.status_code), exc.msg)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "INTERNAL_ERROR", "Internal error; it has been logged.")

@@ -1,0 +1,120 @@
+"""``Idempotency-Key`` for every mutating route, on Powertools Idempotency + DynamoDB.
+
+A route opts in with ``middlewares=[idempotent()]``. The key is scoped to the
+caller, method and path; the request body is the payload that must match:
+
+* first request: runs the route, stores the complete HTTP response;
+* replay (same key, same body): returns the stored response, byte for byte,
+  plus ``Idempotent-Replayed: true``;
+* same key, different body: 422 ``IDEMPOTENCY_KEY_REUSED``;
+* concurrent duplicate while the first is running: 409 ``REQUEST_IN_PROGRESS``.
+
+Errors raised by the route (4xx domain errors, 5xx) are not stored: Powertools
+deletes the in-progress record on exception, so a retry after a refusal is a new
+attempt. Expiry is checked by Powertools on read (``expiration`` attribute), the
+table's TTL only garbage-collects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from shared import aws, config
+from shared.api.auth import current_caller
+from shared.errors import IdempotencyKeyRequired, InvalidInput
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response]
+
+
+@lru_cache(maxsize=1)
+def _runner() -> Callable[..., dict[str, Any]]:
+    settings = config.load(config.IdempotencySettings)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=aws.dynamodb()
+    )
+    cfg = IdempotencyConfig(
+        event_key_jmespath="[caller, method, path, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+        hash_function="sha256",
+        raise_on_no_idempotency_key=True,
+    )
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=cfg)
+    def run(request: dict[str, Any], call: Callable[[], Response]) -> dict[str, Any]:
+        response = call()
+        return {
+            "status_code": response.status_code,
+            "body": response.body if isinstance(response.body, str) else json.dumps(response.body),
+            "headers": {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)},
+            "content_type": response.content_type,
+        }
+
+    run.config = cfg  # type: ignore[attr-defined]
+    return run  # type: ignore[no-any-return]
+
+
+def _body_payload(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def idempotent(required: bool = True) -> Middleware:
+    """Route middleware honouring the ``Idempotency-Key`` header."""
+
+    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        key = app.current_event.headers.get(HEADER)  # case-insensitive in Powertools
+        if not key:
+            if required:
+                raise IdempotencyKeyRequired()
+            return next_middleware(app)
+        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidInput(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters.", header=HEADER)
+        caller = current_caller(app)
+        run = _runner()
+        run.config.register_lambda_context(app.lambda_context)  # type: ignore[attr-defined]
+        replayed = True
+
+        def call() -> Response:
+            nonlocal replayed
+            replayed = False
+            return next_middleware(app)
+
+        request = {
+            "caller": caller.sub,
+            "method": app.current_event.http_method,
+            "path": app.current_event.path,
+            "key": key,
+            "body": _body_payload(app.current_event.body),
+        }
+        stored = run(request=request, call=call)
+        headers = dict(stored["headers"])
+        headers[HEADER] = key
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(
+            status_code=stored["status_code"],
+            content_type=stored["content_type"],
+            body=stored["body"],
+            headers=headers,
+        )
+
+    return middleware

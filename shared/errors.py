@@ -1,0 +1,129 @@
+"""Domain errors. They know nothing about HTTP: ``shared.api.errors`` maps them.
+
+Each error has a stable machine-readable ``code`` that clients can switch on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "DOMAIN_ERROR"
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+# --- input --------------------------------------------------------------------
+class InvalidInput(DomainError):
+    code = "INVALID_INPUT"
+    default_message = "The request is not valid."
+
+
+class InvalidAmount(InvalidInput):
+    code = "INVALID_AMOUNT"
+    default_message = "The amount is not valid."
+
+
+class UnsupportedCurrency(InvalidInput):
+    code = "UNSUPPORTED_CURRENCY"
+    default_message = "The currency is not supported."
+
+
+class SameAccountTransfer(InvalidInput):
+    code = "SAME_ACCOUNT"
+    default_message = "Debit and credit account must differ."
+
+
+class InvalidPageToken(InvalidInput):
+    code = "INVALID_NEXT_TOKEN"
+    default_message = "next_token is not valid for this listing."
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    default_message = "This operation requires an Idempotency-Key header."
+
+
+# --- who ----------------------------------------------------------------------
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    default_message = "The caller is not authenticated."
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+    default_message = "The caller may not perform this operation."
+
+
+# --- state --------------------------------------------------------------------
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+    default_message = "The object does not exist."
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    default_message = "The account does not exist."
+
+
+class AlreadyExists(DomainError):
+    code = "ALREADY_EXISTS"
+    default_message = "The object already exists."
+
+
+class AccountAlreadyExists(AlreadyExists):
+    code = "ACCOUNT_EXISTS"
+    default_message = "The caller already has a payment account."
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+    default_message = "The object changed; the operation conflicts with its current state."
+
+
+class InsufficientFunds(Conflict):
+    code = "INSUFFICIENT_FUNDS"
+    default_message = "The account balance is too low for this amount."
+
+
+class AccountFrozen(Conflict):
+    code = "ACCOUNT_FROZEN"
+    default_message = "The account is not active."
+
+
+class CurrencyMismatch(Conflict):
+    code = "CURRENCY_MISMATCH"
+    default_message = "The amount's currency differs from the account's currency."
+
+
+class DuplicateTransaction(Conflict):
+    code = "DUPLICATE_TRANSACTION"
+    default_message = "This transaction id was already used for a different transfer."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class RequestInProgress(Conflict):
+    code = "REQUEST_IN_PROGRESS"
+    default_message = "A request with this Idempotency-Key is still being processed."
+
+
+class LimitExceeded(DomainError):
+    code = "LIMIT_EXCEEDED"
+    default_message = "A limit was exceeded."
+
+
+# --- infrastructure -----------------------------------------------------------
+class TemporarilyUnavailable(DomainError):
+    """Contention that did not resolve within the bounded retries; safe to retry."""
+
+    code = "TEMPORARILY_UNAVAILABLE"
+    default_message = "The service is busy; retry the request with the same Idempotency-Key."

@@ -1,0 +1,87 @@
+"""Domain entities of the ledger (not the HTTP shapes, not the DynamoDB items)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.types import Money
+
+
+class AccountKind(StrEnum):
+    CUSTOMER = "CUSTOMER"  # a user's payment account (never negative)
+    CAMPAIGN = "CAMPAIGN"  # a campaign's prize pot
+    PLATFORM = "PLATFORM"  # platform-owned operating accounts (fees, suspense)
+    SETTLEMENT = "SETTLEMENT"  # money entering/leaving the platform; may go negative
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    FROZEN = "FROZEN"
+    CLOSED = "CLOSED"
+
+
+class Direction(StrEnum):
+    DEBIT = "DEBIT"  # money leaves the account
+    CREDIT = "CREDIT"  # money enters the account
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    owner: str
+    kind: AccountKind = AccountKind.CUSTOMER
+    status: AccountStatus = AccountStatus.ACTIVE
+    currency: str
+    balance: int = 0
+    allow_negative: bool = False
+    created_at: datetime
+
+    @property
+    def balance_money(self) -> tuple[int, str]:
+        return self.balance, self.currency
+
+
+class Transaction(BaseModel):
+    """One double-entry transaction: ``amount`` leaves ``debit_account_id`` and enters ``credit_account_id``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    transaction_id: str
+    type: str
+    debit_account_id: str
+    credit_account_id: str
+    amount: Money
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: datetime
+
+    def same_effect_as(self, other: Transaction) -> bool:
+        return (
+            self.type == other.type
+            and self.debit_account_id == other.debit_account_id
+            and self.credit_account_id == other.credit_account_id
+            and self.amount == other.amount
+        )
+
+
+class Entry(BaseModel):
+    """One side of a transaction as seen from one account (append-only history)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    transaction_id: str
+    direction: Direction
+    amount: Money
+    counterparty_account_id: str
+    type: str
+    note: str | None = None
+    created_at: datetime
+
+
+class EntryPage(BaseModel):
+    items: list[Entry]
+    cursor: str | None = None

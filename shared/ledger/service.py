@@ -1,0 +1,202 @@
+"""Ledger and account services: the business rules of SPEC §1.
+
+``LedgerService.transfer`` is what every capability calls to move money.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.clock import utcnow
+from shared.config import LedgerSettings
+from shared.errors import (
+    AccountNotFound,
+    AlreadyExists,
+    InvalidAmount,
+    InvalidPageToken,
+    SameAccountTransfer,
+    TemporarilyUnavailable,
+    UnsupportedCurrency,
+    DuplicateTransaction,
+)
+from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
+from shared.ledger.ports import LedgerStore, TransactionAlreadyApplied, WriteConflict
+from shared.types import MAX_MINOR_UNITS, Money
+
+MAX_ATTEMPTS = 8
+BASE_DELAY_S = 0.005
+MAX_DELAY_S = 0.2
+
+
+def settlement_account_id(currency: str) -> str:
+    """The platform's settlement account for a currency: where issued money comes from."""
+    return f"sys_settlement_{currency}"
+
+
+def derived_transaction_id(prefix: str, *parts: str) -> str:
+    """A deterministic transaction id, so a retried operation can never apply twice."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    return f"{prefix}_{digest}"
+
+
+class LedgerService:
+    def __init__(
+        self,
+        store: LedgerStore,
+        settings: LedgerSettings,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+
+    # --- validation -----------------------------------------------------------
+    def check_amount(self, amount: Money) -> None:
+        if not isinstance(amount.amount, int) or isinstance(amount.amount, bool) or amount.amount <= 0:
+            raise InvalidAmount("Amount must be a positive integer of minor units.", amount=str(amount.amount))
+        limit = min(self.settings.max_transfer_amount, MAX_MINOR_UNITS)
+        if amount.amount > limit:
+            raise InvalidAmount(f"Amount exceeds the maximum of {limit} minor units.", maximum=limit)
+        if amount.currency not in self.settings.currencies:
+            raise UnsupportedCurrency(currency=amount.currency, supported=sorted(self.settings.currencies))
+
+    # --- the one way money moves ---------------------------------------------
+    def transfer(
+        self,
+        transaction_id: str,
+        debit_account_id: str,
+        credit_account_id: str,
+        amount: Money,
+        type: str,
+        metadata: dict[str, str] | None = None,
+        note: str | None = None,
+    ) -> Transaction:
+        """Apply a double-entry transfer exactly once per ``transaction_id``.
+
+        Replaying an id with the same effect returns the recorded transaction and
+        moves nothing; replaying it with a different effect raises
+        ``DuplicateTransaction``. Write conflicts are retried with full-jitter
+        exponential back-off, at most ``MAX_ATTEMPTS`` times.
+        """
+        self.check_amount(amount)
+        if debit_account_id == credit_account_id:
+            raise SameAccountTransfer(account_id=debit_account_id)
+        tx = Transaction(
+            transaction_id=transaction_id,
+            type=type,
+            debit_account_id=debit_account_id,
+            credit_account_id=credit_account_id,
+            amount=amount,
+            metadata=metadata or {},
+            created_at=self.clock(),
+        )
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                self.store.apply(tx, note=note)
+                return tx
+            except TransactionAlreadyApplied:
+                recorded = self.store.get_transaction(transaction_id)
+                if recorded is None:  # cannot happen with consistent reads; treat as a race
+                    continue
+                if not recorded.same_effect_as(tx):
+                    raise DuplicateTransaction(transaction_id=transaction_id) from None
+                return recorded
+            except WriteConflict:
+                self.sleep(random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt)))
+        raise TemporarilyUnavailable(transaction_id=transaction_id)
+
+    # --- system accounts ------------------------------------------------------
+    def ensure_system_account(self, account_id: str, kind: AccountKind, currency: str, owner: str = "platform",
+                              allow_negative: bool = False) -> Account:
+        existing = self.store.get_account(account_id)
+        if existing:
+            return existing
+        account = Account(account_id=account_id, owner=owner, kind=kind, currency=currency,
+                          allow_negative=allow_negative, created_at=self.clock())
+        try:
+            self.store.create_account(account, unique_owner=False)
+        except AlreadyExists:
+            pass
+        return self.store.get_account(account_id) or account
+
+    def issue(self, transaction_id: str, credit_account_id: str, amount: Money, by: str,
+              type: str = "DEPOSIT", note: str | None = None) -> Transaction:
+        """Fund an account from the settlement account: the only recorded issuance."""
+        self.check_amount(amount)
+        settlement = settlement_account_id(amount.currency)
+        self.ensure_system_account(settlement, AccountKind.SETTLEMENT, amount.currency, allow_negative=True)
+        return self.transfer(transaction_id, settlement, credit_account_id, amount, type,
+                             metadata={"issued_by": by}, note=note)
+
+
+class AccountService:
+    """What a user does with their own payment account."""
+
+    def __init__(self, ledger: LedgerService) -> None:
+        self.ledger = ledger
+        self.store = ledger.store
+
+    def register(self, owner: str, currency: str | None = None) -> Account:
+        currency = currency or self.ledger.settings.default_currency
+        if currency not in self.ledger.settings.currencies:
+            raise UnsupportedCurrency(currency=currency, supported=sorted(self.ledger.settings.currencies))
+        account = Account(account_id=f"acc_{uuid.uuid4().hex}", owner=owner, currency=currency,
+                          created_at=self.ledger.clock())
+        self.store.create_account(account, unique_owner=True)
+        return account
+
+    def my_account(self, owner: str) -> Account:
+        account = self.store.find_account_by_owner(owner)
+        if account is None:
+            raise AccountNotFound("The caller has no payment account; register one with POST /accounts.")
+        return account
+
+    def my_entries(self, owner: str, limit: int, next_token: str | None) -> tuple[Account, EntryPage, str | None]:
+        account = self.my_account(owner)
+        cursor = decode_page_token(next_token, account.account_id) if next_token else None
+        page = self.store.list_entries(account.account_id, limit, cursor)
+        token = encode_page_token(page.cursor, account.account_id) if page.cursor else None
+        return account, page, token
+
+    def transfer(self, owner: str, to_account_id: str, amount: Money, idempotency_key: str,
+                 note: str | None = None) -> Transaction:
+        source = self.my_account(owner)
+        if source.account_id == to_account_id:
+            raise SameAccountTransfer(account_id=to_account_id)
+        tx_id = derived_transaction_id("p2p", owner, idempotency_key)
+        return self.ledger.transfer(tx_id, source.account_id, to_account_id, amount, "P2P_TRANSFER",
+                                    metadata={"initiated_by": owner}, note=note)
+
+    def deposit(self, admin: str, account_id: str, amount: Money, idempotency_key: str,
+                note: str | None = None) -> Transaction:
+        if self.store.get_account(account_id) is None:
+            raise AccountNotFound(account_id=account_id)
+        tx_id = derived_transaction_id("dep", admin, account_id, idempotency_key)
+        return self.ledger.issue(tx_id, account_id, amount, by=admin, note=note)
+
+
+def encode_page_token(cursor: str, account_id: str) -> str:
+    raw = json.dumps({"a": account_id, "k": cursor}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, account_id: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        cursor = data["k"]
+        owner_account = data["a"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidPageToken() from exc
+    if owner_account != account_id or not isinstance(cursor, str) or not cursor.startswith("ENTRY#"):
+        raise InvalidPageToken()
+    return cursor

@@ -1,0 +1,96 @@
+"""Logger, Metrics and Tracer, created once per container.
+
+* Logger: JSON, correlation id from the API Gateway request id, and a
+  formatter that keeps personal data out of every record (see ``redact``).
+* Metrics: CloudWatch EMF, namespace from ``POWERTOOLS_METRICS_NAMESPACE``.
+* Tracer: the Powertools/X-Ray SDK tracer costs ~0.5 s of cold start (its
+  ``aws_xray_sdk`` import). Lambda's own active tracing (``Tracing: Active``
+  in the template) already traces every invocation for free, so SDK
+  subsegments are opt-in per function with ``TRACER_ENABLED=true``; when it is
+  off the decorators below are no-ops and nothing X-Ray is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Keys whose values are personal data (SPEC conventions) wherever they appear in a record.
+PII_KEYS = frozenset(
+    {
+        "name", "full_name", "real_name", "first_name", "last_name", "id_number", "id_no",
+        "national_id", "phone", "phone_number", "mobile", "card_number", "pan", "card_no",
+        "face", "face_image", "image", "embedding", "face_embedding", "email", "address",
+        "password", "otp", "code", "authorization", "token", "credential_number", "student_number",
+    }
+)
+REDACTED = "*****"
+# Runs of 11+ digits (phone, ID, card numbers) inside free text.
+_DIGITS = re.compile(r"\d{11,}")
+
+
+# Powertools' own keys hold AWS identifiers (account ids in ARNs), never personal data.
+_TRUSTED_KEYS = frozenset({"function_arn", "xray_trace_id", "function_request_id", "correlation_id", "timestamp"})
+
+
+def redact(value: Any, depth: int = 0) -> Any:
+    """Return ``value`` with PII keys erased and long digit runs masked (recursive)."""
+    if depth > 8:
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: (
+                REDACTED if isinstance(k, str) and k.lower() in PII_KEYS
+                else v if k in _TRUSTED_KEYS
+                else redact(v, depth + 1)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return _DIGITS.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-2:], value)
+    return value
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools JSON formatter that runs every record through :func:`redact`."""
+
+    def serialize(self, log: dict[str, Any]) -> str:
+        return super().serialize(redact(log))
+
+
+# A read-only route legitimately publishes no metric; that is not worth a warning per request.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+logger = Logger(logger_formatter=RedactingFormatter())
+metrics = Metrics()
+
+
+class _LazyTracer:
+    """Powertools ``Tracer`` when ``TRACER_ENABLED`` is true; identity decorators otherwise."""
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("TRACER_ENABLED", "false").lower() == "true"
+        self._tracer: Any = None
+        if self.enabled:
+            from aws_lambda_powertools import Tracer  # heavy: imports aws_xray_sdk
+
+            self._tracer = Tracer()
+
+    def capture_lambda_handler(self, fn: F) -> F:
+        return self._tracer.capture_lambda_handler(fn) if self._tracer else fn  # type: ignore[no-any-return]
+
+    def capture_method(self, fn: F) -> F:
+        return self._tracer.capture_method(fn) if self._tracer else fn  # type: ignore[no-any-return]
+
+
+tracer = _LazyTracer()
