@@ -32,8 +32,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 SUPPORTED_MOTO = "5.2.5"
 _INVOKE_PATH = re.compile(r"^/20\d\d-\d\d-\d\d/functions/[^/]+/invocations/?$")
 
-Invoker = Callable[[str, Any, bool], tuple[Any, str | None]]
-"""(function name or ARN, event, is_async) -> (result payload, error type or None)."""
+Invoker = Callable[[str, Any, bool], tuple[Any, str | None] | None]
+"""(function name or ARN, event, is_async) -> (result payload, error type or None), or None if unknown."""
 
 
 class SerializedApp:
@@ -68,6 +68,7 @@ class Emulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._saved: dict[str, Any] = {}
+        self.invokers: list[Invoker] = []
 
     @property
     def port(self) -> int:
@@ -84,7 +85,8 @@ class Emulator:
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
-        self._patch(invoker)
+        self.invokers.append(invoker)
+        self._patch()
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server("127.0.0.1", self.requested_port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
@@ -106,17 +108,27 @@ class Emulator:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"), timeout=10)
 
     # --- patches --------------------------------------------------------------
-    def _patch(self, invoker: Invoker) -> None:
+    def dispatch(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None]:
+        """Route an invocation to the first function registry that knows the function."""
+        for invoker in self.invokers:
+            outcome = invoker(name_or_arn, event, is_async)
+            if outcome is not None:
+                return outcome
+        message = f"Function not found: {name_or_arn}"
+        return {"errorType": "ResourceNotFoundException", "errorMessage": message}, "ResourceNotFoundException"
+
+    def _patch(self) -> None:
         from moto.awslambda.models import LambdaBackend
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
         scale = self.time_scale
+        emulator = self
 
         def invoke(backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
                    response_headers: dict[str, str]) -> bytes:
             event = json.loads(body) if body else {}
             is_async = (headers or {}).get("X-Amz-Invocation-Type") == "Event"
-            result, error = invoker(function_name, event, is_async)
+            result, error = emulator.dispatch(function_name, event, is_async)
             if error:
                 response_headers["x-amz-function-error"] = "Unhandled"
             payload = json.dumps(result, default=str).encode()

@@ -113,12 +113,15 @@ class FunctionRegistry:
         """Call the handler; exceptions propagate (callers decide how to surface them)."""
         return self.handler(logical_id)(event, self.context(logical_id))
 
-    def invoke_for_emulator(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None]:
-        """The Lambda service's view: an exception becomes an error payload with ``errorType``."""
+    def invoke_for_emulator(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None] | None:
+        """The Lambda service's view: an exception becomes an error payload with ``errorType``.
+
+        Returns None when this template has no such function (another registry may).
+        """
         try:
             logical_id = self.resolve_name(name_or_arn)
-        except UnknownFunction as exc:
-            return error_payload(exc) | {"errorType": "ResourceNotFoundException"}, "ResourceNotFoundException"
+        except UnknownFunction:
+            return None
         if is_async:
             threading.Thread(target=self._safe_invoke, args=(logical_id, event), daemon=True).start()
             return {}, None

@@ -32,6 +32,7 @@ class LocalStack:
         self.gateway = Gateway(self.template, self.registry)
         self.api_port = api_port
         self.resources: dict[str, list[str]] = {}
+        self.attached: dict[Path, tuple[Template, FunctionRegistry]] = {}
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request access log
@@ -67,6 +68,19 @@ class LocalStack:
         """Empty the emulator and re-create every resource from the template."""
         self.emulator.reset()
         self.resources = provision(self.template, self.emulator.endpoint)
+        for template, _ in self.attached.values():
+            provision(template, self.emulator.endpoint)
+
+    def attach(self, template_path: Path) -> tuple[Template, FunctionRegistry]:
+        """Add another template's resources and functions to this running stack (used by harness tests)."""
+        if template_path in self.attached:
+            return self.attached[template_path]
+        template = Template(template_path)
+        registry = FunctionRegistry(template)
+        self.emulator.invokers.append(registry.invoke_for_emulator)
+        provision(template, self.emulator.endpoint)
+        self.attached[template_path] = (template, registry)
+        return template, registry
 
     # --- conveniences ---------------------------------------------------------
     def client(self, service: str) -> Any:

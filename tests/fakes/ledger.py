@@ -1,0 +1,88 @@
+"""In-memory ``LedgerStore`` with the same write semantics as the DynamoDB store (for unit tests)."""
+
+from __future__ import annotations
+
+import threading
+
+from shared.errors import (
+    AccountAlreadyExists,
+    AccountFrozen,
+    AccountNotFound,
+    AlreadyExists,
+    CurrencyMismatch,
+    InsufficientFunds,
+)
+from shared.ledger.models import Account, AccountStatus, Direction, Entry, EntryPage, Transaction
+from shared.ledger.ports import TransactionAlreadyApplied, WriteConflict
+
+
+class InMemoryLedgerStore:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.owners: dict[str, str] = {}
+        self.transactions: dict[str, Transaction] = {}
+        self.entries: dict[str, list[tuple[str, Entry]]] = {}
+        self.lock = threading.Lock()
+        self.conflicts_to_inject = 0  # simulate TransactionConflict on the next N applies
+
+    def create_account(self, account: Account, unique_owner: bool) -> None:
+        with self.lock:
+            if account.account_id in self.accounts:
+                raise AlreadyExists(account_id=account.account_id)
+            if unique_owner and account.owner in self.owners:
+                raise AccountAlreadyExists()
+            self.accounts[account.account_id] = account
+            if unique_owner:
+                self.owners[account.owner] = account.account_id
+
+    def get_account(self, account_id: str) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def find_account_by_owner(self, owner: str) -> Account | None:
+        aid = self.owners.get(owner)
+        return self.accounts.get(aid) if aid else None
+
+    def set_status(self, account_id: str, status: AccountStatus) -> None:
+        self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
+
+    def apply(self, tx: Transaction, note: str | None = None) -> None:
+        with self.lock:
+            if self.conflicts_to_inject > 0:
+                self.conflicts_to_inject -= 1
+                raise WriteConflict("injected")
+            if tx.transaction_id in self.transactions:
+                raise TransactionAlreadyApplied(tx.transaction_id)
+            debit = self.accounts.get(tx.debit_account_id)
+            credit = self.accounts.get(tx.credit_account_id)
+            for acct, aid, is_debit in ((debit, tx.debit_account_id, True), (credit, tx.credit_account_id, False)):
+                if acct is None:
+                    raise AccountNotFound(account_id=aid)
+                if acct.status is not AccountStatus.ACTIVE:
+                    raise AccountFrozen(account_id=aid, status=acct.status.value)
+                if acct.currency != tx.amount.currency:
+                    raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
+                if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:
+                    raise InsufficientFunds(account_id=aid)
+            assert debit is not None and credit is not None
+            n = tx.amount.amount
+            self.accounts[debit.account_id] = debit.model_copy(update={"balance": debit.balance - n})
+            self.accounts[credit.account_id] = credit.model_copy(update={"balance": credit.balance + n})
+            self.transactions[tx.transaction_id] = tx
+            for aid, other, direction in ((debit.account_id, credit.account_id, Direction.DEBIT),
+                                          (credit.account_id, debit.account_id, Direction.CREDIT)):
+                entry = Entry(account_id=aid, transaction_id=tx.transaction_id, direction=direction,
+                              amount=tx.amount, counterparty_account_id=other, type=tx.type, note=note,
+                              created_at=tx.created_at)
+                sk = f"ENTRY#{tx.created_at.isoformat()}#{tx.transaction_id}#{direction.value[0]}"
+                self.entries.setdefault(aid, []).append((sk, entry))
+
+    def get_transaction(self, transaction_id: str) -> Transaction | None:
+        return self.transactions.get(transaction_id)
+
+    def list_entries(self, account_id: str, limit: int, cursor: str | None) -> EntryPage:
+        rows = sorted(self.entries.get(account_id, []), key=lambda r: r[0], reverse=True)
+        if cursor:
+            rows = [r for r in rows if r[0] < cursor]
+        page = rows[:limit]
+        next_cursor = page[-1][0] if len(rows) > limit else None
+        return EntryPage(items=[e for _, e in page], cursor=next_cursor)
