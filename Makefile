@@ -49,8 +49,8 @@ lint: $(STAMP) ## ruff, mypy, cfn-lint, sam validate --lint, statelint
 build: $(STAMP) ## sam build (no Docker): functions + the shared layer
 	$(BIN)/sam build --template template.yaml --parallel
 
-bench: $(STAMP) ## Benchmarks (cold start, API latency); prints ratios to baselines
-	$(BIN)/python -m bench
+bench: $(STAMP) ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
+	$(BIN)/python -m bench $(NAME)
 
 openapi: $(STAMP) ## Write docs/openapi.json (all functions, one document)
 	$(BIN)/python -m local_stack openapi --out docs/openapi.json
