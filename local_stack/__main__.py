@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import signal
@@ -29,16 +30,15 @@ def run(args: argparse.Namespace) -> int:
         print("\nDemo users (tokens valid 12 h; more with POST /local/token {\"sub\": ..., \"groups\": [...]}):")
         for name, info in users.items():
             acct = info["account"]
-            bal = f"{acct['account_id']}  balance {acct['balance']['amount']} {acct['balance']['currency']}" if acct else "(admin)"
+            bal = (f"{acct['account_id']}  balance {acct['balance']['amount']} {acct['balance']['currency']}"
+                   if acct else "(admin)")
             print(f"  {name:6} {bal}\n         token {info['token']}")
         print(f'\nTry:  curl -H "Authorization: Bearer {users["alice"]["token"]}" {url}/accounts/me')
     print("\nCtrl-C to stop.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     stack.stop()
     return 0
 

@@ -133,7 +133,7 @@ class FunctionRegistry:
     def _safe_invoke(self, logical_id: str, event: Any) -> None:
         try:
             self.invoke(logical_id, event)
-        except Exception:  # noqa: BLE001
+        except Exception:  # an async invocation has no caller to report to; logged
             import logging
 
             logging.getLogger("local_stack").exception("async invocation of %s failed", logical_id)

@@ -59,8 +59,7 @@ class Gateway:
     @property
     def url(self) -> str:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._server.host}:{self._server.port}"
 
     def stop(self) -> None:
         if self._server:
@@ -74,7 +73,7 @@ class Gateway:
         request = Request(environ)
         try:
             response = self.handle(request)
-        except Exception:  # noqa: BLE001 - what API Gateway does when the integration fails
+        except Exception:  # what API Gateway does when the integration fails (logged)
             log.exception("integration failure")
             response = Response(json.dumps({"message": "Internal server error"}), 502,
                                 content_type="application/json")

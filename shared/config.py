@@ -8,7 +8,7 @@ start, with a clear message, instead of on the first request.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,7 +47,7 @@ class IdempotencySettings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
 
 
-@lru_cache(maxsize=None)
-def load(settings_type: type[TSettings]) -> TSettings:
+@cache
+def load[S: BaseSettings](settings_type: type[S]) -> S:
     """Load and cache a settings model for this container."""
     return settings_type.from_env()

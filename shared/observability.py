@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.types import LogRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,7 +65,7 @@ def redact(value: Any, depth: int = 0) -> Any:
 class RedactingFormatter(LambdaPowertoolsFormatter):
     """Powertools JSON formatter that runs every record through :func:`redact`."""
 
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         return super().serialize(redact(log))
 
 

@@ -39,10 +39,7 @@ def parse_groups(raw: Any) -> frozenset[str]:
     """Cognito groups arrive as a list, ``"a,b"`` (REST authorizer) or ``"[a b]"`` (JWT authorizer)."""
     if raw is None or raw == "":
         return frozenset()
-    if isinstance(raw, list | tuple):
-        items = [str(g) for g in raw]
-    else:
-        items = str(raw).strip("[]").replace(",", " ").split()
+    items = [str(g) for g in raw] if isinstance(raw, list | tuple) else str(raw).strip("[]").replace(",", " ").split()
     return frozenset(g for g in items if g)
 
 

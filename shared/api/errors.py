@@ -87,7 +87,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(ServiceError)
     def _service(exc: ServiceError) -> Response:
-        return error_response(exc.status_code, "HTTP_" + str(exc.status_code), exc.msg)
+        return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.msg))
 
     @app.not_found
     def _not_found(_: Exception) -> Response:

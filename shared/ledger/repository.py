@@ -17,6 +17,7 @@ mapped from ``CancellationReasons`` codes by item index, never from messages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,7 +52,7 @@ def to_item(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
 
 
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _de.deserialize(v) for k, v in item.items()}
 
 
@@ -59,7 +60,7 @@ def account_key(account_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"ACCOUNT#{account_id}"}}
 
 
-def _account_from_item(item: dict[str, Any]) -> Account:
+def _account_from_item(item: Mapping[str, Any]) -> Account:
     d = from_item(item)
     return Account(
         account_id=d["account_id"],
@@ -136,9 +137,8 @@ class DynamoLedgerStore:
         items = [put_account]
         if unique_owner:
             claim = to_item({"pk": f"OWNER#{account.owner}", "entity": "OWNER", "account_id": account.account_id})
-            items.append(
-                {"Put": {"TableName": self.accounts_table, "Item": claim, "ConditionExpression": "attribute_not_exists(pk)"}}
-            )
+            items.append({"Put": {"TableName": self.accounts_table, "Item": claim,
+                                  "ConditionExpression": "attribute_not_exists(pk)"}})
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import random
@@ -19,12 +20,12 @@ from shared.config import LedgerSettings
 from shared.errors import (
     AccountNotFound,
     AlreadyExists,
+    DuplicateTransaction,
     InvalidAmount,
     InvalidPageToken,
     SameAccountTransfer,
     TemporarilyUnavailable,
     UnsupportedCurrency,
-    DuplicateTransaction,
 )
 from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
 from shared.ledger.ports import LedgerStore, TransactionAlreadyApplied, WriteConflict
@@ -122,10 +123,8 @@ class LedgerService:
             return existing
         account = Account(account_id=account_id, owner=owner, kind=kind, currency=currency,
                           allow_negative=allow_negative, created_at=self.clock())
-        try:
+        with contextlib.suppress(AlreadyExists):
             self.store.create_account(account, unique_owner=False)
-        except AlreadyExists:
-            pass
         return self.store.get_account(account_id) or account
 
     def issue(self, transaction_id: str, credit_account_id: str, amount: Money, by: str,
