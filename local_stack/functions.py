@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,22 +21,62 @@ from typing import Any
 from local_stack.emulator import error_payload
 from local_stack.template import ROOT, FunctionSpec, Template
 
-_env_lock = threading.RLock()
+_overlay = threading.local()
+
+
+class OverlayEnviron(MutableMapping[str, str]):
+    """``os.environ`` with a per-thread overlay: each invocation sees its own function's environment.
+
+    Lambda gives every function its own process; here many functions share one,
+    so the variables a function's template declares are layered over the process
+    environment for the thread running that function (import and invocation).
+    Writes go to the real environment.
+    """
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+
+    @staticmethod
+    def layer() -> dict[str, str]:
+        return getattr(_overlay, "env", None) or {}
+
+    def __getitem__(self, key: str) -> str:
+        layer = self.layer()
+        return layer[key] if key in layer else self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        layer = self.layer()
+        yield from layer
+        yield from (k for k in self.base if k not in layer)
+
+    def __len__(self) -> int:
+        return len(set(self.base) | set(self.layer()))
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def install_overlay() -> None:
+    if not isinstance(os.environ, OverlayEnviron):
+        os.environ = OverlayEnviron(os.environ)  # type: ignore[assignment]
 
 
 @contextmanager
-def patched_environ(values: dict[str, str]) -> Iterator[None]:
-    with _env_lock:
-        saved = {k: os.environ.get(k) for k in values}
-        os.environ.update(values)
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+def function_environ(values: dict[str, str]) -> Iterator[None]:
+    """Layer ``values`` over the environment for the current thread."""
+    install_overlay()
+    previous = getattr(_overlay, "env", None)
+    _overlay.env = {**(previous or {}), **values}
+    try:
+        yield
+    finally:
+        _overlay.env = previous
 
 
 @dataclass
@@ -93,11 +133,14 @@ class FunctionRegistry:
         with self._load_lock:
             if logical_id not in self._handlers:
                 spec: FunctionSpec = self.specs[logical_id]
-                with patched_environ({**spec.environment, **self.extra_env,
-                                      "AWS_LAMBDA_FUNCTION_NAME": logical_id}):
+                with function_environ(self.environment(logical_id)):
                     module = importlib.import_module(spec.module_name)
                 self._handlers[logical_id] = getattr(module, spec.attribute)
             return self._handlers[logical_id]
+
+    def environment(self, logical_id: str) -> dict[str, str]:
+        spec = self.specs[logical_id]
+        return {**spec.environment, **self.extra_env, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
 
     def preload(self) -> None:
         for lid in self.specs:
@@ -111,7 +154,9 @@ class FunctionRegistry:
 
     def invoke(self, logical_id: str, event: Any) -> Any:
         """Call the handler; exceptions propagate (callers decide how to surface them)."""
-        return self.handler(logical_id)(event, self.context(logical_id))
+        handler = self.handler(logical_id)
+        with function_environ(self.environment(logical_id)):
+            return handler(event, self.context(logical_id))
 
     def invoke_for_emulator(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None] | None:
         """The Lambda service's view: an exception becomes an error payload with ``errorType``.
