@@ -6,6 +6,7 @@ specific class wins via the MRO walk), never matching message text.
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -74,6 +75,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         if any(f["type"] == "json_invalid" for f in details["fields"]):
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.", details)
         return error_response(422, "VALIDATION_ERROR", "The request does not match the schema.", details)
+
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])
+    def _undecodable(_: Exception) -> Response:
+        return error_response(400, "INVALID_JSON", "The request body is not UTF-8 encoded JSON.")
 
     @app.exception_handler(IdempotencyValidationError)
     def _key_reused(_: IdempotencyValidationError) -> Response:
