@@ -8,6 +8,7 @@ they would see on AWS. Invocations then run concurrently.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import threading
@@ -112,13 +113,34 @@ class UnknownFunction(LookupError):
     pass
 
 
+class _Container:
+    """One warm "Lambda container": its own copy of the handler module, one event at a time."""
+
+    def __init__(self, handler: Callable[[Any, Any], Any]) -> None:
+        self.handler = handler
+        self.busy = False
+
+
 class FunctionRegistry:
-    def __init__(self, template: Template, extra_env: dict[str, str] | None = None) -> None:
+    """Imports each function's handler and invokes it like Lambda.
+
+    Like Lambda, a function has a pool of containers that each handle one event
+    at a time (module-level state such as the Powertools resolver's current event
+    is per container, so concurrent requests never share it); a new container is
+    a fresh import of the handler module ("cold start"), up to
+    ``max_containers`` per function.
+    """
+
+    def __init__(self, template: Template, extra_env: dict[str, str] | None = None,
+                 max_containers: int = int(os.environ.get("LOCAL_LAMBDA_CONCURRENCY", "16"))) -> None:
         self.template = template
         self.specs = template.functions()
         self.extra_env = extra_env or {}
+        self.max_containers = max_containers
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._pools: dict[str, list[_Container]] = {}
         self._load_lock = threading.Lock()
+        self._pool_cond = threading.Condition()
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
 
@@ -130,6 +152,7 @@ class FunctionRegistry:
         raise UnknownFunction(f"no function {name_or_arn!r} in template.yaml")
 
     def handler(self, logical_id: str) -> Callable[[Any, Any], Any]:
+        """The handler of the function's first container (its canonical module)."""
         with self._load_lock:
             if logical_id not in self._handlers:
                 spec: FunctionSpec = self.specs[logical_id]
@@ -137,6 +160,48 @@ class FunctionRegistry:
                     module = importlib.import_module(spec.module_name)
                 self._handlers[logical_id] = getattr(module, spec.attribute)
             return self._handlers[logical_id]
+
+    def _new_container_handler(self, logical_id: str, index: int) -> Callable[[Any, Any], Any]:
+        if index == 0:
+            return self.handler(logical_id)
+        spec = self.specs[logical_id]
+        canonical = sys.modules[spec.module_name]
+        alias = f"{spec.module_name}__container{index}"
+        module_spec = importlib.util.spec_from_file_location(alias, canonical.__file__)
+        assert module_spec and module_spec.loader
+        module = importlib.util.module_from_spec(module_spec)
+        with function_environ(self.environment(logical_id)):
+            module_spec.loader.exec_module(module)
+        return getattr(module, spec.attribute)  # type: ignore[no-any-return]
+
+    def _acquire(self, logical_id: str) -> _Container:
+        with self._pool_cond:
+            pool = self._pools.setdefault(logical_id, [])
+            while True:
+                for container in pool:
+                    if not container.busy:
+                        container.busy = True
+                        return container
+                if len(pool) < self.max_containers:
+                    index = len(pool)
+                    placeholder = _Container(lambda e, c: None)
+                    placeholder.busy = True
+                    pool.append(placeholder)
+                    break
+                self._pool_cond.wait()
+        try:
+            placeholder.handler = self._new_container_handler(logical_id, index)
+        except BaseException:
+            with self._pool_cond:
+                pool.remove(placeholder)
+                self._pool_cond.notify_all()
+            raise
+        return placeholder
+
+    def _release(self, container: _Container) -> None:
+        with self._pool_cond:
+            container.busy = False
+            self._pool_cond.notify()
 
     def environment(self, logical_id: str) -> dict[str, str]:
         spec = self.specs[logical_id]
@@ -153,10 +218,13 @@ class FunctionRegistry:
                              deadline_ms=int(time.time() * 1000) + timeout * 1000)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
-        """Call the handler; exceptions propagate (callers decide how to surface them)."""
-        handler = self.handler(logical_id)
-        with function_environ(self.environment(logical_id)):
-            return handler(event, self.context(logical_id))
+        """Call the handler in a free container; exceptions propagate (callers decide how to surface them)."""
+        container = self._acquire(logical_id)
+        try:
+            with function_environ(self.environment(logical_id)):
+                return container.handler(event, self.context(logical_id))
+        finally:
+            self._release(container)
 
     def invoke_for_emulator(self, name_or_arn: str, event: Any, is_async: bool) -> tuple[Any, str | None] | None:
         """The Lambda service's view: an exception becomes an error payload with ``errorType``.

@@ -195,3 +195,16 @@ def test_openapi_and_swagger_are_served(api: Api) -> None:
 def _forged() -> str:
     head, body, _ = tokens.issue("mallory", ["admin"]).split(".")
     return f"{head}.{body}.AAAA"
+
+
+def test_concurrent_requests_to_one_function_never_share_a_container(api: Api) -> None:
+    # Given 24 users, when they all read their own account at once through one function
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = [api.user(f"c-{i}") for i in range(24)]
+    with ThreadPoolExecutor(24) as pool:
+        replies = list(pool.map(lambda u: api.call("GET", "/accounts/me", token=u.token), users))
+    # Then each got their own account (the resolver's current event is per container)
+    assert [r.body["owner"] for r in replies] == [u.sub for u in users]
+    pool_size = len(api.stack.registry._pools["GetMyAccountFunction"])
+    assert 1 <= pool_size <= api.stack.registry.max_containers
