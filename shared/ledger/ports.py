@@ -7,7 +7,8 @@ at all, and they report why not with the exceptions below.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from shared.ledger.models import Account, EntryPage, Transaction
 
@@ -20,6 +21,18 @@ class WriteConflict(Exception):
     """A concurrent write won the race (retryable)."""
 
 
+class ExtraItemRejected(Exception):
+    """One of the caller's ``extra_items`` failed its condition; nothing was written.
+
+    ``index`` is the position in ``extra_items``; ``item`` the item's old image when the store has it.
+    """
+
+    def __init__(self, index: int, item: Any = None) -> None:
+        super().__init__(f"extra item {index} failed its condition")
+        self.index = index
+        self.item = item
+
+
 class LedgerStore(Protocol):
     def create_account(self, account: Account, unique_owner: bool) -> None:
         """Put-once. Raises ``AccountAlreadyExists`` (owner taken when ``unique_owner``) or ``AlreadyExists``."""
@@ -28,9 +41,13 @@ class LedgerStore(Protocol):
 
     def find_account_by_owner(self, owner: str) -> Account | None: ...
 
-    def apply(self, tx: Transaction, note: str | None = None) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[Any] = ()) -> None:
         """Apply atomically. Raises ``TransactionAlreadyApplied``, ``WriteConflict``, or the domain errors
-        ``AccountNotFound`` / ``AccountFrozen`` / ``CurrencyMismatch`` / ``InsufficientFunds``."""
+        ``AccountNotFound`` / ``AccountFrozen`` / ``CurrencyMismatch`` / ``InsufficientFunds``.
+
+        ``extra_items`` are store-specific writes (for DynamoDB: ``TransactWriteItems`` entries) committed in
+        the same transaction, so a capability can move money and change its own state atomically. A failed
+        extra condition raises ``ExtraItemRejected`` (checked before the ledger's own conditions)."""
 
     def get_transaction(self, transaction_id: str) -> Transaction | None: ...
 

@@ -18,6 +18,7 @@ mapped from ``CancellationReasons`` codes by item index, never from messages.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,9 +36,10 @@ from shared.errors import (
     InsufficientFunds,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
-from shared.ledger.ports import TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import ExtraItemRejected, TransactionAlreadyApplied, WriteConflict
 from shared.types import Money
 
+_LEDGER_ITEMS = 5  # tx record, debit, credit, two entries; extra items follow
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
@@ -164,7 +166,7 @@ class DynamoLedgerStore:
         return self.get_account(claim["account_id"]["S"])
 
     # --- transactions ---------------------------------------------------------
-    def apply(self, tx: Transaction, note: str | None = None) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[Any] = ()) -> None:
         amount = {"N": str(tx.amount.amount)}
         currency = {"S": tx.amount.currency}
         active = {"S": AccountStatus.ACTIVE.value}
@@ -243,6 +245,7 @@ class DynamoLedgerStore:
             },
             entry(tx.debit_account_id, tx.credit_account_id, Direction.DEBIT),
             entry(tx.credit_account_id, tx.debit_account_id, Direction.CREDIT),
+            *extra_items,
         ]
         try:
             self.client.transact_write_items(TransactItems=items)
@@ -282,6 +285,9 @@ class DynamoLedgerStore:
             raise exc
         raw = exc.response.get("CancellationReasons") or []
         codes = [r.get("Code", "None") for r in raw]
+        for index in range(_LEDGER_ITEMS, len(codes)):  # the caller's extra items: its preconditions first
+            if codes[index] == "ConditionalCheckFailed":
+                raise ExtraItemRejected(index - _LEDGER_ITEMS, raw[index].get("Item")) from exc
         if codes and codes[0] == "ConditionalCheckFailed":
             raise TransactionAlreadyApplied(tx.transaction_id) from exc
         if any(c in RETRYABLE_REASONS for c in codes):

@@ -12,8 +12,9 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from shared.clock import utcnow
 from shared.config import LedgerSettings
@@ -80,13 +81,16 @@ class LedgerService:
         type: str,
         metadata: dict[str, str] | None = None,
         note: str | None = None,
+        extra_items: Sequence[Any] = (),
     ) -> Transaction:
         """Apply a double-entry transfer exactly once per ``transaction_id``.
 
         Replaying an id with the same effect returns the recorded transaction and
         moves nothing; replaying it with a different effect raises
         ``DuplicateTransaction``. Write conflicts are retried with full-jitter
-        exponential back-off, at most ``MAX_ATTEMPTS`` times.
+        exponential back-off, at most ``MAX_ATTEMPTS`` times. ``extra_items`` are
+        committed in the same transaction (see ``LedgerStore.apply``); if one fails
+        its condition, ``ExtraItemRejected`` propagates and nothing moved.
         """
         self.check_amount(amount)
         if debit_account_id == credit_account_id:
@@ -102,7 +106,7 @@ class LedgerService:
         )
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self.store.apply(tx, note=note)
+                self.store.apply(tx, note=note, extra_items=extra_items)
                 return tx
             except TransactionAlreadyApplied:
                 recorded = self.store.get_transaction(transaction_id)

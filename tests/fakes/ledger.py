@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from shared.errors import (
     AccountAlreadyExists,
@@ -13,7 +15,15 @@ from shared.errors import (
     InsufficientFunds,
 )
 from shared.ledger.models import Account, AccountStatus, Direction, Entry, EntryPage, Transaction
-from shared.ledger.ports import TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import ExtraItemRejected, TransactionAlreadyApplied, WriteConflict
+
+
+@dataclass
+class FakeWrite:
+    """An extra item for ``InMemoryLedgerStore.apply``: ``check()`` is its condition, ``commit()`` its write."""
+
+    check: Callable[[], bool]
+    commit: Callable[[], None]
 
 
 class InMemoryLedgerStore:
@@ -45,11 +55,14 @@ class InMemoryLedgerStore:
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
 
-    def apply(self, tx: Transaction, note: str | None = None) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[FakeWrite] = ()) -> None:
         with self.lock:
             if self.conflicts_to_inject > 0:
                 self.conflicts_to_inject -= 1
                 raise WriteConflict("injected")
+            for index, extra in enumerate(extra_items):
+                if not extra.check():
+                    raise ExtraItemRejected(index)
             if tx.transaction_id in self.transactions:
                 raise TransactionAlreadyApplied(tx.transaction_id)
             debit = self.accounts.get(tx.debit_account_id)
@@ -75,6 +88,8 @@ class InMemoryLedgerStore:
                               created_at=tx.created_at)
                 sk = f"ENTRY#{tx.created_at.isoformat()}#{tx.transaction_id}#{direction.value[0]}"
                 self.entries.setdefault(aid, []).append((sk, entry))
+            for extra in extra_items:
+                extra.commit()
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:
         return self.transactions.get(transaction_id)
