@@ -24,6 +24,13 @@ class InvalidInput(DomainError):
     default_message = "The request is not valid."
 
 
+class BadRequest(InvalidInput):
+    """Malformed rather than merely invalid (HTTP 400 instead of 422)."""
+
+    code = "BAD_REQUEST"
+    default_message = "The request is malformed."
+
+
 class InvalidAmount(InvalidInput):
     code = "INVALID_AMOUNT"
     default_message = "The amount is not valid."
