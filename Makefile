@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Lambda runs python3.13; the venv and `sam build` use the same interpreter.
-PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13 || command -v python3.12)
+# Lambda runs python3.13; the venv, `sam build` and the build check use the same interpreter.
+PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -12,17 +12,22 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONPATH := $(CURDIR)
 export AWS_DEFAULT_REGION ?= $(REGION)
 export SAM_CLI_TELEMETRY := 0
+# Every install is pinned by constraints.txt (`make constraints` refreshes it from .venv).
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+CONSTRAINTS := constraints.txt
 
 ASL := $(wildcard statemachines/*.asl.json)
 
 help: ## List the commands
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt shared/requirements.txt
-	@test -n "$(PYTHON)" || { echo "python3.13 (or 3.12) not found"; exit 1; }
+$(STAMP): requirements-dev.txt shared/requirements.txt $(CONSTRAINTS)
+	@test -n "$(PYTHON)" || { echo "python3.13 not found (pyenv install 3.13.0)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet -c $(CONSTRAINTS) pip
+	$(PIP) install --quiet -r requirements-dev.txt -c $(CONSTRAINTS)
+	@$(PIP) freeze --all | LC_ALL=C sort -f | diff -q - <(grep -v '^#' $(CONSTRAINTS) | LC_ALL=C sort -f) >/dev/null \
+		|| echo "note: .venv differs from $(CONSTRAINTS); after adding a dependency run 'make constraints' and commit it"
 	@touch $@
 
 setup: $(STAMP) ## Create .venv with everything run/test/lint/bench need
@@ -30,7 +35,7 @@ setup: $(STAMP) ## Create .venv with everything run/test/lint/bench need
 run: $(STAMP) ## Run the whole platform locally (API + Swagger UI on :3000, demo data)
 	$(BIN)/python -m local_stack run
 
-test: $(STAMP) lint ## Lint, then the whole test suite
+test: $(STAMP) lint build-check ## Lint, check the Lambda build, then the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not stress"
 
 unit: $(STAMP) ## Only the tests (no lint)
@@ -44,10 +49,22 @@ lint: $(STAMP) ## ruff, mypy, cfn-lint, sam validate --lint, statelint
 	$(BIN)/mypy shared functions local_stack
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region $(REGION) --template template.yaml
-	$(if $(ASL),$(BIN)/statelint $(ASL),@echo "no ASL files yet")
+# statelint --ignore=URI: a Task "Resource" is a DefinitionSubstitutions placeholder until deploy.
+	$(if $(ASL),$(BIN)/statelint --ignore=URI $(ASL),@echo "statelint: no statemachines/*.asl.json yet")
 
 build: $(STAMP) ## sam build (no Docker): functions + the shared layer
 	$(BIN)/sam build --template template.yaml --parallel
+
+build-check: $(STAMP) ## sam build into a temp dir; every function must import with only its layers
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	$(BIN)/sam build --template template.yaml --parallel --build-dir "$$dir/build" >"$$dir/log" 2>&1 \
+		|| { cat "$$dir/log"; exit 1; } && \
+	$(BIN)/python scripts/check_build.py "$$dir/build" "$(PYTHON)"
+
+constraints: $(STAMP) ## Re-pin constraints.txt from .venv (after adding/upgrading a dependency)
+	{ echo "# Pins for every install (make setup, the layer build). Regenerate: make constraints"; \
+	  $(PIP) freeze --all --exclude-editable --exclude wallet-platform; } > $(CONSTRAINTS)
+	@touch $(STAMP)
 
 bench: $(STAMP) ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
 	$(BIN)/python -m bench $(NAME)
@@ -61,4 +78,4 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build bench openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench openapi deploy clean

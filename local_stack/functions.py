@@ -65,7 +65,8 @@ class OverlayEnviron(MutableMapping[str, str]):
 
 def install_overlay() -> None:
     if not isinstance(os.environ, OverlayEnviron):
-        os.environ = OverlayEnviron(os.environ)  # type: ignore[assignment]
+        # B003 is the point here: a per-thread overlay replaces os.environ, keeping the real one as base.
+        os.environ = OverlayEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003
 
 
 @contextmanager

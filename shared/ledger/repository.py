@@ -17,8 +17,7 @@ mapped from ``CancellationReasons`` codes by item index, never from messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
