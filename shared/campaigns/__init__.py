@@ -1,0 +1,1 @@
+"""E-voucher campaigns (SPEC §2): interactions, pass-on pool, pool-first claims, key users, the draw."""

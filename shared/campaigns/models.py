@@ -1,0 +1,171 @@
+"""Domain entities of the campaign capability (not HTTP shapes, not DynamoDB items)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.types import Money
+
+
+class CampaignStatus(StrEnum):
+    OPEN = "OPEN"  # vouchers move: interact, claim, pass, key-user claim
+    DRAWING = "DRAWING"  # frozen by the draw: nothing moves any more
+    SETTLED = "SETTLED"  # every share paid
+
+
+class VoucherStatus(StrEnum):
+    HELD = "HELD"
+    CONSUMED = "CONSUMED"
+
+
+class VoucherSource(StrEnum):
+    ISSUER = "ISSUER"  # newly issued by the campaign's weights
+    POOL = "POOL"  # taken from the shared pool (passed on by another user)
+    KEY_USER = "KEY_USER"  # the key user's voucher; group-shared at the draw
+
+
+class KindWeight(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    weight: int
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    claims_per_day: int = 20
+    passes_per_day: int = 10
+    held_per_kind: int | None = None  # None: no cap on vouchers held per kind
+
+
+class Campaign(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    name: str
+    kinds: tuple[KindWeight, ...]
+    prize_pot: Money
+    account_id: str  # the CAMPAIGN ledger account holding the pot
+    draw_at: datetime
+    interaction_types: frozenset[str]
+    limits: Limits
+    status: CampaignStatus = CampaignStatus.OPEN
+    pool_shards: int = 8
+    holder_buckets: int = 16
+    created_by: str
+    created_at: datetime
+
+    @property
+    def kind_names(self) -> list[str]:
+        return [k.kind for k in self.kinds]
+
+    def shard_of(self, key: str) -> int:
+        return stable_bucket(key, self.pool_shards)
+
+    def bucket_of(self, user_id: str) -> int:
+        return stable_bucket(user_id, self.holder_buckets)
+
+
+def stable_bucket(key: str, n: int) -> int:
+    """A stable hash bucket (Python's ``hash`` is salted per process)."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % n
+
+
+class PoolShard(BaseModel):
+    """One partition of the shared pool: its gate status and how many vouchers of each kind it holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shard: int
+    status: CampaignStatus
+    counts: dict[str, int] = Field(default_factory=dict)
+    issued: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(self.counts.values())
+
+
+class UserState(BaseModel):
+    """One user's standing in one campaign; every change is a version-checked write."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    version: int = 0
+    rights_granted: int = 0
+    rights_used: int = 0
+    day: str = ""  # UTC date of the counters below
+    claims_today: int = 0
+    passes_today: int = 0
+    held: dict[str, int] = Field(default_factory=dict)  # HELD vouchers per kind
+    key_user_claimed: bool = False
+    sets: int = 0  # complete sets consumed by the draw
+
+    def claims_on(self, day: str) -> int:
+        return self.claims_today if self.day == day else 0
+
+    def passes_on(self, day: str) -> int:
+        return self.passes_today if self.day == day else 0
+
+
+class Voucher(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    voucher_id: str
+    campaign_id: str
+    kind: str
+    status: VoucherStatus = VoucherStatus.HELD
+    source: VoucherSource
+    holder: str
+    obtained_at: datetime
+    donor: str | None = None  # who passed it on (source POOL)
+    group_id: str | None = None  # group-shared voucher (key-user vouchers)
+
+
+class PoolEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    voucher_id: str
+    kind: str
+    shard: int
+    donor: str
+    pooled_at: datetime
+    group_id: str | None = None
+
+
+class DrawSet(BaseModel):
+    """One complete set consumed by the draw: one voucher of each kind, won by ``user_id``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    set_id: str
+    campaign_id: str
+    user_id: str
+    voucher_ids: tuple[str, ...]
+    group_id: str | None = None  # when any voucher of the set is group-shared
+
+
+class Payment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    transaction_id: str
+    set_id: str
+    payee: str
+    amount: Money
+    group_id: str | None = None
+
+
+class DrawTally(BaseModel):
+    """Fixed once per campaign: how the pot is split (re-runs reuse it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total_sets: int
+    share: int  # minor units per set
+    remainder: int  # pot - share * total_sets (stays in the campaign account)

@@ -1,0 +1,469 @@
+"""DynamoDB data access for campaigns: the Campaigns table (``pk``, ``sk``; LSI ``ByAge``; GSI ``Holders``).
+
+Items (the only place these shapes exist), all keyed under the campaign ``C#<cid>``:
+
+``C#<cid>`` / ``META``                     the campaign (configuration, status)
+``C#<cid>`` / ``TALLY``                    the draw's split of the pot (put-once)
+``C#<cid>`` / ``GROUP#<gid>``              a group's membership snapshot at the draw (put-once)
+``C#<cid>#P#<s>`` / ``#SHARD``             pool shard ``s``: gate ``status`` and ``pool`` counts per kind, ``issued``
+``C#<cid>#P#<s>`` / ``K#<kind>#<ts>#<v>``  a pooled voucher (``age`` = ``<ts>#<v>`` for the ``ByAge`` LSI)
+``C#<cid>#U#<user>`` / ``#STATE``          the user's state (rights, day counters, held per kind, ``version``);
+                                            ``gsi1pk`` = ``C#<cid>#H#<bucket>`` lists holders for the draw
+``C#<cid>#U#<user>`` / ``V#<v>``           a voucher the user holds (HELD) or had consumed (CONSUMED)
+``C#<cid>#U#<user>`` / ``PAY#<tx>``        a prize payment to the user
+``C#<cid>#I#<interaction>`` / ``#I``       put-once: one claim right per interaction id
+``C#<cid>#V#<v>`` / ``<ts>#<action>#..``   the voucher's audit trail (written in the same transaction as the move)
+``C#<cid>#S#<bucket>`` / ``<user>#<n>``    a complete set consumed by the draw (put-once)
+
+A voucher is therefore always exactly one item: a ``V#`` item in one user's partition or a ``K#`` item in one
+pool shard; every move deletes one and puts the other in one ``TransactWriteItems`` whose conditions are the
+invariants. Failures are mapped from ``CancellationReasons`` by item index, never from messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared import aws
+from shared.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    DrawSet,
+    DrawTally,
+    KindWeight,
+    Limits,
+    Payment,
+    PoolEntry,
+    PoolShard,
+    UserState,
+    Voucher,
+    VoucherSource,
+    VoucherStatus,
+)
+from shared.campaigns.ports import CampaignFrozen, StaleWrite
+from shared.clock import iso
+from shared.errors import AlreadyExists
+from shared.ledger.repository import RETRYABLE_ERRORS, from_item, to_item
+from shared.types import Money
+
+STATE_SK = "#STATE"
+SHARD_SK = "#SHARD"
+HOLDERS_INDEX = "Holders"
+AGE_INDEX = "ByAge"
+
+
+def _c(cid: str) -> str:
+    return f"C#{cid}"
+
+
+def _user_pk(cid: str, user: str) -> str:
+    return f"C#{cid}#U#{user}"
+
+
+def _shard_pk(cid: str, shard: int) -> str:
+    return f"C#{cid}#P#{shard}"
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return _plain(from_item(item))  # type: ignore[no-any-return]
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]
+
+
+def _campaign(d: dict[str, Any]) -> Campaign:
+    return Campaign(
+        campaign_id=d["campaign_id"], name=d["name"],
+        kinds=tuple(KindWeight(kind=k["kind"], weight=int(k["weight"])) for k in d["kinds"]),
+        prize_pot=Money(amount=int(d["pot_amount"]), currency=d["currency"]), account_id=d["account_id"],
+        draw_at=datetime.fromisoformat(d["draw_at"]), interaction_types=frozenset(d["interaction_types"]),
+        limits=Limits(**d["limits"]), status=CampaignStatus(d["status"]), pool_shards=int(d["pool_shards"]),
+        holder_buckets=int(d["holder_buckets"]), created_by=d["created_by"],
+        created_at=datetime.fromisoformat(d["created_at"]),
+    )
+
+
+def _shard(d: dict[str, Any]) -> PoolShard:
+    return PoolShard(shard=int(d["shard"]), status=CampaignStatus(d["status"]),
+                     counts={k: int(v) for k, v in (d.get("pool") or {}).items()}, issued=int(d.get("issued", 0)))
+
+
+def _state(d: dict[str, Any]) -> UserState:
+    return UserState(
+        user_id=d["user_id"], version=int(d.get("version", 0)), rights_granted=int(d.get("rights_granted", 0)),
+        rights_used=int(d.get("rights_used", 0)), day=d.get("day", ""), claims_today=int(d.get("claims_today", 0)),
+        passes_today=int(d.get("passes_today", 0)), held={k: int(v) for k, v in (d.get("held") or {}).items()},
+        key_user_claimed=bool(d.get("key_user_claimed", False)), sets=int(d.get("sets", 0)),
+    )
+
+
+def _voucher(d: dict[str, Any]) -> Voucher:
+    return Voucher(
+        voucher_id=d["voucher_id"], campaign_id=d["campaign_id"], kind=d["kind"], status=VoucherStatus(d["status"]),
+        source=VoucherSource(d["source"]), holder=d["holder"], obtained_at=datetime.fromisoformat(d["obtained_at"]),
+        donor=d.get("donor"), group_id=d.get("group_id"),
+    )
+
+
+def _entry(d: dict[str, Any], shard: int) -> PoolEntry:
+    return PoolEntry(voucher_id=d["voucher_id"], kind=d["kind"], shard=shard, donor=d["donor"],
+                     pooled_at=datetime.fromisoformat(d["pooled_at"]), group_id=d.get("group_id"))
+
+
+class DynamoCampaignStore:
+    """``CampaignStore`` on the Campaigns table."""
+
+    def __init__(self, table: str, client: Any = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.dynamodb()
+        return self._client
+
+    # --- campaign -------------------------------------------------------------
+    def create_campaign(self, campaign: Campaign) -> None:
+        cid = campaign.campaign_id
+        meta = to_item({
+            "pk": _c(cid), "sk": "META", "entity": "CAMPAIGN", "campaign_id": cid, "name": campaign.name,
+            "kinds": [{"kind": k.kind, "weight": k.weight} for k in campaign.kinds],
+            "pot_amount": campaign.prize_pot.amount, "currency": campaign.prize_pot.currency,
+            "account_id": campaign.account_id, "draw_at": iso(campaign.draw_at),
+            "interaction_types": sorted(campaign.interaction_types),
+            "limits": campaign.limits.model_dump(exclude_none=True), "status": campaign.status.value,
+            "pool_shards": campaign.pool_shards, "holder_buckets": campaign.holder_buckets,
+            "created_by": campaign.created_by, "created_at": iso(campaign.created_at),
+        })
+        try:
+            self.client.put_item(TableName=self.table, Item=meta, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise AlreadyExists(campaign_id=cid) from exc
+            raise
+        # Shards are created after META (idempotent puts): a campaign without all its shards is closed, not open.
+        zero = {k: 0 for k in campaign.kind_names}
+        for s in range(campaign.pool_shards):
+            self.client.put_item(TableName=self.table, Item=to_item({
+                "pk": _shard_pk(cid, s), "sk": SHARD_SK, "entity": "POOL_SHARD", "shard": s,
+                "status": CampaignStatus.OPEN.value, "pool": zero, "issued": 0}),
+                ConditionExpression="attribute_not_exists(pk)")
+
+    def get_campaign(self, campaign_id: str) -> Campaign | None:
+        resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "META"), ConsistentRead=True)
+        item = resp.get("Item")
+        return _campaign(_load(item)) if item else None
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            resp = self.client.batch_get_item(RequestItems=request)
+            out += [_load(i) for i in resp.get("Responses", {}).get(self.table, [])]
+            request = resp.get("UnprocessedKeys") or {}
+        return out
+
+    def get_shards(self, campaign: Campaign) -> list[PoolShard]:
+        keys = [_key(_shard_pk(campaign.campaign_id, s), SHARD_SK) for s in range(campaign.pool_shards)]
+        return sorted((_shard(d) for d in self._batch_get(keys)), key=lambda s: s.shard)
+
+    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str]) -> bool:
+        allowed = list(allowed_from)
+        values = {f":s{i}": {"S": s} for i, s in enumerate(allowed)}
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=_key(_c(campaign.campaign_id), "META"),
+                UpdateExpression="SET #st = :to",
+                ConditionExpression=f"attribute_exists(pk) AND #st IN ({', '.join(values)})",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":to": {"S": to}, **values},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def freeze_shards(self, campaign: Campaign) -> None:
+        for s in range(campaign.pool_shards):
+            self.client.update_item(
+                TableName=self.table, Key=_key(_shard_pk(campaign.campaign_id, s), SHARD_SK),
+                UpdateExpression="SET #st = :drawing", ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":drawing": {"S": CampaignStatus.DRAWING.value}},
+            )
+
+    # --- user operations ------------------------------------------------------
+    def record_interaction(self, campaign_id: str, user_id: str, interaction_id: str, interaction_type: str,
+                           at: datetime) -> bool:
+        record = to_item({"pk": f"C#{campaign_id}#I#{interaction_id}", "sk": "#I", "entity": "INTERACTION",
+                          "user_id": user_id, "interaction_type": interaction_type, "recorded_at": iso(at)})
+        items = [
+            {"Put": {"TableName": self.table, "Item": record, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {
+                "TableName": self.table, "Key": _key(_user_pk(campaign_id, user_id), STATE_SK),
+                "UpdateExpression": "ADD rights_granted :one SET user_id = :u, entity = :e",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":u": {"S": user_id}, ":e": {"S": "USER_STATE"}},
+            }},
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in RETRYABLE_ERRORS:
+                raise StaleWrite(exc.response["Error"]["Code"]) from exc
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if any(r == "TransactionConflict" for r in reasons):
+                raise StaleWrite(",".join(reasons)) from exc
+            raise
+        return True
+
+    def read_for_user(self, campaign: Campaign, user_id: str, shards: Iterable[int],
+                      voucher_id: str | None = None) -> tuple[UserState | None, list[PoolShard], Voucher | None]:
+        cid = campaign.campaign_id
+        keys = [_key(_user_pk(cid, user_id), STATE_SK)] + [_key(_shard_pk(cid, s), SHARD_SK) for s in shards]
+        if voucher_id:
+            keys.append(_key(_user_pk(cid, user_id), f"V#{voucher_id}"))
+        state, pool, voucher = None, [], None
+        for d in self._batch_get(keys):
+            if d["sk"] == STATE_SK:
+                state = _state(d)
+            elif d["sk"] == SHARD_SK:
+                pool.append(_shard(d))
+            else:
+                voucher = _voucher(d)
+        return state, sorted(pool, key=lambda s: s.shard), voucher
+
+    def pool_candidates(self, campaign: Campaign, shard: int, kind: str | None, limit: int) -> list[PoolEntry]:
+        pk = {":pk": {"S": _shard_pk(campaign.campaign_id, shard)}}
+        if kind is None:
+            resp = self.client.query(TableName=self.table, IndexName=AGE_INDEX, KeyConditionExpression="pk = :pk",
+                                     ExpressionAttributeValues=pk, Limit=limit)
+        else:
+            resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :k)",
+                                     ExpressionAttributeValues={**pk, ":k": {"S": f"K#{kind}#"}}, Limit=limit,
+                                     ConsistentRead=True)
+        return [_entry(_load(i), shard) for i in resp.get("Items", [])]
+
+    def _state_update(self, cid: str, before: UserState, after: UserState, bucket: int) -> dict[str, Any]:
+        cond = "attribute_not_exists(version)" if before.version == 0 else "version = :v"
+        values: dict[str, Any] = {
+            ":nv": {"N": str(after.version)}, ":ru": {"N": str(after.rights_used)}, ":day": {"S": after.day},
+            ":ct": {"N": str(after.claims_today)}, ":pt": {"N": str(after.passes_today)},
+            ":held": to_item({"h": after.held})["h"] if after.held else {"M": {}},
+            ":ku": {"BOOL": after.key_user_claimed}, ":zero": {"N": "0"}, ":u": {"S": after.user_id},
+            ":g": {"S": f"C#{cid}#H#{bucket}"}, ":e": {"S": "USER_STATE"}, ":sets": {"N": str(after.sets)},
+        }
+        if before.version:
+            values[":v"] = {"N": str(before.version)}
+        return {"Update": {
+            "TableName": self.table, "Key": _key(_user_pk(cid, after.user_id), STATE_SK),
+            "UpdateExpression": "SET version = :nv, rights_used = :ru, #day = :day, claims_today = :ct,"
+                                " passes_today = :pt, held = :held, key_user_claimed = :ku, #sets = :sets,"
+                                " rights_granted = if_not_exists(rights_granted, :zero), user_id = :u,"
+                                " gsi1pk = :g, gsi1sk = :u, entity = :e",
+            "ConditionExpression": cond, "ExpressionAttributeNames": {"#day": "day", "#sets": "sets"},
+            "ExpressionAttributeValues": values,
+        }}
+
+    def _gate(self, cid: str, shard: int, expression: str, values: dict[str, Any],
+              names: dict[str, str]) -> dict[str, Any]:
+        return {"Update": {
+            "TableName": self.table, "Key": _key(_shard_pk(cid, shard), SHARD_SK), "UpdateExpression": expression,
+            "ConditionExpression": "#st = :open", "ExpressionAttributeNames": {"#st": "status", **names},
+            "ExpressionAttributeValues": {":open": {"S": CampaignStatus.OPEN.value}, **values},
+        }}
+
+    def _audit(self, cid: str, voucher_id: str, action: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        item = to_item({"pk": f"C#{cid}#V#{voucher_id}", "sk": f"{iso(at)}#{action}#{uuid.uuid4().hex[:8]}",
+                        "entity": "VOUCHER_AUDIT", "action": action, "voucher_id": voucher_id, "at": iso(at),
+                        **fields})
+        return {"Put": {"TableName": self.table, "Item": item}}
+
+    def _holding(self, v: Voucher) -> dict[str, Any]:
+        return to_item({
+            "pk": _user_pk(v.campaign_id, v.holder), "sk": f"V#{v.voucher_id}", "entity": "VOUCHER",
+            "voucher_id": v.voucher_id, "campaign_id": v.campaign_id, "kind": v.kind, "status": v.status.value,
+            "source": v.source.value, "holder": v.holder, "obtained_at": iso(v.obtained_at), "donor": v.donor,
+            "group_id": v.group_id,
+        })
+
+    def _transact(self, items: list[dict[str, Any]], gate_index: int | None) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in RETRYABLE_ERRORS:
+                raise StaleWrite(code) from exc
+            if code != "TransactionCanceledException":
+                raise
+            reasons = _reasons(exc)
+            if gate_index is not None and gate_index < len(reasons) and reasons[gate_index] == "ConditionalCheckFailed":
+                raise CampaignFrozen() from exc
+            raise StaleWrite(",".join(reasons)) from exc
+
+    def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
+                     gate_shard: int, taken: PoolEntry | None) -> None:
+        cid = campaign.campaign_id
+        state = self._state_update(cid, before, after, campaign.bucket_of(after.user_id))
+        if taken is not None:
+            gate = self._gate(cid, gate_shard, "SET #pool.#k = #pool.#k - :one",
+                              {":one": {"N": "1"}}, {"#pool": "pool", "#k": taken.kind})
+        else:
+            gate = self._gate(cid, gate_shard, "SET issued = issued + :one", {":one": {"N": "1"}}, {})
+        items = [gate, state]
+        if taken is not None:
+            items.append({"Delete": {
+                "TableName": self.table,
+                "Key": _key(_shard_pk(cid, taken.shard), f"K#{taken.kind}#{iso(taken.pooled_at)}#{taken.voucher_id}"),
+                "ConditionExpression": "attribute_exists(pk)"}})
+        items.append({"Put": {"TableName": self.table, "Item": self._holding(voucher),
+                              "ConditionExpression": "attribute_not_exists(pk)"}})
+        action = "FROM_POOL" if taken is not None else voucher.source.value
+        items.append(self._audit(cid, voucher.voucher_id, action, voucher.obtained_at, to=voucher.holder,
+                                 donor=voucher.donor, kind=voucher.kind, group_id=voucher.group_id))
+        self._transact(items, gate_index=0)
+
+    def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
+                    entry: PoolEntry) -> None:
+        cid = campaign.campaign_id
+        ts = iso(entry.pooled_at)
+        items = [
+            self._gate(cid, entry.shard, "SET #pool.#k = #pool.#k + :one", {":one": {"N": "1"}},
+                       {"#pool": "pool", "#k": entry.kind}),
+            self._state_update(cid, before, after, campaign.bucket_of(after.user_id)),
+            {"Delete": {"TableName": self.table, "Key": _key(_user_pk(cid, voucher.holder), f"V#{voucher.voucher_id}"),
+                        "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {":held": {"S": VoucherStatus.HELD.value}}}},
+            {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)", "Item": to_item({
+                "pk": _shard_pk(cid, entry.shard), "sk": f"K#{entry.kind}#{ts}#{entry.voucher_id}",
+                "age": f"{ts}#{entry.voucher_id}", "entity": "POOL_ENTRY", "voucher_id": entry.voucher_id,
+                "kind": entry.kind, "donor": entry.donor, "pooled_at": ts, "group_id": entry.group_id})}},
+            self._audit(cid, voucher.voucher_id, "PASSED", entry.pooled_at, donor=entry.donor, kind=entry.kind,
+                        shard=entry.shard),
+        ]
+        self._transact(items, gate_index=0)
+
+    def list_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]:
+        return [_voucher(d) for d in self._query(_user_pk(campaign_id, user_id), "V#")]
+
+    def voucher_history(self, campaign_id: str, voucher_id: str) -> list[dict[str, Any]]:
+        return self._query(f"C#{campaign_id}#V#{voucher_id}", None)
+
+    def _query(self, pk: str, prefix: str | None, index: str | None = None) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        if index:
+            kwargs.update(IndexName=index, KeyConditionExpression="gsi1pk = :pk",
+                          ExpressionAttributeValues={":pk": {"S": pk}})
+        elif prefix:
+            kwargs.update(KeyConditionExpression="pk = :pk AND begins_with(sk, :p)", ConsistentRead=True,
+                          ExpressionAttributeValues={":pk": {"S": pk}, ":p": {"S": prefix}})
+        else:
+            kwargs.update(KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                          ExpressionAttributeValues={":pk": {"S": pk}})
+        out: list[dict[str, Any]] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            out += [_load(i) for i in resp.get("Items", [])]
+            if not resp.get("LastEvaluatedKey"):
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # --- draw -----------------------------------------------------------------
+    def holders(self, campaign: Campaign, bucket: int) -> list[UserState]:
+        return [_state(d) for d in self._query(f"C#{campaign.campaign_id}#H#{bucket}", None, index=HOLDERS_INDEX)]
+
+    def held_vouchers(self, campaign: Campaign, user_id: str) -> list[Voucher]:
+        return [v for v in self.list_vouchers(campaign.campaign_id, user_id) if v.status is VoucherStatus.HELD]
+
+    def commit_set(self, campaign: Campaign, before: UserState, after: UserState, drawset: DrawSet,
+                   at: datetime) -> None:
+        cid = campaign.campaign_id
+        bucket = campaign.bucket_of(before.user_id)
+        items = [self._state_update(cid, before, after, bucket)]
+        for vid in drawset.voucher_ids:
+            items.append({"Update": {
+                "TableName": self.table, "Key": _key(_user_pk(cid, before.user_id), f"V#{vid}"),
+                "UpdateExpression": "SET #st = :consumed, set_id = :set",
+                "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {":consumed": {"S": VoucherStatus.CONSUMED.value},
+                                              ":held": {"S": VoucherStatus.HELD.value}, ":set": {"S": drawset.set_id}},
+            }})
+            items.append(self._audit(cid, vid, "CONSUMED", at, holder=before.user_id, set_id=drawset.set_id))
+        items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
+                              "Item": to_item({
+                                  "pk": f"C#{cid}#S#{bucket}", "sk": drawset.set_id.split("#", 1)[1],
+                                  "entity": "DRAW_SET", "set_id": drawset.set_id, "user_id": drawset.user_id,
+                                  "voucher_ids": list(drawset.voucher_ids), "group_id": drawset.group_id})}})
+        self._transact(items, gate_index=None)
+
+    def list_sets(self, campaign: Campaign, bucket: int, user_id: str | None = None) -> list[DrawSet]:
+        rows = self._query(f"C#{campaign.campaign_id}#S#{bucket}", f"{user_id}#" if user_id else None)
+        return [DrawSet(set_id=d["set_id"], campaign_id=campaign.campaign_id, user_id=d["user_id"],
+                        voucher_ids=tuple(d["voucher_ids"]), group_id=d.get("group_id")) for d in rows]
+
+    def _put_once(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Put-once; returns the item already stored (consistent read) when there is one."""
+        try:
+            self.client.put_item(TableName=self.table, Item=to_item(item),
+                                 ConditionExpression="attribute_not_exists(pk)")
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        resp = self.client.get_item(TableName=self.table, Key=_key(item["pk"], item["sk"]), ConsistentRead=True)
+        return _load(resp["Item"])
+
+    def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
+        stored = self._put_once({"pk": _c(campaign.campaign_id), "sk": "TALLY", "entity": "DRAW_TALLY",
+                                 **tally.model_dump()})
+        return DrawTally(**{k: stored[k] for k in DrawTally.model_fields}) if stored else tally
+
+    def get_tally(self, campaign_id: str) -> DrawTally | None:
+        resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "TALLY"), ConsistentRead=True)
+        item = resp.get("Item")
+        return DrawTally(**{k: _load(item)[k] for k in DrawTally.model_fields}) if item else None
+
+    def save_group_snapshot(self, campaign_id: str, group_id: str, members: list[str]) -> list[str]:
+        stored = self._put_once({"pk": _c(campaign_id), "sk": f"GROUP#{group_id}", "entity": "GROUP_SNAPSHOT",
+                                 "members": sorted(members), "empty": not members})
+        return list(stored.get("members") or []) if stored else sorted(members)
+
+    def get_group_snapshot(self, campaign_id: str, group_id: str) -> list[str] | None:
+        resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), f"GROUP#{group_id}"),
+                                    ConsistentRead=True)
+        item = resp.get("Item")
+        return list(_load(item).get("members") or []) if item else None
+
+    def record_payment(self, campaign_id: str, payment: Payment) -> None:
+        self.client.put_item(TableName=self.table, Item=to_item({
+            "pk": _user_pk(campaign_id, payment.payee), "sk": f"PAY#{payment.transaction_id}", "entity": "PAYMENT",
+            "transaction_id": payment.transaction_id, "set_id": payment.set_id, "payee": payment.payee,
+            "amount": payment.amount.amount, "currency": payment.amount.currency, "group_id": payment.group_id}))
+
+    def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]:
+        return [Payment(transaction_id=d["transaction_id"], set_id=d["set_id"], payee=d["payee"],
+                        amount=Money(amount=d["amount"], currency=d["currency"]), group_id=d.get("group_id"))
+                for d in self._query(_user_pk(campaign_id, user_id), "PAY#")]

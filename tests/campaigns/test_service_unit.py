@@ -1,0 +1,194 @@
+"""Unit tests of the campaign rules on in-memory fakes (Given / When / Then)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.campaigns.errors import (
+    CampaignClosed,
+    ClaimsPerDayExceeded,
+    HeldPerKindExceeded,
+    InvalidDrawTime,
+    KeyUserAlreadyClaimed,
+    NoInteraction,
+    NotKeyUser,
+    PassesPerDayExceeded,
+    UnknownInteractionType,
+    VoucherNotFound,
+    VoucherNotTransferable,
+)
+from shared.campaigns.models import KindWeight, Limits, VoucherSource
+from shared.campaigns.service import CampaignService
+from shared.config import LedgerSettings
+from shared.ledger.service import LedgerService
+from shared.types import Money
+from tests.campaigns.fakes import FakeGroups, InMemoryCampaignStore, RecordingPublisher
+from tests.fakes.ledger import InMemoryLedgerStore
+
+NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
+KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=5), KindWeight(kind="SHOU", weight=1)]
+
+
+class Env:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.now = NOW
+        self.store = InMemoryCampaignStore()
+        self.ledger_store = InMemoryLedgerStore()
+        self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
+                                    clock=lambda: self.now, sleep=lambda _: None)
+        self.groups = FakeGroups()
+        self.events = RecordingPublisher()
+        self.service = CampaignService(self.store, self.ledger, self.groups, self.events, clock=lambda: self.now,
+                                       rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
+        self.campaign = self.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),
+                                            NOW + timedelta(days=10), ["SCAN", "PAY"], limits or Limits())
+        self.cid = self.campaign.campaign_id
+        self.n = 0
+
+    def interact(self, user: str) -> bool:
+        self.n += 1
+        return self.service.record_interaction(self.cid, user, "SCAN", f"i-{self.n}")
+
+    def claim(self, user: str):  # type: ignore[no-untyped-def]
+        self.interact(user)
+        return self.service.claim(self.cid, user)
+
+
+def test_create_funds_the_pot_once_per_key() -> None:
+    env = Env()
+    again = env.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),
+                               NOW + timedelta(days=10), ["SCAN"], Limits())
+    assert again.campaign_id == env.cid
+    assert env.ledger_store.get_account(env.campaign.account_id).balance == 100_000  # type: ignore[union-attr]
+
+
+def test_draw_time_must_be_in_the_future() -> None:
+    env = Env()
+    with pytest.raises(InvalidDrawTime):
+        env.service.create("admin", "k2", "x", KINDS, Money(amount=1, currency="CNY"), NOW - timedelta(hours=1),
+                           ["SCAN"], Limits())
+
+
+def test_interaction_grants_one_claim_and_a_replay_grants_nothing() -> None:
+    env = Env()
+    assert env.service.record_interaction(env.cid, "alice", "SCAN", "i-1") is True
+    assert env.service.record_interaction(env.cid, "alice", "SCAN", "i-1") is False
+    env.service.claim(env.cid, "alice")
+    with pytest.raises(NoInteraction):
+        env.service.claim(env.cid, "alice")
+
+
+def test_unknown_interaction_type_is_refused() -> None:
+    env = Env()
+    with pytest.raises(UnknownInteractionType):
+        env.service.record_interaction(env.cid, "alice", "DANCE", "i-1")
+
+
+def test_claim_without_interaction_is_no_interaction() -> None:
+    env = Env()
+    with pytest.raises(NoInteraction) as err:
+        env.service.claim(env.cid, "bob")
+    assert err.value.code == "NO_INTERACTION"
+
+
+def test_claim_takes_from_the_pool_first_and_prefers_a_lacking_kind() -> None:
+    env = Env()
+    # Given Alice holds FU and LU (issued), and Bob holds vouchers he passes on: one FU, one SHOU
+    while {v.kind for v in env.service.my_vouchers(env.cid, "alice")} != {"FU", "LU"}:
+        mine = env.service.my_vouchers(env.cid, "alice")
+        if len(mine) > 20:
+            pytest.fail("weights never gave FU and LU")
+        v = env.claim("alice")
+        if v.kind == "SHOU":  # keep Alice without SHOU
+            env.store.holdings[(env.cid, "alice")].pop(v.voucher_id)
+            env.store.states[(env.cid, "alice")] = env.store.states[(env.cid, "alice")].model_copy(
+                update={"held": {**env.store.states[(env.cid, "alice")].held, "SHOU": 0}})
+    bob_kinds: dict[str, str] = {}
+    while not {"FU", "SHOU"} <= set(bob_kinds):
+        v = env.claim("bob")
+        bob_kinds.setdefault(v.kind, v.voucher_id)
+    env.now += timedelta(seconds=1)
+    env.service.pass_on(env.cid, "bob", bob_kinds["FU"])
+    env.now += timedelta(seconds=1)
+    env.service.pass_on(env.cid, "bob", bob_kinds["SHOU"])
+
+    # When Alice claims
+    got = env.claim("alice")
+
+    # Then she gets the pooled SHOU (the kind she lacks), not the older FU, with Bob as donor
+    assert (got.kind, got.source, got.donor, got.voucher_id) == ("SHOU", VoucherSource.POOL, "bob", bob_kinds["SHOU"])
+    # and the next claimer gets the remaining pooled voucher before anything new is issued
+    assert env.claim("carol").voucher_id == bob_kinds["FU"]
+    assert env.claim("carol").source is VoucherSource.ISSUER
+    assert [a["action"] for a in env.store.voucher_history(env.cid, bob_kinds["FU"])][-2:] == ["PASSED", "FROM_POOL"]
+
+
+def test_pass_of_foreign_or_unknown_voucher_is_not_found() -> None:
+    env = Env()
+    v = env.claim("alice")
+    with pytest.raises(VoucherNotFound):
+        env.service.pass_on(env.cid, "mallory", v.voucher_id)
+    with pytest.raises(VoucherNotFound):
+        env.service.pass_on(env.cid, "alice", "v_nope")
+    env.service.pass_on(env.cid, "alice", v.voucher_id)
+    with pytest.raises(VoucherNotFound):  # no longer hers
+        env.service.pass_on(env.cid, "alice", v.voucher_id)
+
+
+def test_daily_limits_hold_and_reset_next_day() -> None:
+    env = Env(Limits(claims_per_day=2, passes_per_day=1))
+    a = env.claim("alice")
+    b = env.claim("alice")
+    env.interact("alice")
+    with pytest.raises(ClaimsPerDayExceeded) as err:
+        env.service.claim(env.cid, "alice")
+    assert err.value.details["limit"] == "claims_per_day"
+    env.service.pass_on(env.cid, "alice", a.voucher_id)
+    with pytest.raises(PassesPerDayExceeded):
+        env.service.pass_on(env.cid, "alice", b.voucher_id)
+    env.now += timedelta(days=1)
+    env.service.claim(env.cid, "alice")  # the unused right works the next day
+    env.service.pass_on(env.cid, "alice", b.voucher_id)
+
+
+def test_held_per_kind_cap() -> None:
+    env = Env(Limits(claims_per_day=50, held_per_kind=1))
+    kinds = [env.claim("alice").kind for _ in range(3)]
+    assert sorted(kinds) == ["FU", "LU", "SHOU"]
+    with pytest.raises(HeldPerKindExceeded):
+        env.claim("alice")
+
+
+def test_key_user_claims_once_per_campaign() -> None:
+    env = Env()
+    with pytest.raises(NotKeyUser):
+        env.service.key_user_claim(env.cid, "alice")
+    env.groups.add("g1", "alice", "bob")
+    v = env.service.key_user_claim(env.cid, "alice")
+    assert (v.source, v.group_id) == (VoucherSource.KEY_USER, "g1")
+    with pytest.raises(KeyUserAlreadyClaimed):
+        env.service.key_user_claim(env.cid, "alice")
+    with pytest.raises(VoucherNotTransferable):
+        env.service.pass_on(env.cid, "alice", v.voucher_id)
+
+
+def test_frozen_campaign_refuses_every_move() -> None:
+    env = Env()
+    v = env.claim("alice")
+    env.interact("alice")
+    env.store.freeze_shards(env.campaign)
+    with pytest.raises(CampaignClosed):
+        env.service.claim(env.cid, "alice")
+    with pytest.raises(CampaignClosed):
+        env.service.pass_on(env.cid, "alice", v.voucher_id)
+
+
+def test_events_are_emitted_for_each_state_change() -> None:
+    env = Env()
+    v = env.claim("alice")
+    env.service.pass_on(env.cid, "alice", v.voucher_id)
+    assert [t for t, _ in env.events.events] == ["CampaignCreated", "InteractionRecorded", "VoucherClaimed",
+                                                 "VoucherPassed"]
