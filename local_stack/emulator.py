@@ -8,6 +8,11 @@
   their Lambda tasks reach the real handlers in-process through a patch of
   ``LambdaBackend.invoke``; an exception becomes ``FunctionError`` with
   ``errorType`` = the exception's class name, so ASL Retry/Catch match it.
+* **Transactions in O(items)**: moto 5.2.5 deep-copies every table a
+  ``TransactWriteItems`` touches, to roll back on failure, which makes a
+  ledger of n entries cost O(n) per transfer. The patch keeps moto's own
+  transaction logic but backs up and restores only the items the transaction
+  names.
 * **Retry back-off** sleeps inside state machines are multiplied by
   ``time_scale`` (tests use a small factor).
 
@@ -16,6 +21,7 @@ The patch targets moto's internals, so the moto version is pinned and checked.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -135,8 +141,14 @@ class Emulator:
             response_headers["Content-Length"] = str(len(payload))
             return payload
 
-        self._saved = {"invoke": LambdaBackend.invoke, "time": retrier_decl.time}
+        import moto.dynamodb.models as ddb_models
+
+        self._saved = {"invoke": LambdaBackend.invoke, "time": retrier_decl.time,
+                       "transact": ddb_models.DynamoDBBackend.transact_write_items, "copy": ddb_models.copy}
         LambdaBackend.invoke = invoke  # type: ignore[assignment,method-assign]
+        ddb_models.copy = _NO_TABLE_COPY  # type: ignore[assignment]
+        ddb_models.DynamoDBBackend.transact_write_items = _item_level_rollback(  # type: ignore[method-assign]
+            self._saved["transact"])
         retrier_decl.time = SimpleNamespace(sleep=lambda s: time.sleep(s * scale))  # type: ignore[assignment]
 
     def _unpatch(self) -> None:
@@ -145,9 +157,67 @@ class Emulator:
         from moto.awslambda.models import LambdaBackend
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+        import moto.dynamodb.models as ddb_models
+
         LambdaBackend.invoke = self._saved["invoke"]  # type: ignore[method-assign]
+        ddb_models.DynamoDBBackend.transact_write_items = self._saved["transact"]  # type: ignore[method-assign]
+        ddb_models.copy = self._saved["copy"]
         retrier_decl.time = self._saved["time"]
         self._saved = {}
+
+
+def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:
+    from moto.dynamodb.models.table import Table
+
+    return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+
+
+_NO_TABLE_COPY = SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
+
+
+def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's transact_write_items: back up only the named items, restore them if it fails."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+        undo: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue
+            op_type, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName"))
+            attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not attrs or table.hash_key_attr not in attrs:
+                continue
+            h = DynamoType(attrs[table.hash_key_attr])
+            if table.range_key_attr:
+                if table.range_key_attr not in attrs:
+                    continue
+                r = DynamoType(attrs[table.range_key_attr])
+                existing = table.items[h].get(r) if h in table.items else None
+            else:
+                r = None
+                existing = table.items.get(h) if h in table.items else None
+            undo.append((table, h, r, copy.deepcopy(existing)))
+        try:
+            return original(backend, transact_items)
+        except Exception:
+            for table, h, r, saved in reversed(undo):
+                if table.range_key_attr:
+                    if saved is None:
+                        if h in table.items:
+                            table.items[h].pop(r, None)
+                            if not table.items[h]:
+                                del table.items[h]
+                    else:
+                        table.items[h][r] = saved
+                elif saved is None:
+                    table.items.pop(h, None)
+                else:
+                    table.items[h] = saved
+            raise
+
+    return transact_write_items
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:

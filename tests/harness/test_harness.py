@@ -208,3 +208,29 @@ def test_concurrent_requests_to_one_function_never_share_a_container(api: Api) -
     assert [r.body["owner"] for r in replies] == [u.sub for u in users]
     pool_size = len(api.stack.registry._pools["GetMyAccountFunction"])
     assert 1 <= pool_size <= api.stack.registry.max_containers
+
+
+def test_failed_transaction_rolls_back_every_item(clean_stack: LocalStack) -> None:
+    # The emulator's transaction patch restores exactly the items a cancelled transaction touched.
+    ddb = clean_stack.client("dynamodb")
+    ddb.put_item(TableName="LedgerTable", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}})
+    with pytest.raises(ClientError) as err:
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "LedgerTable", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"Put": {"TableName": "LedgerTable", "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+            {"Put": {"TableName": "AccountsTable", "Item": {"pk": {"S": "c"}},
+                     "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert ddb.get_item(TableName="LedgerTable", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["n"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName="LedgerTable", Key={"pk": {"S": "b"}, "sk": {"S": "1"}})
+    assert "Item" not in ddb.get_item(TableName="AccountsTable", Key={"pk": {"S": "c"}})
+    # and a transaction that passes applies every item
+    ddb.transact_write_items(TransactItems=[
+        {"Update": {"TableName": "LedgerTable", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+                    "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": "LedgerTable", "Item": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+    ])
+    assert ddb.get_item(TableName="LedgerTable", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["n"] == {"N": "2"}
+    assert "Item" in ddb.get_item(TableName="LedgerTable", Key={"pk": {"S": "b"}, "sk": {"S": "1"}})
