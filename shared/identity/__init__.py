@@ -1,0 +1,1 @@
+"""Specific-identity verification (SPEC §3): features, predictor, registry, workflow services."""
