@@ -154,10 +154,9 @@ class Emulator:
     def _unpatch(self) -> None:
         if not self._saved:
             return
+        import moto.dynamodb.models as ddb_models
         from moto.awslambda.models import LambdaBackend
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-
-        import moto.dynamodb.models as ddb_models
 
         LambdaBackend.invoke = self._saved["invoke"]  # type: ignore[method-assign]
         ddb_models.DynamoDBBackend.transact_write_items = self._saved["transact"]  # type: ignore[method-assign]
