@@ -26,8 +26,9 @@ $(STAMP): requirements-dev.txt shared/requirements.txt $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet -c $(CONSTRAINTS) pip
 	$(PIP) install --quiet -r requirements-dev.txt -c $(CONSTRAINTS)
-	@$(PIP) freeze --all | LC_ALL=C sort -f | diff -q - <(grep -v '^#' $(CONSTRAINTS) | LC_ALL=C sort -f) >/dev/null \
-		|| echo "note: .venv differs from $(CONSTRAINTS); after adding a dependency run 'make constraints' and commit it"
+	@unpinned=$$(LC_ALL=C comm -23 <($(PIP) freeze --all --exclude-editable | LC_ALL=C sort) \
+		<(grep -v '^#' $(CONSTRAINTS) | LC_ALL=C sort) | tr '\n' ' '); \
+	test -z "$$unpinned" || echo "note: not pinned by $(CONSTRAINTS): $$unpinned-> run 'make constraints' and commit it"
 	@touch $@
 
 setup: $(STAMP) ## Create .venv with everything run/test/lint/bench need
