@@ -1,8 +1,10 @@
-"""Creates the template's tables, buckets, queues, buses and state machines in the emulator."""
+"""Creates the template's tables, buckets, queues, buses, secrets and state machines in the emulator."""
 
 from __future__ import annotations
 
 import json
+import secrets
+import string
 from typing import Any
 
 import boto3
@@ -33,9 +35,33 @@ def state_machine_definition(template: Template, logical_id: str) -> str:
     return text
 
 
+# Generated secret values, kept for the life of the process so a reset does not rotate them
+# (functions cache secrets, as on AWS, where a stack update does not regenerate them either).
+_generated: dict[str, str] = {}
+
+
+def secret_value(name: str, props: dict[str, Any]) -> str:
+    """``SecretString`` as given, or ``GenerateSecretString`` (JSON template + random key) generated once."""
+    if "SecretString" in props:
+        return str(props["SecretString"])
+    spec = props.get("GenerateSecretString") or {}
+    if name not in _generated:
+        alphabet = string.ascii_letters + string.digits
+        if not spec.get("ExcludePunctuation"):
+            alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+        value = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+        if "GenerateStringKey" in spec:
+            data = json.loads(spec.get("SecretStringTemplate") or "{}")
+            data[spec["GenerateStringKey"]] = value
+            value = json.dumps(data)
+        _generated[name] = value
+    return _generated[name]
+
+
 def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
     """Create every supported resource; returns the physical names by kind."""
-    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "buses": [], "state_machines": []}
+    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "buses": [], "state_machines": [],
+                                     "secrets": []}
     ddb = client("dynamodb", endpoint)
     for lid, res in template.of_type("AWS::DynamoDB::Table").items():
         props = template.resolve(res.get("Properties") or {})
@@ -67,6 +93,13 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
     for lid in template.of_type("AWS::Events::EventBus"):
         events.create_event_bus(Name=template.physical_name(lid))
         created["buses"].append(template.physical_name(lid))
+
+    secretsmanager = client("secretsmanager", endpoint)
+    for lid, res in template.of_type("AWS::SecretsManager::Secret").items():
+        name = template.physical_name(lid)
+        value = secret_value(name, template.resolve(res.get("Properties") or {}))
+        secretsmanager.create_secret(Name=name, SecretString=value)
+        created["secrets"].append(name)
 
     sfn = client("stepfunctions", endpoint)
     role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"

@@ -1,0 +1,30 @@
+"""GET /proxy-orders/{order_id}: the order, for its requester or the proxy that executed it."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller
+from shared.api.schemas import error_responses
+from shared.observability import logger, metrics, tracer
+from shared.proxy.schemas import OrderResponse
+from shared.proxy.wiring import proxy_service
+
+app = build_resolver()
+
+
+@app.get("/proxy-orders/<order_id>", summary="A proxy order (requester or executing proxy)",
+         responses=error_responses(401, 404, 422), tags=["proxy"])
+def get_order(order_id: Annotated[str, Path(max_length=64)]) -> OrderResponse:
+    service = proxy_service()
+    order = service.get(current_caller(app).sub, order_id)
+    return OrderResponse.of(order, service.parties(order))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,34 @@
+"""POST /proxy-orders/{order_id}/reversal-requests: either party asks for an executed order to be reversed."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller, idempotent
+from shared.api.schemas import error_responses
+from shared.observability import logger, metrics, tracer
+from shared.proxy.schemas import ReversalRequestBody, ReversalResponse
+from shared.proxy.wiring import proxy_service
+
+app = build_resolver()
+
+
+@app.post(
+    "/proxy-orders/<order_id>/reversal-requests",
+    status_code=201,
+    summary="Request the reversal of an executed order (requester or proxy, within the window)",
+    responses=error_responses(400, 401, 404, 409, 422, 503),
+    middlewares=[idempotent(required=True)],
+    tags=["proxy"],
+)
+def request_reversal(order_id: Annotated[str, Path(max_length=64)], request: ReversalRequestBody) -> ReversalResponse:
+    return ReversalResponse.of(proxy_service().request_reversal(current_caller(app).sub, order_id, request.reason))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,261 @@
+"""DynamoDB data access for proxy mode: the ProxyOrders table and the ProxyAgents table.
+
+Items (the only place these shapes exist):
+
+ProxyOrders (``pk``)
+    ``ORDER#<order_id>``          the order; ``version`` guards every write. While open it carries
+                                  ``open_shard`` (``OPEN#<last hex digit>``) + ``expires_at`` (N): the sparse
+                                  ``OpenByExpiry`` index the expiry sweep reads. Once executed it carries
+                                  ``proxy_day`` (``<proxy account>#<YYYY-MM-DD>``) + ``executed_at``: the
+                                  ``ByProxyDay`` index agents reconcile with.
+    ``USAGE#<user>#<day>``        the requester's proxy-order total of the day (``amount`` N)
+    ``REVERSAL#<request_id>``     a reversal request and its decision
+
+ProxyAgents (``pk``)
+    ``AGENT#<account_id>``        agent record: owner, status, limits
+    ``USAGE#<account_id>#<day>``  the agent's executed total (``amount``, ``count``) of the day
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from shared import aws
+from shared.clock import iso
+from shared.errors import TemporarilyUnavailable
+from shared.ledger.ports import ExtraItemRejected
+from shared.ledger.repository import RETRYABLE_ERRORS, RETRYABLE_REASONS, from_item, to_item
+from shared.proxy.errors import AgentAlreadyExists
+from shared.proxy.models import (
+    OPEN_STATUSES,
+    Agent,
+    AgentStatus,
+    AgentUsage,
+    OrderStatus,
+    OrderType,
+    ProxyOrder,
+    ReversalRequest,
+    ReversalStatus,
+)
+from shared.proxy.ports import Expiry
+from shared.types import Money
+
+SHARDS = "0123456789abcdef"
+OPEN_INDEX = "OpenByExpiry"
+PROXY_DAY_INDEX = "ByProxyDay"
+_OPTIONAL_TIMES = ("executed_at", "closed_at")
+
+
+def _order_item(o: ProxyOrder) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "pk": f"ORDER#{o.order_id}",
+        "entity": "PROXY_ORDER",
+        **o.model_dump(mode="python", exclude={"amount", "created_at", *_OPTIONAL_TIMES}),
+        "type": o.type.value,
+        "status": o.status.value,
+        "amount": o.amount.amount,
+        "currency": o.amount.currency,
+        "created_at": iso(o.created_at),
+    }
+    for name in _OPTIONAL_TIMES:
+        value = getattr(o, name)
+        data[name] = iso(value) if value else None
+    if o.status in OPEN_STATUSES:
+        data["open_shard"] = f"OPEN#{o.order_id[-1]}"
+    if o.executed_at and o.proxy_account_id:
+        data["proxy_day"] = f"{o.proxy_account_id}#{o.executed_at.date().isoformat()}"
+    return to_item(data)
+
+
+def _order_from(item: dict[str, Any]) -> ProxyOrder:
+    d = from_item(item)
+    return ProxyOrder(
+        order_id=d["order_id"], type=OrderType(d["type"]), status=OrderStatus(d["status"]), owner=d["owner"],
+        owner_account_id=d["owner_account_id"], amount=Money(amount=int(d["amount"]), currency=d["currency"]),
+        kid=d["kid"], created_at=datetime.fromisoformat(d["created_at"]), expires_at=int(d["expires_at"]),
+        proxy_account_id=d.get("proxy_account_id"), proxy_owner=d.get("proxy_owner"),
+        proxy_is_agent=bool(d.get("proxy_is_agent", False)),
+        executed_at=datetime.fromisoformat(d["executed_at"]) if d.get("executed_at") else None,
+        closed_at=datetime.fromisoformat(d["closed_at"]) if d.get("closed_at") else None,
+        transaction_id=d.get("transaction_id"), hold_transaction_id=d.get("hold_transaction_id"),
+        release_transaction_id=d.get("release_transaction_id"), reversal_request_id=d.get("reversal_request_id"),
+        reversal_transaction_id=d.get("reversal_transaction_id"), version=int(d["version"]),
+    )
+
+
+def _agent_item(a: Agent) -> dict[str, Any]:
+    return to_item({"pk": f"AGENT#{a.account_id}", "entity": "AGENT",
+                    **a.model_dump(mode="python", exclude={"created_at"}),
+                    "status": a.status.value, "created_at": iso(a.created_at)})
+
+
+def _agent_from(item: dict[str, Any]) -> Agent:
+    d = from_item(item)
+    return Agent(account_id=d["account_id"], owner=d["owner"], status=AgentStatus(d["status"]),
+                 per_order=int(d["per_order"]), daily=int(d["daily"]), display_name=d.get("display_name"),
+                 registered_by=d["registered_by"], created_at=datetime.fromisoformat(d["created_at"]))
+
+
+def _reversal_item(r: ReversalRequest) -> dict[str, Any]:
+    data = {"pk": f"REVERSAL#{r.request_id}", "entity": "PROXY_REVERSAL",
+            **r.model_dump(mode="python", exclude={"created_at", "decided_at"}),
+            "status": r.status.value, "created_at": iso(r.created_at),
+            "decided_at": iso(r.decided_at) if r.decided_at else None}
+    return to_item(data)
+
+
+def _reversal_from(item: dict[str, Any]) -> ReversalRequest:
+    d = from_item(item)
+    return ReversalRequest(
+        request_id=d["request_id"], order_id=d["order_id"], requested_by=d["requested_by"], reason=d["reason"],
+        status=ReversalStatus(d["status"]), created_at=datetime.fromisoformat(d["created_at"]),
+        decided_by=d.get("decided_by"), decision_note=d.get("decision_note"), transaction_id=d.get("transaction_id"),
+        decided_at=datetime.fromisoformat(d["decided_at"]) if d.get("decided_at") else None,
+    )
+
+
+class DynamoProxyStore:
+    """``ProxyStore`` on the ProxyOrders and ProxyAgents tables."""
+
+    def __init__(self, orders_table: str, agents_table: str, client: Any = None) -> None:
+        self.orders_table = orders_table
+        self.agents_table = agents_table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws.dynamodb()
+        return self._client
+
+    def _get(self, table: str, pk: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.client.get_item(
+            TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+        return item
+
+    # --- reads ----------------------------------------------------------------
+    def get_order(self, order_id: str) -> ProxyOrder | None:
+        item = self._get(self.orders_table, f"ORDER#{order_id}")
+        return _order_from(item) if item else None
+
+    def get_agent(self, account_id: str) -> Agent | None:
+        item = self._get(self.agents_table, f"AGENT#{account_id}")
+        return _agent_from(item) if item else None
+
+    def get_agent_usage(self, account_id: str, day: str) -> AgentUsage:
+        item = self._get(self.agents_table, f"USAGE#{account_id}#{day}")
+        d = from_item(item) if item else {}
+        return AgentUsage(account_id=account_id, day=day, amount=int(d.get("amount", 0)), count=int(d.get("count", 0)))
+
+    def get_reversal(self, request_id: str) -> ReversalRequest | None:
+        item = self._get(self.orders_table, f"REVERSAL#{request_id}")
+        return _reversal_from(item) if item else None
+
+    def list_due(self, now: int, limit: int) -> list[ProxyOrder]:
+        # GSIs are eventually consistent: the sweep re-checks every order in its write condition.
+        out: list[ProxyOrder] = []
+        for shard in SHARDS:
+            resp = self.client.query(
+                TableName=self.orders_table, IndexName=OPEN_INDEX,
+                KeyConditionExpression="open_shard = :s AND expires_at <= :now",
+                ExpressionAttributeValues={":s": {"S": f"OPEN#{shard}"}, ":now": {"N": str(now)}},
+                Limit=limit,
+            )
+            out.extend(_order_from(i) for i in resp.get("Items", []))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def list_agent_orders(self, account_id: str, day: str) -> list[ProxyOrder]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.orders_table, "IndexName": PROXY_DAY_INDEX,
+            "KeyConditionExpression": "proxy_day = :d",
+            "ExpressionAttributeValues": {":d": {"S": f"{account_id}#{day}"}},
+        }
+        out: list[ProxyOrder] = []
+        while True:
+            resp = self.client.query(**kwargs)
+            out.extend(_order_from(i) for i in resp.get("Items", []))
+            if not resp.get("LastEvaluatedKey"):
+                return out
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    # --- writes as transaction items -----------------------------------------
+    def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:
+        return [
+            {"Put": {"TableName": self.orders_table, "Item": _order_item(order),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            self._usage_update(self.orders_table, f"USAGE#{order.owner}#{day}", order.amount.amount, daily_limit),
+        ]
+
+    def transition_items(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry) -> Sequence[Any]:
+        condition = "#st = :from AND version = :v"
+        values: dict[str, Any] = {":from": {"S": before.status.value}, ":v": {"N": str(before.version)}}
+        if expiry is not None:
+            condition += " AND expires_at > :now" if expiry == "unexpired" else " AND expires_at <= :now"
+            values[":now"] = {"N": str(now)}
+        return [{"Put": {"TableName": self.orders_table, "Item": _order_item(after), "ConditionExpression": condition,
+                         "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": values,
+                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}]
+
+    def agent_usage_items(self, agent: Agent, day: str, amount: int) -> Sequence[Any]:
+        return [
+            {"ConditionCheck": {"TableName": self.agents_table, "Key": {"pk": {"S": f"AGENT#{agent.account_id}"}},
+                                "ConditionExpression": "#st = :active",
+                                "ExpressionAttributeNames": {"#st": "status"},
+                                "ExpressionAttributeValues": {":active": {"S": AgentStatus.ACTIVE.value}}}},
+            self._usage_update(self.agents_table, f"USAGE#{agent.account_id}#{day}", amount, agent.daily),
+        ]
+
+    def reversal_items(self, request: ReversalRequest, expect: Literal["new"] | ReversalRequest) -> Sequence[Any]:
+        put: dict[str, Any] = {"TableName": self.orders_table, "Item": _reversal_item(request)}
+        if expect == "new":
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#st = :st"
+            put["ExpressionAttributeNames"] = {"#st": "status"}
+            put["ExpressionAttributeValues"] = {":st": {"S": expect.status.value}}
+        return [{"Put": put}]
+
+    @staticmethod
+    def _usage_update(table: str, pk: str, amount: int, limit: int) -> dict[str, Any]:
+        return {"Update": {
+            "TableName": table, "Key": {"pk": {"S": pk}},
+            "UpdateExpression": "SET entity = :usage ADD #a :amt, #n :one",
+            "ConditionExpression": "attribute_not_exists(#a) OR #a <= :room",
+            "ExpressionAttributeNames": {"#a": "amount", "#n": "count"},
+            "ExpressionAttributeValues": {":amt": {"N": str(amount)}, ":one": {"N": "1"},
+                                          ":room": {"N": str(limit - amount)}, ":usage": {"S": "USAGE"}},
+        }}
+
+    def commit(self, items: Sequence[Any]) -> None:
+        for attempt in range(8):
+            try:
+                self.client.transact_write_items(TransactItems=list(items))
+                return
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                raw = exc.response.get("CancellationReasons") or []
+                codes = [r.get("Code", "None") for r in raw]
+                for index, reason in enumerate(codes):
+                    if reason == "ConditionalCheckFailed":
+                        raise ExtraItemRejected(index, raw[index].get("Item")) from exc
+                if code not in RETRYABLE_ERRORS and not any(c in RETRYABLE_REASONS for c in codes):
+                    raise
+                time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        raise TemporarilyUnavailable()
+
+    def put_agent(self, agent: Agent) -> None:
+        try:
+            self.client.put_item(TableName=self.agents_table, Item=_agent_item(agent),
+                                 ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise AgentAlreadyExists(account_id=agent.account_id) from exc
+            raise

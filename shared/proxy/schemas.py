@@ -1,0 +1,182 @@
+"""HTTP request/response models of the proxy-mode API, mapped explicitly from entities."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+from shared.ledger.models import Account, Transaction
+from shared.proxy.models import Agent, AgentUsage, OrderStatus, OrderType, ProxyOrder, ReversalRequest
+from shared.types import MAX_MINOR_UNITS, AccountId, Balance, Money
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+Limit = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
+
+
+class CreateOrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: OrderType
+    amount: Money
+    proxy_mode: StrictBool | None = Field(default=None, description="Must be true: this endpoint is proxy mode.")
+
+
+class CreatedOrderResponse(BaseModel):
+    order_id: str
+    type: OrderType
+    status: OrderStatus
+    amount: Money
+    code: str = Field(description="What the QR encodes; show it to the proxy. Single use.")
+    expires_at: datetime
+
+
+class ExecuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+    proxy_account_id: AccountId
+
+
+class ConfirmRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: StrictBool = Field(description="true: the proxy is the one in front of me; move the money.")
+
+
+class Party(BaseModel):
+    account_id: str | None = Field(default=None, description="Masked account id.")
+    display_name: str | None = Field(default=None, description="Masked agent name.")
+    is_agent: bool | None = None
+
+
+class Parties(BaseModel):
+    requester: Party
+    proxy: Party
+
+
+class OrderResponse(BaseModel):
+    order_id: str
+    type: OrderType
+    status: OrderStatus
+    amount: Money
+    expires_at: datetime
+    created_at: datetime
+    executed_at: datetime | None = None
+    closed_at: datetime | None = None
+    transaction_id: str | None = None
+    reversal_request_id: str | None = None
+    parties: Parties
+
+    @classmethod
+    def of(cls, o: ProxyOrder, parties: dict[str, Any]) -> OrderResponse:
+        return cls(order_id=o.order_id, type=o.type, status=o.status, amount=o.amount,
+                   expires_at=datetime.fromtimestamp(o.expires_at, UTC), created_at=o.created_at,
+                   executed_at=o.executed_at, closed_at=o.closed_at, transaction_id=o.transaction_id,
+                   reversal_request_id=o.reversal_request_id, parties=Parties.model_validate(parties))
+
+
+class ReceiptResponse(BaseModel):
+    """What the proxy (and the requester) see once money moved."""
+
+    order_id: str
+    status: OrderStatus
+    type: OrderType
+    transaction_id: str | None = None
+    amount: Money
+    executed_at: datetime | None = None
+    parties: Parties
+
+    @classmethod
+    def of(cls, o: ProxyOrder, tx: Transaction | None, parties: dict[str, Any]) -> ReceiptResponse:
+        return cls(order_id=o.order_id, status=o.status, type=o.type,
+                   transaction_id=tx.transaction_id if tx else None, amount=o.amount, executed_at=o.executed_at,
+                   parties=Parties.model_validate(parties))
+
+
+class ReversalRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ReversalDecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: StrictBool
+    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ReversalResponse(BaseModel):
+    request_id: str
+    order_id: str
+    status: str
+    reason: str
+    created_at: datetime
+    decided_at: datetime | None = None
+    transaction_id: str | None = None
+
+    @classmethod
+    def of(cls, r: ReversalRequest) -> ReversalResponse:
+        return cls(request_id=r.request_id, order_id=r.order_id, status=r.status.value, reason=r.reason,
+                   created_at=r.created_at, decided_at=r.decided_at, transaction_id=r.transaction_id)
+
+
+class AgentLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    per_order: Limit = Field(description="Largest single order, minor units.")
+    daily: Limit = Field(description="Total executed per UTC day, minor units.")
+
+
+class RegisterAgentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: AccountId
+    limits: AgentLimits
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+
+
+class AgentResponse(BaseModel):
+    account_id: str
+    status: str
+    limits: AgentLimits
+    display_name: str | None = None
+    created_at: datetime
+    float: Balance | None = Field(default=None, description="The agent account's balance.")
+    today: dict[str, int] | None = Field(default=None, description="Today's usage: amount and count.")
+
+    @classmethod
+    def of(cls, a: Agent, account: Account | None = None, usage: AgentUsage | None = None) -> AgentResponse:
+        return cls(account_id=a.account_id, status=a.status.value,
+                   limits=AgentLimits(per_order=a.per_order, daily=a.daily), display_name=a.display_name,
+                   created_at=a.created_at,
+                   float=Balance(amount=account.balance, currency=account.currency) if account else None,
+                   today={"amount": usage.amount, "count": usage.count,
+                          "remaining": max(0, a.daily - usage.amount)} if usage else None)
+
+
+class AgentOrderLine(BaseModel):
+    order_id: str
+    type: OrderType
+    status: OrderStatus
+    amount: Money
+    transaction_id: str | None
+    executed_at: datetime | None
+
+
+class AgentTotals(BaseModel):
+    count: int
+    top_up_amount: int = Field(description="Paid out by the agent's account (top-ups), minor units.")
+    withdrawal_amount: int = Field(description="Received by the agent's account (withdrawals), minor units.")
+    net: int = Field(description="withdrawal_amount - top_up_amount: the day's change to the agent's balance.")
+    currency: str | None = None
+
+
+class AgentOrdersResponse(BaseModel):
+    account_id: str
+    date: str
+    items: list[AgentOrderLine]
+    totals: AgentTotals
