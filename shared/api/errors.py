@@ -72,6 +72,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
+        content_type = (app.current_event.headers.get("content-type") or "").lower()
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            return error_response(415, "UNSUPPORTED_MEDIA_TYPE",
+                                  "Send the body as JSON with Content-Type: application/json.")
         details = _validation_details(exc)
         if any(f["type"] == "json_invalid" for f in details["fields"]):
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.", details)

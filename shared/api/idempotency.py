@@ -59,7 +59,8 @@ def _runner() -> Callable[..., dict[str, Any]]:
         response = call()
         return {
             "status_code": response.status_code,
-            "body": response.body if isinstance(response.body, str) else json.dumps(response.body),
+            "body": response.body if isinstance(response.body, str)
+            else json.dumps(response.body, separators=(",", ":")),
             "headers": {k: v for k, v in (response.headers or {}).items() if isinstance(v, str)},
             "content_type": response.content_type,
         }

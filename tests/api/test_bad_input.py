@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from tests.conftest import Api, User
 
 def snapshot(api: Api) -> tuple[list[Any], list[Any]]:
     ddb = api.stack.client("dynamodb")
-    accounts = sorted((i["pk"]["S"], i.get("balance", {}).get("N")) for i in ddb.scan(TableName="AccountsTable")["Items"])
+    items = ddb.scan(TableName="AccountsTable")["Items"]
+    accounts = sorted((i["pk"]["S"], i.get("balance", {}).get("N")) for i in items)
     ledger = sorted(i["pk"]["S"] + i["sk"]["S"] for i in ddb.scan(TableName="LedgerTable")["Items"])
     return accounts, ledger
 
@@ -168,4 +170,14 @@ def test_deposit_bad_input(api: Api, pair: tuple[User, User], who: str, path: st
     before = snapshot(api)
     reply = api.call("POST", path.format(acc=alice.account_id), {"amount": body}, token=token, key=key)
     assert (reply.status, reply.code) == (status, code), reply.body
+    assert snapshot(api) == before
+
+
+def test_form_encoded_body_is_415(api: Api, pair: tuple[User, User]) -> None:
+    alice, bob = pair
+    before = snapshot(api)
+    reply = api.call("POST", "/transfers", token=alice.token, key="form",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"},
+                     raw=json.dumps({"to_account_id": bob.account_id, "amount": money(1)}).encode())
+    assert (reply.status, reply.code) == (415, "UNSUPPORTED_MEDIA_TYPE")
     assert snapshot(api) == before

@@ -66,9 +66,10 @@ def test_register_replayed_returns_the_same_account(api: Api) -> None:
 def test_same_key_different_body_is_rejected(api: Api, pair: tuple[User, User], route: str) -> None:
     alice, bob = pair
     admin = api.token("ops", "admin")
+    one, two = {"amount": 1, "currency": "CNY"}, {"amount": 2, "currency": "CNY"}
     calls: dict[str, tuple[str, str, Any, Any, str]] = {
-        "transfer": ("POST", "/transfers", {"to_account_id": bob.account_id, "amount": {"amount": 1, "currency": "CNY"}},
-                     {"to_account_id": bob.account_id, "amount": {"amount": 2, "currency": "CNY"}}, alice.token),
+        "transfer": ("POST", "/transfers", {"to_account_id": bob.account_id, "amount": one},
+                     {"to_account_id": bob.account_id, "amount": two}, alice.token),
         "deposit": ("POST", f"/admin/accounts/{bob.account_id}/deposits", {"amount": {"amount": 1, "currency": "CNY"}},
                     {"amount": {"amount": 9, "currency": "CNY"}}, admin),
         "register": ("POST", "/accounts", {}, {"currency": "CNY"}, api.token("yan")),
