@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from local_stack import LocalStack
 from shared.config import LedgerSettings
 from shared.errors import InsufficientFunds
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import AccountService, LedgerService, settlement_account_id
 from shared.types import Money
-from local_stack import LocalStack
 
 ACCOUNTS = 6
 INITIAL = 5_000
