@@ -39,6 +39,11 @@ class CampaignStore(Protocol):
 
     def get_campaign(self, campaign_id: str) -> Campaign | None: ...
 
+    def due_campaigns(self, now: datetime) -> list[tuple[str, str]]:
+        """(campaign id, index key) of campaigns still listed as awaiting their draw with draw_at <= now."""
+
+    def unlist_due(self, index_key: str) -> None: ...
+
     def get_shards(self, campaign: Campaign) -> list[PoolShard]: ...
 
     def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str]) -> bool:
@@ -106,6 +111,11 @@ class GroupDirectory(Protocol):
         """The id of the group ``user_id`` created and still leads, if any."""
 
     def members(self, group_id: str) -> list[str]: ...
+
+
+class DrawStarter(Protocol):
+    def start(self, campaign_id: str, reason: str) -> str:
+        """Start a CampaignDraw execution; returns its ARN."""
 
 
 class EventPublisher(Protocol):

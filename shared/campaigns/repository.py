@@ -55,6 +55,7 @@ from shared.types import Money
 STATE_SK = "#STATE"
 SHARD_SK = "#SHARD"
 HOLDERS_INDEX = "Holders"
+DUE_PK = "DRAWS_DUE"  # one small partition: campaigns awaiting their draw, by draw time
 AGE_INDEX = "ByAge"
 
 
@@ -163,6 +164,8 @@ class DynamoCampaignStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise AlreadyExists(campaign_id=cid) from exc
             raise
+        self.client.put_item(TableName=self.table, Item=to_item({
+            "pk": DUE_PK, "sk": f"{iso(campaign.draw_at)}#{cid}", "entity": "DRAW_DUE", "campaign_id": cid}))
         # Shards are created after META (idempotent puts): a campaign without all its shards is closed, not open.
         zero = {k: 0 for k in campaign.kind_names}
         for s in range(campaign.pool_shards):
@@ -175,6 +178,15 @@ class DynamoCampaignStore:
         resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "META"), ConsistentRead=True)
         item = resp.get("Item")
         return _campaign(_load(item)) if item else None
+
+    def due_campaigns(self, now: datetime) -> list[tuple[str, str]]:
+        resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND sk <= :now",
+                                 ExpressionAttributeValues={":pk": {"S": DUE_PK}, ":now": {"S": iso(now) + "~"}},
+                                 ConsistentRead=True)
+        return [(str(d["campaign_id"]), str(d["sk"])) for d in (_load(i) for i in resp.get("Items", []))]
+
+    def unlist_due(self, index_key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=_key(DUE_PK, index_key))
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -41,7 +41,14 @@ from shared.campaigns.models import (
     VoucherSource,
     VoucherStatus,
 )
-from shared.campaigns.ports import CampaignFrozen, CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.ports import (
+    CampaignFrozen,
+    CampaignStore,
+    DrawStarter,
+    EventPublisher,
+    GroupDirectory,
+    StaleWrite,
+)
 from shared.clock import iso, utcnow
 from shared.errors import AlreadyExists, InvalidInput, TemporarilyUnavailable
 from shared.ledger.models import AccountKind
@@ -140,6 +147,17 @@ class CampaignService:
         shards = self.store.get_shards(campaign)
         pool = {k: sum(s.counts.get(k, 0) for s in shards) for k in campaign.kind_names}
         return campaign, pool, sum(s.issued for s in shards)
+
+    def start_due_draws(self, starter: DrawStarter) -> list[str]:
+        """Start the draw of every OPEN campaign whose draw time has come (the scheduler calls this)."""
+        started = []
+        for campaign_id, index_key in self.store.due_campaigns(self.clock()):
+            campaign = self.store.get_campaign(campaign_id)
+            if campaign is not None and campaign.status is CampaignStatus.OPEN:
+                starter.start(campaign_id, "scheduled")
+                started.append(campaign_id)
+            self.store.unlist_due(index_key)
+        return started
 
     # --- flow 1: interaction ----------------------------------------------------
     def record_interaction(self, campaign_id: str, user_id: str, interaction_type: str, interaction_id: str) -> bool:

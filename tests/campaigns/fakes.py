@@ -37,6 +37,7 @@ class InMemoryCampaignStore:
         self.tallies: dict[str, DrawTally] = {}
         self.snapshots: dict[tuple[str, str], list[str]] = {}
         self.payments: dict[tuple[str, str], dict[str, Payment]] = {}
+        self.unlisted: set[str] = set()
 
     # --- campaign -------------------------------------------------------------
     def create_campaign(self, campaign: Campaign) -> None:
@@ -51,6 +52,13 @@ class InMemoryCampaignStore:
 
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         return self.campaigns.get(campaign_id)
+
+    def due_campaigns(self, now: datetime) -> list[tuple[str, str]]:
+        return [(c.campaign_id, c.campaign_id) for c in self.campaigns.values()
+                if c.draw_at <= now and c.campaign_id not in self.unlisted]
+
+    def unlist_due(self, index_key: str) -> None:
+        self.unlisted.add(index_key)
 
     def get_shards(self, campaign: Campaign) -> list[PoolShard]:
         return [self.shards[(campaign.campaign_id, s)] for s in range(campaign.pool_shards)]

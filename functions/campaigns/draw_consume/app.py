@@ -1,0 +1,20 @@
+"""Draw step 2 (per holder bucket): consume every complete set, put-once set records.
+
+Invoked by the ``CampaignDraw`` state machine; idempotent, so Retry and re-runs are safe.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.campaigns.schemas import DrawStepInput
+from shared.campaigns.wiring import draw_service
+from shared.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
+    step = DrawStepInput.model_validate(event)
+    return draw_service().consume(step.campaign_id, step.required_bucket())

@@ -1,0 +1,30 @@
+"""POST /groups/{group_id}/leave: leave a group (forfeits group shares not yet snapshotted)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller, idempotent
+from shared.api.schemas import error_responses
+from shared.campaigns.schemas import GroupId, LeftResponse
+from shared.campaigns.wiring import group_service
+from shared.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.post("/groups/<group_id>/leave", status_code=200, summary="Leave a group",
+          responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
+          tags=["groups"])
+def leave_group(group_id: Annotated[GroupId, Path()]) -> LeftResponse:
+    group_service().leave(group_id, current_caller(app).sub)
+    return LeftResponse(group_id=group_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

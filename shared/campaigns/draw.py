@@ -1,0 +1,154 @@
+"""The draw (SPEC §2 flow 5), one method per step of the ``CampaignDraw`` state machine.
+
+Every step is idempotent, so the whole workflow can be re-run after any failure:
+
+* ``freeze``        campaign -> DRAWING and every pool shard's gate closed (no voucher moves after it);
+* ``consume``       per holder bucket: each holder's complete sets are consumed, one put-once set record
+                    each (``<user>#<n>``, n from the user's version-checked ``sets`` counter);
+* ``tally``         the pot split, fixed once: ``share = pot // total_sets``, remainder stays in the
+                    campaign account; membership of every group that won a group-shared set snapshotted;
+* ``pay``           per holder bucket: each share through the ledger with a transaction id derived from
+                    (campaign, set, payee), so a retried step or a re-run pays nobody twice;
+* ``settle``        campaign -> SETTLED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from shared.campaigns.errors import CampaignNotFound, DrawNotReady
+from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState
+from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.clock import utcnow
+from shared.errors import AccountAlreadyExists
+from shared.ledger.service import AccountService, LedgerService, derived_transaction_id
+from shared.types import Money
+
+
+class DrawService:
+    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory, events: EventPublisher,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.accounts = AccountService(ledger)
+        self.groups = groups
+        self.events = events
+        self.clock = clock
+
+    def _campaign(self, campaign_id: str) -> Campaign:
+        campaign = self.store.get_campaign(campaign_id)
+        if campaign is None:
+            raise CampaignNotFound(campaign_id=campaign_id)
+        return campaign
+
+    # --- steps ----------------------------------------------------------------
+    def freeze(self, campaign_id: str) -> dict[str, Any]:
+        campaign = self._campaign(campaign_id)
+        moved = self.store.set_status(campaign, CampaignStatus.DRAWING.value, [CampaignStatus.OPEN.value])
+        self.store.freeze_shards(campaign)
+        if moved:
+            self.events.publish("CampaignFrozen", {"campaign_id": campaign_id})
+        return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets))}
+
+    def consume(self, campaign_id: str, bucket: int) -> dict[str, Any]:
+        campaign = self._campaign(campaign_id)
+        if campaign.status is CampaignStatus.OPEN:
+            raise DrawNotReady("Freeze the campaign before consuming sets.", campaign_id=campaign_id)
+        for state in self.store.holders(campaign, bucket):
+            self._consume_holder(campaign, state)
+        sets = self.store.list_sets(campaign, bucket)
+        return {"campaign_id": campaign_id, "bucket": bucket, "sets": len(sets)}
+
+    def _consume_holder(self, campaign: Campaign, state: UserState) -> None:
+        complete = min(state.held.get(k, 0) for k in campaign.kind_names)
+        if complete <= 0:
+            return
+        by_kind: dict[str, list[Any]] = {}
+        for v in sorted(self.store.held_vouchers(campaign, state.user_id), key=lambda v: (v.obtained_at,
+                                                                                          v.voucher_id)):
+            by_kind.setdefault(v.kind, []).append(v)
+        for _ in range(complete):
+            if any(not by_kind.get(k) for k in campaign.kind_names):
+                raise StaleWrite(f"held counts of {state.user_id} disagree with the holdings")
+            chosen = [by_kind[k].pop(0) for k in campaign.kind_names]
+            group_id = next((v.group_id for v in chosen if v.group_id), None)
+            n = state.sets + 1
+            drawset = DrawSet(set_id=f"{campaign.bucket_of(state.user_id)}#{state.user_id}#{n:04d}",
+                              campaign_id=campaign.campaign_id, user_id=state.user_id,
+                              voucher_ids=tuple(v.voucher_id for v in chosen), group_id=group_id)
+            held = {**state.held, **{k: state.held[k] - 1 for k in campaign.kind_names}}
+            after = state.model_copy(update={"version": state.version + 1, "sets": n, "held": held})
+            self.store.commit_set(campaign, state, after, drawset, self.clock())
+            state = after
+
+    def tally(self, campaign_id: str) -> dict[str, Any]:
+        campaign = self._campaign(campaign_id)
+        if campaign.status is CampaignStatus.OPEN:
+            raise DrawNotReady("Freeze the campaign before the tally.", campaign_id=campaign_id)
+        sets = [s for b in range(campaign.holder_buckets) for s in self.store.list_sets(campaign, b)]
+        pot = campaign.prize_pot.amount
+        share = pot // len(sets) if sets else 0
+        tally = self.store.save_tally(campaign, DrawTally(total_sets=len(sets), share=share,
+                                                           remainder=pot - share * len(sets)))
+        for group_id in sorted({s.group_id for s in sets if s.group_id}):
+            self.store.save_group_snapshot(campaign_id, group_id, self.groups.members(group_id))
+        self.events.publish("DrawTallied", {"campaign_id": campaign_id, **tally.model_dump()})
+        return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets)), **tally.model_dump()}
+
+    def pay(self, campaign_id: str, bucket: int) -> dict[str, Any]:
+        campaign = self._campaign(campaign_id)
+        tally = self.store.get_tally(campaign_id)
+        if tally is None:
+            raise DrawNotReady("Tally the draw before paying.", campaign_id=campaign_id)
+        paid = 0
+        for drawset in self.store.list_sets(campaign, bucket):
+            for payment in self.payments_for(campaign, tally, drawset):
+                self._pay(campaign, payment)
+                paid += payment.amount.amount
+        return {"campaign_id": campaign_id, "bucket": bucket, "paid": paid}
+
+    def payments_for(self, campaign: Campaign, tally: DrawTally, drawset: DrawSet) -> list[Payment]:
+        """The set's share for its winner, or split equally among the group's members at the snapshot."""
+        payees = [drawset.user_id]
+        if drawset.group_id:
+            snapshot = self.store.get_group_snapshot(campaign.campaign_id, drawset.group_id)
+            payees = snapshot or payees
+        amount = tally.share // len(payees)
+        if amount <= 0:
+            return []
+        return [Payment(transaction_id=derived_transaction_id("cdraw", campaign.campaign_id, drawset.set_id, p),
+                        set_id=drawset.set_id, payee=p, group_id=drawset.group_id,
+                        amount=Money(amount=amount, currency=campaign.prize_pot.currency)) for p in payees]
+
+    def _pay(self, campaign: Campaign, payment: Payment) -> None:
+        account = self.accounts.store.find_account_by_owner(payment.payee)
+        if account is None:  # a winner without a payment account gets one opened for the prize
+            try:
+                account = self.accounts.register(payment.payee, campaign.prize_pot.currency)
+            except AccountAlreadyExists:
+                account = self.accounts.my_account(payment.payee)
+        self.ledger.transfer(payment.transaction_id, campaign.account_id, account.account_id, payment.amount,
+                             "CAMPAIGN_PRIZE", metadata={"campaign_id": campaign.campaign_id,
+                                                         "set_id": payment.set_id})
+        self.store.record_payment(campaign.campaign_id, payment)
+        self.events.publish("PrizePaid", {"campaign_id": campaign.campaign_id, "payee": payment.payee,
+                                          "transaction_id": payment.transaction_id,
+                                          "amount": payment.amount.model_dump()})
+
+    def settle(self, campaign_id: str) -> dict[str, Any]:
+        campaign = self._campaign(campaign_id)
+        tally = self.store.get_tally(campaign_id)
+        if tally is None:
+            raise DrawNotReady("Tally the draw before settling.", campaign_id=campaign_id)
+        if self.store.set_status(campaign, CampaignStatus.SETTLED.value, [CampaignStatus.DRAWING.value]):
+            self.events.publish("CampaignSettled", {"campaign_id": campaign_id, **tally.model_dump()})
+        return {"campaign_id": campaign_id, "status": CampaignStatus.SETTLED.value, **tally.model_dump()}
+
+    # --- reads ----------------------------------------------------------------
+    def results(self, campaign_id: str, user_id: str) -> tuple[Campaign, DrawTally | None, list[DrawSet],
+                                                               list[Payment]]:
+        campaign = self._campaign(campaign_id)
+        sets = self.store.list_sets(campaign, campaign.bucket_of(user_id), user_id)
+        return campaign, self.store.get_tally(campaign_id), sets, self.store.list_payments(campaign_id, user_id)

@@ -1,0 +1,30 @@
+"""Domain errors of groups."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, NotFound
+
+
+class GroupNotFound(NotFound):
+    code = "GROUP_NOT_FOUND"
+    default_message = "No such group among the caller's groups."
+
+
+class InvitationNotFound(NotFound):
+    code = "INVITATION_NOT_FOUND"
+    default_message = "The invitation code is unknown or has expired."
+
+
+class AlreadyInGroup(Conflict):
+    code = "ALREADY_IN_GROUP"
+    default_message = "The caller already belongs to a group; leave it first."
+
+
+class KeyUserCannotLeave(Conflict):
+    code = "KEY_USER_CANNOT_LEAVE"
+    default_message = "The group's creator (its key user) cannot leave it."
+
+
+class GroupFull(Conflict):
+    code = "GROUP_FULL"
+    default_message = "The group has reached its maximum number of members."
