@@ -62,3 +62,18 @@ def test_deposit_writes_balanced_ledger_items(clean_stack: LocalStack) -> None:
     accounts = ddb.scan(TableName="AccountsTable", FilterExpression="entity = :a",
                         ExpressionAttributeValues={":a": {"S": "ACCOUNT"}})["Items"]
     assert sum(int(a["balance"]["N"]) for a in accounts) == 0  # settlement went negative by the deposit
+
+
+def test_misconfigured_function_fails_at_cold_start() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from local_stack.template import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ACCOUNTS_TABLE", "LEDGER_TABLE")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", "import functions.accounts.create_transfer.app"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0
+    assert "accounts_table" in proc.stderr and "ValidationError" in proc.stderr

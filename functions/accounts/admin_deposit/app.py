@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import config
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
@@ -15,6 +16,9 @@ from shared.observability import logger, metrics, tracer
 from shared.types import AccountId
 
 app = build_resolver()
+# Settings are validated at cold start: a misconfigured function fails before its first request.
+config.load(config.LedgerSettings)
+config.load(config.IdempotencySettings)
 
 
 @app.post(

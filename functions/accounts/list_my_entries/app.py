@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import config
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import EntriesResponse, EntryResponse
@@ -13,6 +14,8 @@ from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+# Settings are validated at cold start: a misconfigured function fails before its first request.
+config.load(config.LedgerSettings)
 
 
 @app.get("/accounts/me/entries", summary="The caller's ledger entries (newest first)",

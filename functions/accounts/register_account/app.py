@@ -3,6 +3,7 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import config
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import AccountResponse, RegisterAccountRequest
@@ -10,6 +11,9 @@ from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+# Settings are validated at cold start: a misconfigured function fails before its first request.
+config.load(config.LedgerSettings)
+config.load(config.IdempotencySettings)
 
 
 @app.post(
