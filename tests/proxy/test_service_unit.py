@@ -1,0 +1,331 @@
+"""ProxyService on in-memory fakes: the rules, without the emulator (Given / When / Then)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.config import LedgerSettings
+from shared.errors import AccountNotFound, InsufficientFunds, InvalidAmount
+from shared.ledger.models import Account, AccountKind
+from shared.ledger.service import LedgerService
+from shared.proxy.codes import KeyRing
+from shared.proxy.errors import (
+    AgentLimitExceeded,
+    InvalidProxyCode,
+    OrderLimitExceeded,
+    OrderNotPending,
+    ProxyCodeExpired,
+    ProxyModeRequired,
+    ProxyNotEligible,
+    ProxyOrderNotFound,
+    ReversalNotAllowed,
+)
+from shared.proxy.models import OrderStatus, OrderType
+from shared.proxy.service import ProxyService, holds_account_id
+from shared.proxy.settings import ProxySettings
+from shared.types import Money
+from tests.fakes.ledger import InMemoryLedgerStore
+from tests.proxy.fakes import InMemoryProxyStore, RecordingPublisher
+from tests.proxy.test_codes import forged_codes
+
+RING = KeyRing(active="k1", keys={"k1": b"s" * 48})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class World:
+    def __init__(self, **overrides: object) -> None:
+        self.clock = Clock()
+        self.ledger_store = InMemoryLedgerStore()
+        self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
+                                    clock=self.clock, sleep=lambda s: None)
+        self.store = InMemoryProxyStore(self.ledger_store)
+        self.events = RecordingPublisher()
+        settings = ProxySettings(proxy_orders_table="o", proxy_agents_table="g",
+                                 **overrides)  # type: ignore[arg-type]
+        self.service = ProxyService(self.store, self.ledger, lambda: RING, self.events, settings, clock=self.clock)
+        self.n = 0
+
+    def account(self, owner: str, balance: int = 0) -> str:
+        self.n += 1
+        account_id = f"acc_{owner}{self.n}"
+        self.ledger_store.create_account(
+            Account(account_id=account_id, owner=owner, currency="CNY", created_at=self.clock()), unique_owner=True)
+        if balance:
+            self.ledger.issue(f"dep{self.n}", account_id, Money(amount=balance, currency="CNY"), by="test")
+        return account_id
+
+    def agent(self, owner: str, balance: int = 0, per_order: int = 100_000, daily: int = 150_000) -> str:
+        account_id = self.account(owner, balance)
+        self.service.register_agent("admin", account_id, per_order, daily, "Shop")
+        return account_id
+
+    def balance(self, account_id: str) -> int:
+        account = self.ledger_store.get_account(account_id)
+        assert account is not None
+        return account.balance
+
+    def total(self) -> int:
+        return sum(a.balance for a in self.ledger_store.accounts.values())
+
+
+def cny(amount: int) -> Money:
+    return Money(amount=amount, currency="CNY")
+
+
+@pytest.fixture
+def w() -> World:
+    return World()
+
+
+def test_top_up_by_agent_moves_money_once_and_emits_events(w: World) -> None:
+    user = w.account("alice", 1_000)
+    agent = w.agent("bob", 50_000)
+    _order, code = w.service.create("alice", OrderType.TOP_UP, cny(3_000), True)
+    executed, tx = w.service.execute("bob", code, agent)
+    assert executed.status is OrderStatus.EXECUTED and tx is not None
+    assert (w.balance(user), w.balance(agent)) == (4_000, 47_000)
+    with pytest.raises(OrderNotPending):
+        w.service.execute("bob", code, agent)
+    assert w.balance(agent) == 47_000
+    assert w.events.types()[-2:] == ["ProxyOrderCreated", "ProxyOrderExecuted"]
+    detail = w.events.events[-1][1]
+    assert "alice" not in str(detail) and detail["requester_account"].endswith(user[-4:])
+
+
+def test_verification_happens_before_any_database_read(w: World) -> None:
+    w.agent("bob", 50_000)
+    reads = w.store.reads
+    for _, code in forged_codes(300, seed=11):
+        with pytest.raises((InvalidProxyCode, ProxyCodeExpired)):
+            w.service.execute("bob", code, "acc_bob1")
+    assert w.store.reads == reads
+
+
+def test_replayed_codes_are_never_accepted(w: World) -> None:
+    w.account("alice", 100_000)
+    agent = w.agent("bob", 1_000_000, per_order=1_000_000, daily=10_000_000)
+    codes = []
+    for _ in range(20):
+        _, code = w.service.create("alice", OrderType.TOP_UP, cny(100), True)
+        w.service.execute("bob", code, agent)
+        codes.append(code)
+    for code in codes * 3:
+        with pytest.raises(OrderNotPending):
+            w.service.execute("bob", code, agent)
+    assert len(w.ledger_store.transactions) == 2 + 20
+
+
+def test_withdrawal_holds_funds_that_cannot_be_spent_elsewhere(w: World) -> None:
+    user = w.account("alice", 5_000)
+    other = w.account("carol")
+    _order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(4_000), True)
+    assert w.balance(user) == 1_000 and w.balance(holds_account_id("CNY")) == 4_000
+    with pytest.raises(InsufficientFunds):
+        w.ledger.transfer("p2p1", user, other, cny(2_000), "P2P_TRANSFER")
+    with pytest.raises(InsufficientFunds):  # a second withdrawal cannot reuse the held funds
+        w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+
+
+def test_cancel_and_expiry_release_a_hold_exactly_once(w: World) -> None:
+    user = w.account("alice", 5_000)
+    total = w.total()
+    cancelled, _ = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    expiring, _ = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    assert w.balance(user) == 2_000
+    w.service.cancel("alice", cancelled.order_id)
+    with pytest.raises(OrderNotPending):
+        w.service.cancel("alice", cancelled.order_id)
+    assert w.balance(user) == 3_000
+    assert w.service.expire_due() == 0  # not yet
+    w.clock.advance(121)
+    assert w.service.expire_due() == 1
+    assert w.service.expire_due() == 0
+    with pytest.raises(OrderNotPending):
+        w.service.cancel("alice", expiring.order_id)
+    assert w.balance(user) == 5_000 and w.balance(holds_account_id("CNY")) == 0 and w.total() == total
+    assert w.store.orders[expiring.order_id].status is OrderStatus.EXPIRED
+    assert "ProxyOrderExpired" in w.events.types() and "ProxyOrderCancelled" in w.events.types()
+
+
+def test_expired_code_and_expired_order_are_refused(w: World) -> None:
+    w.account("alice", 5_000)
+    agent = w.agent("bob", 50_000)
+    _, code = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    w.clock.advance(120)
+    with pytest.raises(ProxyCodeExpired):
+        w.service.execute("bob", code, agent)
+
+
+def test_eligibility_reasons(w: World) -> None:
+    w.account("alice", 5_000)
+    friend = w.account("dave", 100)
+    agent = w.agent("bob", 50_000)
+    _, top_up = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    _, withdrawal = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+
+    def reason(caller: str, code: str, account: str) -> str:
+        with pytest.raises(ProxyNotEligible) as err:
+            w.service.execute(caller, code, account)
+        return str(err.value.details["reason"])
+
+    assert reason("dave", top_up, agent) == "ACCOUNT_NOT_OWNED"
+    assert reason("dave", top_up, "acc_nope") == "ACCOUNT_NOT_OWNED"
+    assert reason("alice", top_up, "acc_alice1") == "SELF_PROXY"
+    assert reason("dave", top_up, friend) == "INSUFFICIENT_BALANCE"
+    assert reason("dave", withdrawal, friend) == "WITHDRAWAL_REQUIRES_AGENT"
+    # a friend with enough balance may top up
+    w.ledger.issue("dep-dave", friend, cny(5_000), by="test")
+    assert w.service.execute("dave", top_up, friend)[0].status is OrderStatus.EXECUTED
+
+
+def test_agent_limits_are_named(w: World) -> None:
+    w.account("alice", 1_000_000)
+    agent = w.agent("bob", 1_000_000, per_order=50_000, daily=80_000)
+
+    def limit(amount: int, type: OrderType = OrderType.TOP_UP) -> str:
+        _, code = w.service.create("alice", type, cny(amount), True)
+        with pytest.raises(AgentLimitExceeded) as err:
+            w.service.execute("bob", code, agent)
+        return str(err.value.details["limit"])
+
+    assert limit(60_000) == "per_order"
+    _, code = w.service.create("alice", OrderType.TOP_UP, cny(50_000), True)
+    w.service.execute("bob", code, agent)
+    assert limit(40_000, OrderType.WITHDRAW) == "daily"
+    poor = w.agent("erin", 100)
+    _, code = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    with pytest.raises(AgentLimitExceeded) as err:
+        w.service.execute("erin", code, poor)
+    assert err.value.details["limit"] == "float"
+
+
+def test_requester_limits_and_proxy_mode_flag(w: World) -> None:
+    w.account("alice", 10_000_000)
+    with pytest.raises(ProxyModeRequired):
+        w.service.create("alice", OrderType.TOP_UP, cny(100), False)
+    with pytest.raises(ProxyModeRequired):
+        w.service.create("alice", OrderType.TOP_UP, cny(100), None)
+    with pytest.raises(InvalidAmount):
+        w.service.create("alice", OrderType.TOP_UP, cny(500_001), True)
+    for _ in range(4):
+        w.service.create("alice", OrderType.TOP_UP, cny(500_000), True)
+    with pytest.raises(OrderLimitExceeded):
+        w.service.create("alice", OrderType.TOP_UP, cny(1), True)
+    with pytest.raises(AccountNotFound):
+        w.service.create("nobody", OrderType.TOP_UP, cny(1), True)
+
+
+def test_other_users_order_is_not_found(w: World) -> None:
+    w.account("alice", 1_000)
+    w.account("mallory")
+    order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(500), True)
+    for call in (lambda: w.service.get("mallory", order.order_id), lambda: w.service.cancel("mallory", order.order_id),
+                 lambda: w.service.code_for("mallory", order.order_id),
+                 lambda: w.service.get("alice", "po_" + "0" * 32), lambda: w.service.get("alice", "../etc")):
+        with pytest.raises(ProxyOrderNotFound):
+            call()
+
+
+def test_confirmation_step_when_enabled() -> None:
+    w = World(proxy_confirmation_required=True)
+    user = w.account("alice", 5_000)
+    agent = w.agent("bob", 50_000)
+    order, code = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    pending, tx = w.service.execute("bob", code, agent)
+    assert pending.status is OrderStatus.AWAITING_CONFIRMATION and tx is None
+    assert w.balance(agent) == 50_000
+    with pytest.raises(OrderNotPending):
+        w.service.execute("bob", code, agent)
+    done, tx = w.service.confirm("alice", order.order_id, True)
+    assert done.status is OrderStatus.EXECUTED and tx is not None
+    assert (w.balance(user), w.balance(agent)) == (3_000, 52_000)
+    # declining cancels and releases
+    order2, code2 = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    w.service.execute("bob", code2, agent)
+    declined, _ = w.service.confirm("alice", order2.order_id, False)
+    assert declined.status is OrderStatus.CANCELLED and w.balance(user) == 3_000
+
+
+def test_reversal_posts_the_opposite_transfer_once(w: World) -> None:
+    user = w.account("alice", 5_000)
+    agent = w.agent("bob", 50_000)
+    order, code = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    w.service.execute("bob", code, agent)
+    request = w.service.request_reversal("bob", order.order_id, "wrong amount of cash handed out")
+    with pytest.raises(ReversalNotAllowed):
+        w.service.request_reversal("alice", order.order_id, "again")
+    decided, tx = w.service.decide_reversal("rev", request.request_id, True, "ok")
+    assert tx is not None and decided.transaction_id == tx.transaction_id
+    assert (w.balance(user), w.balance(agent)) == (5_000, 50_000)
+    with pytest.raises(ReversalNotAllowed):
+        w.service.decide_reversal("rev", request.request_id, True, "twice")
+    assert w.store.orders[order.order_id].status is OrderStatus.REVERSED
+
+
+def test_reversal_window_and_state() -> None:
+    w = World(proxy_reversal_window_seconds=60)
+    w.account("alice", 5_000)
+    agent = w.agent("bob", 50_000)
+    order, code = w.service.create("alice", OrderType.TOP_UP, cny(2_000), True)
+    with pytest.raises(ReversalNotAllowed):
+        w.service.request_reversal("alice", order.order_id, "not executed yet")
+    w.service.execute("bob", code, agent)
+    w.clock.advance(61)
+    with pytest.raises(ReversalNotAllowed) as err:
+        w.service.request_reversal("alice", order.order_id, "too late")
+    assert err.value.details["reason"] == "WINDOW_CLOSED"
+
+
+def test_concurrent_executions_on_fakes_apply_once(w: World) -> None:
+    user = w.account("alice", 0)
+    agents = [w.agent(f"agent{i}", 10_000) for i in range(16)]
+    _, code = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    outcomes: list[str] = []
+
+    def run(i: int) -> None:
+        try:
+            w.service.execute(f"agent{i}", code, agents[i])
+            outcomes.append("ok")
+        except OrderNotPending:
+            outcomes.append("409")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1 and outcomes.count("409") == 15
+    assert w.balance(user) == 1_000
+
+
+def test_agent_day_totals_match_the_ledger(w: World) -> None:
+    w.account("alice", 100_000)
+    agent = w.agent("bob", 100_000)
+    for type, amount in ((OrderType.TOP_UP, 1_000), (OrderType.WITHDRAW, 2_500), (OrderType.TOP_UP, 700)):
+        _, code = w.service.create("alice", type, cny(amount), True)
+        w.service.execute("bob", code, agent)
+    _, _day, orders, totals = w.service.my_agent_orders("bob", None)
+    assert (totals.count, totals.top_up_amount, totals.withdrawal_amount, totals.net) == (3, 1_700, 2_500, 800)
+    entries = w.ledger_store.list_entries(agent, 100, None).items
+    proxy_entries = [e for e in entries if e.type in ("PROXY_TOP_UP", "PROXY_WITHDRAWAL")]
+    net = sum(e.amount.amount if e.direction.value == "CREDIT" else -e.amount.amount for e in proxy_entries)
+    assert net == totals.net and {o.transaction_id for o in orders} == {e.transaction_id for e in proxy_entries}
+
+
+def test_platform_accounts_are_not_agents(w: World) -> None:
+    w.ledger.ensure_system_account("sys_x_CNY", AccountKind.PLATFORM, "CNY")
+    with pytest.raises(AccountNotFound):
+        w.service.register_agent("admin", "sys_x_CNY", 1, 2, None)
