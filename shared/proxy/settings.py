@@ -16,7 +16,7 @@ class ProxySettings(BaseSettings):
     proxy_code_secret_id: str = ""
     proxy_code_keys: str = ""
     proxy_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
-    proxy_code_ttl_seconds: int = Field(default=120, ge=10, le=300)  # SPEC: validity <= 5 minutes
+    proxy_code_ttl_seconds: int = Field(default=120, ge=1, le=300)  # SPEC: validity <= 5 minutes
     proxy_max_order_amount: int = Field(default=500_000, gt=0)  # 5,000.00 per order
     proxy_daily_amount: int = Field(default=2_000_000, gt=0)  # 20,000.00 per requester per day
     proxy_confirmation_required: bool = False

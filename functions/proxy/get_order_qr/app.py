@@ -23,7 +23,7 @@ def get_order_qr(
     order_id: Annotated[str, Path(max_length=64)],
     format: Annotated[QrFormat, Query()] = QrFormat.SVG,
     scale: Annotated[int, Query(ge=1, le=20)] = 8,
-) -> Response[bytes]:
+):  # unannotated on purpose: Powertools would JSON-validate (utf-8 decode) the image body
     code = proxy_service().code_for(current_caller(app).sub, order_id)
     return Response(status_code=200, content_type=CONTENT_TYPES[format], body=render(code, format, scale),
                     headers={"Cache-Control": "no-store"})
