@@ -16,20 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import InvalidInput
+from shared.identity.errors import InvalidClaim, UnknownIdentityType
 
 CATALOG_FILE = Path(__file__).with_name("identity_types.json")
 TYPE_NAME = re.compile(r"^[a-z][a-z_]{1,31}$")
-
-
-class UnknownIdentityType(InvalidInput):
-    code = "UNKNOWN_IDENTITY_TYPE"
-    default_message = "This identity type is not supported."
-
-
-class InvalidClaim(InvalidInput):
-    code = "INVALID_CLAIM"
-    default_message = "The claimed identity fields are not valid for this identity type."
 
 
 class IdentityType(BaseModel):

@@ -1,0 +1,30 @@
+"""GET /identity-verifications/{verification_id}: status, path taken and reasons of the caller's attempt."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller
+from shared.api.schemas import error_responses
+from shared.identity.schemas import VerificationIdStr, VerificationResponse
+from shared.identity.settings import IdentitySettings
+from shared.identity.wiring import verification_service
+from shared.observability import logger, metrics, tracer
+
+settings = IdentitySettings.from_env()
+app = build_resolver()
+
+
+@app.get("/identity-verifications/<verification_id>", summary="Status, path and reasons of a verification",
+         responses=error_responses(401, 404, 422), tags=["identity"])
+def get_verification(verification_id: Annotated[VerificationIdStr, Path()]) -> VerificationResponse:
+    return VerificationResponse.of(verification_service(settings).get(current_caller(app).sub, verification_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,17 @@
+"""Step Functions task: query the identity's authoritative registry and match the claim against it."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.identity.schemas import StepInput
+from shared.identity.settings import IdentitySettings
+from shared.identity.wiring import workflow_steps
+from shared.observability import logger, metrics, tracer
+
+settings = IdentitySettings.from_env()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return workflow_steps(settings).query_registry(StepInput.model_validate(event).verification_id)

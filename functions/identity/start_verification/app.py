@@ -1,0 +1,35 @@
+"""POST /identity-verifications: ask to be verified as holding an identity; starts the workflow (202)."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller, idempotent
+from shared.api.schemas import error_responses
+from shared.identity.schemas import StartVerificationRequest, VerificationResponse
+from shared.identity.settings import IdentitySettings
+from shared.identity.wiring import verification_service
+from shared.observability import logger, metrics, tracer
+
+settings = IdentitySettings.from_env()
+app = build_resolver()
+
+
+@app.post(
+    "/identity-verifications",
+    status_code=202,
+    summary="Ask to be verified as holding a specific identity (e.g. student)",
+    responses=error_responses(400, 401, 409, 422),
+    middlewares=[idempotent(required=False)],
+    tags=["identity"],
+)
+def start_verification(request: StartVerificationRequest) -> VerificationResponse:
+    v = verification_service(settings).start(current_caller(app).sub, request.identity_type, request.claimed)
+    metrics.add_metric(name="IdentityVerificationStarted", unit="Count", value=1)
+    return VerificationResponse.of(v)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

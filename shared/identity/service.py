@@ -1,0 +1,346 @@
+"""Business rules of specific-identity verification (SPEC §3).
+
+``VerificationService`` serves the user's API, ``ReviewService`` the reviewers',
+``WorkflowSteps`` the state machine's Lambda tasks. All depend on small ports
+(store, documents, workflow, predictor, registry) so tests can use fakes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.clock import utcnow
+from shared.errors import InvalidInput
+from shared.identity.catalog import identity_type
+from shared.identity.errors import (
+    ConcurrentAttempt,
+    DocumentNotUploaded,
+    DocumentTooLarge,
+    DocumentTypeMismatch,
+    InvalidCredentialNumber,
+    InvalidTransition,
+    ReviewClosed,
+    ReviewNotFound,
+    SelfReview,
+    TaskExpired,
+    UnsupportedDocumentType,
+    VerificationNotFound,
+    WaitExpired,
+)
+from shared.identity.features import build_features
+from shared.identity.models import (
+    FINAL,
+    AuditEvent,
+    Decision,
+    Document,
+    IdentityTag,
+    Review,
+    ReviewStatus,
+    Status,
+    Verification,
+)
+from shared.identity.ports import DocumentStore, IdentityStore, Workflow
+from shared.identity.predictor import Predictor
+from shared.identity.registry import Registry, match, normalize
+from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
+
+Clock = Callable[[], datetime]
+MAGIC = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "application/pdf": (b"%PDF-",)}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def mask(value: str) -> str:
+    """Show the last 3 characters only (credential numbers in responses)."""
+    return "*" * max(0, len(value) - 3) + value[-3:]
+
+
+class UploadTicket(BaseModel):
+    upload_url: str
+    fields: dict[str, str]
+    key: str
+    max_bytes: int
+    expires_in: int
+
+
+class ReviewView(BaseModel):
+    review: Review
+    verification: Verification
+    document_url: str | None
+
+
+class VerificationService:
+    def __init__(self, store: IdentityStore, workflow: Workflow, documents: DocumentStore,
+                 settings: IdentitySettings, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.workflow = workflow
+        self.documents = documents
+        self.settings = settings
+        self.clock = clock
+
+    def start(self, user_id: str, type_name: str, claimed: dict[str, Any]) -> Verification:
+        t = identity_type(type_name)
+        clean = t.validate_claimed(claimed)
+        previous_id = self.store.latest_verification_id(user_id, t.name)
+        if previous_id:
+            found = self.store.get_verification(previous_id)
+            if found and found[0].status not in FINAL:
+                raise ConcurrentAttempt(verification_id=previous_id)
+        now = self.clock()
+        v = Verification(
+            verification_id=new_id("iv"), user_id=user_id, identity_type=t.name, claimed=clean,
+            status=Status.PENDING, previous_verification_id=previous_id, created_at=now, updated_at=now,
+            audit=[AuditEvent(at=now, step="requested", detail={"previous_verification_id": previous_id})],
+        )
+        self.store.create_verification(v, previous_id)
+        payload = {"verification_id": v.verification_id, "identity_type": t.name,
+                   "timeouts": {"document_seconds": self.settings.identity_document_wait_seconds,
+                                "review_seconds": self.settings.identity_review_wait_seconds}}
+        arn = self.workflow.start(v.verification_id, json.dumps(payload))
+        return self.store.update_verification(v.verification_id, fields={"execution_arn": arn},
+                                              audit=AuditEvent(at=self.clock(), step="workflow_started"))
+
+    def get(self, user_id: str, verification_id: str) -> Verification:
+        found = self.store.get_verification(verification_id)
+        if not found or found[0].user_id != user_id:  # a foreign id is indistinguishable from a missing one
+            raise VerificationNotFound(verification_id=verification_id[:80])
+        return found[0]
+
+    def request_upload(self, user_id: str, verification_id: str, content_type: str,
+                       credential_number: str) -> UploadTicket:
+        v = self.get(user_id, verification_id)
+        if content_type not in ALLOWED_DOCUMENT_TYPES:
+            raise UnsupportedDocumentType(allowed=list(ALLOWED_DOCUMENT_TYPES))
+        t = identity_type(v.identity_type)
+        try:
+            t.validate_claimed({**v.claimed, t.credential_field: credential_number})
+        except InvalidInput as exc:  # any claim error means the number is malformed
+            raise InvalidCredentialNumber(field=t.credential_field) from exc
+        if v.status is not Status.AWAITING_DOCUMENT:
+            raise InvalidTransition("The verification is not waiting for a document.", status=v.status.value)
+        key = f"identity/{v.verification_id}/{uuid.uuid4().hex}"
+        now = self.clock()
+        doc = Document(key=key, content_type=content_type, credential_number=credential_number.strip(),
+                       requested_at=now)
+        self.store.update_verification(
+            v.verification_id, expect={Status.AWAITING_DOCUMENT}, fields={"document": doc.model_dump()},
+            audit=AuditEvent(at=now, step="document_upload_requested", detail={"content_type": content_type}))
+        post = self.documents.presigned_post(key, content_type, self.settings.identity_max_document_bytes,
+                                             self.settings.identity_upload_url_seconds)
+        return UploadTicket(upload_url=post["url"], fields={k: str(x) for k, x in post["fields"].items()}, key=key,
+                            max_bytes=self.settings.identity_max_document_bytes,
+                            expires_in=self.settings.identity_upload_url_seconds)
+
+    def submit_document(self, user_id: str, verification_id: str) -> Verification:
+        v = self.get(user_id, verification_id)
+        found = self.store.get_verification(verification_id)
+        token = found[1].get("document_task_token") if found else None
+        if v.status is not Status.AWAITING_DOCUMENT or not token:
+            raise InvalidTransition("The verification is not waiting for a document.", status=v.status.value)
+        if v.document is None:
+            raise DocumentNotUploaded()
+        head = self.documents.head(v.document.key)
+        if head is None:
+            raise DocumentNotUploaded()
+        size, stored_type = head
+        if not 0 < size <= self.settings.identity_max_document_bytes:
+            self.documents.delete(v.document.key)
+            raise DocumentTooLarge(max_bytes=self.settings.identity_max_document_bytes)
+        if stored_type.split(";")[0].strip() != v.document.content_type:
+            self.documents.delete(v.document.key)
+            raise DocumentTypeMismatch(declared=v.document.content_type)
+        now = self.clock()
+        doc = v.document.model_copy(update={"submitted_at": now, "size": size})
+        updated = self.store.update_verification(
+            verification_id, expect={Status.AWAITING_DOCUMENT}, fields={"document": doc.model_dump()},
+            remove=["document_task_token"], require={"document_task_token": token},
+            audit=AuditEvent(at=now, step="document_submitted", detail={"size": size}))
+        try:
+            self.workflow.resume(token, json.dumps({"key": doc.key, "content_type": doc.content_type, "size": size}))
+        except TaskExpired as exc:
+            raise WaitExpired() from exc
+        return updated
+
+    def my_identities(self, user_id: str) -> list[tuple[IdentityTag, bool]]:
+        today = self.clock().date()
+        return [(tag, today < tag.valid_until) for tag in self.store.list_tags(user_id)]
+
+
+class ReviewService:
+    def __init__(self, store: IdentityStore, workflow: Workflow, documents: DocumentStore,
+                 settings: IdentitySettings, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.workflow = workflow
+        self.documents = documents
+        self.settings = settings
+        self.clock = clock
+
+    def open_reviews(self, limit: int, cursor: str | None) -> tuple[list[ReviewView], str | None]:
+        reviews, next_cursor = self.store.list_open_reviews(limit, cursor)
+        views = []
+        for review in reviews:
+            found = self.store.get_verification(review.verification_id)
+            if not found:
+                continue
+            v = found[0]
+            url = self.documents.presigned_get(v.document.key, 900) if v.document else None
+            views.append(ReviewView(review=review, verification=v, document_url=url))
+        return views, next_cursor
+
+    def decide(self, reviewer: str, review_id: str, decision: Decision, reason: str) -> Review:
+        found = self.store.get_review(review_id)
+        if not found:
+            raise ReviewNotFound(review_id=review_id[:80])
+        review, token = found
+        if review.user_id == reviewer:
+            raise SelfReview()
+        now = self.clock()
+        decided = self.store.close_review(review_id, ReviewStatus.DECIDED, {
+            "decision": decision.value, "reason": reason, "reviewer": reviewer, "decided_at": now})
+        if token is None:
+            raise WaitExpired()
+        try:
+            self.workflow.resume(token, json.dumps({"decision": decision.value, "reason": reason,
+                                                    "reviewer": reviewer}))
+        except TaskExpired as exc:
+            self.store.close_review(review_id, ReviewStatus.EXPIRED, {}, expect=ReviewStatus.DECIDED)
+            raise WaitExpired() from exc
+        return decided
+
+
+class WorkflowSteps:
+    """The state machine's Lambda tasks; each is safe to retry."""
+
+    def __init__(self, store: IdentityStore, settings: IdentitySettings, predictor: Predictor | None = None,
+                 registry: Registry | None = None, documents: DocumentStore | None = None,
+                 clock: Clock = utcnow) -> None:
+        self.store = store
+        self.settings = settings
+        self.predictor = predictor
+        self.registry = registry
+        self.documents = documents
+        self.clock = clock
+
+    def _load(self, verification_id: str) -> Verification:
+        found = self.store.get_verification(verification_id)
+        if not found:
+            raise VerificationNotFound(verification_id=verification_id)
+        return found[0]
+
+    def score(self, verification_id: str) -> dict[str, Any]:
+        assert self.predictor is not None
+        v = self._load(verification_id)
+        t = identity_type(v.identity_type)
+        profile = self.store.get_profile(v.user_id)
+        now = self.clock()
+        if profile is None:
+            probability, version, reasons = 0.0, None, ["NO_ACTIVITY_PROFILE"]
+        else:
+            prediction = self.predictor.predict(t.model, build_features(profile, now.date()))
+            probability, version, reasons = prediction.probability, prediction.model_version, []
+        above = probability >= t.threshold
+        reasons.append("SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD")
+        self.store.update_verification(
+            verification_id, expect={Status.PENDING}, path=["model"], reasons=reasons,
+            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version},
+            audit=AuditEvent(at=now, step="scored", detail={"score": round(probability, 6),
+                                                            "threshold": t.threshold, "model_version": version}))
+        return {"probability": round(probability, 6), "threshold": t.threshold, "model_version": version}
+
+    def query_registry(self, verification_id: str) -> dict[str, Any]:
+        assert self.registry is not None
+        v = self._load(verification_id)
+        t = identity_type(v.identity_type)
+        if v.status is Status.PENDING:
+            self.store.update_verification(verification_id, expect={Status.PENDING}, status=Status.QUERYING_REGISTRY,
+                                           audit=AuditEvent(at=self.clock(), step="registry_query_started",
+                                                            detail={"registry": t.registry}))
+        record = self.registry.lookup(t, v.claimed)  # RegistryUnavailable: the state machine retries
+        now = self.clock()
+        result = match(t, v.claimed, record, now.date())
+        self.store.update_verification(
+            verification_id, expect={Status.QUERYING_REGISTRY}, path=["registry"], reasons=result.reasons,
+            audit=AuditEvent(at=now, step="registry_checked", detail={"matched": result.matched,
+                                                                       "registry": t.registry}))
+        return {"matched": result.matched, "reasons": result.reasons,
+                "valid_until": result.valid_until.isoformat() if result.valid_until else None}
+
+    def await_document(self, verification_id: str, task_token: str, reason: str) -> dict[str, Any]:
+        now = self.clock()
+        v = self.store.update_verification(
+            verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
+            status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
+            path=["document"], reasons=[reason],
+            audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
+        return {"status": v.status.value}
+
+    def check_document(self, verification_id: str) -> dict[str, Any]:
+        assert self.documents is not None
+        v = self._load(verification_id)
+        t = identity_type(v.identity_type)
+        failures: list[str] = []
+        doc = v.document
+        head = self.documents.head(doc.key) if doc and doc.submitted_at else None
+        if doc is None or head is None:
+            failures.append("DOCUMENT_MISSING")
+        else:
+            size, stored_type = head
+            if doc.content_type not in ALLOWED_DOCUMENT_TYPES or stored_type.split(";")[0] != doc.content_type:
+                failures.append("DOCUMENT_TYPE_NOT_ALLOWED")
+            elif not self.documents.first_bytes(doc.key).startswith(MAGIC[doc.content_type]):
+                failures.append("DOCUMENT_CONTENT_NOT_" + doc.content_type.split("/")[1].upper())
+            if not 0 < size <= self.settings.identity_max_document_bytes:
+                failures.append("DOCUMENT_SIZE_OUT_OF_RANGE")
+            if normalize(doc.credential_number) != normalize(v.claimed[t.credential_field]):
+                failures.append("CREDENTIAL_NUMBER_MISMATCH")
+        reasons = failures or ["DOCUMENT_CHECKS_PASSED"]
+        self.store.update_verification(
+            verification_id, reasons=reasons,
+            audit=AuditEvent(at=self.clock(), step="document_checked", detail={"passed": not failures}))
+        return {"passed": not failures, "reasons": reasons}
+
+    def open_review(self, verification_id: str, task_token: str, checks: list[str]) -> dict[str, Any]:
+        v = self._load(verification_id)
+        review_id = v.review_id or "rv_" + verification_id.removeprefix("iv_")
+        now = self.clock()
+        self.store.open_review(Review(review_id=review_id, verification_id=verification_id, user_id=v.user_id,
+                                      identity_type=v.identity_type, status=ReviewStatus.OPEN, created_at=now,
+                                      checks=checks), task_token)
+        self.store.update_verification(
+            verification_id, expect={Status.AWAITING_DOCUMENT, Status.IN_REVIEW}, status=Status.IN_REVIEW,
+            fields={"review_id": review_id}, path=[] if v.review_id else ["review"],
+            audit=AuditEvent(at=now, step="review_opened", detail={"review_id": review_id}))
+        return {"review_id": review_id}
+
+    def record_outcome(self, verification_id: str, status: Status, reason: str, detail: str | None = None,
+                       valid_until: str | None = None) -> dict[str, Any]:
+        v = self._load(verification_id)
+        if v.status in FINAL:  # a retried step: the outcome is already recorded
+            return {"status": v.status.value}
+        t = identity_type(v.identity_type)
+        now = self.clock()
+        fields: dict[str, Any] = {}
+        tag = None
+        if status is Status.VERIFIED:
+            until = date.fromisoformat(valid_until) if valid_until else \
+                now.date() + timedelta(days=t.document_validity_days)
+            fields["valid_until"] = until
+            tag = IdentityTag(user_id=v.user_id, identity_type=v.identity_type, verification_id=verification_id,
+                              path=v.path, valid_from=now.date(), valid_until=until, verified_at=now)
+        reasons = ([] if v.reasons[-1:] == [reason] else [reason]) + ([f"REVIEWER_NOTE: {detail[:200]}"] if detail else [])
+        self.store.record_outcome(verification_id, status, fields, reasons,
+                                  AuditEvent(at=now, step="outcome", detail={"status": status.value,
+                                                                             "reason": reason}), tag)
+        if status is Status.EXPIRED and v.review_id:
+            with contextlib.suppress(ReviewClosed):  # decided just before the timeout: keep the decision
+                self.store.close_review(v.review_id, ReviewStatus.EXPIRED, {"reason": reason})
+        return {"status": status.value}

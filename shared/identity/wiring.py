@@ -1,0 +1,53 @@
+"""Builds the identity services once per container from a function's settings."""
+
+from __future__ import annotations
+
+from functools import cache, lru_cache
+
+from shared.identity.adapters import S3DocumentStore, StepFunctionsWorkflow
+from shared.identity.predictor import OnnxPredictor
+from shared.identity.registry import HttpRegistry, Registry, TableRegistry
+from shared.identity.repository import DynamoIdentityStore
+from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
+from shared.identity.settings import IdentitySettings
+
+
+@cache
+def store(table: str) -> DynamoIdentityStore:
+    return DynamoIdentityStore(table)
+
+
+@lru_cache(maxsize=1)
+def predictor() -> OnnxPredictor:
+    """One predictor per container; its ONNX sessions are created on first use."""
+    return OnnxPredictor()
+
+
+def registry(settings: IdentitySettings) -> Registry:
+    if settings.identity_registry_backend == "http":
+        return HttpRegistry(settings.identity_registry_url, timeout=settings.identity_registry_timeout_seconds,
+                            attempts=settings.identity_registry_attempts)
+    return TableRegistry(settings.identity_registry_table)
+
+
+@cache
+def verification_service(settings: IdentitySettings) -> VerificationService:
+    return VerificationService(store(settings.identity_table),
+                               StepFunctionsWorkflow(settings.identity_state_machine_arn),
+                               S3DocumentStore(settings.identity_documents_bucket), settings)
+
+
+@cache
+def review_service(settings: IdentitySettings) -> ReviewService:
+    return ReviewService(store(settings.identity_table), StepFunctionsWorkflow(settings.identity_state_machine_arn),
+                         S3DocumentStore(settings.identity_documents_bucket), settings)
+
+
+@cache
+def workflow_steps(settings: IdentitySettings) -> WorkflowSteps:
+    return WorkflowSteps(
+        store(settings.identity_table), settings,
+        predictor=predictor(),
+        registry=registry(settings) if settings.identity_registry_table or settings.identity_registry_url else None,
+        documents=S3DocumentStore(settings.identity_documents_bucket) if settings.identity_documents_bucket else None,
+    )
