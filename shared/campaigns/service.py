@@ -55,9 +55,9 @@ from shared.ledger.models import AccountKind
 from shared.ledger.service import LedgerService, derived_transaction_id
 from shared.types import Money
 
-MAX_ATTEMPTS = 12
-BASE_DELAY_S = 0.002
-MAX_DELAY_S = 0.1
+MAX_ATTEMPTS = 16
+BASE_DELAY_S = 0.005
+MAX_DELAY_S = 0.4
 POOL_CANDIDATES = 8  # oldest entries read per pool query; retries pick among them to spread contention
 CONFIG_CACHE_S = 60.0  # campaign configuration is immutable; status is enforced in the write, not from here
 

@@ -1,0 +1,185 @@
+"""Concurrency: many workers interact, claim, pass and key-user-claim on one campaign at once, through the
+service against the serialized emulator; afterwards every invariant of SPEC §2 is checked on the stored items."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local_stack import LocalStack
+from shared.campaigns.models import KindWeight, Limits, VoucherSource
+from shared.campaigns.repository import DynamoCampaignStore
+from shared.campaigns.service import CampaignService
+from shared.config import LedgerSettings
+from shared.errors import DomainError
+from shared.groups.repository import DynamoGroupStore
+from shared.groups.service import GroupService
+from shared.ledger.repository import DynamoLedgerStore, from_item
+from shared.ledger.service import LedgerService
+from shared.types import Money
+from tests.campaigns.fakes import RecordingPublisher
+
+KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=6), KindWeight(kind="SHOU", weight=3),
+         KindWeight(kind="XI", weight=1)]
+LIMITS = Limits(claims_per_day=60, passes_per_day=25, held_per_kind=8)
+
+
+def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignService, GroupService, Any]:
+    ddb = boto3.client("dynamodb", endpoint_url=stack.emulator.endpoint, region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local",
+                       config=Config(max_pool_connections=80, retries={"mode": "standard", "max_attempts": 3}))
+    events = RecordingPublisher()
+    ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", ddb),
+                           LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
+    groups = GroupService(DynamoGroupStore("GroupsTable", ddb), events)
+    service = CampaignService(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, events, pool_shards=shards,
+                              holder_buckets=8)
+    return service, groups, ddb
+
+
+def scan(ddb: Any, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table}
+    while True:
+        resp = ddb.scan(**kwargs)
+        items += [from_item(i) for i in resp["Items"]]
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def run_mixed(stack: LocalStack, operations: int, workers: int, users: int, weights: dict[str, int],
+              seed: int = 11) -> None:
+    service, groups, ddb = build(stack)
+    campaign = service.create("admin", str(uuid.uuid4()), "Stress", KINDS, Money(amount=10_000_000, currency="CNY"),
+                              datetime.now(UTC) + timedelta(days=3), ["SCAN"], LIMITS)
+    cid = campaign.campaign_id
+    people = [f"u{i:03d}" for i in range(users)]
+    key_users = people[:6]
+    for u in key_users:
+        groups.create(u, f"family of {u}")
+
+    lock = threading.Lock()
+    granted: Counter[str] = Counter()
+    claimed: Counter[str] = Counter()
+    passed: Counter[str] = Counter()
+    key_claims: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
+    interaction_ids: list[str] = []
+    max_pool = 0
+    rng = random.Random(seed)
+    plan = rng.choices(list(weights), weights=list(weights.values()), k=operations)
+    actors = [rng.choice(people) for _ in range(operations)]
+
+    def op(i: int) -> None:
+        nonlocal max_pool
+        kind, user = plan[i], actors[i]
+        local = random.Random(seed * 100_003 + i)
+        try:
+            if kind == "interact":
+                with lock:
+                    replay = interaction_ids and local.random() < 0.1
+                    iid = local.choice(interaction_ids) if replay else f"i-{i}"
+                    if not replay:
+                        interaction_ids.append(iid)
+                owner = user if not replay else None
+                if replay:  # replay the owner's interaction id as that owner
+                    owner = actors[int(iid.split("-")[1])]
+                if service.record_interaction(cid, owner or user, "SCAN", iid):
+                    with lock:
+                        granted[owner or user] += 1
+            elif kind == "claim":
+                service.claim(cid, user)
+                with lock:
+                    claimed[user] += 1
+            elif kind == "pass":
+                held = [v for v in service.my_vouchers(cid, user) if v.status.value == "HELD" and not v.group_id]
+                if not held:
+                    return
+                service.pass_on(cid, user, local.choice(held).voucher_id)
+                with lock:
+                    passed[user] += 1
+            else:
+                service.key_user_claim(cid, user)
+                with lock:
+                    key_claims[user] += 1
+            if i % 200 == 0:
+                _, pool, _ = service.overview(cid)
+                with lock:
+                    max_pool = max(max_pool, sum(pool.values()))
+        except DomainError as exc:
+            with lock:
+                refusals[exc.code] += 1
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(op, range(operations)))
+
+    # ---- the invariants, on the stored items ----------------------------------
+    items = scan(ddb, "CampaignsTable")
+    mine = [i for i in items if str(i["pk"]).startswith(f"C#{cid}")]
+    holdings = [i for i in mine if str(i["sk"]).startswith("V#")]
+    pooled = [i for i in mine if "#P#" in str(i["pk"]) and str(i["sk"]).startswith("K#")]
+    shards = [i for i in mine if i["sk"] == "#SHARD"]
+    states = {str(i["user_id"]): i for i in mine if i["sk"] == "#STATE"}
+    audit: dict[str, list[str]] = defaultdict(list)
+    for i in mine:
+        if i.get("entity") == "VOUCHER_AUDIT":
+            audit[str(i["voucher_id"])].append(str(i["action"]))
+
+    # every voucher is in exactly one place (held by one user or pooled), and every issued voucher is somewhere
+    places = Counter([str(i["voucher_id"]) for i in holdings] + [str(i["voucher_id"]) for i in pooled])
+    assert all(n == 1 for n in places.values()), [v for v, n in places.items() if n > 1]
+    issued = sum(int(s["issued"]) for s in shards)
+    assert len(places) == issued
+    # the shard counters agree with the pool's items
+    by_kind = Counter(str(i["kind"]) for i in pooled)
+    assert {k: sum(int(s["pool"][k]) for s in shards) for k in by_kind} == dict(by_kind)
+    assert len(pooled) <= 200 and max_pool <= 200
+    # no voucher was ever allocated twice: each pool allocation follows its own pass
+    for vid, actions in audit.items():
+        counts = Counter(actions)
+        in_pool = 1 if any(str(i["voucher_id"]) == vid for i in pooled) else 0
+        assert counts["FROM_POOL"] == counts["PASSED"] - in_pool, (vid, actions)
+        assert counts["ISSUER"] + counts["KEY_USER"] == 1, (vid, actions)
+    allocations = sum(Counter(a)["FROM_POOL"] + Counter(a)["ISSUER"] for a in audit.values())
+    assert allocations == sum(claimed.values())
+    assert sum(Counter(a)["PASSED"] for a in audit.values()) == sum(passed.values())
+    # claim rights: granted once per interaction id, each claim used exactly one
+    for user, state in states.items():
+        assert int(state.get("rights_granted", 0)) == granted[user], user
+        assert int(state.get("rights_used", 0)) == claimed[user], user
+        assert int(state.get("rights_used", 0)) <= int(state.get("rights_granted", 0))
+        assert int(state.get("claims_today", 0)) <= LIMITS.claims_per_day
+        assert int(state.get("passes_today", 0)) <= LIMITS.passes_per_day
+        held = Counter(str(h["kind"]) for h in holdings if h["holder"] == user)
+        assert {k: v for k, v in state.get("held", {}).items() if v} == dict(held), user
+        assert all(v <= (LIMITS.held_per_kind or 0) for v in held.values())
+    assert sum(key_claims.values()) == len([h for h in holdings if h["source"] == VoucherSource.KEY_USER.value])
+    assert all(n == 1 for n in key_claims.values())
+    assert sum(claimed.values()) > operations // 10, (claimed, refusals)
+    assert sum(passed.values()) > operations // 20, (passed, refusals)
+    assert refusals.keys() <= {"NO_INTERACTION", "CLAIMS_PER_DAY_EXCEEDED", "PASSES_PER_DAY_EXCEEDED",
+                               "HELD_PER_KIND_EXCEEDED", "KEY_USER_ALREADY_CLAIMED", "NOT_KEY_USER",
+                               "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD"}, refusals
+
+
+MIX = {"interact": 40, "claim": 36, "pass": 20, "key": 4}
+
+
+def test_2000_mixed_operations_with_32_workers_keep_every_invariant(clean_stack: LocalStack) -> None:
+    run_mixed(clean_stack, operations=2_000, workers=32, users=200, weights=MIX)
+
+
+@pytest.mark.stress
+def test_stress_10000_claims(clean_stack: LocalStack) -> None:
+    run_mixed(clean_stack, operations=24_000, workers=64, users=1_000,
+              weights={"interact": 48, "claim": 44, "pass": 7, "key": 1}, seed=5)
