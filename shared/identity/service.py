@@ -279,7 +279,7 @@ class WorkflowSteps:
         v = self.store.update_verification(
             verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
             status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
-            path=["document"], reasons=[reason],
+            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"], reasons=[reason],
             audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
         return {"status": v.status.value}
 
@@ -336,7 +336,9 @@ class WorkflowSteps:
             fields["valid_until"] = until
             tag = IdentityTag(user_id=v.user_id, identity_type=v.identity_type, verification_id=verification_id,
                               path=v.path, valid_from=now.date(), valid_until=until, verified_at=now)
-        reasons = ([] if v.reasons[-1:] == [reason] else [reason]) + ([f"REVIEWER_NOTE: {detail[:200]}"] if detail else [])
+        reasons = [] if v.reasons[-1:] == [reason] else [reason]  # REGISTRY_MATCH is already the last reason
+        if detail:
+            reasons.append(f"REVIEWER_NOTE: {detail[:200]}")
         self.store.record_outcome(verification_id, status, fields, reasons,
                                   AuditEvent(at=now, step="outcome", detail={"status": status.value,
                                                                              "reason": reason}), tag)

@@ -1,0 +1,122 @@
+"""Identity-verification fixtures: seeded registry, stored profiles, and a driver for the API flows."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+
+from local_stack import LocalStack
+from shared.identity.catalog import catalog
+from shared.identity.features import ActivityProfile
+from shared.identity.registry import SAMPLE_RECORDS, TableRegistry
+from shared.identity.repository import DynamoIdentityStore
+from tests.conftest import Api, Reply
+from tests.events import load_event
+
+STATE_MACHINE = "IdentityVerificationStateMachine"
+STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
+WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
+CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+
+
+@dataclass
+class Person:
+    sub: str
+    token: str
+
+
+class Identity:
+    """Drives the identity API like a client app and a reviewer would."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.stack: LocalStack = api.stack
+        self.ddb = self.stack.client("dynamodb")
+        self.store = DynamoIdentityStore("IdentityTable", self.ddb)
+        TableRegistry("IdentityRegistryTable", self.ddb).seed(catalog(), SAMPLE_RECORDS)
+        self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
+
+    def person(self, profile: ActivityProfile | None = STUDENT) -> Person:
+        sub = f"user-{uuid.uuid4().hex[:8]}"
+        if profile is not None:
+            self.store.put_profile(sub, profile)
+        return Person(sub, self.api.token(sub))
+
+    def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:
+        return self.api.call("POST", "/identity-verifications",
+                             {"identity_type": identity_type, "claimed": claimed or CLAIM}, token=who.token)
+
+    def get(self, who: Person, verification_id: str) -> Reply:
+        return self.api.call("GET", f"/identity-verifications/{verification_id}", token=who.token)
+
+    def wait_status(self, who: Person, verification_id: str, *statuses: str, timeout: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.get(who, verification_id)
+            assert reply.status == 200, reply.body
+            if reply.body["status"] in statuses:
+                return reply.body  # type: ignore[no-any-return]
+            assert time.monotonic() < deadline, f"still {reply.body['status']}, wanted {statuses}: {reply.body}"
+            time.sleep(0.05)
+
+    def execution(self, verification_id: str, timeout: float = 20) -> dict[str, Any]:
+        arn = self.stack.state_machine_arn(STATE_MACHINE).replace(":stateMachine:", ":execution:")
+        return self.stack.wait_execution(f"{arn}:{verification_id}", timeout)
+
+    def history(self, verification_id: str) -> list[dict[str, Any]]:
+        arn = self.stack.state_machine_arn(STATE_MACHINE).replace(":stateMachine:", ":execution:")
+        sfn = self.stack.client("stepfunctions")
+        return sfn.get_execution_history(executionArn=f"{arn}:{verification_id}", maxResults=1000)["events"]
+
+    def upload(self, who: Person, verification_id: str, data: bytes = JPEG, content_type: str = "image/jpeg",
+               credential_number: str = "PKU2024001", sent_type: str | None = None) -> Reply:
+        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents",
+                               {"content_type": content_type, "credential_number": credential_number},
+                               token=who.token)
+        assert ticket.status == 201, ticket.body
+        fields = dict(ticket.body["fields"])
+        if sent_type:
+            fields["Content-Type"] = sent_type
+        resp = requests.post(ticket.body["upload_url"], data=fields,
+                             files={"file": ("card.jpg", data, sent_type or content_type)}, timeout=30)
+        assert resp.status_code in (200, 201, 204), resp.text
+        return ticket
+
+    def submit(self, who: Person, verification_id: str) -> Reply:
+        return self.api.call("POST", f"/identity-verifications/{verification_id}/documents/submit", {},
+                             token=who.token)
+
+    def reviews(self, who: Person | None = None) -> Reply:
+        return self.api.call("GET", "/reviews?status=OPEN", token=(who or self.reviewer).token)
+
+    def decide(self, review_id: str, decision: str, who: Person | None = None, reason: str = "checked") -> Reply:
+        return self.api.call("POST", f"/reviews/{review_id}/decision", {"decision": decision, "reason": reason},
+                             token=(who or self.reviewer).token)
+
+    def identities(self, who: Person) -> list[dict[str, Any]]:
+        reply = self.api.call("GET", "/me/identities", token=who.token)
+        assert reply.status == 200, reply.body
+        return reply.body["items"]  # type: ignore[no-any-return]
+
+    def review_for(self, verification_id: str) -> dict[str, Any]:
+        reply = self.reviews()
+        assert reply.status == 200, reply.body
+        items = [i for i in reply.body["items"] if i["verification_id"] == verification_id]
+        assert items, reply.body
+        return items[0]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def identity(api: Api) -> Identity:
+    return Identity(api)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=1, default=str)
