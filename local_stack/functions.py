@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from local_stack import resolver_state
 from local_stack.emulator import error_payload
 from local_stack.template import ROOT, FunctionSpec, Template
 
@@ -142,6 +143,7 @@ class FunctionRegistry:
         self._pools: dict[str, list[_Container]] = {}
         self._load_lock = threading.Lock()
         self._pool_cond = threading.Condition()
+        resolver_state.install()  # Powertools keeps the current event in class attributes: make them per thread
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
 
@@ -166,6 +168,7 @@ class FunctionRegistry:
         if index == 0:
             return self.handler(logical_id)
         spec = self.specs[logical_id]
+        self.handler(logical_id)  # the canonical module may still be importing in another thread
         canonical = sys.modules[spec.module_name]
         alias = f"{spec.module_name}__container{index}"
         module_spec = importlib.util.spec_from_file_location(alias, canonical.__file__)

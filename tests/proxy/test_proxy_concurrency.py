@@ -1,0 +1,106 @@
+"""Concurrency over HTTP on the local stack: one code vs 64 proxies; a mixed run keeps the ledger invariant."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from local_stack import LocalStack
+from tests.conftest import Api, User
+from tests.proxy.conftest import Proxy, sum_balances
+
+
+def ledger_transactions(stack: LocalStack, type: str) -> list[dict[str, Any]]:
+    ddb = stack.client("dynamodb")
+    items = ddb.scan(TableName="LedgerTable", FilterExpression="sk = :tx AND #t = :type",
+                     ExpressionAttributeNames={"#t": "type"},
+                     ExpressionAttributeValues={":tx": {"S": "TX"}, ":type": {"S": type}})["Items"]
+    return list(items)
+
+
+def test_64_concurrent_proxies_redeeming_one_code_execute_it_once(api: Api, proxy: Proxy,
+                                                                  clean_stack: LocalStack) -> None:
+    # Given a top-up code and 64 eligible proxies (friends with enough balance)
+    user = api.user()
+    with ThreadPoolExecutor(16) as pool:
+        proxies: list[User] = list(pool.map(lambda _: api.user(balance=10_000), range(64)))
+    code = proxy.order(user, "TOP_UP", 2_500)["code"]
+    barrier = threading.Barrier(64)
+
+    def redeem(p: User) -> tuple[int, str | None]:
+        barrier.wait()
+        reply = proxy.execute(p, code)
+        return reply.status, reply.code
+
+    # When all 64 redeem it at once
+    with ThreadPoolExecutor(64) as pool:
+        outcomes = Counter(pool.map(redeem, proxies))
+
+    # Then exactly one executes, the rest get a clear 409, and one ledger transaction exists
+    assert outcomes == Counter({(200, None): 1, (409, "ORDER_NOT_PENDING"): 63}), outcomes
+    assert len(ledger_transactions(clean_stack, "PROXY_TOP_UP")) == 1
+    assert api.balance(user) == 2_500
+    assert sorted(api.balance(p) for p in proxies) == [7_500] + [10_000] * 63
+
+
+def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Proxy, clean_stack: LocalStack,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Short-lived codes so that some orders expire during the run.
+    monkeypatch.setitem(clean_stack.registry.specs["CreateProxyOrderFunction"].environment,
+                        "PROXY_CODE_TTL_SECONDS", "2")
+    with ThreadPoolExecutor(8) as pool:
+        users = list(pool.map(lambda _: api.user(balance=20_000), range(10)))
+        agents = list(pool.map(lambda _: proxy.agent(balance=20_000, per_order=10_000, daily=1_000_000), range(4)))
+    total, _ = sum_balances(api)
+    statuses: Counter[tuple[str, int]] = Counter()
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(12):
+            user = rng.choice(users)
+            kind = rng.choice(["TOP_UP", "WITHDRAW"])
+            created = proxy.create(user, kind, rng.randint(1, 8_000))
+            with lock:
+                statuses[("create", created.status)] += 1
+            if created.status != 201:
+                continue
+            action = rng.random()
+            if action < 0.5:  # an agent executes, sometimes twice
+                for _ in range(rng.choice([1, 1, 2])):
+                    reply = proxy.execute(rng.choice(agents), created.body["code"])
+                    with lock:
+                        statuses[("execute", reply.status)] += 1
+            elif action < 0.75:
+                reply = proxy.cancel(user, created.body["order_id"])
+                with lock:
+                    statuses[("cancel", reply.status)] += 1
+            # else: left to expire
+            if rng.random() < 0.1:
+                clean_stack.invoke("ExpireProxyOrdersFunction", {})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(worker, range(8)))
+    time.sleep(2.1)
+    clean_stack.invoke("ExpireProxyOrdersFunction", {})
+
+    # No 5xx; Σ balances unchanged; no negative customer/agent/platform balance; every hold released or paid.
+    assert not [k for k in statuses if k[1] >= 500], statuses
+    assert statuses[("execute", 200)] > 0 and statuses[("cancel", 200)] > 0
+    after, rows = sum_balances(api)
+    assert after == total
+    assert all(balance >= 0 for _, balance, kind in rows if kind != "SETTLEMENT")
+    holds = dict((a, b) for a, b, _ in rows)["sys_proxy_holds_CNY"]
+    assert holds == 0
+    executed = len(ledger_transactions(clean_stack, "PROXY_TOP_UP")) + len(
+        ledger_transactions(clean_stack, "PROXY_WITHDRAWAL"))
+    assert executed == statuses[("execute", 200)]
+    held, released, paid = (len(ledger_transactions(clean_stack, t))
+                            for t in ("PROXY_HOLD", "PROXY_HOLD_RELEASE", "PROXY_WITHDRAWAL"))
+    assert held == released + paid
