@@ -23,7 +23,12 @@ class CampaignSettings(config.BaseSettings):
     event_bus_name: str = Field(default="default", min_length=1)
     campaign_pool_shards: int = Field(default=8, ge=1, le=256)
     campaign_holder_buckets: int = Field(default=16, ge=1, le=4096)
-    draw_state_machine_arn: str = ""
+
+
+class DrawStarterSettings(config.BaseSettings):
+    """Only the functions that start draws have (and load) this."""
+
+    draw_state_machine_arn: str = Field(pattern=r"^arn:aws[a-z-]*:states:")
 
 
 def settings() -> CampaignSettings:
@@ -55,4 +60,4 @@ def draw_service() -> DrawService:
 
 @lru_cache(maxsize=1)
 def draw_starter() -> StepFunctionsDrawStarter:
-    return StepFunctionsDrawStarter(settings().draw_state_machine_arn)
+    return StepFunctionsDrawStarter(config.load(DrawStarterSettings).draw_state_machine_arn)

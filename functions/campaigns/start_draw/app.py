@@ -13,6 +13,7 @@ from shared.campaigns.wiring import campaign_service, draw_starter
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+starter = draw_starter()  # settings validated at cold start
 
 
 @app.post("/admin/campaigns/<campaign_id>/draw", status_code=202,
@@ -22,7 +23,7 @@ app = build_resolver()
 def start_draw(campaign_id: Annotated[CampaignId, Path()]) -> DrawStarted:
     current_caller(app).require("admin")
     campaign = campaign_service().campaign(campaign_id)
-    execution_arn = draw_starter().start(campaign_id, "api")
+    execution_arn = starter.start(campaign_id, "api")
     return DrawStarted(campaign_id=campaign_id, execution_arn=execution_arn, status=campaign.status.value)
 
 

@@ -7,11 +7,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.campaigns.wiring import campaign_service, draw_starter
 from shared.observability import logger, metrics, tracer
 
+starter = draw_starter()  # settings validated at cold start
+
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    started = campaign_service().start_due_draws(draw_starter())
+    started = campaign_service().start_due_draws(starter)
     metrics.add_metric(name="DrawsStarted", unit="Count", value=len(started))
     return {"started": started}
