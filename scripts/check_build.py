@@ -1,14 +1,16 @@
 """Check a ``sam build`` output the way Lambda would load it.
 
-``python scripts/check_build.py BUILD_DIR``: for every function in BUILD_DIR/template.yaml, start a
-clean python3.13 (``-S``: stdlib only, no site-packages) whose path is the function dir (/var/task)
-plus its built layers' ``python/`` dirs (/opt/python), with the template's environment variables set
-to dummy values, and import the handler. API functions must also expose their resolver as ``app``.
-Nothing is called and nothing touches AWS. Exit status 1 if any function fails to import.
+``python scripts/check_build.py BUILD_DIR [PYTHON]``: for every function in BUILD_DIR/template.yaml,
+import its handler in a clean python3.13 (``-S``: stdlib only, no site-packages) whose path is the
+function's built code dir (/var/task) plus its built layers' ``python/`` dirs (/opt/python), with the
+template's environment variables resolved as the local stack resolves them. One interpreter
+per set of layers imports its functions one after another. API functions must expose their resolver
+as ``app``. Nothing is called and nothing touches AWS. Exit status 1 if any function fails to import.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,46 +18,38 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from local_stack.template import load_yaml
+from local_stack.template import REGION, Template
 
-PROBE = """
-import importlib, os, sys
-module_name, attr, needs_app = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
-module = importlib.import_module(module_name)
-handler = getattr(module, attr)
-assert callable(handler), f"{module_name}.{attr} is not callable"
-if needs_app:
-    resolver = getattr(module, "app", None)
-    assert resolver is not None and callable(getattr(resolver, "resolve", None)), "no API resolver `app`"
-assert module.__file__.startswith(os.getcwd()), module.__file__
-assert all("site-packages" not in p for p in sys.path), sys.path
+LAMBDA_ENV = {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
+
+# Runs in the clean interpreter: imports one function after another, each with its own code dir first on
+# sys.path, its own environment and the modules of the previous function's code dir forgotten.
+PROBE = r"""
+import importlib, json, os, sys, traceback
+base_env, results = dict(os.environ), {}
+for fn in json.load(sys.stdin):
+    os.environ.clear()
+    os.environ.update(base_env | fn["env"])
+    os.chdir(fn["dir"])
+    sys.path.insert(0, fn["dir"])
+    try:
+        module = importlib.import_module(fn["module"])
+        assert callable(getattr(module, fn["attr"], None)), f"{fn['module']}.{fn['attr']} is not callable"
+        if fn["needs_app"]:
+            resolver = getattr(module, "app", None)
+            assert callable(getattr(resolver, "resolve", None)), "no API resolver `app`"
+        assert module.__file__.startswith(fn["dir"]), module.__file__
+        assert all("site-packages" not in p for p in sys.path), sys.path
+        results[fn["id"]] = ""
+    except BaseException:  # report every failure, keep checking the others
+        results[fn["id"]] = traceback.format_exc()
+    finally:
+        sys.path.remove(fn["dir"])
+        for name, mod in list(sys.modules.items()):
+            if (getattr(mod, "__file__", None) or "").startswith(fn["dir"] + os.sep):
+                del sys.modules[name]
+print(json.dumps(results))
 """
-
-
-def _value(key: str, value: Any, parameters: dict[str, Any]) -> str:
-    """A parameter's default for ``Ref: Param``; a dummy for other intrinsics (table names, ARNs)."""
-    if isinstance(value, str | int | float | bool):
-        return str(value)
-    ref = value.get("Ref") if isinstance(value, dict) else None
-    if ref in parameters and "Default" in parameters[ref]:
-        return str(parameters[ref]["Default"])
-    return f"dummy-{key.lower()}"
-
-
-def _env(props: dict[str, Any], globals_fn: dict[str, Any], parameters: dict[str, Any],
-         logical_id: str) -> dict[str, str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": logical_id,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-    }
-    for source in (globals_fn, props):
-        for key, value in ((source.get("Environment") or {}).get("Variables") or {}).items():
-            env[key] = _value(key, value, parameters)
-    return env
 
 
 def _layer_dirs(build: Path, resources: dict[str, Any], layers: list[Any]) -> list[str]:
@@ -69,38 +63,42 @@ def _layer_dirs(build: Path, resources: dict[str, Any], layers: list[Any]) -> li
 
 
 def check(build: Path, python: str) -> int:
-    doc = load_yaml(build / "template.yaml")
-    resources: dict[str, Any] = doc.get("Resources") or {}
-    globals_fn: dict[str, Any] = (doc.get("Globals") or {}).get("Function") or {}
-    parameters: dict[str, Any] = doc.get("Parameters") or {}
-    jobs = []
-    for logical_id, res in sorted(resources.items()):
-        if res.get("Type") != "AWS::Serverless::Function":
-            continue
-        props = res.get("Properties") or {}
-        handler = props.get("Handler") or globals_fn.get("Handler") or ""
-        module_name, _, attr = handler.rpartition(".")
-        fn_dir = (build / str(props.get("CodeUri") or logical_id)).resolve()
-        layers = _layer_dirs(build, resources, (globals_fn.get("Layers") or []) + (props.get("Layers") or []))
-        needs_app = any(e.get("Type") == "Api" for e in (props.get("Events") or {}).values())
-        env = _env(props, globals_fn, parameters, logical_id) | {"PYTHONPATH": os.pathsep.join([str(fn_dir), *layers])}
-        cmd = [python, "-S", "-c", PROBE, module_name, attr, "1" if needs_app else "0"]
-        jobs.append((logical_id, cmd, env, fn_dir))
+    template = Template(build / "template.yaml")  # the local stack's resolver: env values as it runs them
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for logical_id, spec in sorted(template.functions().items()):
+        props = template.resources[logical_id].get("Properties") or {}
+        layers = _layer_dirs(build, template.resources,
+                             (template.globals.get("Layers") or []) + (props.get("Layers") or []))
+        groups.setdefault(tuple(layers), []).append({
+            "id": logical_id,
+            "dir": str(spec.code_uri.resolve()),
+            "module": spec.handler.rpartition(".")[0],  # relative to the code dir, as on Lambda
+            "attr": spec.attribute,
+            "needs_app": bool(spec.routes),
+            "env": LAMBDA_ENV | {"AWS_LAMBDA_FUNCTION_NAME": logical_id} | spec.environment,
+        })
 
-    def run(job: tuple[str, list[str], dict[str, str], Path]) -> tuple[str, int, str]:
-        logical_id, cmd, env, cwd = job
-        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
-        return logical_id, proc.returncode, (proc.stderr or proc.stdout).strip()
+    def run(layers: tuple[str, ...], fns: list[dict[str, Any]]) -> dict[str, str]:
+        """One clean interpreter per set of layers (/opt/python), importing each of its functions."""
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join(layers)}
+        proc = subprocess.run([python, "-S", "-c", PROBE], input=json.dumps(fns), env=env,  # noqa: S603
+                              capture_output=True, text=True, timeout=600, check=False)
+        if proc.returncode:
+            return {fn["id"]: proc.stderr or proc.stdout for fn in fns}
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
-    failed = 0
+    results: dict[str, str] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for logical_id, code, output in pool.map(run, jobs):
-            print(f"  {'ok ' if code == 0 else 'FAIL'} {logical_id}")
-            if code:
-                failed += 1
-                print("    " + "\n    ".join(output.splitlines()[-6:]))
-    print(f"{len(jobs) - failed}/{len(jobs)} built functions import on a clean python with only their layers")
-    return 1 if failed or not jobs else 0
+        for outcome in pool.map(lambda item: run(*item), groups.items()):
+            results.update(outcome)
+    failed = 0
+    for logical_id, error in sorted(results.items()):
+        print(f"  {'FAIL' if error else 'ok  '} {logical_id}")
+        if error:
+            failed += 1
+            print("    " + "\n    ".join(error.strip().splitlines()[-4:]))
+    print(f"{len(results) - failed}/{len(results)} built functions import on a clean python with only their layers")
+    return 1 if failed or not results else 0
 
 
 if __name__ == "__main__":
