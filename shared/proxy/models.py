@@ -42,6 +42,7 @@ class ProxyOrder(BaseModel):
     proxy_account_id: str | None = None
     proxy_owner: str | None = None
     proxy_is_agent: bool = False
+    proxy_display_name: str | None = None  # the agent's name when it took the order (shown to the requester)
     executed_at: datetime | None = None
     closed_at: datetime | None = None
     transaction_id: str | None = None

@@ -80,7 +80,7 @@ def _order_from(item: dict[str, Any]) -> ProxyOrder:
         owner_account_id=d["owner_account_id"], amount=Money(amount=int(d["amount"]), currency=d["currency"]),
         kid=d["kid"], created_at=datetime.fromisoformat(d["created_at"]), expires_at=int(d["expires_at"]),
         proxy_account_id=d.get("proxy_account_id"), proxy_owner=d.get("proxy_owner"),
-        proxy_is_agent=bool(d.get("proxy_is_agent", False)),
+        proxy_is_agent=bool(d.get("proxy_is_agent", False)), proxy_display_name=d.get("proxy_display_name"),
         executed_at=datetime.fromisoformat(d["executed_at"]) if d.get("executed_at") else None,
         closed_at=datetime.fromisoformat(d["closed_at"]) if d.get("closed_at") else None,
         transaction_id=d.get("transaction_id"), hold_transaction_id=d.get("hold_transaction_id"),

@@ -165,7 +165,8 @@ class ProxyService:
             raise OrderNotPending(status=order.status.value)
         proxy, agent = self._eligible(proxy_owner, proxy_account_id, order)
         order = order.model_copy(update={"proxy_account_id": proxy.account_id, "proxy_owner": proxy_owner,
-                                         "proxy_is_agent": agent is not None})
+                                         "proxy_is_agent": agent is not None,
+                                         "proxy_display_name": agent.display_name if agent else None})
         if self.settings.proxy_confirmation_required:
             after = order.next(status=OrderStatus.AWAITING_CONFIRMATION)
             self._commit_transition(order, after, expiry="unexpired")
@@ -198,10 +199,7 @@ class ProxyService:
         if amount > agent.per_order:
             raise AgentLimitExceeded("The amount exceeds the agent's per-order limit.", limit="per_order",
                                      maximum=agent.per_order)
-        usage = self.store.get_agent_usage(agent.account_id, _day(self.clock()))
-        if usage.amount + amount > agent.daily:
-            raise AgentLimitExceeded("The agent's daily limit does not allow this order.", limit="daily",
-                                     maximum=agent.daily, used=usage.amount)
+        # The daily limit is enforced by the usage item's condition in the execution transaction.
         if order.type is OrderType.TOP_UP and proxy.balance < amount:
             raise AgentLimitExceeded("The agent's float is too low for this top-up.", limit="float")
         return proxy, agent
@@ -362,10 +360,8 @@ class ProxyService:
 
     def parties(self, order: ProxyOrder) -> dict[str, Any]:
         """Both parties of an order, masked (receipts, order views, events)."""
-        proxy: dict[str, Any] = {"account_id": order.proxy_account_id, "is_agent": order.proxy_is_agent}
-        if order.proxy_is_agent and order.proxy_account_id:
-            agent = self.store.get_agent(order.proxy_account_id)
-            proxy["display_name"] = agent.display_name if agent else None
+        proxy: dict[str, Any] = {"account_id": order.proxy_account_id, "is_agent": order.proxy_is_agent,
+                                 "display_name": order.proxy_display_name}
         return mask_parties({"requester": {"account_id": order.owner_account_id}, "proxy": proxy})
 
     # --- helpers --------------------------------------------------------------
