@@ -16,12 +16,12 @@ through the API. For each operation, interleaved sample by sample, N times:
   a fresh idempotency record id and transaction id each time, so every replay
   writes, as the handler does.
 
-Steady state: moto's ``TransactWriteItems`` deep-copies every table it
-touches (its rollback), so its latency grows with the data. After every sample
-(outside the timed region) the items that sample wrote are deleted again: the
-idempotency record, the transaction and its two entries; balances keep moving.
-Without that, the tables grow by ~4 items per transfer and the later samples
-measure moto's copying, not our code (real DynamoDB does not slow down so).
+Steady state: after every sample (outside the timed region) the items that
+sample wrote are deleted again (the idempotency record, the transaction and
+its two entries; balances keep moving), so every sample sees the same tables
+whatever N is. moto's cost of some operations grows with the data (its
+``TransactWriteItems`` deep-copied whole tables until the harness replaced that
+with an item-level rollback), and real DynamoDB's does not.
 
 Requests are counted twice: by that botocore hook (operation names) and at the
 emulator (every request it serves), and printed. Target: handler p50 <= 1.3 x
