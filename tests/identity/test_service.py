@@ -1,0 +1,128 @@
+"""The identity services on in-memory fakes: rules, state transitions, audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from shared.identity.errors import (
+    ConcurrentAttempt,
+    InvalidClaim,
+    InvalidTransition,
+    UnknownIdentityType,
+    VerificationNotFound,
+    WaitExpired,
+)
+from shared.identity.models import Decision, ReviewStatus, Status
+from shared.identity.registry import RegistryRecord, RegistryUnavailable
+from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
+from shared.identity.settings import IdentitySettings
+from tests.identity.conftest import CLAIM, JPEG, STUDENT
+from tests.identity.fakes import Clock, FakeDocuments, FakePredictor, FakeRegistry, FakeStore, FakeWorkflow
+
+SETTINGS = IdentitySettings(identity_table="t", identity_document_wait_seconds=600, identity_review_wait_seconds=300)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+RECORD = RegistryRecord(identity_type="student", status="ACTIVE", valid_until=date(2028, 7, 1), fields=CLAIM)
+
+
+class World:
+    def __init__(self, probability: float = 0.9, registry: FakeRegistry | None = None) -> None:
+        self.store, self.workflow, self.documents = FakeStore(), FakeWorkflow(), FakeDocuments()
+        self.clock = Clock(NOW)
+        self.predictor = FakePredictor(probability)
+        self.api = VerificationService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
+        self.reviews = ReviewService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
+        self.steps = WorkflowSteps(self.store, SETTINGS, self.predictor, registry or FakeRegistry(RECORD),
+                                   self.documents, self.clock)
+        self.store.profiles["u1"] = STUDENT
+
+
+def test_start_validates_records_and_starts_the_workflow_with_the_configured_waits() -> None:
+    w = World()
+    with pytest.raises(UnknownIdentityType):
+        w.api.start("u1", "pilot", CLAIM)
+    with pytest.raises(InvalidClaim):
+        w.api.start("u1", "student", {"name": "x"})
+    assert w.workflow.started == []
+    v = w.api.start("u1", "student", CLAIM)
+    assert v.status is Status.PENDING and v.execution_arn
+    [(name, payload)] = w.workflow.started
+    assert name == v.verification_id
+    assert payload["timeouts"] == {"document_seconds": 600, "review_seconds": 300}
+    with pytest.raises(ConcurrentAttempt):
+        w.api.start("u1", "student", CLAIM)
+    with pytest.raises(VerificationNotFound):
+        w.api.get("u2", v.verification_id)
+
+
+@pytest.mark.parametrize(("probability", "above"), [(0.42, True), (0.419999, False), (0.99, True)])
+def test_score_records_score_threshold_model_version_and_the_side_of_the_threshold(probability: float,
+                                                                                   above: bool) -> None:
+    w = World(probability)
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    out = w.steps.score(vid)
+    assert out == {"probability": probability, "threshold": 0.42, "model_version": "student-fake-1"}
+    v = w.api.get("u1", vid)
+    assert (v.score, v.threshold, v.model_version, v.path) == (probability, 0.42, "student-fake-1", ["model"])
+    assert v.reasons == ["SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD"]
+    assert v.audit[-1].detail == {"score": probability, "threshold": 0.42, "model_version": "student-fake-1"}
+    assert w.predictor.calls[0][0] == "student"
+
+
+def test_no_profile_scores_zero_without_calling_the_model() -> None:
+    w = World()
+    vid = w.api.start("u9", "student", CLAIM).verification_id
+    assert w.steps.score(vid)["probability"] == 0.0
+    assert w.predictor.calls == []
+    assert w.api.get("u9", vid).reasons == ["NO_ACTIVITY_PROFILE", "SCORE_BELOW_THRESHOLD"]
+
+
+def test_registry_outage_propagates_for_the_state_machine_to_retry() -> None:
+    w = World(registry=FakeRegistry(down=True))
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    with pytest.raises(RegistryUnavailable):
+        w.steps.query_registry(vid)
+    v = w.api.get("u1", vid)
+    assert v.status is Status.QUERYING_REGISTRY and v.path == ["model"]  # a retry starts from here
+    w.steps.await_document(vid, "tok-1", "REGISTRY_UNAVAILABLE")
+    v = w.api.get("u1", vid)
+    assert v.status is Status.AWAITING_DOCUMENT and v.path == ["model", "registry", "document"]
+
+
+def test_document_path_with_checks_review_and_a_tag_valid_for_the_configured_days() -> None:
+    w = World(probability=0.1)
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    ticket = w.api.request_upload("u1", vid, "image/jpeg", "PKU2024001")
+    w.documents.objects[ticket.key] = (JPEG, "image/jpeg")
+    w.api.submit_document("u1", vid)
+    assert w.workflow.resumed[-1][0] == "tok-doc"
+    with pytest.raises(InvalidTransition):  # the token is spent: a second submission changes nothing
+        w.api.submit_document("u1", vid)
+    assert w.steps.check_document(vid) == {"passed": True, "reasons": ["DOCUMENT_CHECKS_PASSED"]}
+    review_id = w.steps.open_review(vid, "tok-review", ["DOCUMENT_CHECKS_PASSED"])["review_id"]
+    assert w.steps.open_review(vid, "tok-review-2", [])["review_id"] == review_id  # a retried step
+    assert w.reviews.decide("rev", review_id, Decision.APPROVE, "ok").status is ReviewStatus.DECIDED
+    assert w.workflow.resumed[-1] == ("tok-review-2", {"decision": "APPROVE", "reason": "ok", "reviewer": "rev"})
+    w.steps.record_outcome(vid, Status.VERIFIED, "REVIEW_APPROVED")
+    assert w.steps.record_outcome(vid, Status.VERIFIED, "REVIEW_APPROVED") == {"status": "VERIFIED"}  # retry
+    [(tag, valid)] = w.api.my_identities("u1")
+    assert valid and tag.valid_until == NOW.date() + timedelta(days=365)
+    assert tag.path == ["model", "document", "review"]
+    w.clock.now = NOW + timedelta(days=366)
+    assert w.api.my_identities("u1")[0][1] is False  # expired tags are not valid
+
+
+def test_a_decision_after_the_review_timed_out_is_refused() -> None:
+    w = World(probability=0.1)
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    review_id = w.steps.open_review(vid, "tok-review", [])["review_id"]
+    w.workflow.expired_tokens.add("tok-review")
+    with pytest.raises(WaitExpired):
+        w.reviews.decide("rev", review_id, Decision.APPROVE, "late")
+    assert w.store.reviews[review_id][0].status is ReviewStatus.EXPIRED
