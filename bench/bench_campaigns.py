@@ -1,0 +1,212 @@
+"""Campaign benchmarks on the embedded emulator (SPEC §2, issue 3).
+
+1. **DynamoDB requests per operation**, counted with a botocore ``before-call`` hook on the client the
+   stores use: interaction, claim (issuer path and pool path), pass. Goal: claim <= 3.
+2. **Claims per second** through ``CampaignService.claim`` with ``BENCH_THREADS`` workers (default 16), and
+   in the same run the emulator's bare write rate (``PutItem`` of one small item, same workers, same count):
+   the ratio says how much of the emulator's capacity one claim costs (a claim is 2-3 requests).
+3. **A draw over 20,000 holders** (``BENCH_HOLDERS``): holders' states and the winners' vouchers are seeded
+   with ``BatchWriteItem`` (seeding is not timed), then the real ``CampaignDraw`` state machine runs on the
+   local stack (freeze, consume per bucket, tally, pay per bucket, settle) and is timed end to end; the
+   invariant pot = paid + remainder is checked.
+
+Run: ``make bench NAME=campaigns`` (about 2-3 minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local_stack import LocalStack
+from shared.campaigns.models import KindWeight, Limits
+from shared.campaigns.repository import DynamoCampaignStore
+from shared.campaigns.service import CampaignService, campaign_account_id
+from shared.clock import iso
+from shared.config import LedgerSettings
+from shared.groups.repository import DynamoGroupStore
+from shared.groups.service import GroupService
+from shared.ledger.repository import DynamoLedgerStore
+from shared.ledger.service import LedgerService
+from shared.types import Money
+
+KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=5), KindWeight(kind="SHOU", weight=2)]
+TABLE = "CampaignsTable"
+
+
+class NullPublisher:
+    def publish(self, detail_type: str, detail: Any) -> None:
+        pass
+
+
+class Counted:
+    """A DynamoDB client whose requests are counted by operation name."""
+
+    def __init__(self, endpoint: str, threads: int) -> None:
+        self.client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                                   aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106
+                                   config=Config(max_pool_connections=threads * 2 + 4))
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        with self.lock:
+            self.calls[model.name] += 1
+
+    def measure(self) -> Counter[str]:
+        with self.lock:
+            snapshot = Counter(self.calls)
+            self.calls.clear()
+        return snapshot
+
+
+def build(client: Any) -> CampaignService:
+    ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", client),
+                           LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
+    groups = GroupService(DynamoGroupStore("GroupsTable", client), NullPublisher())
+    return CampaignService(DynamoCampaignStore(TABLE, client), ledger, groups, NullPublisher())
+
+
+def new_campaign(service: CampaignService, limits: Limits | None = None) -> str:
+    campaign = service.create("bench-admin", uuid.uuid4().hex, "bench", KINDS, Money(amount=10_000_000, currency="CNY"),
+                              datetime.now(UTC) + timedelta(days=1), ["SCAN"],
+                              limits or Limits(claims_per_day=10_000, passes_per_day=10_000))
+    return campaign.campaign_id
+
+
+def requests_per_operation(counted: Counted, n: int = 40) -> dict[str, float]:
+    service = build(counted.client)
+    cid = new_campaign(service)
+    service.claim  # noqa: B018 - the campaign configuration is cached by the first claim, as in a warm container
+    out: dict[str, float] = {}
+    counted.measure()
+    for i in range(n):
+        service.record_interaction(cid, f"p{i % 8}", "SCAN", f"bench-{i}")
+    out["interaction"] = sum(counted.measure().values()) / n
+    service.claim(cid, "p0")  # warm the configuration cache
+    counted.measure()
+    held = []
+    for i in range(1, n // 2):
+        held.append((f"p{i % 8}", service.claim(cid, f"p{i % 8}").voucher_id))
+    out["claim (pool empty: issued)"] = sum(counted.measure().values()) / len(held)
+    for user, vid in held[:10]:
+        service.pass_on(cid, user, vid)
+    out["pass"] = sum(counted.measure().values()) / 10
+    for i in range(10):
+        service.claim(cid, f"p{(i + 3) % 8}")
+    out["claim (from the pool)"] = sum(counted.measure().values()) / 10
+    return out
+
+
+def claims_per_second(stack: LocalStack, counted: Counted, threads: int, n: int) -> tuple[float, float]:
+    service = build(counted.client)
+    cid = new_campaign(service)
+    users = [f"c{i:04d}" for i in range(threads * 4)]
+    per_user = n // len(users) + 2
+    seed = [{"PutRequest": {"Item": {
+        "pk": {"S": f"C#{cid}#U#{u}"}, "sk": {"S": "#STATE"}, "user_id": {"S": u},
+        "rights_granted": {"N": str(per_user)}, "entity": {"S": "USER_STATE"}}}} for u in users]
+    for j in range(0, len(seed), 25):
+        counted.client.batch_write_item(RequestItems={TABLE: seed[j:j + 25]})
+    service.claim(cid, users[0])
+    plan = [users[i % len(users)] for i in range(n)]
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda u: service.claim(cid, u), plan))
+    claims = n / (time.perf_counter() - t)
+
+    client = counted.client
+    t = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda i: client.put_item(TableName="IdempotencyTable",
+                                                Item={"id": {"S": f"bare-{i}"}, "v": {"N": "1"}}), range(n)))
+    bare = n / (time.perf_counter() - t)
+    return claims, bare
+
+
+def seed_holders(stack: LocalStack, client: Any, service: CampaignService, holders: int,
+                 winners: int) -> tuple[str, str]:
+    cid = new_campaign(service)
+    campaign = service.campaign(cid)
+    kinds = campaign.kind_names
+    rng = random.Random(3)
+    now = iso(datetime.now(UTC))
+    items: list[dict[str, Any]] = []
+    for i in range(holders):
+        user = f"h{i:06d}"
+        win = i < winners
+        held = {k: 1 if win else rng.choice([0, 1]) for k in kinds}
+        if not win:
+            held[rng.choice(kinds)] = 0  # never a complete set
+        items.append({"pk": {"S": f"C#{cid}#U#{user}"}, "sk": {"S": "#STATE"}, "user_id": {"S": user},
+                      "version": {"N": "1"}, "rights_granted": {"N": "3"}, "rights_used": {"N": "3"},
+                      "held": {"M": {k: {"N": str(v)} for k, v in held.items()}}, "sets": {"N": "0"},
+                      "gsi1pk": {"S": f"C#{cid}#H#{campaign.bucket_of(user)}"}, "gsi1sk": {"S": user},
+                      "entity": {"S": "USER_STATE"}})
+        if win:
+            for k in kinds:
+                vid = f"v_{uuid.uuid4().hex}"
+                items.append({"pk": {"S": f"C#{cid}#U#{user}"}, "sk": {"S": f"V#{vid}"}, "voucher_id": {"S": vid},
+                              "campaign_id": {"S": cid}, "kind": {"S": k}, "status": {"S": "HELD"},
+                              "source": {"S": "ISSUER"}, "holder": {"S": user}, "obtained_at": {"S": now},
+                              "entity": {"S": "VOUCHER"}})
+    for j in range(0, len(items), 25):
+        client.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": it}} for it in items[j:j + 25]]})
+    return cid, campaign.account_id
+
+
+def balance(client: Any, account_id: str) -> int:
+    item = client.get_item(TableName="AccountsTable", Key={"pk": {"S": f"ACCOUNT#{account_id}"}})["Item"]
+    return int(item["balance"]["N"])
+
+
+def main() -> None:
+    threads = int(os.environ.get("BENCH_THREADS", "16"))
+    n_claims = int(os.environ.get("BENCH_CLAIMS", "800"))
+    holders = int(os.environ.get("BENCH_HOLDERS", "20000"))
+    winners = int(os.environ.get("BENCH_WINNERS", "400"))
+    with LocalStack(api_port=None, time_scale=0.01) as stack:
+        counted = Counted(stack.emulator.endpoint, threads)
+
+        print("DynamoDB requests per operation (emulator, warm container):")
+        for name, value in requests_per_operation(counted).items():
+            print(f"  {name:<28} {value:5.2f}")
+
+        claims, bare = claims_per_second(stack, counted, threads, n_claims)
+        print(f"claims/s through the service: {claims:8.1f}  ({threads} workers, {n_claims} claims)")
+        print(f"bare PutItem/s, same run:     {bare:8.1f}")
+        print(f"ratio claims/s : bare writes/s = {claims / bare:.2f}  (a claim is 2-3 requests incl. a "
+              f"TransactWriteItems of 5 items)")
+
+        stack.reset()
+        service = build(stack.client("dynamodb"))
+        t = time.perf_counter()
+        cid, pot_account = seed_holders(stack, stack.client("dynamodb"), service, holders, winners)
+        print(f"seeded {holders} holders ({winners} with a complete set) in {time.perf_counter() - t:.1f}s")
+        t = time.perf_counter()
+        run = stack.run_execution(stack.state_machine_arn("CampaignDrawStateMachine"), {"campaign_id": cid},
+                                  timeout=1800)
+        elapsed = time.perf_counter() - t
+        remainder = balance(stack.client("dynamodb"), pot_account)
+        share = 10_000_000 // winners
+        print(f"draw over {holders} holders: {run['status']} in {elapsed:.1f}s "
+              f"({winners} sets, share {share}, paid {share * winners}, remainder {remainder})")
+        assert run["status"] == "SUCCEEDED", run
+        assert share * winners + remainder == 10_000_000
+        assert pot_account == campaign_account_id(cid)
+
+
+if __name__ == "__main__":
+    main()
