@@ -153,8 +153,9 @@ def seed_holders(stack: LocalStack, client: Any, service: CampaignService, holde
         items.append({"pk": {"S": f"C#{cid}#U#{user}"}, "sk": {"S": "#STATE"}, "user_id": {"S": user},
                       "version": {"N": "1"}, "rights_granted": {"N": "3"}, "rights_used": {"N": "3"},
                       "held": {"M": {k: {"N": str(v)} for k, v in held.items()}}, "sets": {"N": "0"},
-                      "gsi1pk": {"S": f"C#{cid}#H#{campaign.bucket_of(user)}"}, "gsi1sk": {"S": user},
                       "entity": {"S": "USER_STATE"}})
+        items.append({"pk": {"S": f"C#{cid}#H#{campaign.bucket_of(user)}"}, "sk": {"S": user},
+                      "user_id": {"S": user}, "entity": {"S": "HOLDER"}})
         if win:
             for k in kinds:
                 vid = f"v_{uuid.uuid4().hex}"

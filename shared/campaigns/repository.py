@@ -7,8 +7,9 @@ Items (the only place these shapes exist), all keyed under the campaign ``C#<cid
 ``C#<cid>`` / ``GROUP#<gid>``              a group's membership snapshot at the draw (put-once)
 ``C#<cid>#P#<s>`` / ``#SHARD``             pool shard ``s``: gate ``status`` and ``pool`` counts per kind, ``issued``
 ``C#<cid>#P#<s>`` / ``K#<kind>#<ts>#<v>``  a pooled voucher (``age`` = ``<ts>#<v>`` for the ``ByAge`` LSI)
-``C#<cid>#U#<user>`` / ``#STATE``          the user's state (rights, day counters, held per kind, ``version``);
-                                            ``gsi1pk`` = ``C#<cid>#H#<bucket>`` lists holders for the draw
+``C#<cid>#U#<user>`` / ``#STATE``          the user's state (rights, day counters, held per kind, ``version``)
+``C#<cid>#H#<bucket>`` / ``<user>``        holder registry for the draw, put in the user's first voucher write
+                                            (base table, so the draw reads it strongly consistent; no GSI lag)
 ``C#<cid>#U#<user>`` / ``V#<v>``           a voucher the user holds (HELD) or had consumed (CONSUMED)
 ``C#<cid>#U#<user>`` / ``PAY#<tx>``        a prize payment to the user
 ``C#<cid>#I#<interaction>`` / ``#I``       put-once: one claim right per interaction id
@@ -54,7 +55,6 @@ from shared.types import Money
 
 STATE_SK = "#STATE"
 SHARD_SK = "#SHARD"
-HOLDERS_INDEX = "Holders"
 DUE_PK = "DRAWS_DUE"  # one small partition: campaigns awaiting their draw, by draw time
 AGE_INDEX = "ByAge"
 
@@ -279,14 +279,14 @@ class DynamoCampaignStore:
                                      ConsistentRead=True)
         return [_entry(_load(i), shard) for i in resp.get("Items", [])]
 
-    def _state_update(self, cid: str, before: UserState, after: UserState, bucket: int) -> dict[str, Any]:
+    def _state_update(self, cid: str, before: UserState, after: UserState) -> dict[str, Any]:
         cond = "attribute_not_exists(version)" if before.version == 0 else "version = :v"
         values: dict[str, Any] = {
             ":nv": {"N": str(after.version)}, ":ru": {"N": str(after.rights_used)}, ":day": {"S": after.day},
             ":ct": {"N": str(after.claims_today)}, ":pt": {"N": str(after.passes_today)},
             ":held": to_item({"h": after.held})["h"] if after.held else {"M": {}},
             ":ku": {"BOOL": after.key_user_claimed}, ":zero": {"N": "0"}, ":u": {"S": after.user_id},
-            ":g": {"S": f"C#{cid}#H#{bucket}"}, ":e": {"S": "USER_STATE"}, ":sets": {"N": str(after.sets)},
+            ":e": {"S": "USER_STATE"}, ":sets": {"N": str(after.sets)},
         }
         if before.version:
             values[":v"] = {"N": str(before.version)}
@@ -295,7 +295,7 @@ class DynamoCampaignStore:
             "UpdateExpression": "SET version = :nv, rights_used = :ru, #day = :day, claims_today = :ct,"
                                 " passes_today = :pt, held = :held, key_user_claimed = :ku, #sets = :sets,"
                                 " rights_granted = if_not_exists(rights_granted, :zero), user_id = :u,"
-                                " gsi1pk = :g, gsi1sk = :u, entity = :e",
+                                " entity = :e",
             "ConditionExpression": cond, "ExpressionAttributeNames": {"#day": "day", "#sets": "sets"},
             "ExpressionAttributeValues": values,
         }}
@@ -339,13 +339,17 @@ class DynamoCampaignStore:
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                      gate_shard: int, taken: PoolEntry | None) -> None:
         cid = campaign.campaign_id
-        state = self._state_update(cid, before, after, campaign.bucket_of(after.user_id))
+        state = self._state_update(cid, before, after)
         if taken is not None:
             gate = self._gate(cid, gate_shard, "SET #pool.#k = #pool.#k - :one",
                               {":one": {"N": "1"}}, {"#pool": "pool", "#k": taken.kind})
         else:
             gate = self._gate(cid, gate_shard, "SET issued = issued + :one", {":one": {"N": "1"}}, {})
         items = [gate, state]
+        if before.version == 0:  # the user's first voucher: register them as a holder for the draw
+            items.append({"Put": {"TableName": self.table, "Item": to_item({
+                "pk": f"C#{cid}#H#{campaign.bucket_of(after.user_id)}", "sk": after.user_id,
+                "entity": "HOLDER", "user_id": after.user_id})}})
         if taken is not None:
             items.append({"Delete": {
                 "TableName": self.table,
@@ -365,7 +369,7 @@ class DynamoCampaignStore:
         items = [
             self._gate(cid, entry.shard, "SET #pool.#k = #pool.#k + :one", {":one": {"N": "1"}},
                        {"#pool": "pool", "#k": entry.kind}),
-            self._state_update(cid, before, after, campaign.bucket_of(after.user_id)),
+            self._state_update(cid, before, after),
             {"Delete": {"TableName": self.table, "Key": _key(_user_pk(cid, voucher.holder), f"V#{voucher.voucher_id}"),
                         "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
                         "ExpressionAttributeValues": {":held": {"S": VoucherStatus.HELD.value}}}},
@@ -384,12 +388,9 @@ class DynamoCampaignStore:
     def voucher_history(self, campaign_id: str, voucher_id: str) -> list[dict[str, Any]]:
         return self._query(f"C#{campaign_id}#V#{voucher_id}", None)
 
-    def _query(self, pk: str, prefix: str | None, index: str | None = None) -> list[dict[str, Any]]:
+    def _query(self, pk: str, prefix: str | None) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"TableName": self.table}
-        if index:
-            kwargs.update(IndexName=index, KeyConditionExpression="gsi1pk = :pk",
-                          ExpressionAttributeValues={":pk": {"S": pk}})
-        elif prefix:
+        if prefix:
             kwargs.update(KeyConditionExpression="pk = :pk AND begins_with(sk, :p)", ConsistentRead=True,
                           ExpressionAttributeValues={":pk": {"S": pk}, ":p": {"S": prefix}})
         else:
@@ -405,7 +406,15 @@ class DynamoCampaignStore:
 
     # --- draw -----------------------------------------------------------------
     def holders(self, campaign: Campaign, bucket: int) -> list[UserState]:
-        return [_state(d) for d in self._query(f"C#{campaign.campaign_id}#H#{bucket}", None, index=HOLDERS_INDEX)]
+        """Every holder registered in the bucket, with their state: one consistent query, then consistent
+        batch reads of 100 states."""
+        cid = campaign.campaign_id
+        users = [str(d["user_id"]) for d in self._query(f"C#{cid}#H#{bucket}", None)]
+        states: list[UserState] = []
+        for i in range(0, len(users), 100):
+            keys = [_key(_user_pk(cid, u), STATE_SK) for u in users[i:i + 100]]
+            states += [_state(d) for d in self._batch_get(keys)]
+        return sorted(states, key=lambda s: s.user_id)
 
     def held_vouchers(self, campaign: Campaign, user_id: str) -> list[Voucher]:
         return [v for v in self.list_vouchers(campaign.campaign_id, user_id) if v.status is VoucherStatus.HELD]
@@ -414,7 +423,7 @@ class DynamoCampaignStore:
                    at: datetime) -> None:
         cid = campaign.campaign_id
         bucket = campaign.bucket_of(before.user_id)
-        items = [self._state_update(cid, before, after, bucket)]
+        items = [self._state_update(cid, before, after)]
         for vid in drawset.voucher_ids:
             items.append({"Update": {
                 "TableName": self.table, "Key": _key(_user_pk(cid, before.user_id), f"V#{vid}"),
