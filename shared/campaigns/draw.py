@@ -7,8 +7,9 @@ Every step is idempotent, so the whole workflow can be re-run after any failure:
                     each (``<user>#<n>``, n from the user's version-checked ``sets`` counter);
 * ``tally``         the pot split, fixed once: ``share = pot // total_sets``, remainder stays in the
                     campaign account; membership of every group that won a group-shared set snapshotted;
-* ``pay``           per holder bucket: each share through the ledger with a transaction id derived from
-                    (campaign, set, payee), so a retried step or a re-run pays nobody twice;
+* ``pay``           per holder bucket: the bucket's payouts move once from the pot to the bucket's payout
+                    account, then each share is paid from there through the ledger with a transaction id
+                    derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice;
 * ``settle``        campaign -> SETTLED.
 """
 
@@ -23,6 +24,7 @@ from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally
 from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory, StaleWrite
 from shared.clock import utcnow
 from shared.errors import AccountAlreadyExists
+from shared.ledger.models import AccountKind
 from shared.ledger.service import AccountService, LedgerService, derived_transaction_id
 from shared.types import Money
 
@@ -102,12 +104,28 @@ class DrawService:
         tally = self.store.get_tally(campaign_id)
         if tally is None:
             raise DrawNotReady("Tally the draw before paying.", campaign_id=campaign_id)
-        paid = 0
-        for drawset in self.store.list_sets(campaign, bucket):
-            for payment in self.payments_for(campaign, tally, drawset):
-                self._pay(campaign, payment)
-                paid += payment.amount.amount
-        return {"campaign_id": campaign_id, "bucket": bucket, "paid": paid}
+        payments = [p for s in self.store.list_sets(campaign, bucket) for p in self.payments_for(campaign, tally, s)]
+        paid = sum(p.amount.amount for p in payments)
+        source = self._fund_bucket(campaign, bucket, paid)
+        for payment in payments:
+            self._pay(campaign, source, payment)
+        return {"campaign_id": campaign_id, "bucket": bucket, "paid": paid, "payments": len(payments)}
+
+    def _fund_bucket(self, campaign: Campaign, bucket: int, amount: int) -> str:
+        """Move exactly the bucket's payouts from the pot into the bucket's own payout account, once.
+
+        Every payout would otherwise debit the one campaign account: a single hot item that serializes
+        millions of transfers. Per-bucket accounts spread the debits; the remainder stays in the pot."""
+        account_id = f"{campaign.account_id}_b{bucket}"
+        if amount <= 0:
+            return account_id
+        self.ledger.ensure_system_account(account_id, AccountKind.CAMPAIGN, campaign.prize_pot.currency,
+                                          owner=f"campaign:{campaign.campaign_id}:bucket:{bucket}")
+        self.ledger.transfer(derived_transaction_id("cfundb", campaign.campaign_id, str(bucket)), campaign.account_id,
+                             account_id, Money(amount=amount, currency=campaign.prize_pot.currency),
+                             "CAMPAIGN_PAYOUT_FUNDING", metadata={"campaign_id": campaign.campaign_id,
+                                                                  "bucket": str(bucket)})
+        return account_id
 
     def payments_for(self, campaign: Campaign, tally: DrawTally, drawset: DrawSet) -> list[Payment]:
         """The set's share for its winner, or split equally among the group's members at the snapshot."""
@@ -122,14 +140,14 @@ class DrawService:
                         set_id=drawset.set_id, payee=p, group_id=drawset.group_id,
                         amount=Money(amount=amount, currency=campaign.prize_pot.currency)) for p in payees]
 
-    def _pay(self, campaign: Campaign, payment: Payment) -> None:
+    def _pay(self, campaign: Campaign, source_account_id: str, payment: Payment) -> None:
         account = self.accounts.store.find_account_by_owner(payment.payee)
         if account is None:  # a winner without a payment account gets one opened for the prize
             try:
                 account = self.accounts.register(payment.payee, campaign.prize_pot.currency)
             except AccountAlreadyExists:
                 account = self.accounts.my_account(payment.payee)
-        self.ledger.transfer(payment.transaction_id, campaign.account_id, account.account_id, payment.amount,
+        self.ledger.transfer(payment.transaction_id, source_account_id, account.account_id, payment.amount,
                              "CAMPAIGN_PRIZE", metadata={"campaign_id": campaign.campaign_id,
                                                          "set_id": payment.set_id})
         self.store.record_payment(campaign.campaign_id, payment)

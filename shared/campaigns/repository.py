@@ -432,11 +432,11 @@ class DynamoCampaignStore:
                 "ExpressionAttributeValues": {":consumed": {"S": VoucherStatus.CONSUMED.value},
                                               ":held": {"S": VoucherStatus.HELD.value}, ":set": {"S": drawset.set_id}},
             }})
-            items.append(self._audit(cid, vid, "CONSUMED", at, holder=before.user_id, set_id=drawset.set_id))
         items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
                               "Item": to_item({
                                   "pk": f"C#{cid}#S#{bucket}", "sk": drawset.set_id.split("#", 1)[1],
                                   "entity": "DRAW_SET", "set_id": drawset.set_id, "user_id": drawset.user_id,
+                                  "consumed_at": iso(at),
                                   "voucher_ids": list(drawset.voucher_ids), "group_id": drawset.group_id})}})
         self._transact(items, gate_index=None)
 
