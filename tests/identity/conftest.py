@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,14 @@ class Identity:
 
 
 @pytest.fixture
-def identity(api: Api) -> Identity:
-    return Identity(api)
+def identity(api: Api) -> Iterator[Identity]:
+    driver = Identity(api)
+    yield driver
+    # Executions still waiting (documents, reviews) would otherwise outlive the test and fail on the next reset.
+    sfn = driver.stack.client("stepfunctions")
+    arn = driver.stack.state_machine_arn(STATE_MACHINE)
+    for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+        sfn.stop_execution(executionArn=execution["executionArn"], cause="test finished")
 
 
 def dump(value: Any) -> str:

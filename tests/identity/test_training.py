@@ -32,8 +32,8 @@ def test_onnx_and_sklearn_probabilities_agree_within_1e_5(small_model) -> None: 
 
 
 def test_same_seed_same_model_bytes_and_card(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    a = train("teacher", 1500, 3, tmp_path / "a")
-    b = train("teacher", 1500, 3, tmp_path / "b")
+    a = train("teacher", 1000, 3, tmp_path / "a")
+    b = train("teacher", 1000, 3, tmp_path / "b")
     assert a.sha256 == b.sha256 and a.version == b.version
     assert (tmp_path / "a" / "teacher.onnx").read_bytes() == (tmp_path / "b" / "teacher.onnx").read_bytes()
     write_manifest([a], tmp_path / "a")
