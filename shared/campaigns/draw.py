@@ -4,9 +4,10 @@ Every step is idempotent, so the whole workflow can be re-run after any failure:
 
 * ``freeze``        campaign -> DRAWING and every pool shard's gate closed (no voucher moves after it);
 * ``consume``       per holder bucket: each holder's complete sets are consumed, one put-once set record
-                    each (``<user>#<n>``, n from the user's version-checked ``sets`` counter);
+                    each (``<user>#<n>``, n from the user's version-checked ``sets`` counter); the members
+                    of a group that wins a group-shared set are snapshotted (put-once) right then;
 * ``tally``         the pot split, fixed once: ``share = pot // total_sets``, remainder stays in the
-                    campaign account; membership of every group that won a group-shared set snapshotted;
+                    campaign account;
 * ``pay``           per holder bucket: the bucket's payouts move once from the pot to the bucket's payout
                     account, then each share is paid from there through the ledger with a transaction id
                     derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice;
@@ -16,6 +17,7 @@ Every step is idempotent, so the whole workflow can be re-run after any failure:
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +63,9 @@ class DrawService:
         for state in self.store.holders(campaign, bucket):
             self._consume_holder(campaign, state)
         sets = self.store.list_sets(campaign, bucket)
+        for group_id in sorted({s.group_id for s in sets if s.group_id}):  # a re-run after a crash mid-consume
+            if self.store.get_group_snapshot(campaign_id, group_id) is None:
+                self.store.save_group_snapshot(campaign_id, group_id, self.groups.members(group_id))
         return {"campaign_id": campaign_id, "bucket": bucket, "sets": len(sets)}
 
     def _consume_holder(self, campaign: Campaign, state: UserState) -> None:
@@ -83,19 +88,19 @@ class DrawService:
             held = {**state.held, **{k: state.held[k] - 1 for k in campaign.kind_names}}
             after = state.model_copy(update={"version": state.version + 1, "sets": n, "held": held})
             self.store.commit_set(campaign, state, after, drawset, self.clock())
+            if group_id:  # membership at the draw: snapshotted once, by the first set of that group
+                self.store.save_group_snapshot(campaign.campaign_id, group_id, self.groups.members(group_id))
             state = after
 
     def tally(self, campaign_id: str) -> dict[str, Any]:
         campaign = self._campaign(campaign_id)
         if campaign.status is CampaignStatus.OPEN:
             raise DrawNotReady("Freeze the campaign before the tally.", campaign_id=campaign_id)
-        sets = [s for b in range(campaign.holder_buckets) for s in self.store.list_sets(campaign, b)]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            total = sum(pool.map(lambda b: self.store.count_sets(campaign, b), range(campaign.holder_buckets)))
         pot = campaign.prize_pot.amount
-        share = pot // len(sets) if sets else 0
-        tally = self.store.save_tally(campaign, DrawTally(total_sets=len(sets), share=share,
-                                                           remainder=pot - share * len(sets)))
-        for group_id in sorted({s.group_id for s in sets if s.group_id}):
-            self.store.save_group_snapshot(campaign_id, group_id, self.groups.members(group_id))
+        share = pot // total if total else 0
+        tally = self.store.save_tally(campaign, DrawTally(total_sets=total, share=share, remainder=pot - share * total))
         self.events.publish("DrawTallied", {"campaign_id": campaign_id, **tally.model_dump()})
         return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets)), **tally.model_dump()}
 

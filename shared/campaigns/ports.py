@@ -89,6 +89,8 @@ class CampaignStore(Protocol):
 
     def list_sets(self, campaign: Campaign, bucket: int, user_id: str | None = None) -> list[DrawSet]: ...
 
+    def count_sets(self, campaign: Campaign, bucket: int) -> int: ...
+
     def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
         """Put-once; returns the tally already stored if there is one."""
 

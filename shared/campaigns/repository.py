@@ -445,6 +445,18 @@ class DynamoCampaignStore:
         return [DrawSet(set_id=d["set_id"], campaign_id=campaign.campaign_id, user_id=d["user_id"],
                         voucher_ids=tuple(d["voucher_ids"]), group_id=d.get("group_id")) for d in rows]
 
+    def count_sets(self, campaign: Campaign, bucket: int) -> int:
+        kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk", "Select": "COUNT",
+                                  "ConsistentRead": True,
+                                  "ExpressionAttributeValues": {":pk": {"S": f"C#{campaign.campaign_id}#S#{bucket}"}}}
+        total = 0
+        while True:
+            resp = self.client.query(**kwargs)
+            total += int(resp.get("Count", 0))
+            if not resp.get("LastEvaluatedKey"):
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def _put_once(self, item: dict[str, Any]) -> dict[str, Any] | None:
         """Put-once; returns the item already stored (consistent read) when there is one."""
         try:

@@ -194,6 +194,9 @@ class InMemoryCampaignStore:
         rows = self.sets.get((campaign.campaign_id, bucket), {}).values()
         return sorted((s for s in rows if user_id is None or s.user_id == user_id), key=lambda s: s.set_id)
 
+    def count_sets(self, campaign: Campaign, bucket: int) -> int:
+        return len(self.list_sets(campaign, bucket))
+
     def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
         with self.lock:
             return self.tallies.setdefault(campaign.campaign_id, tally)

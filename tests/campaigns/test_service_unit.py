@@ -20,7 +20,7 @@ from shared.campaigns.errors import (
     VoucherNotFound,
     VoucherNotTransferable,
 )
-from shared.campaigns.models import KindWeight, Limits, VoucherSource
+from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.campaigns.service import CampaignService
 from shared.config import LedgerSettings
 from shared.ledger.service import LedgerService
@@ -192,3 +192,38 @@ def test_events_are_emitted_for_each_state_change() -> None:
     env.service.pass_on(env.cid, "alice", v.voucher_id)
     assert [t for t, _ in env.events.events] == ["CampaignCreated", "InteractionRecorded", "VoucherClaimed",
                                                  "VoucherPassed"]
+
+
+def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -> None:
+    from shared.campaigns.draw import DrawService
+
+    env = Env(Limits(claims_per_day=500))
+    env.groups.add("g1", "alice", "bob", "carol")
+    env.service.key_user_claim(env.cid, "alice")
+    env.now += timedelta(seconds=1)  # the key-user voucher is Alice's oldest
+    for user in ("alice", "dave"):
+        while min(env.store.states.get((env.cid, user), UserState(user_id=user)).held.get(k.kind, 0)
+                  for k in KINDS) < 1:
+            env.claim(user)
+    draw = DrawService(env.store, env.ledger, env.groups, env.events, clock=lambda: env.now)
+
+    def run() -> None:
+        draw.freeze(env.cid)
+        for b in range(env.campaign.holder_buckets):
+            draw.consume(env.cid, b)
+        draw.tally(env.cid)
+        for b in range(env.campaign.holder_buckets):
+            draw.pay(env.cid, b)
+        draw.settle(env.cid)
+
+    run()
+    tally = env.store.get_tally(env.cid)
+    assert tally is not None and tally.total_sets == 2 and tally.share == 100_000 // 2
+    balances = {u: (a.balance if (a := env.ledger_store.find_account_by_owner(u)) else 0)
+                for u in ("alice", "bob", "carol", "dave")}
+    # Alice's set holds the key-user voucher (her oldest): split three ways at the snapshot
+    assert balances == {"alice": 50_000 // 3, "bob": 50_000 // 3, "carol": 50_000 // 3, "dave": 50_000}
+    pot = env.ledger_store.get_account(env.campaign.account_id)
+    assert pot is not None and sum(balances.values()) + pot.balance == 100_000
+    run()  # a second run pays nothing more
+    assert {u: env.ledger_store.find_account_by_owner(u).balance for u in balances} == balances  # type: ignore[union-attr]
