@@ -72,8 +72,10 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 # A read-only route legitimately publishes no metric; that is not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-logger = Logger(logger_formatter=RedactingFormatter())
-metrics = Metrics()
+# The environment (POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE, set in the template's Globals)
+# wins; the defaults only matter where this module is imported before any environment exists (tests, tools).
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "wallet", logger_formatter=RedactingFormatter())
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Wallet")
 
 
 class _LazyTracer:
