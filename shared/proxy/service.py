@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import utcnow
-from shared.errors import AccountNotFound, InsufficientFunds, InvalidAmount, InvalidInput
+from shared.errors import AccountNotFound, DomainError, InsufficientFunds, InvalidAmount, InvalidInput
 from shared.ledger.models import Account, AccountKind, AccountStatus, Transaction
 from shared.ledger.ports import ExtraItemRejected
 from shared.ledger.service import LedgerService, derived_transaction_id
@@ -240,8 +240,8 @@ class ProxyService:
             try:
                 self._close(order, OrderStatus.EXPIRED, expiry="expired")
                 expired += 1
-            except OrderNotPending:
-                continue  # executed, cancelled or already expired since the index was read
+            except DomainError:
+                continue  # changed since the index was read (executed, cancelled, expired) or busy: next sweep
         return expired
 
     def _close(self, order: ProxyOrder, status: OrderStatus, expiry: Expiry) -> ProxyOrder:

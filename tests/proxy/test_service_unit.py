@@ -329,3 +329,27 @@ def test_platform_accounts_are_not_agents(w: World) -> None:
     w.ledger.ensure_system_account("sys_x_CNY", AccountKind.PLATFORM, "CNY")
     with pytest.raises(AccountNotFound):
         w.service.register_agent("admin", "sys_x_CNY", 1, 2, None)
+
+
+def test_sweep_skips_orders_that_changed_after_listing(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = w.account("alice", 5_000)
+    order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    w.clock.advance(300)
+    stale = w.store.list_due(int(w.clock().timestamp()), 10)
+    w.service.cancel("alice", order.order_id)  # wins the race
+    monkeypatch.setattr(w.store, "list_due", lambda now, limit: stale)
+    assert w.service.expire_due() == 0
+    assert w.balance(user) == 5_000 and w.store.orders[order.order_id].status is OrderStatus.CANCELLED
+
+
+def test_event_publishing_never_fails_the_request() -> None:
+    from botocore.exceptions import ClientError
+
+    from shared.proxy.events import EventBridgePublisher
+
+    class Broken:
+        def put_events(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": "InternalException", "Message": "down"}}, "PutEvents")
+
+    EventBridgePublisher("bus", client=Broken()).publish("ProxyOrderExecuted", {"order_id": "po_x"})
+    EventBridgePublisher("", client=Broken()).publish("ProxyOrderExecuted", {})  # no bus configured: no call
