@@ -1,9 +1,16 @@
-"""``python -m bench [name ...]``: run the benchmarks (all of them by default)."""
+"""``python -m bench [name ...]``: run the benchmarks (all of them by default).
+
+With more than one benchmark, each runs in its own fresh process: a LocalStack's
+moto backends and the per-container caches (``shared.aws`` clients, wired
+services) are process-global, so a second stack in the same process would find
+the first one's tables and call its stopped emulator.
+"""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,10 +24,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {unknown}; available: {names}")
         return 2
-    for name in wanted:
-        print(f"\n=== bench {name} ===", flush=True)
-        importlib.import_module(f"bench.bench_{name}").main()
-    return 0
+    if len(wanted) == 1:
+        print(f"\n=== bench {wanted[0]} ===", flush=True)
+        importlib.import_module(f"bench.bench_{wanted[0]}").main()
+        return 0
+    failed = [name for name in wanted
+              if subprocess.run([sys.executable, "-m", "bench", name], check=False).returncode != 0]
+    if failed:
+        print(f"\nfailed: {failed}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
