@@ -16,11 +16,12 @@ from local_stack.template import ROOT
 
 
 def run(args: argparse.Namespace) -> int:
-    from local_stack.seed import seed
+    from local_stack.seed import seed, seed_reference_data
 
     stack = LocalStack(api_port=args.port, emulator_port=args.emulator_port).start()
     url = stack.gateway.url
     users = seed(url) if not args.no_seed else {}
+    notes = seed_reference_data(stack) if not args.no_seed else []
     print(f"\nWallet platform running locally (emulated AWS at {stack.emulator.endpoint})")
     print(f"  API         {url}")
     print(f"  Swagger UI  {url}/swagger")
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
             bal = (f"{acct['account_id']}  balance {acct['balance']['amount']} {acct['balance']['currency']}"
                    if acct else "(admin)")
             print(f"  {name:6} {bal}\n         token {info['token']}")
+        for note in notes:
+            print(f"  seeded {note}")
         print(f'\nTry:  curl -H "Authorization: Bearer {users["alice"]["token"]}" {url}/accounts/me')
     print("\nCtrl-C to stop.", flush=True)
     stop = threading.Event()
