@@ -13,6 +13,10 @@
   ledger of n entries cost O(n) per transfer. The patch keeps moto's own
   transaction logic but backs up and restores only the items the transaction
   names.
+* **Queries in O(partition)**: moto 5.2.5 answers every base-table ``Query``
+  by sorting all the table's items and filtering on the partition key; the
+  patch hands that same code only the queried partition's items (index
+  queries are untouched).
 * **Retry back-off** sleeps inside state machines are multiplied by
   ``time_scale`` (tests use a small factor).
 
@@ -149,6 +153,11 @@ class Emulator:
         ddb_models.copy = _NO_TABLE_COPY  # type: ignore[assignment]
         ddb_models.DynamoDBBackend.transact_write_items = _item_level_rollback(  # type: ignore[method-assign]
             self._saved["transact"])
+        from moto.dynamodb.models.table import Table
+
+        self._saved.update({"query": Table.query, "all_items": Table.all_items})
+        Table.query, Table.all_items = _partition_scoped_query(  # type: ignore[method-assign]
+            self._saved["query"], self._saved["all_items"])
         retrier_decl.time = SimpleNamespace(sleep=lambda s: time.sleep(s * scale))  # type: ignore[assignment]
 
     def _unpatch(self) -> None:
@@ -160,6 +169,10 @@ class Emulator:
 
         LambdaBackend.invoke = self._saved["invoke"]  # type: ignore[method-assign]
         ddb_models.DynamoDBBackend.transact_write_items = self._saved["transact"]  # type: ignore[method-assign]
+        from moto.dynamodb.models.table import Table
+
+        Table.query = self._saved["query"]  # type: ignore[method-assign]
+        Table.all_items = self._saved["all_items"]  # type: ignore[method-assign]
         ddb_models.copy = self._saved["copy"]
         retrier_decl.time = self._saved["time"]
         self._saved = {}
@@ -217,6 +230,36 @@ def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
             raise
 
     return transact_write_items
+
+
+_QUERY_SCOPE = threading.local()
+
+
+def _partition_scoped_query(query: Callable[..., Any],
+                            all_items: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """moto's ``Table.query`` without an index filters ``all_items()`` (every item, sorted) on the hash key;
+    during such a query, on this thread, ``all_items()`` of that table returns only the queried partition."""
+
+    def scoped_all_items(table: Any) -> Any:
+        scope = getattr(_QUERY_SCOPE, "partition", None)
+        if scope is None or scope[0] is not table:
+            return all_items(table)
+        partition = table.items.get(scope[1])
+        if partition is None:
+            return []
+        return list(partition.values()) if table.range_key_attr else [partition]
+
+    def scoped_query(table: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name is not None or hash_key is None:
+            return query(table, hash_key, *args, **kwargs)
+        _QUERY_SCOPE.partition = (table, hash_key)
+        try:
+            return query(table, hash_key, *args, **kwargs)
+        finally:
+            _QUERY_SCOPE.partition = None
+
+    return scoped_query, scoped_all_items
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:

@@ -137,7 +137,7 @@ def test_interaction_completed_event_grants_a_claim_once(api: Api) -> None:
     from pathlib import Path
 
     cid = create_campaign(api)["campaign_id"]
-    sample = json.loads((Path(__file__).parents[2] / "events/campaigns/interaction_completed.json").read_text())
+    sample = json.loads((Path(__file__).parents[2] / "events/campaigns/on_interaction_completed.json").read_text())
     sample["detail"]["campaign_id"] = cid
     assert api.stack.invoke("InteractionCompletedFunction", sample) == {"granted": True}
     assert api.stack.invoke("InteractionCompletedFunction", sample) == {"granted": False}
