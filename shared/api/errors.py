@@ -11,7 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
@@ -84,6 +87,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler([UnicodeDecodeError, binascii.Error])
     def _undecodable(_: Exception) -> Response:
         return error_response(400, "INVALID_JSON", "The request body is not UTF-8 encoded JSON.")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(_: RequestUnsupportedContentType) -> Response:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE",
+                              "Send the body as JSON with Content-Type: application/json.")
 
     @app.exception_handler(IdempotencyValidationError)
     def _key_reused(_: IdempotencyValidationError) -> Response:

@@ -181,3 +181,14 @@ def test_form_encoded_body_is_415(api: Api, pair: tuple[User, User]) -> None:
                      raw=json.dumps({"to_account_id": bob.account_id, "amount": money(1)}).encode())
     assert (reply.status, reply.code) == (415, "UNSUPPORTED_MEDIA_TYPE")
     assert snapshot(api) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "application/xml"])
+def test_non_json_content_types_are_415(api: Api, pair: tuple[User, User], content_type: str) -> None:
+    # found by schemathesis: Powertools raises RequestUnsupportedContentType, which must not become a 500
+    alice, bob = pair
+    before = snapshot(api)
+    reply = api.call("POST", "/transfers", token=alice.token, key="ct", headers={"Content-Type": content_type},
+                     raw=json.dumps({"to_account_id": bob.account_id, "amount": money(1)}).encode())
+    assert (reply.status, reply.code) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert snapshot(api) == before
