@@ -25,7 +25,7 @@ from shared.errors import AccountNotFound, DomainError, InsufficientFunds, Inval
 from shared.ledger.models import Account, AccountKind, AccountStatus, Transaction
 from shared.ledger.ports import ExtraItemRejected
 from shared.ledger.service import LedgerService, derived_transaction_id
-from shared.proxy.codes import ORDER_ID, CodeSigner, KeyRing
+from shared.proxy.codes import ORDER_ID, CodeSigner, KeyRing, VerifiedCode
 from shared.proxy.errors import (
     AgentLimitExceeded,
     AgentNotFound,
@@ -156,8 +156,12 @@ class ProxyService:
         return self._settle(order, agent)
 
     # --- proxy ----------------------------------------------------------------
+    def verify_code(self, code: str) -> VerifiedCode:
+        """The code's order id and expiry if it is genuine and unexpired (pure: no database request)."""
+        return self.signer().verify(code, self._now())
+
     def execute(self, proxy_owner: str, code: str, proxy_account_id: str) -> tuple[ProxyOrder, Transaction | None]:
-        verified = self.signer().verify(code, self._now())  # before any database read
+        verified = self.verify_code(code)  # before any database read
         order = self._load(verified.order_id)
         if order.expires_at != verified.expires_at:
             raise InvalidProxyCode()

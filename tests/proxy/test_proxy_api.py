@@ -354,3 +354,15 @@ def test_signing_key_secret_is_provisioned_from_the_template(clean_stack: LocalS
     assert json.loads(sm.get_secret_value(SecretId="ProxyCodeKeySecret")["SecretString"]) == value
 
 
+
+
+def test_forged_codes_touch_no_table_not_even_the_idempotency_record(api: Api, proxy: Proxy,
+                                                                     clean_stack: LocalStack) -> None:
+    user, agent = api.user(balance=5_000), proxy.agent(balance=5_000)
+    code = proxy.order(user, "WITHDRAW", 1_000)["code"]
+    before = _snapshot(clean_stack), clean_stack.client("dynamodb").scan(TableName="IdempotencyTable")["Count"]
+    for forged in (code[:-2] + ("AA" if code[-2:] != "AA" else "BB"), code[:40], "P1.k9." + code[6:], "nope"):
+        reply = proxy.execute(agent, forged)
+        assert reply.status == 422 and reply.code == "INVALID_PROXY_CODE", reply.body
+    after = _snapshot(clean_stack), clean_stack.client("dynamodb").scan(TableName="IdempotencyTable")["Count"]
+    assert after == before

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy.api import verify_code_first
 from shared.proxy.schemas import ExecuteRequest, OrderResponse, ReceiptResponse
 from shared.proxy.wiring import proxy_service
 
@@ -20,7 +21,7 @@ app = build_resolver()
                202: {"description": "Awaiting the requester's confirmation",
                      "content": {"application/json": {"model": OrderResponse}}},
                **error_responses(400, 401, 403, 404, 409, 422, 503)},
-    middlewares=[idempotent(required=True)],
+    middlewares=[verify_code_first, idempotent(required=True)],
     tags=["proxy"],
 )
 def execute_order(request: ExecuteRequest) -> Response[ReceiptResponse | OrderResponse]:
