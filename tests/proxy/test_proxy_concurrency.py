@@ -104,3 +104,33 @@ def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Pr
     held, released, paid = (len(ledger_transactions(clean_stack, t))
                             for t in ("PROXY_HOLD", "PROXY_HOLD_RELEASE", "PROXY_WITHDRAWAL"))
     assert held == released + paid
+
+
+def test_cancel_racing_execute_settles_each_withdrawal_once(api: Api, proxy: Proxy, clean_stack: LocalStack) -> None:
+    user, agent = api.user(balance=50_000), proxy.agent(balance=1_000)
+    total, _ = sum_balances(api)
+    orders = [proxy.order(user, "WITHDRAW", 1_000) for _ in range(10)]
+
+    def race(order: dict[str, Any]) -> tuple[int, int]:
+        barrier = threading.Barrier(2)
+
+        def cancel() -> int:
+            barrier.wait()
+            return proxy.cancel(user, order["order_id"]).status
+
+        def execute() -> int:
+            barrier.wait()
+            return proxy.execute(agent, order["code"]).status
+
+        with ThreadPoolExecutor(2) as pool:
+            c, e = pool.submit(cancel), pool.submit(execute)
+            return c.result(), e.result()
+
+    with ThreadPoolExecutor(5) as pool:
+        results = list(pool.map(race, orders))
+    assert all(sorted(r) == [200, 409] for r in results), results
+    executed = sum(1 for _, e in results if e == 200)
+    assert api.balance(agent) == 1_000 + 1_000 * executed
+    assert api.balance(user) == 50_000 - 1_000 * executed
+    _, rows = sum_balances(api)
+    assert sum(b for _, b, _ in rows) == total and dict((a, b) for a, b, _ in rows)["sys_proxy_holds_CNY"] == 0
