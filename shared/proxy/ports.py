@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from shared.proxy.models import Agent, AgentUsage, OrderStatus, ProxyOrder, ReversalRequest
+from shared.proxy.models import Agent, AgentUsage, OrderStatus, ProxyOrder, ReversalRequest, ReversalStatus
 
 Expiry = Literal["unexpired", "expired"] | None
 
@@ -32,6 +32,10 @@ class ProxyStore(Protocol):
 
     def list_agent_orders(self, account_id: str, day: str) -> list[ProxyOrder]:
         """Orders the account executed on ``day`` (UTC, ``YYYY-MM-DD``), oldest first."""
+
+    def list_reversals(self, status: ReversalStatus, limit: int,
+                       cursor: dict[str, str] | None) -> tuple[list[ReversalRequest], dict[str, str] | None]:
+        """Reversal requests in ``status``, oldest first; the cursor is the store's own position."""
 
     # --- writes as transaction items -----------------------------------------
     def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:

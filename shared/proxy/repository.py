@@ -49,6 +49,7 @@ from shared.types import Money
 SHARDS = "0123456789abcdef"
 OPEN_INDEX = "OpenByExpiry"
 PROXY_DAY_INDEX = "ByProxyDay"
+REVERSAL_INDEX = "ReversalsByStatus"
 _OPTIONAL_TIMES = ("executed_at", "closed_at")
 
 
@@ -105,7 +106,7 @@ def _agent_from(item: dict[str, Any]) -> Agent:
 def _reversal_item(r: ReversalRequest) -> dict[str, Any]:
     data = {"pk": f"REVERSAL#{r.request_id}", "entity": "PROXY_REVERSAL",
             **r.model_dump(mode="python", exclude={"created_at", "decided_at"}),
-            "status": r.status.value, "created_at": iso(r.created_at),
+            "status": r.status.value, "reversal_status": r.status.value, "created_at": iso(r.created_at),
             "decided_at": iso(r.decided_at) if r.decided_at else None}
     return to_item(data)
 
@@ -185,6 +186,20 @@ class DynamoProxyStore:
             if not resp.get("LastEvaluatedKey"):
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def list_reversals(self, status: ReversalStatus, limit: int,
+                       cursor: dict[str, str] | None) -> tuple[list[ReversalRequest], dict[str, str] | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.orders_table, "IndexName": REVERSAL_INDEX, "Limit": limit,
+            "KeyConditionExpression": "reversal_status = :s",
+            "ExpressionAttributeValues": {":s": {"S": status.value}},
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in cursor.items()}
+        resp = self.client.query(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return ([_reversal_from(i) for i in resp.get("Items", [])],
+                {k: v["S"] for k, v in last.items()} if last else None)
 
     # --- writes as transaction items -----------------------------------------
     def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:

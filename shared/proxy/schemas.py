@@ -114,6 +114,7 @@ class ReversalResponse(BaseModel):
     order_id: str
     status: str
     reason: str
+    requested_by: str
     created_at: datetime
     decided_at: datetime | None = None
     transaction_id: str | None = None
@@ -121,7 +122,13 @@ class ReversalResponse(BaseModel):
     @classmethod
     def of(cls, r: ReversalRequest) -> ReversalResponse:
         return cls(request_id=r.request_id, order_id=r.order_id, status=r.status.value, reason=r.reason,
-                   created_at=r.created_at, decided_at=r.decided_at, transaction_id=r.transaction_id)
+                   requested_by=r.requested_by, created_at=r.created_at, decided_at=r.decided_at,
+                   transaction_id=r.transaction_id)
+
+
+class ReversalsPage(BaseModel):
+    items: list[ReversalResponse]
+    next_token: str | None = Field(default=None, description="Pass as next_token for the next page.")
 
 
 class AgentLimits(BaseModel):

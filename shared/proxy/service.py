@@ -14,6 +14,8 @@ it goes with, so an order is executed, released or reversed exactly once:
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import utcnow
-from shared.errors import AccountNotFound, DomainError, InsufficientFunds, InvalidAmount, InvalidInput
+from shared.errors import (
+    AccountNotFound,
+    DomainError,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+    InvalidPageToken,
+)
 from shared.ledger.models import Account, AccountKind, AccountStatus, Transaction
 from shared.ledger.ports import ExtraItemRejected
 from shared.ledger.service import LedgerService, derived_transaction_id
@@ -288,6 +297,13 @@ class ProxyService:
         self.events.publish("ProxyReversalRequested", {"order_id": order_id, "request_id": request.request_id})
         return request
 
+    def list_reversals(self, status: ReversalStatus, limit: int,
+                       next_token: str | None) -> tuple[list[ReversalRequest], str | None]:
+        """The review queue (admin/reviewer), oldest first, paginated with an opaque token."""
+        cursor = _decode_token(next_token) if next_token else None
+        items, last = self.store.list_reversals(status, limit, cursor)
+        return items, _encode_token(last) if last else None
+
     def get_reversal(self, request_id: str) -> ReversalRequest:
         request = self.store.get_reversal(request_id)
         if request is None:
@@ -416,6 +432,21 @@ class ProxyService:
     def parties_light(order: ProxyOrder) -> dict[str, Any]:
         return {"requester_account": mask_account(order.owner_account_id),
                 "proxy_account": mask_account(order.proxy_account_id)}
+
+
+def _encode_token(cursor: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> dict[str, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError as exc:
+        raise InvalidPageToken() from exc
+    if (not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+            or not str(data.get("pk", "")).startswith("REVERSAL#")):
+        raise InvalidPageToken()
+    return data
 
 
 def _day(ts: datetime) -> str:

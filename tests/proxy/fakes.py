@@ -18,6 +18,7 @@ from shared.proxy.models import (
     AgentUsage,
     ProxyOrder,
     ReversalRequest,
+    ReversalStatus,
 )
 from shared.proxy.ports import Expiry
 from tests.fakes.ledger import FakeWrite, InMemoryLedgerStore
@@ -60,6 +61,17 @@ class InMemoryProxyStore:
         rows = [o for o in self.orders.values() if o.proxy_account_id == account_id and o.executed_at
                 and o.executed_at.date().isoformat() == day]
         return sorted(rows, key=lambda o: o.executed_at or o.created_at)
+
+    def list_reversals(self, status: ReversalStatus, limit: int,
+                       cursor: dict[str, str] | None) -> tuple[list[ReversalRequest], dict[str, str] | None]:
+        self.reads += 1
+        rows = sorted((r for r in self.reversals.values() if r.status == status), key=lambda r: r.created_at)
+        if cursor:
+            ids = [r.request_id for r in rows]
+            last = cursor["pk"].removeprefix("REVERSAL#")
+            rows = rows[ids.index(last) + 1:] if last in ids else []
+        page = rows[:limit]
+        return page, ({"pk": f"REVERSAL#{page[-1].request_id}"} if len(rows) > limit else None)
 
     # --- items ----------------------------------------------------------------
     def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:

@@ -183,6 +183,12 @@ def test_reversal_request_and_decision(api: Api, proxy: Proxy) -> None:
     rid = created.body["request_id"]
     dup = api.call("POST", path, {"reason": "again"}, token=user.token, key=str(uuid.uuid4()))
     assert dup.status == 409 and dup.code == "REVERSAL_NOT_ALLOWED"
+    reviewer = api.token("rev-1", "reviewer")
+    queue = api.call("GET", "/admin/proxy-reversals", token=reviewer)
+    assert queue.status == 200 and [r["request_id"] for r in queue.body["items"]] == [rid]
+    assert queue.body["items"][0]["order_id"] == order["order_id"]
+    assert api.call("GET", "/admin/proxy-reversals", token=user.token).status == 403
+    assert api.call("GET", "/admin/proxy-reversals?next_token=garbage", token=reviewer).status == 400
     decide = f"/admin/proxy-reversals/{rid}/decision"
     assert api.call("POST", decide, {"approve": True}, token=user.token, key="k1").status == 403
     done = api.call("POST", decide, {"approve": True, "note": "checked"},
@@ -192,6 +198,9 @@ def test_reversal_request_and_decision(api: Api, proxy: Proxy) -> None:
     assert twice.status == 409
     assert api.balance(user) == 5_000 and api.balance(agent) == 10_000
     assert proxy.get(user, order["order_id"]).body["status"] == "REVERSED"
+    assert api.call("GET", "/admin/proxy-reversals", token=reviewer).body["items"] == []
+    approved = api.call("GET", "/admin/proxy-reversals?status=APPROVED", token=reviewer).body["items"]
+    assert [r["request_id"] for r in approved] == [rid]
 
 
 def test_agent_day_listing_totals_match_the_ledger(api: Api, proxy: Proxy) -> None:

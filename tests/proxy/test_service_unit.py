@@ -353,3 +353,27 @@ def test_event_publishing_never_fails_the_request() -> None:
 
     EventBridgePublisher("bus", client=Broken()).publish("ProxyOrderExecuted", {"order_id": "po_x"})
     EventBridgePublisher("", client=Broken()).publish("ProxyOrderExecuted", {})  # no bus configured: no call
+
+
+def test_review_queue_pages_oldest_first(w: World) -> None:
+    from shared.errors import InvalidPageToken
+    from shared.proxy.models import ReversalStatus
+
+    w.account("alice", 100_000)
+    agent = w.agent("bob", 100_000)
+    ids = []
+    for _ in range(5):
+        order, code = w.service.create("alice", OrderType.TOP_UP, cny(100), True)
+        w.service.execute("bob", code, agent)
+        ids.append(w.service.request_reversal("alice", order.order_id, "why").request_id)
+        w.clock.advance(1)
+    seen, token = [], None
+    while True:
+        page, token = w.service.list_reversals(ReversalStatus.REQUESTED, 2, token)
+        seen += [r.request_id for r in page]
+        if token is None:
+            break
+    assert seen == ids
+    for bad in ("!!", "e30", "W10"):  # not base64 JSON / {} / []
+        with pytest.raises(InvalidPageToken):
+            w.service.list_reversals(ReversalStatus.REQUESTED, 2, bad)
