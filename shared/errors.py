@@ -31,6 +31,11 @@ class BadRequest(InvalidInput):
     default_message = "The request is malformed."
 
 
+class UnsupportedMediaType(InvalidInput):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    default_message = "Send the body as JSON with Content-Type: application/json."
+
+
 class InvalidAmount(InvalidInput):
     code = "INVALID_AMOUNT"
     default_message = "The amount is not valid."
