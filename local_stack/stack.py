@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -55,8 +56,14 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        """Stop serving and forget the emulated data (moto's backends live in this process)."""
         self.gateway.stop()
+        with contextlib.suppress(OSError):
+            self.emulator.reset()
         self.emulator.stop()
+        from shared import aws
+
+        aws.client.cache_clear()  # clients created later must not point at this emulator's port
 
     def __enter__(self) -> LocalStack:
         return self.start()
