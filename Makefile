@@ -70,6 +70,9 @@ constraints: $(STAMP) ## Re-pin constraints.txt from .venv (after adding/upgradi
 bench: $(STAMP) ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
 	$(BIN)/python -m bench $(NAME)
 
+train: $(STAMP) ## Retrain the identity models (reproducible from SEED) into layers/model/models
+	$(BIN)/python -m training --seed $(or $(SEED),7)
+
 openapi: $(STAMP) ## Write docs/openapi.json (all functions, one document)
 	$(BIN)/python -m local_stack openapi --out docs/openapi.json
 
@@ -79,4 +82,4 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build build-check constraints bench openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench train openapi deploy clean
