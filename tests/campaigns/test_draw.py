@@ -95,6 +95,8 @@ def test_two_people_play_a_whole_campaign_and_the_draw_is_rerunnable(api: Api) -
     assert {u.sub: api.balance(u) for u in (alice, bob, carol)} == balances
     interact_after = interact(api, cid, "bob")
     assert interact_after.status == 409 and interact_after.code == "CAMPAIGN_CLOSED"
+    assert claim(api, cid, bob.token).code == "CAMPAIGN_CLOSED"
+    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token).code == "CAMPAIGN_CLOSED"
     left = [v for v in vouchers if v["status"] == "HELD"]
     if left:
         closed = api.call("POST", f"/campaigns/{cid}/vouchers/{left[0]['voucher_id']}/pass", token=bob.token)
