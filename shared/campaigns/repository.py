@@ -272,7 +272,7 @@ class DynamoCampaignStore:
         pk = {":pk": {"S": _shard_pk(campaign.campaign_id, shard)}}
         if kind is None:
             resp = self.client.query(TableName=self.table, IndexName=AGE_INDEX, KeyConditionExpression="pk = :pk",
-                                     ExpressionAttributeValues=pk, Limit=limit)
+                                     ExpressionAttributeValues=pk, Limit=limit, ConsistentRead=True)
         else:
             resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :k)",
                                      ExpressionAttributeValues={**pk, ":k": {"S": f"K#{kind}#"}}, Limit=limit,
