@@ -19,15 +19,12 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared import aws
 from shared.clock import iso
+from shared.dynamo import Repository, cancellation_reasons, from_item, is_condition_failure, to_attr, to_item
 from shared.errors import InvalidPageToken
 from shared.identity.errors import ConcurrentAttempt, InvalidTransition, ReviewClosed
 from shared.identity.features import ActivityProfile
@@ -41,59 +38,13 @@ from shared.identity.models import (
     Verification,
 )
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
 OPEN_REVIEWS = "REVIEWS#OPEN"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _attr(value: Any) -> dict[str, Any]:
-    out: dict[str, Any] = _ser.serialize(_plain(value))  # type: ignore[assignment]
-    return out
-
-
-def _item(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _attr(v) for k, v in data.items() if v is not None}
-
-
-def _dict(item: Mapping[str, Any]) -> dict[str, Any]:
-    def fix(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return int(v) if v == v.to_integral_value() and "." not in str(v) else float(v)
-        if isinstance(v, dict):
-            return {k: fix(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [fix(x) for x in v]
-        return v
-
-    return {k: fix(_de.deserialize(v)) for k, v in item.items()}
-
-
-def _cancel_reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]
-
-
-def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class DynamoIdentityStore:
+class DynamoIdentityStore(Repository):
     def __init__(self, table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.table = table
-        self.client: Any = client or aws.dynamodb()
 
     # --- verifications --------------------------------------------------------
     @staticmethod
@@ -102,8 +53,8 @@ class DynamoIdentityStore:
 
     def create_verification(self, v: Verification, previous_id: str | None) -> None:
         data = v.model_dump(mode="python")
-        item = _item({"pk": f"VERIFICATION#{v.verification_id}", "sk": "META", "entity": "VERIFICATION", **data})
-        pointer = _item({"pk": f"USER#{v.user_id}", "sk": f"LATEST#{v.identity_type}",
+        item = to_item({"pk": f"VERIFICATION#{v.verification_id}", "sk": "META", "entity": "VERIFICATION", **data})
+        pointer = to_item({"pk": f"USER#{v.user_id}", "sk": f"LATEST#{v.identity_type}",
                          "verification_id": v.verification_id, "updated_at": v.created_at})
         if previous_id:
             cond = {"ConditionExpression": "verification_id = :prev",
@@ -116,7 +67,7 @@ class DynamoIdentityStore:
                 {"Put": {"TableName": self.table, "Item": pointer, **cond}},
             ])
         except ClientError as exc:
-            if "ConditionalCheckFailed" in _cancel_reasons(exc):
+            if "ConditionalCheckFailed" in cancellation_reasons(exc):
                 raise ConcurrentAttempt(identity_type=v.identity_type) from exc
             raise
 
@@ -126,7 +77,7 @@ class DynamoIdentityStore:
         item = resp.get("Item")
         if not item:
             return None
-        data = _dict(item)
+        data = from_item(item)
         private = {"document_task_token": data.pop("document_task_token", None)}
         return Verification.model_validate(data), private
 
@@ -151,8 +102,8 @@ class DynamoIdentityStore:
     ) -> Verification:
         """One conditional write: status transition (from ``expect``), fields, appended path/reasons/audit."""
         names: dict[str, str] = {"#audit": "audit", "#upd": "updated_at"}
-        values: dict[str, Any] = {":audit": _attr([audit.model_dump()]), ":empty": {"L": []},
-                                  ":upd": _attr(audit.at)}
+        values: dict[str, Any] = {":audit": to_attr([audit.model_dump()]), ":empty": {"L": []},
+                                  ":upd": to_attr(audit.at)}
         sets = ["#audit = list_append(if_not_exists(#audit, :empty), :audit)", "#upd = :upd"]
         conds = ["attribute_exists(pk)"]
         if status is not None:
@@ -167,16 +118,16 @@ class DynamoIdentityStore:
             conds.append(f"#st IN ({', '.join(keys)})")
         for i, (name, value) in enumerate((fields or {}).items()):
             names[f"#f{i}"] = name
-            values[f":f{i}"] = _attr(value)
+            values[f":f{i}"] = to_attr(value)
             sets.append(f"#f{i} = :f{i}")
         for attr, extra in (("path", path), ("reasons", reasons)):
             if extra:
                 names[f"#{attr}"] = attr
-                values[f":{attr}"] = _attr(extra)
+                values[f":{attr}"] = to_attr(extra)
                 sets.append(f"#{attr} = list_append(if_not_exists(#{attr}, :empty), :{attr})")
         for i, (name, value) in enumerate((require or {}).items()):
             names[f"#r{i}"] = name
-            values[f":r{i}"] = _attr(value)
+            values[f":r{i}"] = to_attr(value)
             conds.append(f"#r{i} = :r{i}")
         removes = []
         for i, name in enumerate(remove):
@@ -190,10 +141,10 @@ class DynamoIdentityStore:
                 ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 raise InvalidTransition(verification_id=verification_id) from exc
             raise
-        data = _dict(resp["Attributes"])
+        data = from_item(resp["Attributes"])
         data.pop("document_task_token", None)
         return Verification.model_validate(data)
 
@@ -202,14 +153,14 @@ class DynamoIdentityStore:
         """Final status (only from a non-final one) and, when verified, the identity tag, in one transaction."""
         final = sorted(s.value for s in FINAL)
         names = {"#st": "status", "#reasons": "reasons", "#audit": "audit", "#upd": "updated_at"}
-        values: dict[str, Any] = {":st": {"S": status.value}, ":reasons": _attr(reasons), ":audit":
-                                  _attr([audit.model_dump()]), ":empty": {"L": []}, ":upd": _attr(audit.at),
+        values: dict[str, Any] = {":st": {"S": status.value}, ":reasons": to_attr(reasons), ":audit":
+                                  to_attr([audit.model_dump()]), ":empty": {"L": []}, ":upd": to_attr(audit.at),
                                   **{f":fin{i}": {"S": s} for i, s in enumerate(final)}}
         sets = ["#st = :st", "#reasons = list_append(if_not_exists(#reasons, :empty), :reasons)",
                 "#audit = list_append(if_not_exists(#audit, :empty), :audit)", "#upd = :upd"]
         for i, (name, value) in enumerate(fields.items()):
             names[f"#f{i}"] = name
-            values[f":f{i}"] = _attr(value)
+            values[f":f{i}"] = to_attr(value)
             sets.append(f"#f{i} = :f{i}")
         not_final = f"NOT (#st IN ({', '.join(f':fin{i}' for i in range(len(final)))}))"
         items: list[dict[str, Any]] = [{"Update": {
@@ -219,13 +170,13 @@ class DynamoIdentityStore:
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
         }}]
         if tag is not None:
-            items.append({"Put": {"TableName": self.table, "Item": _item(
+            items.append({"Put": {"TableName": self.table, "Item": to_item(
                 {"pk": f"USER#{tag.user_id}", "sk": f"TAG#{tag.identity_type}", "entity": "TAG",
                  **tag.model_dump()})}})
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if _cancel_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
+            if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise InvalidTransition(verification_id=verification_id) from exc
             raise
 
@@ -235,7 +186,7 @@ class DynamoIdentityStore:
             TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :tag)",
             ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":tag": {"S": "TAG#"}},
         )
-        return [IdentityTag.model_validate(_dict(i)) for i in resp.get("Items", [])]
+        return [IdentityTag.model_validate(from_item(i)) for i in resp.get("Items", [])]
 
     def get_profile(self, user_id: str) -> ActivityProfile | None:
         resp = self.client.get_item(TableName=self.table,
@@ -243,11 +194,11 @@ class DynamoIdentityStore:
         item = resp.get("Item")
         if not item:
             return None
-        data = _dict(item)
+        data = from_item(item)
         return ActivityProfile.model_validate(json.loads(data["profile"]))
 
     def put_profile(self, user_id: str, profile: ActivityProfile) -> None:
-        self.client.put_item(TableName=self.table, Item=_item(
+        self.client.put_item(TableName=self.table, Item=to_item(
             {"pk": f"USER#{user_id}", "sk": "PROFILE", "entity": "PROFILE", "profile": profile.model_dump_json()}))
 
     # --- reviews --------------------------------------------------------------
@@ -259,11 +210,11 @@ class DynamoIdentityStore:
         """Create the review, or refresh its token if this step is retried while it is still open."""
         data = {k: v for k, v in review.model_dump(mode="python").items() if v is not None and k != "review_id"}
         names = {f"#a{i}": k for i, k in enumerate(data)}
-        values = {f":a{i}": _attr(v) for i, v in enumerate(data.values())}
+        values = {f":a{i}": to_attr(v) for i, v in enumerate(data.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(data))]
         names.update({"#gpk": "gsi1pk", "#gsk": "gsi1sk", "#tok": "task_token", "#rid": "review_id",
                       "#st2": "status"})
-        values.update({":gpk": {"S": OPEN_REVIEWS}, ":gsk": _attr(f"{iso(review.created_at)}#{review.review_id}"),
+        values.update({":gpk": {"S": OPEN_REVIEWS}, ":gsk": to_attr(f"{iso(review.created_at)}#{review.review_id}"),
                        ":tok": {"S": task_token}, ":rid": {"S": review.review_id},
                        ":open": {"S": ReviewStatus.OPEN.value}})
         sets += ["#gpk = :gpk", "#gsk = :gsk", "#tok = :tok", "#rid = :rid"]
@@ -278,7 +229,7 @@ class DynamoIdentityStore:
         item = resp.get("Item")
         if not item:
             return None
-        data = _dict(item)
+        data = from_item(item)
         return Review.model_validate(data), data.get("task_token")
 
     def close_review(self, review_id: str, status: ReviewStatus, fields: Mapping[str, Any],
@@ -286,7 +237,7 @@ class DynamoIdentityStore:
         """OPEN -> DECIDED/EXPIRED (conditional on ``expect``); leaves the open-reviews index."""
         names = {"#st": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
         values = {":st": {"S": status.value}, ":open": {"S": expect.value},
-                  **{f":f{i}": _attr(v) for i, v in enumerate(fields.values())}}
+                  **{f":f{i}": to_attr(v) for i, v in enumerate(fields.values())}}
         sets = ["#st = :st", *(f"#f{i} = :f{i}" for i in range(len(fields)))]
         try:
             resp = self.client.update_item(
@@ -296,10 +247,10 @@ class DynamoIdentityStore:
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _is_condition_failure(exc):
+            if is_condition_failure(exc):
                 raise ReviewClosed(review_id=review_id) from exc
             raise
-        return Review.model_validate(_dict(resp["Attributes"]))
+        return Review.model_validate(from_item(resp["Attributes"]))
 
     def list_open_reviews(self, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
         kwargs: dict[str, Any] = {
@@ -309,7 +260,7 @@ class DynamoIdentityStore:
         if cursor:
             kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
         resp = self.client.query(**kwargs)
-        reviews = [Review.model_validate(_dict(i)) for i in resp.get("Items", [])]
+        reviews = [Review.model_validate(from_item(i)) for i in resp.get("Items", [])]
         last = resp.get("LastEvaluatedKey")
         return reviews, _encode_cursor(last) if last else None
 

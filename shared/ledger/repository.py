@@ -21,11 +21,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared import aws
 from shared.clock import iso
+from shared.dynamo import RETRYABLE_ERRORS, RETRYABLE_REASONS, Repository, cancellation_reasons, from_item, to_item
 from shared.errors import (
     AccountAlreadyExists,
     AccountFrozen,
@@ -39,22 +38,8 @@ from shared.ledger.ports import ExtraItemRejected, TransactionAlreadyApplied, Wr
 from shared.types import Money
 
 _LEDGER_ITEMS = 5  # tx record, debit, credit, two entries; extra items follow
-_ser = TypeSerializer()
-_de = TypeDeserializer()
-
-RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-RETRYABLE_ERRORS = frozenset(
-    {"TransactionConflictException", "ThrottlingException", "ProvisionedThroughputExceededException",
-     "TransactionInProgressException", "InternalServerError"}
-)
-
-
-def to_item(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in data.items() if v is not None}
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _de.deserialize(v) for k, v in item.items()}
+# Re-exported for the capabilities that build items next to ledger transfers.
+__all__ = ["RETRYABLE_ERRORS", "RETRYABLE_REASONS", "DynamoLedgerStore", "from_item", "to_item"]
 
 
 def account_key(account_id: str) -> dict[str, Any]:
@@ -102,19 +87,13 @@ def _entry_from_item(item: dict[str, Any]) -> Entry:
     )
 
 
-class DynamoLedgerStore:
+class DynamoLedgerStore(Repository):
     """``LedgerStore`` on the Accounts and Ledger tables."""
 
     def __init__(self, accounts_table: str, ledger_table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.accounts_table = accounts_table
         self.ledger_table = ledger_table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
 
     # --- accounts -------------------------------------------------------------
     def create_account(self, account: Account, unique_owner: bool) -> None:
@@ -143,7 +122,7 @@ class DynamoLedgerStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise AccountAlreadyExists() from exc
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -311,5 +290,3 @@ def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debi
     return WriteConflict("credit condition failed on a consistent account")
 
 
-def _reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]

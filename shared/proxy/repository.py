@@ -26,11 +26,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from shared import aws
 from shared.clock import iso
+from shared.dynamo import RETRYABLE_ERRORS, RETRYABLE_REASONS, Repository, from_item, to_item
 from shared.errors import TemporarilyUnavailable
 from shared.ledger.ports import ExtraItemRejected
-from shared.ledger.repository import RETRYABLE_ERRORS, RETRYABLE_REASONS, from_item, to_item
 from shared.proxy.errors import AgentAlreadyExists
 from shared.proxy.models import (
     OPEN_STATUSES,
@@ -121,19 +120,13 @@ def _reversal_from(item: dict[str, Any]) -> ReversalRequest:
     )
 
 
-class DynamoProxyStore:
+class DynamoProxyStore(Repository):
     """``ProxyStore`` on the ProxyOrders and ProxyAgents tables."""
 
     def __init__(self, orders_table: str, agents_table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.orders_table = orders_table
         self.agents_table = agents_table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
 
     def _get(self, table: str, pk: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.client.get_item(
