@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,6 @@ from shared.config import LedgerSettings
 from shared.errors import AccountNotFound, InsufficientFunds, InvalidAmount
 from shared.ledger.models import Account, AccountKind
 from shared.ledger.service import LedgerService
-from shared.proxy.codes import KeyRing
 from shared.proxy.errors import (
     AgentLimitExceeded,
     InvalidProxyCode,
@@ -29,9 +29,7 @@ from shared.proxy.settings import ProxySettings
 from shared.types import Money
 from tests.fakes.ledger import InMemoryLedgerStore
 from tests.proxy.fakes import InMemoryProxyStore, RecordingPublisher
-from tests.proxy.test_codes import forged_codes
-
-RING = KeyRing(active="k1", keys={"k1": b"s" * 48})
+from tests.proxy.test_codes import RING, forged_codes
 
 
 class Clock:
@@ -126,6 +124,85 @@ def test_replayed_codes_are_never_accepted(w: World) -> None:
         with pytest.raises(OrderNotPending):
             w.service.execute("bob", code, agent)
     assert len(w.ledger_store.transactions) == 2 + 20
+
+
+def closed_order_codes(w: World) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(state, code) of orders that can no longer be executed: expired by the sweep, executed (top-up and
+    withdrawal), cancelled, reversed; their codes are genuine, all but the expired ones still unexpired.
+    And the (caller, account) proxies that may replay them: two agents and a funded friend."""
+    w.account("alice", 1_000_000)
+    dave = w.account("dave", 1_000_000)  # a non-agent proxy with enough balance for top-ups
+    bob = w.agent("bob", 1_000_000, per_order=1_000_000, daily=10_000_000)
+    codes: list[tuple[str, str]] = []
+    for type in (OrderType.TOP_UP, OrderType.WITHDRAW):
+        codes.append(("expired", w.service.create("alice", type, cny(100), True)[1]))
+    w.clock.advance(w.service.settings.proxy_code_ttl_seconds + 1)
+    assert w.service.expire_due() == 2
+    erin = w.agent("erin", 1_000_000, per_order=1_000_000, daily=10_000_000)
+    for type in (OrderType.TOP_UP, OrderType.WITHDRAW):
+        order, code = w.service.create("alice", type, cny(100), True)
+        w.service.execute("bob", code, bob)
+        codes.append(("executed", code))
+        order, code = w.service.create("alice", type, cny(100), True)
+        w.service.cancel("alice", order.order_id)
+        codes.append(("cancelled", code))
+        order, code = w.service.create("alice", type, cny(100), True)
+        w.service.execute("bob", code, bob)
+        request = w.service.request_reversal("alice", order.order_id, "replay pool")
+        w.service.decide_reversal("rev", request.request_id, True, None)
+        codes.append(("reversed", code))
+    return codes, [("bob", bob), ("erin", erin), ("dave", dave)]
+
+
+def run_service_fuzz(n_forged: int, n_replays: int, seed: int = 5) -> dict[str, int]:
+    """Execute ``n_forged`` forged and ``n_replays`` replayed codes (interleaved, random proxies) against the
+    service on the fakes: each must be refused, and none may move money, change an order or emit an event."""
+    w = World()
+    pool, proxies = closed_order_codes(w)
+    balances = {a: acc.balance for a, acc in w.ledger_store.accounts.items()}
+    transactions, orders = len(w.ledger_store.transactions), dict(w.store.orders)
+    usage, events = dict(w.store.usage), len(w.events.events)
+    rng = random.Random(seed)
+    forged = forged_codes(n_forged, seed=seed, signer=w.service.signer(), now=int(w.clock().timestamp()))
+    attempts = ["forged"] * n_forged + ["replay"] * n_replays
+    rng.shuffle(attempts)
+    seen: dict[str, int] = {}
+    for source in attempts:
+        if source == "forged":
+            kind, code = next(forged, ("forged-skipped", ""))
+            if not code:
+                continue
+            refusals: tuple[type[Exception], ...] = (InvalidProxyCode, ProxyCodeExpired)
+        else:
+            state, code = rng.choice(pool)
+            kind = f"replayed-{state}"
+            refusals = (ProxyCodeExpired,) if state == "expired" else (OrderNotPending,)
+        caller, account = rng.choice(proxies)
+        try:
+            w.service.execute(caller, code, account)
+        except refusals:
+            seen[kind] = seen.get(kind, 0) + 1
+            continue
+        pytest.fail(f"accepted a {kind} code: {code}")
+    assert {a: acc.balance for a, acc in w.ledger_store.accounts.items()} == balances
+    assert (len(w.ledger_store.transactions), w.store.orders, w.store.usage) == (transactions, orders, usage)
+    assert len(w.events.events) == events
+    return seen
+
+
+def test_fuzz_forged_and_replayed_codes_none_accepted() -> None:
+    seen = run_service_fuzz(2_000, 1_000)
+    replays = {k: v for k, v in seen.items() if k.startswith("replayed-")}
+    assert set(replays) == {"replayed-expired", "replayed-executed", "replayed-cancelled", "replayed-reversed"}
+    assert sum(replays.values()) == 1_000 and sum(seen.values()) >= 2_990
+
+
+@pytest.mark.stress
+def test_fuzz_100000_forged_and_replayed_codes_none_accepted() -> None:
+    """The issue's figure: 100,000 mutated, truncated, expired, re-signed and replayed codes, 0 accepted."""
+    seen = run_service_fuzz(80_000, 20_000)
+    assert sum(v for k, v in seen.items() if k.startswith("replayed-")) == 20_000
+    assert sum(seen.values()) >= 99_900
 
 
 def test_withdrawal_holds_funds_that_cannot_be_spent_elsewhere(w: World) -> None:
