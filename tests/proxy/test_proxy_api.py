@@ -7,6 +7,7 @@ import struct
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -333,26 +334,90 @@ def test_bad_input_on_every_route_is_4xx_and_changes_nothing(api: Api, proxy: Pr
     assert _snapshot(clean_stack) == before
 
 
-def test_every_state_change_is_published_on_the_bus(api: Api, proxy: Proxy, clean_stack: LocalStack) -> None:
-    sqs, events = clean_stack.client("sqs"), clean_stack.client("events")
+def bus_probe(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
+    """A queue subscribed to every proxy event on the bus; returns a function draining what arrived so far."""
+    sqs, events = stack.client("sqs"), stack.client("events")
     queue_url = sqs.create_queue(QueueName="proxy-events-probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="probe", EventBusName="ProxyEventBus", EventPattern=json.dumps({"source": ["wallet.proxy"]}))
     events.put_targets(Rule="probe", EventBusName="ProxyEventBus", Targets=[{"Id": "q", "Arn": arn}])
+
+    def drain() -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        for _ in range(20):
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            seen += [json.loads(m["Body"]) for m in msgs]
+            for m in msgs:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if not msgs:
+                break
+        return seen
+
+    return drain
+
+
+def test_every_state_change_is_published_on_the_bus(api: Api, proxy: Proxy, clean_stack: LocalStack) -> None:
+    drain = bus_probe(clean_stack)
     user, agent = api.user(balance=5_000), proxy.agent(balance=5_000)
     executed = proxy.order(user, "TOP_UP", 1_000)
     proxy.execute(agent, executed["code"])
     proxy.cancel(user, proxy.order(user, "WITHDRAW", 500)["order_id"])
-    seen: list[dict[str, Any]] = []
-    for _ in range(5):
-        msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        seen += [json.loads(m["Body"]) for m in msgs]
-        if not msgs:
-            break
+    seen = drain()
     types = sorted(e["detail-type"] for e in seen)
     assert types == ["ProxyAgentRegistered", "ProxyOrderCancelled", "ProxyOrderCreated", "ProxyOrderCreated",
                      "ProxyOrderExecuted"]
     assert user.sub not in json.dumps(seen) and user.account_id not in json.dumps(seen)
+
+
+def test_expiry_confirmation_and_reversal_events_are_published_once(api: Api, proxy: Proxy, clean_stack: LocalStack,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Expired (sweep), AwaitingConfirmation, ReversalRequested, OrderReversed, ReversalRejected: each exactly
+    once per state change, with the order id, and no personal data; repeated requests emit nothing more."""
+    drain = bus_probe(clean_stack)
+    specs = clean_stack.registry.specs
+    monkeypatch.setitem(specs["ExecuteProxyOrderFunction"].environment, "PROXY_CONFIRMATION_REQUIRED", "true")
+    user, agent = api.user(balance=50_000), proxy.agent(balance=50_000, name="Corner Shop")
+    with monkeypatch.context() as short:
+        short.setitem(specs["CreateProxyOrderFunction"].environment, "PROXY_CODE_TTL_SECONDS", "1")
+        expiring, expires_by = proxy.order(user, "WITHDRAW", 700)["order_id"], time.time() + 1.1
+    reversed_, rejected = proxy.order(user, "TOP_UP", 1_000), proxy.order(user, "WITHDRAW", 2_000)
+    for order in (reversed_, rejected):
+        assert proxy.execute(agent, order["code"]).status == 202
+        assert proxy.execute(agent, order["code"]).code == "ORDER_NOT_PENDING"  # no second AwaitingConfirmation
+        path, key = f"/proxy-orders/{order['order_id']}/confirmation", str(uuid.uuid4())
+        for _ in range(2):  # an idempotent replay of the confirmation emits nothing more
+            assert api.call("POST", path, {"approve": True}, token=user.token, key=key).status == 200
+    reviewer, requests = api.token("rev-1", "reviewer"), {}
+    for order, approve in ((reversed_, True), (rejected, False)):
+        path = f"/proxy-orders/{order['order_id']}/reversal-requests"
+        reply = api.call("POST", path, {"reason": "Alice Zhang says: wrong amount"}, token=user.token,
+                         key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+        requests[order["order_id"]] = rid = reply.body["request_id"]
+        for attempt in range(2):  # the second decision is refused and emits nothing
+            decision = api.call("POST", f"/admin/proxy-reversals/{rid}/decision",
+                                {"approve": approve, "note": "called Alice on +86 138 0000 0000"},
+                                token=reviewer, key=str(uuid.uuid4()))
+            assert decision.status == (200 if attempt == 0 else 409), decision.body
+    time.sleep(max(0.0, expires_by - time.time()))
+    assert clean_stack.invoke("ExpireProxyOrdersFunction", {}) == {"expired": 1}
+    assert clean_stack.invoke("ExpireProxyOrdersFunction", {}) == {"expired": 0}
+
+    seen = drain()
+    got = sorted((e["detail-type"], e["detail"].get("order_id", "")) for e in seen)
+    rev, rej = reversed_["order_id"], rejected["order_id"]
+    expected = [("ProxyAgentRegistered", ""), ("ProxyOrderCreated", expiring), ("ProxyOrderExpired", expiring)]
+    for oid, last in ((rev, "ProxyOrderReversed"), (rej, "ProxyReversalRejected")):
+        expected += [("ProxyOrderCreated", oid), ("ProxyOrderAwaitingConfirmation", oid), ("ProxyOrderExecuted", oid),
+                     ("ProxyReversalRequested", oid), (last, oid)]
+    assert got == sorted(expected)
+    for event in seen:
+        if event["detail-type"].startswith("ProxyReversal"):
+            assert event["detail"]["request_id"] == requests[event["detail"]["order_id"]]
+    text = json.dumps(seen)
+    for personal in (user.sub, agent.sub, user.account_id, agent.account_id, "rev-1", "Corner Shop", "Alice",
+                     "+86 138"):
+        assert personal not in text, personal
 
 
 def test_signing_key_secret_is_provisioned_from_the_template(clean_stack: LocalStack) -> None:
