@@ -51,7 +51,7 @@ def test_64_concurrent_proxies_redeeming_one_code_execute_it_once(api: Api, prox
 
 def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Proxy, clean_stack: LocalStack,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    # Short-lived codes so that some orders expire during the run.
+    # Short-lived codes, and every fourth order of each worker left alone, so that some orders really expire.
     monkeypatch.setitem(clean_stack.registry.specs["CreateProxyOrderFunction"].environment,
                         "PROXY_CODE_TTL_SECONDS", "2")
     with ThreadPoolExecutor(8) as pool:
@@ -61,9 +61,14 @@ def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Pr
     statuses: Counter[tuple[str, int]] = Counter()
     lock = threading.Lock()
 
+    def sweep() -> None:
+        expired = clean_stack.invoke("ExpireProxyOrdersFunction", {})["expired"]
+        with lock:
+            statuses[("swept", 200)] += expired
+
     def worker(seed: int) -> None:
         rng = random.Random(seed)
-        for _ in range(12):
+        for i in range(12):
             user = rng.choice(users)
             kind = rng.choice(["TOP_UP", "WITHDRAW"])
             created = proxy.create(user, kind, rng.randint(1, 8_000))
@@ -71,7 +76,7 @@ def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Pr
                 statuses[("create", created.status)] += 1
             if created.status != 201:
                 continue
-            action = rng.random()
+            action = 1.0 if i % 4 == 3 else rng.random()  # >= 0.75: left to expire
             if action < 0.5:  # an agent executes, sometimes twice
                 for _ in range(rng.choice([1, 1, 2])):
                     reply = proxy.execute(rng.choice(agents), created.body["code"])
@@ -81,14 +86,16 @@ def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Pr
                 reply = proxy.cancel(user, created.body["order_id"])
                 with lock:
                     statuses[("cancel", reply.status)] += 1
-            # else: left to expire
+            else:  # left to expire
+                with lock:
+                    statuses[("left", 0)] += 1
             if rng.random() < 0.1:
-                clean_stack.invoke("ExpireProxyOrdersFunction", {})
+                sweep()
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(worker, range(8)))
     time.sleep(2.1)
-    clean_stack.invoke("ExpireProxyOrdersFunction", {})
+    sweep()
 
     # No 5xx; Σ balances unchanged; no negative customer/agent/platform balance; every hold released or paid.
     assert not [k for k in statuses if k[1] >= 500], statuses
@@ -104,6 +111,14 @@ def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Pr
     held, released, paid = (len(ledger_transactions(clean_stack, t))
                             for t in ("PROXY_HOLD", "PROXY_HOLD_RELEASE", "PROXY_WITHDRAWAL"))
     assert held == released + paid
+    # Some orders really expired, each swept once, and every order ended executed, cancelled or expired.
+    orders = clean_stack.client("dynamodb").scan(
+        TableName="ProxyOrdersTable", FilterExpression="entity = :o",
+        ExpressionAttributeValues={":o": {"S": "PROXY_ORDER"}})["Items"]
+    final = Counter(item["status"]["S"] for item in orders)
+    assert statuses[("swept", 200)] == final["EXPIRED"] >= statuses[("left", 0)] > 0, (statuses, final)
+    assert final["EXECUTED"] == executed and final["CANCELLED"] == statuses[("cancel", 200)]
+    assert sum(final.values()) == final["EXECUTED"] + final["CANCELLED"] + final["EXPIRED"] == statuses[("create", 201)]
 
 
 def test_cancel_racing_execute_settles_each_withdrawal_once(api: Api, proxy: Proxy, clean_stack: LocalStack) -> None:
