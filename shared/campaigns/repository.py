@@ -26,12 +26,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import aws
 from shared.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -49,8 +47,8 @@ from shared.campaigns.models import (
 )
 from shared.campaigns.ports import CampaignFrozen, StaleWrite
 from shared.clock import iso
+from shared.dynamo import RETRYABLE_ERRORS, Repository, cancellation_reasons, from_item, to_item
 from shared.errors import AlreadyExists
-from shared.ledger.repository import RETRYABLE_ERRORS, from_item, to_item
 from shared.types import Money
 
 STATE_SK = "#STATE"
@@ -73,24 +71,6 @@ def _shard_pk(cid: str, shard: int) -> str:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | set | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _load(item: dict[str, Any]) -> dict[str, Any]:
-    return _plain(from_item(item))  # type: ignore[no-any-return]
-
-
-def _reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]
 
 
 def _campaign(d: dict[str, Any]) -> Campaign:
@@ -132,18 +112,12 @@ def _entry(d: dict[str, Any], shard: int) -> PoolEntry:
                      pooled_at=datetime.fromisoformat(d["pooled_at"]), group_id=d.get("group_id"))
 
 
-class DynamoCampaignStore:
+class DynamoCampaignStore(Repository):
     """``CampaignStore`` on the Campaigns table."""
 
     def __init__(self, table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
 
     # --- campaign -------------------------------------------------------------
     def create_campaign(self, campaign: Campaign) -> None:
@@ -177,13 +151,13 @@ class DynamoCampaignStore:
     def get_campaign(self, campaign_id: str) -> Campaign | None:
         resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "META"), ConsistentRead=True)
         item = resp.get("Item")
-        return _campaign(_load(item)) if item else None
+        return _campaign(from_item(item)) if item else None
 
     def due_campaigns(self, now: datetime) -> list[tuple[str, str]]:
         resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND sk <= :now",
                                  ExpressionAttributeValues={":pk": {"S": DUE_PK}, ":now": {"S": iso(now) + "~"}},
                                  ConsistentRead=True)
-        return [(str(d["campaign_id"]), str(d["sk"])) for d in (_load(i) for i in resp.get("Items", []))]
+        return [(str(d["campaign_id"]), str(d["sk"])) for d in (from_item(i) for i in resp.get("Items", []))]
 
     def unlist_due(self, index_key: str) -> None:
         self.client.delete_item(TableName=self.table, Key=_key(DUE_PK, index_key))
@@ -193,7 +167,7 @@ class DynamoCampaignStore:
         request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
         while request:
             resp = self.client.batch_get_item(RequestItems=request)
-            out += [_load(i) for i in resp.get("Responses", {}).get(self.table, [])]
+            out += [from_item(i) for i in resp.get("Responses", {}).get(self.table, [])]
             request = resp.get("UnprocessedKeys") or {}
         return out
 
@@ -244,7 +218,7 @@ class DynamoCampaignStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] in RETRYABLE_ERRORS:
                 raise StaleWrite(exc.response["Error"]["Code"]) from exc
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return False
             if any(r == "TransactionConflict" for r in reasons):
@@ -277,7 +251,7 @@ class DynamoCampaignStore:
             resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :k)",
                                      ExpressionAttributeValues={**pk, ":k": {"S": f"K#{kind}#"}}, Limit=limit,
                                      ConsistentRead=True)
-        return [_entry(_load(i), shard) for i in resp.get("Items", [])]
+        return [_entry(from_item(i), shard) for i in resp.get("Items", [])]
 
     def _state_update(self, cid: str, before: UserState, after: UserState) -> dict[str, Any]:
         cond = "attribute_not_exists(version)" if before.version == 0 else "version = :v"
@@ -331,7 +305,7 @@ class DynamoCampaignStore:
                 raise StaleWrite(code) from exc
             if code != "TransactionCanceledException":
                 raise
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if gate_index is not None and gate_index < len(reasons) and reasons[gate_index] == "ConditionalCheckFailed":
                 raise CampaignFrozen() from exc
             raise StaleWrite(",".join(reasons)) from exc
@@ -399,7 +373,7 @@ class DynamoCampaignStore:
         out: list[dict[str, Any]] = []
         while True:
             resp = self.client.query(**kwargs)
-            out += [_load(i) for i in resp.get("Items", [])]
+            out += [from_item(i) for i in resp.get("Items", [])]
             if not resp.get("LastEvaluatedKey"):
                 return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -467,7 +441,7 @@ class DynamoCampaignStore:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
         resp = self.client.get_item(TableName=self.table, Key=_key(item["pk"], item["sk"]), ConsistentRead=True)
-        return _load(resp["Item"])
+        return from_item(resp["Item"])
 
     def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
         stored = self._put_once({"pk": _c(campaign.campaign_id), "sk": "TALLY", "entity": "DRAW_TALLY",
@@ -477,7 +451,7 @@ class DynamoCampaignStore:
     def get_tally(self, campaign_id: str) -> DrawTally | None:
         resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "TALLY"), ConsistentRead=True)
         item = resp.get("Item")
-        return DrawTally(**{k: _load(item)[k] for k in DrawTally.model_fields}) if item else None
+        return DrawTally(**{k: from_item(item)[k] for k in DrawTally.model_fields}) if item else None
 
     def save_group_snapshot(self, campaign_id: str, group_id: str, members: list[str]) -> list[str]:
         stored = self._put_once({"pk": _c(campaign_id), "sk": f"GROUP#{group_id}", "entity": "GROUP_SNAPSHOT",
@@ -488,7 +462,7 @@ class DynamoCampaignStore:
         resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), f"GROUP#{group_id}"),
                                     ConsistentRead=True)
         item = resp.get("Item")
-        return list(_load(item).get("members") or []) if item else None
+        return list(from_item(item).get("members") or []) if item else None
 
     def record_payment(self, campaign_id: str, payment: Payment) -> None:
         self.client.put_item(TableName=self.table, Item=to_item({

@@ -13,11 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import aws
 from shared.clock import iso
+from shared.dynamo import Repository, cancellation_reasons, from_item, to_item
 from shared.groups.errors import AlreadyInGroup, GroupFull, GroupNotFound, InvitationNotFound
 from shared.groups.models import Group, Invitation
-from shared.ledger.repository import from_item, to_item
 
 MAX_MEMBERS = 50
 
@@ -26,20 +25,10 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def _reasons(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons") or []]
-
-
-class DynamoGroupStore:
+class DynamoGroupStore(Repository):
     def __init__(self, table: str, client: Any = None) -> None:
+        super().__init__(client)
         self.table = table
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
 
     def create(self, group: Group) -> None:
         gid, owner = group.group_id, group.owner
@@ -56,7 +45,7 @@ class DynamoGroupStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if _reasons(exc)[:1] == ["ConditionalCheckFailed"]:
+            if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise AlreadyInGroup() from exc
             raise
 
@@ -112,7 +101,7 @@ class DynamoGroupStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            reasons = _reasons(exc)
+            reasons = cancellation_reasons(exc)
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise InvitationNotFound() from exc
             if reasons[1:2] == ["ConditionalCheckFailed"]:
@@ -135,6 +124,6 @@ class DynamoGroupStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if _reasons(exc)[:1] == ["ConditionalCheckFailed"]:
+            if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise GroupNotFound(group_id=group_id) from exc
             raise
