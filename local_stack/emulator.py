@@ -237,8 +237,8 @@ _QUERY_SCOPE = threading.local()
 
 def _partition_scoped_query(query: Callable[..., Any],
                             all_items: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """moto's ``Table.query`` without an index filters ``all_items()`` (every item, sorted) on the hash key;
-    during such a query, on this thread, ``all_items()`` of that table returns only the queried partition."""
+    """moto's ``Table.query`` filters ``all_items()`` (every item, sorted) on the hash key; during a query of
+    the table or of a local secondary index, on this thread, ``all_items()`` returns only the queried partition."""
 
     def scoped_all_items(table: Any) -> Any:
         scope = getattr(_QUERY_SCOPE, "partition", None)
@@ -251,7 +251,9 @@ def _partition_scoped_query(query: Callable[..., Any],
 
     def scoped_query(table: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name is not None or hash_key is None:
+        # A local secondary index shares the table's partition key, so its query reads one partition too.
+        local_indexes = {i.name for i in getattr(table, "indexes", [])}
+        if hash_key is None or (index_name is not None and index_name not in local_indexes):
             return query(table, hash_key, *args, **kwargs)
         _QUERY_SCOPE.partition = (table, hash_key)
         try:
