@@ -183,6 +183,6 @@ def test_2000_mixed_operations_with_32_workers_keep_every_invariant(clean_stack:
 
 @pytest.mark.stress
 def test_stress_10000_claims(clean_stack: LocalStack) -> None:
-    claims = run_mixed(clean_stack, operations=26_000, workers=64, users=500,
+    claims = run_mixed(clean_stack, operations=31_000, workers=64, users=500,
                        weights={"interact": 52, "claim": 46, "pass": 2, "key": 1}, seed=5)
     assert claims >= 10_000
