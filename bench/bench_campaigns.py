@@ -33,7 +33,7 @@ from shared.campaigns.models import KindWeight, Limits
 from shared.campaigns.repository import DynamoCampaignStore
 from shared.campaigns.service import CampaignService, campaign_account_id
 from shared.clock import iso
-from shared.config import LedgerSettings
+from shared.ledger.settings import LedgerSettings
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService
 from shared.ledger.repository import DynamoLedgerStore

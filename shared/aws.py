@@ -1,7 +1,12 @@
-"""AWS clients, created once per container and only when first used.
+"""AWS clients: one per service per container, created only when first used.
 
-Only data-access modules import this. Locally ``AWS_ENDPOINT_URL`` points every
-client at the embedded emulator; on AWS it is unset.
+Only data-access modules (``repository.py``, ``adapters.py``) use this.
+Locally ``AWS_ENDPOINT_URL`` points every client at the embedded emulator; on
+AWS it is unset.
+
+The one lazy-client pattern: a class declares ``client = LazyClient("events")``;
+instances get the container's client on first use, or the one injected in
+their constructor (tests, the local stack's tools).
 """
 
 from __future__ import annotations
@@ -28,3 +33,28 @@ def client(service: str) -> Any:
 
 def dynamodb() -> DynamoDBClient:
     return client("dynamodb")  # type: ignore[no-any-return]
+
+
+class LazyClient:
+    """Descriptor: the container's boto3 client for ``service``, unless the instance was given its own.
+
+    ``self.client = None`` (the constructor default) means "the container's, on first use".
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.slot = f"_{service}_client"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__.get(self.slot)
+        if value is None:
+            value = obj.__dict__[self.slot] = client(self.service)
+        return value
+
+    def __set__(self, obj: object, value: Any) -> None:
+        obj.__dict__[self.slot] = value

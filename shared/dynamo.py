@@ -18,7 +18,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from shared import aws
+from shared.aws import LazyClient
 from shared.clock import iso
 
 _ser = TypeSerializer()
@@ -84,11 +84,7 @@ def is_condition_failure(exc: ClientError) -> bool:
 class Repository:
     """Base of the data-access classes: the container's DynamoDB client, created on first use."""
 
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
+    client = LazyClient("dynamodb")
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = aws.dynamodb()
-        return self._client
+    def __init__(self, client: Any = None) -> None:
+        self.client = client

@@ -1,4 +1,6 @@
-"""Domain errors. They know nothing about HTTP: ``shared.api.errors`` maps them.
+"""Generic domain errors, the bases of every capability's own (``shared/<capability>/errors.py``).
+
+They know nothing about HTTP: ``shared.api.errors`` maps them.
 
 Each error has a stable machine-readable ``code`` that clients can switch on.
 """
@@ -36,21 +38,6 @@ class UnsupportedMediaType(InvalidInput):
     default_message = "Send the body as JSON with Content-Type: application/json."
 
 
-class InvalidAmount(InvalidInput):
-    code = "INVALID_AMOUNT"
-    default_message = "The amount is not valid."
-
-
-class UnsupportedCurrency(InvalidInput):
-    code = "UNSUPPORTED_CURRENCY"
-    default_message = "The currency is not supported."
-
-
-class SameAccountTransfer(InvalidInput):
-    code = "SAME_ACCOUNT"
-    default_message = "Debit and credit account must differ."
-
-
 class InvalidPageToken(InvalidInput):
     code = "INVALID_NEXT_TOKEN"
     default_message = "next_token is not valid for this listing."
@@ -78,44 +65,14 @@ class NotFound(DomainError):
     default_message = "The object does not exist."
 
 
-class AccountNotFound(NotFound):
-    code = "ACCOUNT_NOT_FOUND"
-    default_message = "The account does not exist."
-
-
 class AlreadyExists(DomainError):
     code = "ALREADY_EXISTS"
     default_message = "The object already exists."
 
 
-class AccountAlreadyExists(AlreadyExists):
-    code = "ACCOUNT_EXISTS"
-    default_message = "The caller already has a payment account."
-
-
 class Conflict(DomainError):
     code = "CONFLICT"
     default_message = "The object changed; the operation conflicts with its current state."
-
-
-class InsufficientFunds(Conflict):
-    code = "INSUFFICIENT_FUNDS"
-    default_message = "The account balance is too low for this amount."
-
-
-class AccountFrozen(Conflict):
-    code = "ACCOUNT_FROZEN"
-    default_message = "The account is not active."
-
-
-class CurrencyMismatch(Conflict):
-    code = "CURRENCY_MISMATCH"
-    default_message = "The amount's currency differs from the account's currency."
-
-
-class DuplicateTransaction(Conflict):
-    code = "DUPLICATE_TRANSACTION"
-    default_message = "This transaction id was already used for a different transfer."
 
 
 class IdempotencyKeyReused(Conflict):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -29,10 +29,12 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from pydantic import Field
 
-from shared import aws, config
+from shared import aws
 from shared.api.auth import current_caller
 from shared.errors import IdempotencyKeyRequired, InvalidInput
+from shared.settings import BaseSettings
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -40,9 +42,13 @@ MAX_KEY_LENGTH = 255
 Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response]
 
 
-@lru_cache(maxsize=1)
-def _runner() -> Callable[..., dict[str, Any]]:
-    settings = config.load(config.IdempotencySettings)
+class IdempotencySettings(BaseSettings):
+    idempotency_table: str = Field(min_length=1)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+
+
+@cache
+def _runner(settings: IdempotencySettings) -> Callable[..., dict[str, Any]]:
     persistence = DynamoDBPersistenceLayer(
         table_name=settings.idempotency_table, boto3_client=aws.dynamodb()
     )
@@ -79,7 +85,11 @@ def _body_payload(raw: str | None) -> Any:
 
 
 def idempotent(required: bool = True) -> Middleware:
-    """Route middleware honouring the ``Idempotency-Key`` header."""
+    """Route middleware honouring the ``Idempotency-Key`` header.
+
+    Called when the route is declared (the handler's import), so its settings are validated at cold start.
+    """
+    settings = IdempotencySettings.load()
 
     def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
         key = app.current_event.headers.get(HEADER)  # case-insensitive in Powertools
@@ -90,7 +100,7 @@ def idempotent(required: bool = True) -> Middleware:
         if len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise InvalidInput(f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable characters.", header=HEADER)
         caller = current_caller(app)
-        run = _runner()
+        run = _runner(settings)
         run.config.register_lambda_context(app.lambda_context)  # type: ignore[attr-defined]
         replayed = True
 

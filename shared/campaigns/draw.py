@@ -25,7 +25,7 @@ from shared.campaigns.errors import CampaignNotFound, DrawNotReady
 from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState
 from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory, StaleWrite
 from shared.clock import utcnow
-from shared.errors import AccountAlreadyExists
+from shared.ledger.errors import AccountAlreadyExists
 from shared.ledger.models import AccountKind
 from shared.ledger.service import AccountService, LedgerService, derived_transaction_id
 from shared.types import Money

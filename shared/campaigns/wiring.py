@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from shared import config
+from shared import settings as config
 from shared.campaigns.draw import DrawService
 from shared.campaigns.events import EventBridgePublisher
 from shared.campaigns.repository import DynamoCampaignStore

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.config import BaseSettings
+from shared.settings import BaseSettings
 
 ALLOWED_DOCUMENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 

@@ -8,29 +8,19 @@ at all, and they report why not with the exceptions below.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.ledger.models import Account, EntryPage, Transaction
+from shared.writes import ConflictingWrite, GuardedWrite
+
+WriteConflict = ConflictingWrite
+"""A concurrent write won the race (retryable)."""
+
+__all__ = ["GuardedWrite", "LedgerStore", "TransactionAlreadyApplied", "WriteConflict"]
 
 
 class TransactionAlreadyApplied(Exception):
     """The transaction id is already recorded (put-once condition failed)."""
-
-
-class WriteConflict(Exception):
-    """A concurrent write won the race (retryable)."""
-
-
-class ExtraItemRejected(Exception):
-    """One of the caller's ``extra_items`` failed its condition; nothing was written.
-
-    ``index`` is the position in ``extra_items``; ``item`` the item's old image when the store has it.
-    """
-
-    def __init__(self, index: int, item: Any = None) -> None:
-        super().__init__(f"extra item {index} failed its condition")
-        self.index = index
-        self.item = item
 
 
 class LedgerStore(Protocol):
@@ -41,13 +31,14 @@ class LedgerStore(Protocol):
 
     def find_account_by_owner(self, owner: str) -> Account | None: ...
 
-    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[Any] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
         """Apply atomically. Raises ``TransactionAlreadyApplied``, ``WriteConflict``, or the domain errors
         ``AccountNotFound`` / ``AccountFrozen`` / ``CurrencyMismatch`` / ``InsufficientFunds``.
 
-        ``extra_items`` are store-specific writes (for DynamoDB: ``TransactWriteItems`` entries) committed in
-        the same transaction, so a capability can move money and change its own state atomically. A failed
-        extra condition raises ``ExtraItemRejected`` (checked before the ledger's own conditions)."""
+        ``writes`` are the capability's own writes committed in the same transaction, so it can move money
+        and change its state atomically. A write whose condition fails raises its own domain error
+        (``GuardedWrite.on_condition_failure``), checked before the ledger's own conditions: they are the
+        capability's preconditions."""
 
     def get_transaction(self, transaction_id: str) -> Transaction | None: ...
 

@@ -24,22 +24,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.clock import iso
-from shared.dynamo import RETRYABLE_ERRORS, RETRYABLE_REASONS, Repository, cancellation_reasons, from_item, to_item
-from shared.errors import (
+from shared.dynamo import RETRYABLE_REASONS, Repository, cancellation_reasons, from_item, to_item
+from shared.errors import AlreadyExists
+from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
     AccountNotFound,
-    AlreadyExists,
     CurrencyMismatch,
     InsufficientFunds,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
-from shared.ledger.ports import ExtraItemRejected, TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
 from shared.types import Money
+from shared.writes import transact
 
-_LEDGER_ITEMS = 5  # tx record, debit, credit, two entries; extra items follow
-# Re-exported for the capabilities that build items next to ledger transfers.
-__all__ = ["RETRYABLE_ERRORS", "RETRYABLE_REASONS", "DynamoLedgerStore", "from_item", "to_item"]
+__all__ = ["DynamoLedgerStore"]
 
 
 def account_key(account_id: str) -> dict[str, Any]:
@@ -144,7 +143,7 @@ class DynamoLedgerStore(Repository):
         return self.get_account(claim["account_id"]["S"])
 
     # --- transactions ---------------------------------------------------------
-    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[Any] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
         amount = {"N": str(tx.amount.amount)}
         currency = {"S": tx.amount.currency}
         active = {"S": AccountStatus.ACTIVE.value}
@@ -223,10 +222,9 @@ class DynamoLedgerStore(Repository):
             },
             entry(tx.debit_account_id, tx.credit_account_id, Direction.DEBIT),
             entry(tx.credit_account_id, tx.debit_account_id, Direction.CREDIT),
-            *extra_items,
         ]
-        try:
-            self.client.transact_write_items(TransactItems=items)
+        try:  # the capability's writes raise their own errors first: they are its preconditions
+            transact(self.client, writes, before=items)
         except ClientError as exc:
             self._raise_for(exc, tx)
 
@@ -256,16 +254,11 @@ class DynamoLedgerStore(Repository):
         return EntryPage(items=items, cursor=last["sk"]["S"] if last else None)
 
     def _raise_for(self, exc: ClientError, tx: Transaction) -> None:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in RETRYABLE_ERRORS:
-            raise WriteConflict(code) from exc
-        if code != "TransactionCanceledException":
+        """Diagnose a cancelled transfer from the ledger's own items: [tx record, debit, credit, entries]."""
+        if exc.response.get("Error", {}).get("Code", "") != "TransactionCanceledException":
             raise exc
         raw = exc.response.get("CancellationReasons") or []
-        codes = [r.get("Code", "None") for r in raw]
-        for index in range(_LEDGER_ITEMS, len(codes)):  # the caller's extra items: its preconditions first
-            if codes[index] == "ConditionalCheckFailed":
-                raise ExtraItemRejected(index - _LEDGER_ITEMS, raw[index].get("Item")) from exc
+        codes = cancellation_reasons(exc)
         if codes and codes[0] == "ConditionalCheckFailed":
             raise TransactionAlreadyApplied(tx.transaction_id) from exc
         if any(c in RETRYABLE_REASONS for c in codes):

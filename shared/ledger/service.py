@@ -14,22 +14,19 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
 from shared.clock import utcnow
-from shared.config import LedgerSettings
-from shared.errors import (
+from shared.errors import AlreadyExists, InvalidPageToken, TemporarilyUnavailable
+from shared.ledger.errors import (
     AccountNotFound,
-    AlreadyExists,
     DuplicateTransaction,
     InvalidAmount,
-    InvalidPageToken,
     SameAccountTransfer,
-    TemporarilyUnavailable,
     UnsupportedCurrency,
 )
 from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
-from shared.ledger.ports import LedgerStore, TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import GuardedWrite, LedgerStore, TransactionAlreadyApplied, WriteConflict
+from shared.ledger.settings import LedgerSettings
 from shared.types import MAX_MINOR_UNITS, Money
 
 MAX_ATTEMPTS = 8
@@ -81,16 +78,17 @@ class LedgerService:
         type: str,
         metadata: dict[str, str] | None = None,
         note: str | None = None,
-        extra_items: Sequence[Any] = (),
+        writes: Sequence[GuardedWrite] = (),
     ) -> Transaction:
         """Apply a double-entry transfer exactly once per ``transaction_id``.
 
         Replaying an id with the same effect returns the recorded transaction and
         moves nothing; replaying it with a different effect raises
         ``DuplicateTransaction``. Write conflicts are retried with full-jitter
-        exponential back-off, at most ``MAX_ATTEMPTS`` times. ``extra_items`` are
-        committed in the same transaction (see ``LedgerStore.apply``); if one fails
-        its condition, ``ExtraItemRejected`` propagates and nothing moved.
+        exponential back-off, at most ``MAX_ATTEMPTS`` times. ``writes`` (the
+        capability's own state changes) are committed in the same transaction (see
+        ``LedgerStore.apply``); if one fails its condition, its domain error
+        propagates and nothing moved.
         """
         self.check_amount(amount)
         if debit_account_id == credit_account_id:
@@ -106,7 +104,7 @@ class LedgerService:
         )
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self.store.apply(tx, note=note, extra_items=extra_items)
+                self.store.apply(tx, note=note, writes=writes)
                 return tx
             except TransactionAlreadyApplied:
                 recorded = self.store.get_transaction(transaction_id)

@@ -1,20 +1,19 @@
-"""Builds the ledger services once per container from the function's settings."""
+"""Builds the ledger services from the function's settings, once per container and configuration."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-from shared import config
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import AccountService, LedgerService
+from shared.ledger.settings import LedgerSettings
 
 
-@lru_cache(maxsize=1)
-def ledger_service() -> LedgerService:
-    settings = config.load(config.LedgerSettings)
+@cache
+def ledger_service(settings: LedgerSettings) -> LedgerService:
     return LedgerService(DynamoLedgerStore(settings.accounts_table, settings.ledger_table), settings)
 
 
-@lru_cache(maxsize=1)
-def account_service() -> AccountService:
-    return AccountService(ledger_service())
+@cache
+def account_service(settings: LedgerSettings) -> AccountService:
+    return AccountService(ledger_service(settings))

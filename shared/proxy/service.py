@@ -23,14 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.clock import utcnow
-from shared.errors import (
-    AccountNotFound,
-    DomainError,
-    InsufficientFunds,
-    InvalidAmount,
-    InvalidInput,
-    InvalidPageToken,
-)
+from shared.errors import DomainError, InvalidInput, InvalidPageToken
+from shared.ledger.errors import AccountNotFound, InsufficientFunds, InvalidAmount
 from shared.ledger.models import Account, AccountKind, AccountStatus, Transaction
 from shared.ledger.ports import ExtraItemRejected
 from shared.ledger.service import LedgerService, derived_transaction_id

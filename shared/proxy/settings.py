@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.config import BaseSettings
+from shared.settings import BaseSettings
 
 
 class ProxySettings(BaseSettings):

@@ -19,7 +19,7 @@ from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits, VoucherSource
 from shared.campaigns.repository import DynamoCampaignStore
 from shared.campaigns.service import CampaignService
-from shared.config import LedgerSettings
+from shared.ledger.settings import LedgerSettings
 from shared.errors import DomainError
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService

@@ -22,7 +22,7 @@ from shared.campaigns.errors import (
 )
 from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.campaigns.service import CampaignService
-from shared.config import LedgerSettings
+from shared.ledger.settings import LedgerSettings
 from shared.ledger.service import LedgerService
 from shared.types import Money
 from tests.campaigns.fakes import FakeGroups, InMemoryCampaignStore, RecordingPublisher

@@ -6,24 +6,36 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shared.errors import (
+from shared.errors import AlreadyExists
+from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
     AccountNotFound,
-    AlreadyExists,
     CurrencyMismatch,
     InsufficientFunds,
 )
 from shared.ledger.models import Account, AccountStatus, Direction, Entry, EntryPage, Transaction
-from shared.ledger.ports import ExtraItemRejected, TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
 
 
 @dataclass
 class FakeWrite:
-    """An extra item for ``InMemoryLedgerStore.apply``: ``check()`` is its condition, ``commit()`` its write."""
+    """The in-memory ``GuardedWrite.operation``: ``check()`` is its condition, ``commit()`` its write."""
 
     check: Callable[[], bool]
     commit: Callable[[], None]
+
+
+def check_all(writes: Sequence[GuardedWrite]) -> None:
+    """Raise the first failing write's own domain error, as the DynamoDB stores do."""
+    for write in writes:
+        if not write.operation.check():
+            raise write.on_condition_failure(None)
+
+
+def commit_all(writes: Sequence[GuardedWrite]) -> None:
+    for write in writes:
+        write.operation.commit()
 
 
 class InMemoryLedgerStore:
@@ -55,14 +67,12 @@ class InMemoryLedgerStore:
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
 
-    def apply(self, tx: Transaction, note: str | None = None, extra_items: Sequence[FakeWrite] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
         with self.lock:
             if self.conflicts_to_inject > 0:
                 self.conflicts_to_inject -= 1
                 raise WriteConflict("injected")
-            for index, extra in enumerate(extra_items):
-                if not extra.check():
-                    raise ExtraItemRejected(index)
+            check_all(writes)
             if tx.transaction_id in self.transactions:
                 raise TransactionAlreadyApplied(tx.transaction_id)
             debit = self.accounts.get(tx.debit_account_id)
@@ -88,8 +98,7 @@ class InMemoryLedgerStore:
                               created_at=tx.created_at)
                 sk = f"ENTRY#{tx.created_at.isoformat()}#{tx.transaction_id}#{direction.value[0]}"
                 self.entries.setdefault(aid, []).append((sk, entry))
-            for extra in extra_items:
-                extra.commit()
+            commit_all(writes)
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:
         return self.transactions.get(transaction_id)

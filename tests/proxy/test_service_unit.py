@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.config import LedgerSettings
-from shared.errors import AccountNotFound, InsufficientFunds, InvalidAmount
+from shared.ledger.settings import LedgerSettings
+from shared.ledger.errors import AccountNotFound, InsufficientFunds, InvalidAmount
 from shared.ledger.models import Account, AccountKind
 from shared.ledger.service import LedgerService
 from shared.proxy.errors import (

@@ -10,9 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from shared import errors
+from shared.ledger import errors as ledger_errors
 from shared.api.auth import caller_from_event, parse_groups
 from shared.api.errors import STATUS_BY_ERROR, status_for
-from shared.config import LedgerSettings
+from shared.ledger.settings import LedgerSettings
 from shared.observability import REDACTED, RedactingFormatter, redact
 
 
@@ -44,8 +45,8 @@ def test_every_domain_error_maps_to_a_4xx_or_503() -> None:
         status = status_for(cls())
         assert 400 <= status < 500 or status == 503, cls
     assert STATUS_BY_ERROR[errors.Conflict] == 409
-    assert status_for(errors.InsufficientFunds()) == 409
-    assert status_for(errors.AccountNotFound()) == 404
+    assert status_for(ledger_errors.InsufficientFunds()) == 409
+    assert status_for(ledger_errors.AccountNotFound()) == 404
 
 
 def test_settings_are_validated() -> None:

@@ -6,20 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.config import LedgerSettings
-from shared.errors import (
-    AccountAlreadyExists,
-    AccountFrozen,
-    AccountNotFound,
-    CurrencyMismatch,
-    DuplicateTransaction,
-    InsufficientFunds,
-    InvalidAmount,
-    InvalidPageToken,
-    SameAccountTransfer,
-    TemporarilyUnavailable,
-    UnsupportedCurrency,
-)
+from shared.ledger.settings import LedgerSettings
+from shared.errors import InvalidPageToken, TemporarilyUnavailable
+from shared.ledger.errors import AccountAlreadyExists, AccountFrozen, AccountNotFound, CurrencyMismatch, DuplicateTransaction, InsufficientFunds, InvalidAmount, SameAccountTransfer, UnsupportedCurrency
 from shared.ledger.models import AccountStatus
 from shared.ledger.service import (
     MAX_ATTEMPTS,

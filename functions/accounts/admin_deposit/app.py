@@ -6,19 +6,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import config
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import DepositRequest, TransactionResponse
+from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 from shared.types import AccountId
 
 app = build_resolver()
-# Settings are validated at cold start: a misconfigured function fails before its first request.
-config.load(config.LedgerSettings)
-config.load(config.IdempotencySettings)
+SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -31,7 +29,7 @@ config.load(config.IdempotencySettings)
 )
 def admin_deposit(account_id: Annotated[AccountId, Path()], request: DepositRequest) -> TransactionResponse:
     admin = current_caller(app).require("admin")
-    tx = account_service().deposit(admin.sub, account_id, request.amount, app.current_event.headers[HEADER],
+    tx = account_service(SETTINGS).deposit(admin.sub, account_id, request.amount, app.current_event.headers[HEADER],
                                       request.note)
     return TransactionResponse.of(tx)
 

@@ -3,18 +3,16 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import config
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import TransactionResponse, TransferRequest
+from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
-# Settings are validated at cold start: a misconfigured function fails before its first request.
-config.load(config.LedgerSettings)
-config.load(config.IdempotencySettings)
+SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -27,7 +25,7 @@ config.load(config.IdempotencySettings)
 )
 def create_transfer(request: TransferRequest) -> TransactionResponse:
     caller = current_caller(app)
-    tx = account_service().transfer(
+    tx = account_service(SETTINGS).transfer(
         caller.sub, request.to_account_id, request.amount, app.current_event.headers[HEADER], request.note
     )
     metrics.add_metric(name="TransferAmount", unit="Count", value=tx.amount.amount)

@@ -6,16 +6,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import config
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import EntriesResponse, EntryResponse
+from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
-# Settings are validated at cold start: a misconfigured function fails before its first request.
-config.load(config.LedgerSettings)
+SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/accounts/me/entries", summary="The caller's ledger entries (newest first)",
@@ -24,7 +23,7 @@ def list_my_entries(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     next_token: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> EntriesResponse:
-    account, page, token = account_service().my_entries(current_caller(app).sub, limit, next_token)
+    account, page, token = account_service(SETTINGS).my_entries(current_caller(app).sub, limit, next_token)
     return EntriesResponse(account_id=account.account_id, items=[EntryResponse.of(e) for e in page.items],
                            next_token=token)
 

@@ -3,17 +3,15 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import config
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import AccountResponse, RegisterAccountRequest
+from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
-# Settings are validated at cold start: a misconfigured function fails before its first request.
-config.load(config.LedgerSettings)
-config.load(config.IdempotencySettings)
+SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -26,7 +24,7 @@ config.load(config.IdempotencySettings)
 )
 def register_account(request: RegisterAccountRequest | None = None) -> AccountResponse:
     caller = current_caller(app)
-    account = account_service().register(caller.sub, request.currency if request else None)
+    account = account_service(SETTINGS).register(caller.sub, request.currency if request else None)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
     return AccountResponse.of(account)
 

@@ -1,0 +1,50 @@
+"""Domain errors of accounts and the ledger (SPEC §1). No HTTP: ``shared.api.errors`` maps them."""
+
+from __future__ import annotations
+
+from shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+
+
+class InvalidAmount(InvalidInput):
+    code = "INVALID_AMOUNT"
+    default_message = "The amount is not valid."
+
+
+class UnsupportedCurrency(InvalidInput):
+    code = "UNSUPPORTED_CURRENCY"
+    default_message = "The currency is not supported."
+
+
+class SameAccountTransfer(InvalidInput):
+    code = "SAME_ACCOUNT"
+    default_message = "Debit and credit account must differ."
+
+
+class AccountNotFound(NotFound):
+    code = "ACCOUNT_NOT_FOUND"
+    default_message = "The account does not exist."
+
+
+class AccountAlreadyExists(AlreadyExists):
+    code = "ACCOUNT_EXISTS"
+    default_message = "The caller already has a payment account."
+
+
+class InsufficientFunds(Conflict):
+    code = "INSUFFICIENT_FUNDS"
+    default_message = "The account balance is too low for this amount."
+
+
+class AccountFrozen(Conflict):
+    code = "ACCOUNT_FROZEN"
+    default_message = "The account is not active."
+
+
+class CurrencyMismatch(Conflict):
+    code = "CURRENCY_MISMATCH"
+    default_message = "The amount's currency differs from the account's currency."
+
+
+class DuplicateTransaction(Conflict):
+    code = "DUPLICATE_TRANSACTION"
+    default_message = "This transaction id was already used for a different transfer."
