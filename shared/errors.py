@@ -38,6 +38,16 @@ class UnsupportedMediaType(InvalidInput):
     default_message = "Send the body as JSON with Content-Type: application/json."
 
 
+class InvalidJson(BadRequest):
+    code = "INVALID_JSON"
+    default_message = "The request body is not valid JSON within the API's limits."
+
+
+class BodyNotAnObject(InvalidInput):
+    code = "VALIDATION_ERROR"
+    default_message = "The request body must be a JSON object."
+
+
 class InvalidPageToken(InvalidInput):
     code = "INVALID_NEXT_TOKEN"
     default_message = "next_token is not valid for this listing."

@@ -75,15 +75,6 @@ def _runner(settings: IdempotencySettings) -> Callable[..., dict[str, Any]]:
     return run  # type: ignore[no-any-return]
 
 
-def _body_payload(raw: str | None) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
 def idempotent(required: bool = True) -> Middleware:
     """Route middleware honouring the ``Idempotency-Key`` header.
 
@@ -114,7 +105,7 @@ def idempotent(required: bool = True) -> Middleware:
             "method": app.current_event.http_method,
             "path": app.current_event.path,
             "key": key,
-            "body": _body_payload(app.current_event.body),
+            "body": app.current_event.json_body,  # parsed once, with limits, by the resolver
         }
         stored = run(request=request, call=call)
         headers = dict(stored["headers"])
