@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import unicodedata
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
 
 # 2**53 - 1: the largest integer every JSON client (JavaScript included) represents exactly.
 MAX_MINOR_UNITS = 9_007_199_254_740_991
@@ -14,7 +15,36 @@ AccountId = Annotated[str, StringConstraints(min_length=4, max_length=64, patter
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.#]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 MinorUnits = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
-Note = Annotated[str, StringConstraints(max_length=140)]
+
+# Bidirectional embeddings, overrides and isolates (and the marks that steer them): they make a screen show
+# text in another order than it is stored ("Trojan Source", CVE-2021-42574).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else value
+
+
+def _displayable(value: str) -> str:
+    for ch in value:
+        if ch in BIDI_CONTROLS:
+            raise ValueError(f"bidirectional control character U+{ord(ch):04X} is not allowed")
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ValueError(f"control character U+{ord(ch):04X} is not allowed")
+    return value
+
+
+def safe_text(max_length: int, min_length: int = 1) -> Any:
+    """Free text that is safe to show on any screen: NFC-normalised and trimmed, then length-limited, with no
+    control characters (NUL, newlines, escapes) and no bidirectional overrides. The one type every schema
+    uses for names, notes and reasons."""
+    return Annotated[str, BeforeValidator(_nfc), StringConstraints(min_length=min_length, max_length=max_length),
+                     AfterValidator(_displayable)]
+
+
+Note = safe_text(140, min_length=0)
+Name = safe_text(80)
+Reason = safe_text(500)
 
 
 class Money(BaseModel):
