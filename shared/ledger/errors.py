@@ -20,6 +20,11 @@ class SameAccountTransfer(InvalidInput):
     default_message = "Debit and credit account must differ."
 
 
+class AccountNotPayable(InvalidInput):
+    code = "ACCOUNT_NOT_PAYABLE"
+    default_message = "The account cannot receive this payment: it is a platform account."
+
+
 class AccountNotFound(NotFound):
     code = "ACCOUNT_NOT_FOUND"
     default_message = "The account does not exist."

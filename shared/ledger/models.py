@@ -11,10 +11,15 @@ from shared.types import Money
 
 
 class AccountKind(StrEnum):
-    CUSTOMER = "CUSTOMER"  # a user's payment account (never negative)
-    CAMPAIGN = "CAMPAIGN"  # a campaign's prize pot
-    PLATFORM = "PLATFORM"  # platform-owned operating accounts (fees, suspense)
+    CUSTOMER = "CUSTOMER"  # a user's payment account (never negative); a cash agent's float is one too
+    CAMPAIGN = "CAMPAIGN"  # a campaign's prize pot (funded only by the campaign's own funding operation)
+    HOLDS = "HOLDS"  # reserved withdrawal funds of proxy orders (moved only by proxy orders)
+    PLATFORM = "PLATFORM"  # other platform-owned operating accounts (fees, suspense)
     SETTLEMENT = "SETTLEMENT"  # money entering/leaving the platform; may go negative
+
+
+PAYABLE_BY_CUSTOMERS = frozenset({AccountKind.CUSTOMER})
+"""What a P2P transfer or an admin deposit may credit: never a system account (pot, holds, settlement)."""
 
 
 class AccountStatus(StrEnum):

@@ -7,10 +7,10 @@ at all, and they report why not with the exceptions below.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from shared.ledger.models import Account, EntryPage, Transaction
+from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
 from shared.writes import ConflictingWrite, GuardedWrite
 
 WriteConflict = ConflictingWrite
@@ -31,9 +31,11 @@ class LedgerStore(Protocol):
 
     def find_account_by_owner(self, owner: str) -> Account | None: ...
 
-    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
+              credit_kinds: Collection[AccountKind] | None = None) -> None:
         """Apply atomically. Raises ``TransactionAlreadyApplied``, ``WriteConflict``, or the domain errors
-        ``AccountNotFound`` / ``AccountFrozen`` / ``CurrencyMismatch`` / ``InsufficientFunds``.
+        ``AccountNotFound`` / ``AccountFrozen`` / ``CurrencyMismatch`` / ``InsufficientFunds`` /
+        ``AccountNotPayable`` (the credited account's kind is not in ``credit_kinds``, when given).
 
         ``writes`` are the capability's own writes committed in the same transaction, so it can move money
         and change its state atomically. A write whose condition fails raises its own domain error

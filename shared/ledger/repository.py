@@ -17,7 +17,7 @@ mapped from ``CancellationReasons`` codes by item index, never from messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
     AccountNotFound,
+    AccountNotPayable,
     CurrencyMismatch,
     InsufficientFunds,
 )
@@ -143,10 +144,13 @@ class DynamoLedgerStore(Repository):
         return self.get_account(claim["account_id"]["S"])
 
     # --- transactions ---------------------------------------------------------
-    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
+              credit_kinds: Collection[AccountKind] | None = None) -> None:
         amount = {"N": str(tx.amount.amount)}
         currency = {"S": tx.amount.currency}
         active = {"S": AccountStatus.ACTIVE.value}
+        kinds = {f":k{i}": {"S": k.value} for i, k in enumerate(sorted(credit_kinds or ()))}
+        kind_clause = f" AND #kind IN ({', '.join(kinds)})" if kinds else ""
         created = iso(tx.created_at)
         tx_item = to_item(
             {
@@ -214,9 +218,9 @@ class DynamoLedgerStore(Repository):
                     "TableName": self.accounts_table,
                     "Key": account_key(tx.credit_account_id),
                     "UpdateExpression": "SET balance = balance + :amt",
-                    "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active},
+                    "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur" + kind_clause,
+                    "ExpressionAttributeNames": {"#st": "status", **({"#kind": "kind"} if kinds else {})},
+                    "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active, **kinds},
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
@@ -226,7 +230,7 @@ class DynamoLedgerStore(Repository):
         try:  # the capability's writes raise their own errors first: they are its preconditions
             transact(self.client, writes, before=items)
         except ClientError as exc:
-            self._raise_for(exc, tx)
+            self._raise_for(exc, tx, credit_kinds)
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:
         resp = self.client.get_item(
@@ -253,7 +257,7 @@ class DynamoLedgerStore(Repository):
         last = resp.get("LastEvaluatedKey")
         return EntryPage(items=items, cursor=last["sk"]["S"] if last else None)
 
-    def _raise_for(self, exc: ClientError, tx: Transaction) -> None:
+    def _raise_for(self, exc: ClientError, tx: Transaction, credit_kinds: Collection[AccountKind] | None) -> None:
         """Diagnose a cancelled transfer from the ledger's own items: [tx record, debit, credit, entries]."""
         if exc.response.get("Error", {}).get("Code", "") != "TransactionCanceledException":
             raise exc
@@ -267,13 +271,16 @@ class DynamoLedgerStore(Repository):
             if index < len(codes) and codes[index] == "ConditionalCheckFailed":
                 old = raw[index].get("Item")
                 current = _account_from_item(old) if old else self.get_account(account_id)
-                raise _diagnose(current, account_id, tx, is_debit) from exc
+                raise _diagnose(current, account_id, tx, is_debit, credit_kinds) from exc
         raise exc
 
 
-def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debit: bool) -> Exception:
+def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debit: bool,
+              credit_kinds: Collection[AccountKind] | None = None) -> Exception:
     if account is None:
         return AccountNotFound(account_id=account_id)
+    if not is_debit and credit_kinds is not None and account.kind not in credit_kinds:
+        return AccountNotPayable(account_id=account_id)
     if account.status is not AccountStatus.ACTIVE:
         return AccountFrozen(account_id=account_id, status=account.status.value)
     if account.currency != tx.amount.currency:

@@ -12,19 +12,20 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from shared.clock import utcnow
 from shared.errors import AlreadyExists, InvalidPageToken, TemporarilyUnavailable
 from shared.ledger.errors import (
     AccountNotFound,
+    AccountNotPayable,
     DuplicateTransaction,
     InvalidAmount,
     SameAccountTransfer,
     UnsupportedCurrency,
 )
-from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
+from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, LedgerStore, TransactionAlreadyApplied, WriteConflict
 from shared.ledger.settings import LedgerSettings
 from shared.types import MAX_MINOR_UNITS, Money
@@ -79,6 +80,7 @@ class LedgerService:
         metadata: dict[str, str] | None = None,
         note: str | None = None,
         writes: Sequence[GuardedWrite] = (),
+        credit_kinds: Collection[AccountKind] | None = None,
     ) -> Transaction:
         """Apply a double-entry transfer exactly once per ``transaction_id``.
 
@@ -88,7 +90,8 @@ class LedgerService:
         exponential back-off, at most ``MAX_ATTEMPTS`` times. ``writes`` (the
         capability's own state changes) are committed in the same transaction (see
         ``LedgerStore.apply``); if one fails its condition, its domain error
-        propagates and nothing moved.
+        propagates and nothing moved. ``credit_kinds`` restricts what the credited
+        account may be (checked in the write: ``AccountNotPayable`` otherwise).
         """
         self.check_amount(amount)
         if debit_account_id == credit_account_id:
@@ -104,7 +107,7 @@ class LedgerService:
         )
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self.store.apply(tx, note=note, writes=writes)
+                self.store.apply(tx, note=note, writes=writes, credit_kinds=credit_kinds)
                 return tx
             except TransactionAlreadyApplied:
                 recorded = self.store.get_transaction(transaction_id)
@@ -130,13 +133,14 @@ class LedgerService:
         return self.store.get_account(account_id) or account
 
     def issue(self, transaction_id: str, credit_account_id: str, amount: Money, by: str,
-              type: str = "DEPOSIT", note: str | None = None) -> Transaction:
+              type: str = "DEPOSIT", note: str | None = None,
+              credit_kinds: Collection[AccountKind] | None = None) -> Transaction:
         """Fund an account from the settlement account: the only recorded issuance."""
         self.check_amount(amount)
         settlement = settlement_account_id(amount.currency)
         self.ensure_system_account(settlement, AccountKind.SETTLEMENT, amount.currency, allow_negative=True)
         return self.transfer(transaction_id, settlement, credit_account_id, amount, type,
-                             metadata={"issued_by": by}, note=note)
+                             metadata={"issued_by": by}, note=note, credit_kinds=credit_kinds)
 
 
 class AccountService:
@@ -175,14 +179,17 @@ class AccountService:
             raise SameAccountTransfer(account_id=to_account_id)
         tx_id = derived_transaction_id("p2p", owner, idempotency_key)
         return self.ledger.transfer(tx_id, source.account_id, to_account_id, amount, "P2P_TRANSFER",
-                                    metadata={"initiated_by": owner}, note=note)
+                                    metadata={"initiated_by": owner}, note=note, credit_kinds=PAYABLE_BY_CUSTOMERS)
 
     def deposit(self, admin: str, account_id: str, amount: Money, idempotency_key: str,
                 note: str | None = None) -> Transaction:
-        if self.store.get_account(account_id) is None:
+        account = self.store.get_account(account_id)
+        if account is None:
             raise AccountNotFound(account_id=account_id)
+        if account.kind not in PAYABLE_BY_CUSTOMERS:  # also in the write; settlement would be a self-transfer
+            raise AccountNotPayable(account_id=account_id)
         tx_id = derived_transaction_id("dep", admin, account_id, idempotency_key)
-        return self.ledger.issue(tx_id, account_id, amount, by=admin, note=note)
+        return self.ledger.issue(tx_id, account_id, amount, by=admin, note=note, credit_kinds=PAYABLE_BY_CUSTOMERS)
 
 
 def encode_page_token(cursor: str, account_id: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from shared.errors import AlreadyExists
@@ -11,10 +11,11 @@ from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
     AccountNotFound,
+    AccountNotPayable,
     CurrencyMismatch,
     InsufficientFunds,
 )
-from shared.ledger.models import Account, AccountStatus, Direction, Entry, EntryPage, Transaction
+from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
 
 
@@ -67,7 +68,8 @@ class InMemoryLedgerStore:
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
 
-    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = ()) -> None:
+    def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
+              credit_kinds: Collection[AccountKind] | None = None) -> None:
         with self.lock:
             if self.conflicts_to_inject > 0:
                 self.conflicts_to_inject -= 1
@@ -80,6 +82,8 @@ class InMemoryLedgerStore:
             for acct, aid, is_debit in ((debit, tx.debit_account_id, True), (credit, tx.credit_account_id, False)):
                 if acct is None:
                     raise AccountNotFound(account_id=aid)
+                if not is_debit and credit_kinds is not None and acct.kind not in credit_kinds:
+                    raise AccountNotPayable(account_id=aid)
                 if acct.status is not AccountStatus.ACTIVE:
                     raise AccountFrozen(account_id=aid, status=acct.status.value)
                 if acct.currency != tx.amount.currency:
