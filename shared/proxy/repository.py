@@ -14,6 +14,10 @@ ProxyOrders (``pk``)
 ProxyAgents (``pk``)
     ``AGENT#<account_id>``        agent record: owner, status, limits
     ``USAGE#<account_id>#<day>``  the agent's executed total (``amount``, ``count``) of the day
+
+Every conditional write is built here as a ``GuardedWrite``: the ``TransactWriteItems`` entry plus the domain
+error its condition stands for (see ``ports.ProxyStore``). ``commit`` and ``LedgerService.transfer`` raise the
+failing write's own error (``shared.writes.transact``); nothing maps a position in the list.
 """
 
 from __future__ import annotations
