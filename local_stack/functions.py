@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import os
 import sys
 import threading
@@ -116,11 +117,17 @@ class UnknownFunction(LookupError):
 
 
 class _Container:
-    """One warm "Lambda container": its own copy of the handler module, one event at a time."""
+    """One warm "Lambda container": its own copy of the handler module, one event at a time.
 
-    def __init__(self, handler: Callable[[Any, Any], Any]) -> None:
+    ``env`` is the function's environment it was started (imported) with; ``canonical`` marks the container
+    that runs the function's canonical module (``sys.modules``) rather than a private copy.
+    """
+
+    def __init__(self, handler: Callable[[Any, Any], Any], env: dict[str, str], canonical: bool) -> None:
         self.handler = handler
         self.busy = False
+        self.env = env
+        self.canonical = canonical
 
 
 class FunctionRegistry:
@@ -130,7 +137,10 @@ class FunctionRegistry:
     at a time (module-level state such as the Powertools resolver's current event
     is per container, so concurrent requests never share it); a new container is
     a fresh import of the handler module ("cold start"), up to
-    ``max_containers`` per function.
+    ``max_containers`` per function. As on Lambda, changing a function's
+    configuration (its ``spec.environment``, which tests may patch) retires its
+    idle containers: the next event starts a new one, whose import sees the new
+    environment (handlers validate their settings at import).
     """
 
     def __init__(self, template: Template, extra_env: dict[str, str] | None = None,
@@ -140,7 +150,9 @@ class FunctionRegistry:
         self.extra_env = extra_env or {}
         self.max_containers = max_containers
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._canonical_env: dict[str, dict[str, str]] = {}
         self._pools: dict[str, list[_Container]] = {}
+        self._copies = itertools.count(1)
         self._load_lock = threading.Lock()
         self._pool_cond = threading.Condition()
         resolver_state.install()  # Powertools keeps the current event in class attributes: make them per thread
@@ -159,42 +171,48 @@ class FunctionRegistry:
         with self._load_lock:
             if logical_id not in self._handlers:
                 spec: FunctionSpec = self.specs[logical_id]
-                with function_environ(self.environment(logical_id)):
+                env = self.environment(logical_id)
+                with function_environ(env):
                     module = importlib.import_module(spec.module_name)
+                self._canonical_env[logical_id] = env
                 self._handlers[logical_id] = getattr(module, spec.attribute)
             return self._handlers[logical_id]
 
-    def _new_container_handler(self, logical_id: str, index: int) -> Callable[[Any, Any], Any]:
-        if index == 0:
+    def _new_container_handler(self, logical_id: str, env: dict[str, str],
+                               canonical: bool) -> Callable[[Any, Any], Any]:
+        if canonical:
             return self.handler(logical_id)
         spec = self.specs[logical_id]
         self.handler(logical_id)  # the canonical module may still be importing in another thread
-        canonical = sys.modules[spec.module_name]
-        alias = f"{spec.module_name}__container{index}"
-        module_spec = importlib.util.spec_from_file_location(alias, canonical.__file__)
+        module_file = sys.modules[spec.module_name].__file__
+        alias = f"{spec.module_name}__container{next(self._copies)}"
+        module_spec = importlib.util.spec_from_file_location(alias, module_file)
         assert module_spec and module_spec.loader
         module = importlib.util.module_from_spec(module_spec)
-        with function_environ(self.environment(logical_id)):
+        with function_environ(env):
             module_spec.loader.exec_module(module)
         return getattr(module, spec.attribute)  # type: ignore[no-any-return]
 
     def _acquire(self, logical_id: str) -> _Container:
+        env = self.environment(logical_id)
         with self._pool_cond:
             pool = self._pools.setdefault(logical_id, [])
             while True:
+                pool[:] = [c for c in pool if c.busy or c.env == env]  # idle ones of an older configuration retire
                 for container in pool:
-                    if not container.busy:
+                    if not container.busy and container.env == env:
                         container.busy = True
                         return container
                 if len(pool) < self.max_containers:
-                    index = len(pool)
-                    placeholder = _Container(lambda e, c: None)
+                    canonical = (self._canonical_env.get(logical_id, env) == env
+                                 and not any(c.canonical for c in pool))
+                    placeholder = _Container(lambda e, c: None, env, canonical)
                     placeholder.busy = True
                     pool.append(placeholder)
                     break
                 self._pool_cond.wait()
         try:
-            placeholder.handler = self._new_container_handler(logical_id, index)
+            placeholder.handler = self._new_container_handler(logical_id, env, canonical)
         except BaseException:
             with self._pool_cond:
                 pool.remove(placeholder)

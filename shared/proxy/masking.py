@@ -12,6 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_masking import DataMasking
 
+from shared.proxy.models import ProxyOrder
+
 _ACCOUNT = {"regex_pattern": r"^([a-z]{2,4}_).*(.{4})$", "mask_format": r"\1****\2"}
 _NAME = {"regex_pattern": r"^(.).*$", "mask_format": r"\1*******"}
 _RULES = {
@@ -33,6 +35,13 @@ def mask_parties(parties: dict[str, Any]) -> dict[str, Any]:
         return parties
     masked: dict[str, Any] = _masker().erase(parties, masking_rules=present)
     return masked
+
+
+def order_parties(order: ProxyOrder) -> dict[str, Any]:
+    """Both parties of an order, masked (receipts and order views)."""
+    proxy: dict[str, Any] = {"account_id": order.proxy_account_id, "is_agent": order.proxy_is_agent,
+                             "display_name": order.proxy_display_name}
+    return mask_parties({"requester": {"account_id": order.owner_account_id}, "proxy": proxy})
 
 
 def mask_account(account_id: str | None) -> str | None:

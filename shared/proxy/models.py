@@ -102,3 +102,17 @@ class ReversalRequest(BaseModel):
     decided_at: datetime | None = None
     decision_note: str | None = None
     transaction_id: str | None = None
+
+
+class AgentDayTotals(BaseModel):
+    """What an agent's account did through proxy orders on one UTC day (reconciliation)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    top_up_amount: int  # paid out by the agent's account (agent -> customers)
+    withdrawal_amount: int  # received by the agent's account (customers -> agent)
+
+    @property
+    def net(self) -> int:
+        return self.withdrawal_amount - self.top_up_amount

@@ -1,20 +1,25 @@
-"""What the proxy service depends on: its store (DynamoDB or a fake) and an event publisher.
+"""What the proxy services depend on: their store (DynamoDB or a fake) and an event publisher.
 
-Writes that must be atomic with a ledger transfer are returned as *items*
-(opaque to the service: ``TransactWriteItems`` entries for DynamoDB) and given
-to ``LedgerService.transfer(..., extra_items=...)``; writes without money go
-through ``commit``. Either way a failed condition raises
-``shared.ledger.ports.ExtraItemRejected`` with the item's index.
+Writes with a condition are built by the store as ``GuardedWrite``s: the write (opaque to the services: a
+``TransactWriteItems`` entry for DynamoDB, a ``FakeWrite`` for the fakes) together with the domain error it
+stands for when its condition fails. A service hands them to ``LedgerService.transfer(..., writes=...)`` when
+money moves with them, or to ``ProxyStore.commit`` when it does not; either way a failed condition raises
+that write's own error. Nothing interprets a position in a list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
 
-from shared.proxy.models import Agent, AgentUsage, OrderStatus, ProxyOrder, ReversalRequest, ReversalStatus
+from shared.events import EventPublisher
+from shared.proxy.models import Agent, AgentUsage, ProxyOrder, ReversalRequest, ReversalStatus
+from shared.writes import GuardedWrite
+
+__all__ = ["ErrorFactory", "EventPublisher", "Expiry", "GuardedWrite", "ProxyStore"]
 
 Expiry = Literal["unexpired", "expired"] | None
+ErrorFactory = Callable[[], Exception]
 
 
 class ProxyStore(Protocol):
@@ -37,31 +42,38 @@ class ProxyStore(Protocol):
                        cursor: dict[str, str] | None) -> tuple[list[ReversalRequest], dict[str, str] | None]:
         """Reversal requests in ``status``, oldest first; the cursor is the store's own position."""
 
-    # --- writes as transaction items -----------------------------------------
-    def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:
-        """[put the order once, add its amount to the requester's usage of ``day`` within ``daily_limit``]."""
+    # --- guarded writes (committed with a transfer or by ``commit``) ---------
+    def put_order(self, order: ProxyOrder) -> GuardedWrite:
+        """Put the new order once. Fails with ``AlreadyExists`` (an order id is 128 random bits)."""
 
-    def transition_items(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry) -> Sequence[Any]:
-        """[replace ``before`` by ``after`` if the stored order is still ``before`` (same version and status)
-        and, per ``expiry``, ``expires_at > now`` or ``expires_at <= now``]."""
+    def add_requester_usage(self, order: ProxyOrder, day: str, daily_limit: int) -> GuardedWrite:
+        """Add the order's amount to its requester's total of ``day`` if it stays within ``daily_limit``.
+        Fails with ``OrderLimitExceeded(limit="daily")``."""
 
-    def agent_usage_items(self, agent: Agent, day: str, amount: int) -> Sequence[Any]:
-        """[the agent is still active, add ``amount`` to its usage of ``day`` within its daily limit]."""
+    def order_transition(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry,
+                         on_failure: ErrorFactory | None = None) -> GuardedWrite:
+        """Replace ``before`` by ``after`` if the stored order is still ``before`` (same status and version)
+        and, per ``expiry``, ``expires_at > now`` or ``expires_at <= now``. Fails with why the order cannot
+        change, from its state at the failure (``order_refusal``: not found, code expired, not pending), or
+        with ``on_failure()`` where the operation gives the change another meaning (reversals)."""
 
-    def reversal_items(self, request: ReversalRequest, expect: Literal["new"] | ReversalRequest) -> Sequence[Any]:
-        """[put the request once (``"new"``) or replace it if still ``expect.status``]."""
+    def agent_active(self, agent: Agent) -> GuardedWrite:
+        """The agent is still active. Fails with ``ProxyNotEligible(reason="AGENT_NOT_ACTIVE")``."""
 
-    def commit(self, items: Sequence[Any]) -> None: ...
+    def add_agent_usage(self, agent: Agent, day: str, amount: int) -> GuardedWrite:
+        """Add ``amount`` to the agent's total of ``day`` if it stays within its daily limit.
+        Fails with ``AgentLimitExceeded(limit="daily")``."""
 
+    def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
+        """Put the new reversal request once. Fails with ``AlreadyExists`` (128 random bits)."""
+
+    def decide_reversal(self, decided: ReversalRequest, expect: ReversalRequest) -> GuardedWrite:
+        """Replace the request by its decision if it is still ``expect.status``.
+        Fails with ``ReversalNotAllowed(reason="ALREADY_DECIDED")``."""
+
+    def commit(self, writes: Sequence[GuardedWrite]) -> None:
+        """All or nothing; a failed condition raises the first failing write's error."""
+
+    # --- plain writes ---------------------------------------------------------
     def put_agent(self, agent: Agent) -> None:
         """Put once; ``AgentAlreadyExists`` otherwise."""
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """Best effort after the state change committed; never raises."""
-
-
-TERMINAL: frozenset[OrderStatus] = frozenset(
-    {OrderStatus.EXECUTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REVERSED}
-)

@@ -14,23 +14,35 @@ ProxyOrders (``pk``)
 ProxyAgents (``pk``)
     ``AGENT#<account_id>``        agent record: owner, status, limits
     ``USAGE#<account_id>#<day>``  the agent's executed total (``amount``, ``count``) of the day
+
+Every conditional write is built here as a ``GuardedWrite``: the ``TransactWriteItems`` entry plus the domain
+error its condition stands for (see ``ports.ProxyStore``). ``commit`` and ``LedgerService.transfer`` raise the
+failing write's own error (``shared.writes.transact``); nothing maps a position in the list.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.clock import iso
-from shared.dynamo import RETRYABLE_ERRORS, RETRYABLE_REASONS, Repository, from_item, to_item
-from shared.errors import TemporarilyUnavailable
-from shared.ledger.ports import ExtraItemRejected
-from shared.proxy.errors import AgentAlreadyExists
+from shared.dynamo import Repository, from_item, is_condition_failure, to_item
+from shared.errors import AlreadyExists, TemporarilyUnavailable
+from shared.proxy.errors import (
+    AgentAlreadyExists,
+    AgentLimitExceeded,
+    OrderLimitExceeded,
+    OrderNotPending,
+    ProxyCodeExpired,
+    ProxyNotEligible,
+    ProxyOrderNotFound,
+    ReversalNotAllowed,
+)
 from shared.proxy.models import (
     OPEN_STATUSES,
     Agent,
@@ -42,8 +54,9 @@ from shared.proxy.models import (
     ReversalRequest,
     ReversalStatus,
 )
-from shared.proxy.ports import Expiry
+from shared.proxy.ports import ErrorFactory, Expiry
 from shared.types import Money
+from shared.writes import ConflictingWrite, GuardedWrite, OldImage, transact
 
 SHARDS = "0123456789abcdef"
 OPEN_INDEX = "OpenByExpiry"
@@ -74,7 +87,11 @@ def _order_item(o: ProxyOrder) -> dict[str, Any]:
 
 
 def _order_from(item: dict[str, Any]) -> ProxyOrder:
-    d = from_item(item)
+    return _order_of(from_item(item))
+
+
+def _order_of(d: Mapping[str, Any]) -> ProxyOrder:
+    """The order from its item's plain values (``from_item``, or a transaction's old image)."""
     return ProxyOrder(
         order_id=d["order_id"], type=OrderType(d["type"]), status=OrderStatus(d["status"]), owner=d["owner"],
         owner_account_id=d["owner_account_id"], amount=Money(amount=int(d["amount"]), currency=d["currency"]),
@@ -87,6 +104,15 @@ def _order_from(item: dict[str, Any]) -> ProxyOrder:
         release_transaction_id=d.get("release_transaction_id"), reversal_request_id=d.get("reversal_request_id"),
         reversal_transaction_id=d.get("reversal_transaction_id"), version=int(d["version"]),
     )
+
+
+def order_refusal(order_id: str, current: ProxyOrder | None, now: int) -> Exception:
+    """Why a conditional write on an order failed, from the order's state when it failed."""
+    if current is None:
+        return ProxyOrderNotFound()
+    if current.status in OPEN_STATUSES and current.expires_at <= now:
+        return ProxyCodeExpired(order_id=order_id)
+    return OrderNotPending(status=current.status.value)
 
 
 def _agent_item(a: Agent) -> dict[str, Any]:
@@ -194,42 +220,63 @@ class DynamoProxyStore(Repository):
         return ([_reversal_from(i) for i in resp.get("Items", [])],
                 {k: v["S"] for k, v in last.items()} if last else None)
 
-    # --- writes as transaction items -----------------------------------------
-    def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:
-        return [
-            {"Put": {"TableName": self.orders_table, "Item": _order_item(order),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            self._usage_update(self.orders_table, f"USAGE#{order.owner}#{day}", order.amount.amount, daily_limit),
-        ]
+    # --- guarded writes --------------------------------------------------------
+    def put_order(self, order: ProxyOrder) -> GuardedWrite:
+        put = {"Put": {"TableName": self.orders_table, "Item": _order_item(order),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        return GuardedWrite.failing_with(put, lambda: AlreadyExists("The order id is taken.",
+                                                                    order_id=order.order_id))
 
-    def transition_items(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry) -> Sequence[Any]:
+    def add_requester_usage(self, order: ProxyOrder, day: str, daily_limit: int) -> GuardedWrite:
+        update = self._usage_update(self.orders_table, f"USAGE#{order.owner}#{day}", order.amount.amount,
+                                    daily_limit)
+        return GuardedWrite.failing_with(update, lambda: OrderLimitExceeded(limit="daily", maximum=daily_limit))
+
+    def order_transition(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry,
+                         on_failure: ErrorFactory | None = None) -> GuardedWrite:
         condition = "#st = :from AND version = :v"
         values: dict[str, Any] = {":from": {"S": before.status.value}, ":v": {"N": str(before.version)}}
         if expiry is not None:
             condition += " AND expires_at > :now" if expiry == "unexpired" else " AND expires_at <= :now"
             values[":now"] = {"N": str(now)}
-        return [{"Put": {"TableName": self.orders_table, "Item": _order_item(after), "ConditionExpression": condition,
-                         "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": values,
-                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}]
+        put = {"Put": {"TableName": self.orders_table, "Item": _order_item(after), "ConditionExpression": condition,
+                       "ExpressionAttributeNames": {"#st": "status"}, "ExpressionAttributeValues": values,
+                       "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+        if on_failure is not None:
+            return GuardedWrite.failing_with(put, on_failure)
 
-    def agent_usage_items(self, agent: Agent, day: str, amount: int) -> Sequence[Any]:
-        return [
-            {"ConditionCheck": {"TableName": self.agents_table, "Key": {"pk": {"S": f"AGENT#{agent.account_id}"}},
-                                "ConditionExpression": "#st = :active",
-                                "ExpressionAttributeNames": {"#st": "status"},
-                                "ExpressionAttributeValues": {":active": {"S": AgentStatus.ACTIVE.value}}}},
-            self._usage_update(self.agents_table, f"USAGE#{agent.account_id}#{day}", amount, agent.daily),
-        ]
+        def refusal(old: OldImage) -> Exception:
+            # The old image is the order that failed the condition; without one (no item), read it again.
+            current = _order_of(old) if old else self.get_order(before.order_id)
+            return order_refusal(before.order_id, current, now)
 
-    def reversal_items(self, request: ReversalRequest, expect: Literal["new"] | ReversalRequest) -> Sequence[Any]:
-        put: dict[str, Any] = {"TableName": self.orders_table, "Item": _reversal_item(request)}
-        if expect == "new":
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "#st = :st"
-            put["ExpressionAttributeNames"] = {"#st": "status"}
-            put["ExpressionAttributeValues"] = {":st": {"S": expect.status.value}}
-        return [{"Put": put}]
+        return GuardedWrite(put, refusal)
+
+    def agent_active(self, agent: Agent) -> GuardedWrite:
+        check = {"ConditionCheck": {"TableName": self.agents_table, "Key": {"pk": {"S": f"AGENT#{agent.account_id}"}},
+                                    "ConditionExpression": "#st = :active",
+                                    "ExpressionAttributeNames": {"#st": "status"},
+                                    "ExpressionAttributeValues": {":active": {"S": AgentStatus.ACTIVE.value}}}}
+        return GuardedWrite.failing_with(
+            check, lambda: ProxyNotEligible("The agent is not active.", reason="AGENT_NOT_ACTIVE"))
+
+    def add_agent_usage(self, agent: Agent, day: str, amount: int) -> GuardedWrite:
+        update = self._usage_update(self.agents_table, f"USAGE#{agent.account_id}#{day}", amount, agent.daily)
+        return GuardedWrite.failing_with(update, lambda: AgentLimitExceeded(
+            "The agent's daily limit does not allow this order.", limit="daily", maximum=agent.daily))
+
+    def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
+        put = {"Put": {"TableName": self.orders_table, "Item": _reversal_item(request),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        return GuardedWrite.failing_with(put, lambda: AlreadyExists("The reversal request id is taken.",
+                                                                    request_id=request.request_id))
+
+    def decide_reversal(self, decided: ReversalRequest, expect: ReversalRequest) -> GuardedWrite:
+        put = {"Put": {"TableName": self.orders_table, "Item": _reversal_item(decided),
+                       "ConditionExpression": "#st = :st", "ExpressionAttributeNames": {"#st": "status"},
+                       "ExpressionAttributeValues": {":st": {"S": expect.status.value}}}}
+        return GuardedWrite.failing_with(
+            put, lambda: ReversalNotAllowed("The request was already decided.", reason="ALREADY_DECIDED"))
 
     @staticmethod
     def _usage_update(table: str, pk: str, amount: int, limit: int) -> dict[str, Any]:
@@ -242,28 +289,22 @@ class DynamoProxyStore(Repository):
                                           ":room": {"N": str(limit - amount)}, ":usage": {"S": "USAGE"}},
         }}
 
-    def commit(self, items: Sequence[Any]) -> None:
+    def commit(self, writes: Sequence[GuardedWrite]) -> None:
+        """The writes in one transaction (no transfer); contention is retried with full-jitter back-off."""
         for attempt in range(8):
             try:
-                self.client.transact_write_items(TransactItems=list(items))
+                transact(self.client, writes)
                 return
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                raw = exc.response.get("CancellationReasons") or []
-                codes = [r.get("Code", "None") for r in raw]
-                for index, reason in enumerate(codes):
-                    if reason == "ConditionalCheckFailed":
-                        raise ExtraItemRejected(index, raw[index].get("Item")) from exc
-                if code not in RETRYABLE_ERRORS and not any(c in RETRYABLE_REASONS for c in codes):
-                    raise
+            except ConflictingWrite:
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise TemporarilyUnavailable()
 
+    # --- plain writes ---------------------------------------------------------
     def put_agent(self, agent: Agent) -> None:
         try:
             self.client.put_item(TableName=self.agents_table, Item=_agent_item(agent),
                                  ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 raise AgentAlreadyExists(account_id=agent.account_id) from exc
             raise

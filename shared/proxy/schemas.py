@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from shared.ledger.models import Account, Transaction
-from shared.proxy.models import Agent, AgentUsage, OrderStatus, OrderType, ProxyOrder, ReversalRequest
+from shared.proxy.masking import order_parties
+from shared.proxy.models import (
+    Agent,
+    AgentDayTotals,
+    AgentUsage,
+    OrderStatus,
+    OrderType,
+    ProxyOrder,
+    ReversalRequest,
+)
 from shared.types import MAX_MINOR_UNITS, AccountId, Balance, Money
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=512)]
@@ -31,6 +40,11 @@ class CreatedOrderResponse(BaseModel):
     amount: Money
     code: str = Field(description="What the QR encodes; show it to the proxy. Single use.")
     expires_at: datetime
+
+    @classmethod
+    def of(cls, o: ProxyOrder, code: str) -> CreatedOrderResponse:
+        return cls(order_id=o.order_id, type=o.type, status=o.status, amount=o.amount, code=code,
+                   expires_at=datetime.fromtimestamp(o.expires_at, UTC))
 
 
 class ExecuteRequest(BaseModel):
@@ -71,11 +85,12 @@ class OrderResponse(BaseModel):
     parties: Parties
 
     @classmethod
-    def of(cls, o: ProxyOrder, parties: dict[str, Any]) -> OrderResponse:
+    def of(cls, o: ProxyOrder) -> OrderResponse:
+        """The order with both parties masked."""
         return cls(order_id=o.order_id, type=o.type, status=o.status, amount=o.amount,
                    expires_at=datetime.fromtimestamp(o.expires_at, UTC), created_at=o.created_at,
                    executed_at=o.executed_at, closed_at=o.closed_at, transaction_id=o.transaction_id,
-                   reversal_request_id=o.reversal_request_id, parties=Parties.model_validate(parties))
+                   reversal_request_id=o.reversal_request_id, parties=Parties.model_validate(order_parties(o)))
 
 
 class ReceiptResponse(BaseModel):
@@ -90,10 +105,10 @@ class ReceiptResponse(BaseModel):
     parties: Parties
 
     @classmethod
-    def of(cls, o: ProxyOrder, tx: Transaction | None, parties: dict[str, Any]) -> ReceiptResponse:
+    def of(cls, o: ProxyOrder, tx: Transaction | None) -> ReceiptResponse:
         return cls(order_id=o.order_id, status=o.status, type=o.type,
                    transaction_id=tx.transaction_id if tx else None, amount=o.amount, executed_at=o.executed_at,
-                   parties=Parties.model_validate(parties))
+                   parties=Parties.model_validate(order_parties(o)))
 
 
 class ReversalRequestBody(BaseModel):
@@ -173,6 +188,11 @@ class AgentOrderLine(BaseModel):
     transaction_id: str | None
     executed_at: datetime | None
 
+    @classmethod
+    def of(cls, o: ProxyOrder) -> AgentOrderLine:
+        return cls(order_id=o.order_id, type=o.type, status=o.status, amount=o.amount,
+                   transaction_id=o.transaction_id, executed_at=o.executed_at)
+
 
 class AgentTotals(BaseModel):
     count: int
@@ -187,3 +207,12 @@ class AgentOrdersResponse(BaseModel):
     date: str
     items: list[AgentOrderLine]
     totals: AgentTotals
+
+    @classmethod
+    def of(cls, agent: Agent, day: str, orders: list[ProxyOrder], totals: AgentDayTotals) -> AgentOrdersResponse:
+        return cls(
+            account_id=agent.account_id, date=day, items=[AgentOrderLine.of(o) for o in orders],
+            totals=AgentTotals(count=totals.count, top_up_amount=totals.top_up_amount,
+                               withdrawal_amount=totals.withdrawal_amount, net=totals.net,
+                               currency=orders[0].amount.currency if orders else None),
+        )

@@ -1,13 +1,18 @@
-"""Typed configuration of the proxy-mode functions (environment variables from template.yaml)."""
+"""Typed configuration of the proxy-mode functions (environment variables from template.yaml).
+
+Proxy mode moves money, so its settings extend the ledger's (``ACCOUNTS_TABLE``, ``LEDGER_TABLE``, currencies
+and limits from the template's Globals); ``wiring`` hands ``settings.ledger`` to the ledger's wiring so every
+proxy service of a function shares one ledger service.
+"""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import BaseSettings
+from shared.ledger.settings import LedgerSettings
 
 
-class ProxySettings(BaseSettings):
+class ProxySettings(LedgerSettings):
     proxy_orders_table: str = Field(min_length=1)
     proxy_agents_table: str = Field(min_length=1)
     proxy_event_bus: str = Field(default="", description="EventBridge bus for state-change events.")

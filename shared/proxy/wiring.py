@@ -1,33 +1,55 @@
-"""Builds the proxy service once per container (per distinct configuration) from the function's settings.
+"""Builds the proxy services from the function's settings, once per container and configuration.
 
-Settings are read from the environment on each call (a few microseconds) and the
-service is cached per settings value: on AWS that is once per container; on the
-local stack, where every function shares one process, each function still gets
-the service built from its own template environment.
+Handlers load ``ProxySettings`` at import and pass them in; every factory is
+cached per settings value (settings are frozen, hence hashable), so on AWS each
+service is built once per container, and on the local stack, where many
+functions share one process, each function gets the services of its own
+environment. Nothing here reads the environment.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import cache, partial
 
 from shared.ledger.wiring import ledger_service
-from shared.proxy.events import EventBridgePublisher
-from shared.proxy.keys import load_key_ring
+from shared.proxy.adapters import event_publisher, load_key_ring
 from shared.proxy.repository import DynamoProxyStore
-from shared.proxy.service import ProxyService
+from shared.proxy.services import (
+    AgentService,
+    ExecutionService,
+    ProxyDeps,
+    RequesterOrderService,
+    ReversalService,
+)
 from shared.proxy.settings import ProxySettings
 
 
-def proxy_service() -> ProxyService:
-    return _service(ProxySettings.from_env())
-
-
-@lru_cache(maxsize=16)
-def _service(settings: ProxySettings) -> ProxyService:
-    return ProxyService(
+@cache
+def deps(settings: ProxySettings) -> ProxyDeps:
+    return ProxyDeps(
         store=DynamoProxyStore(settings.proxy_orders_table, settings.proxy_agents_table),
-        ledger=ledger_service(),
+        ledger=ledger_service(settings.ledger),
         keys=partial(load_key_ring, settings),
-        events=EventBridgePublisher(settings.proxy_event_bus),
+        events=event_publisher(settings),
         settings=settings,
     )
+
+
+@cache
+def requester_orders(settings: ProxySettings) -> RequesterOrderService:
+    return RequesterOrderService(deps(settings))
+
+
+@cache
+def execution(settings: ProxySettings) -> ExecutionService:
+    return ExecutionService(deps(settings))
+
+
+@cache
+def reversals(settings: ProxySettings) -> ReversalService:
+    return ReversalService(deps(settings))
+
+
+@cache
+def agents(settings: ProxySettings) -> AgentService:
+    return AgentService(deps(settings))

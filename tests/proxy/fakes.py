@@ -1,16 +1,23 @@
 """In-memory ``ProxyStore`` with the DynamoDB store's write semantics (conditions, put-once, atomic commits).
 
-Its write items are ``FakeWrite``s, so they commit atomically with a transfer on ``InMemoryLedgerStore``
-(whose lock they share) exactly as the DynamoDB items do with ``TransactWriteItems``.
+Its guarded writes are ``GuardedWrite``s of ``FakeWrite``s carrying the same domain errors as the DynamoDB
+store's, so they commit atomically with a transfer on ``InMemoryLedgerStore`` (whose lock they share) exactly
+as the DynamoDB items do with ``TransactWriteItems``, and a failed condition raises the write's own error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from shared.ledger.ports import ExtraItemRejected
-from shared.proxy.errors import AgentAlreadyExists
+from shared.errors import AlreadyExists
+from shared.proxy.errors import (
+    AgentAlreadyExists,
+    AgentLimitExceeded,
+    OrderLimitExceeded,
+    ProxyNotEligible,
+    ReversalNotAllowed,
+)
 from shared.proxy.models import (
     OPEN_STATUSES,
     Agent,
@@ -20,8 +27,10 @@ from shared.proxy.models import (
     ReversalRequest,
     ReversalStatus,
 )
-from shared.proxy.ports import Expiry
-from tests.fakes.ledger import FakeWrite, InMemoryLedgerStore
+from shared.proxy.ports import ErrorFactory, Expiry
+from shared.proxy.repository import order_refusal
+from shared.writes import GuardedWrite
+from tests.fakes.ledger import FakeWrite, InMemoryLedgerStore, check_all, commit_all
 
 
 class InMemoryProxyStore:
@@ -73,15 +82,20 @@ class InMemoryProxyStore:
         page = rows[:limit]
         return page, ({"pk": f"REVERSAL#{page[-1].request_id}"} if len(rows) > limit else None)
 
-    # --- items ----------------------------------------------------------------
-    def create_items(self, order: ProxyOrder, day: str, daily_limit: int) -> Sequence[Any]:
+    # --- guarded writes --------------------------------------------------------
+    def put_order(self, order: ProxyOrder) -> GuardedWrite:
         def put() -> None:
             self.orders[order.order_id] = order
 
-        return [FakeWrite(lambda: order.order_id not in self.orders, put),
-                self._usage(f"user#{order.owner}#{day}", order.amount.amount, daily_limit)]
+        return GuardedWrite.failing_with(FakeWrite(lambda: order.order_id not in self.orders, put),
+                                         lambda: AlreadyExists("The order id is taken.", order_id=order.order_id))
 
-    def transition_items(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry) -> Sequence[Any]:
+    def add_requester_usage(self, order: ProxyOrder, day: str, daily_limit: int) -> GuardedWrite:
+        usage = self._usage(f"user#{order.owner}#{day}", order.amount.amount, daily_limit)
+        return GuardedWrite.failing_with(usage, lambda: OrderLimitExceeded(limit="daily", maximum=daily_limit))
+
+    def order_transition(self, before: ProxyOrder, after: ProxyOrder, now: int, expiry: Expiry,
+                         on_failure: ErrorFactory | None = None) -> GuardedWrite:
         def check() -> bool:
             current = self.orders.get(before.order_id)
             if current is None or current.status != before.status or current.version != before.version:
@@ -95,24 +109,42 @@ class InMemoryProxyStore:
         def commit() -> None:
             self.orders[after.order_id] = after
 
-        return [FakeWrite(check, commit)]
+        write = FakeWrite(check, commit)
+        if on_failure is not None:
+            return GuardedWrite.failing_with(write, on_failure)
+        return GuardedWrite(write, lambda _old: order_refusal(before.order_id, self.orders.get(before.order_id), now))
 
-    def agent_usage_items(self, agent: Agent, day: str, amount: int) -> Sequence[Any]:
+    def agent_active(self, agent: Agent) -> GuardedWrite:
         def active() -> bool:
             current = self.agents.get(agent.account_id)
             return current is not None and current.status is AgentStatus.ACTIVE
 
-        return [FakeWrite(active, lambda: None), self._usage(f"agent#{agent.account_id}#{day}", amount, agent.daily)]
+        return GuardedWrite.failing_with(FakeWrite(active, lambda: None), lambda: ProxyNotEligible(
+            "The agent is not active.", reason="AGENT_NOT_ACTIVE"))
 
-    def reversal_items(self, request: ReversalRequest, expect: Literal["new"] | ReversalRequest) -> Sequence[Any]:
-        def check() -> bool:
-            current = self.reversals.get(request.request_id)
-            return current is None if expect == "new" else (current is not None and current.status == expect.status)
+    def add_agent_usage(self, agent: Agent, day: str, amount: int) -> GuardedWrite:
+        usage = self._usage(f"agent#{agent.account_id}#{day}", amount, agent.daily)
+        return GuardedWrite.failing_with(usage, lambda: AgentLimitExceeded(
+            "The agent's daily limit does not allow this order.", limit="daily", maximum=agent.daily))
 
-        def commit() -> None:
+    def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
+        def put() -> None:
             self.reversals[request.request_id] = request
 
-        return [FakeWrite(check, commit)]
+        return GuardedWrite.failing_with(FakeWrite(lambda: request.request_id not in self.reversals, put),
+                                         lambda: AlreadyExists("The reversal request id is taken.",
+                                                               request_id=request.request_id))
+
+    def decide_reversal(self, decided: ReversalRequest, expect: ReversalRequest) -> GuardedWrite:
+        def check() -> bool:
+            current = self.reversals.get(decided.request_id)
+            return current is not None and current.status == expect.status
+
+        def commit() -> None:
+            self.reversals[decided.request_id] = decided
+
+        return GuardedWrite.failing_with(FakeWrite(check, commit), lambda: ReversalNotAllowed(
+            "The request was already decided.", reason="ALREADY_DECIDED"))
 
     def _usage(self, key: str, amount: int, limit: int) -> FakeWrite:
         def check() -> bool:
@@ -124,13 +156,10 @@ class InMemoryProxyStore:
 
         return FakeWrite(check, commit)
 
-    def commit(self, items: Sequence[Any]) -> None:
+    def commit(self, writes: Sequence[GuardedWrite]) -> None:
         with self.lock:
-            for index, item in enumerate(items):
-                if not item.check():
-                    raise ExtraItemRejected(index)
-            for item in items:
-                item.commit()
+            check_all(writes)
+            commit_all(writes)
 
     def put_agent(self, agent: Agent) -> None:
         with self.lock:
@@ -143,8 +172,9 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
 
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self.events.append((detail_type, detail))
+    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> bool:
+        self.events.append((detail_type, dict(detail)))
+        return True
 
     def types(self) -> list[str]:
         return [t for t, _ in self.events]

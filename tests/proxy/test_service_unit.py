@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.ledger.settings import LedgerSettings
 from shared.ledger.errors import AccountNotFound, InsufficientFunds, InvalidAmount
 from shared.ledger.models import Account, AccountKind
 from shared.ledger.service import LedgerService
@@ -24,7 +23,14 @@ from shared.proxy.errors import (
     ReversalNotAllowed,
 )
 from shared.proxy.models import OrderStatus, OrderType
-from shared.proxy.service import ProxyService, holds_account_id
+from shared.proxy.services import (
+    AgentService,
+    ExecutionService,
+    ProxyDeps,
+    RequesterOrderService,
+    ReversalService,
+    holds_account_id,
+)
 from shared.proxy.settings import ProxySettings
 from shared.types import Money
 from tests.fakes.ledger import InMemoryLedgerStore
@@ -47,13 +53,16 @@ class World:
     def __init__(self, **overrides: object) -> None:
         self.clock = Clock()
         self.ledger_store = InMemoryLedgerStore()
-        self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
-                                    clock=self.clock, sleep=lambda s: None)
+        self.settings = ProxySettings(accounts_table="a", ledger_table="l", proxy_orders_table="o",
+                                      proxy_agents_table="g", **overrides)  # type: ignore[arg-type]
+        self.ledger = LedgerService(self.ledger_store, self.settings.ledger, clock=self.clock, sleep=lambda s: None)
         self.store = InMemoryProxyStore(self.ledger_store)
         self.events = RecordingPublisher()
-        settings = ProxySettings(proxy_orders_table="o", proxy_agents_table="g",
-                                 **overrides)  # type: ignore[arg-type]
-        self.service = ProxyService(self.store, self.ledger, lambda: RING, self.events, settings, clock=self.clock)
+        deps = ProxyDeps(self.store, self.ledger, lambda: RING, self.events, self.settings, clock=self.clock)
+        self.orders = RequesterOrderService(deps)
+        self.execution = ExecutionService(deps)
+        self.reversals = ReversalService(deps)
+        self.agents = AgentService(deps)
         self.n = 0
 
     def account(self, owner: str, balance: int = 0) -> str:
@@ -67,7 +76,7 @@ class World:
 
     def agent(self, owner: str, balance: int = 0, per_order: int = 100_000, daily: int = 150_000) -> str:
         account_id = self.account(owner, balance)
-        self.service.register_agent("admin", account_id, per_order, daily, "Shop")
+        self.agents.register_agent("admin", account_id, per_order, daily, "Shop")
         return account_id
 
     def balance(self, account_id: str) -> int:
@@ -91,12 +100,12 @@ def w() -> World:
 def test_top_up_by_agent_moves_money_once_and_emits_events(w: World) -> None:
     user = w.account("alice", 1_000)
     agent = w.agent("bob", 50_000)
-    _order, code = w.service.create("alice", OrderType.TOP_UP, cny(3_000), True)
-    executed, tx = w.service.execute("bob", code, agent)
+    _order, code = w.orders.create("alice", OrderType.TOP_UP, cny(3_000), True)
+    executed, tx = w.execution.execute("bob", code, agent)
     assert executed.status is OrderStatus.EXECUTED and tx is not None
     assert (w.balance(user), w.balance(agent)) == (4_000, 47_000)
     with pytest.raises(OrderNotPending):
-        w.service.execute("bob", code, agent)
+        w.execution.execute("bob", code, agent)
     assert w.balance(agent) == 47_000
     assert w.events.types()[-2:] == ["ProxyOrderCreated", "ProxyOrderExecuted"]
     detail = w.events.events[-1][1]
@@ -108,7 +117,7 @@ def test_verification_happens_before_any_database_read(w: World) -> None:
     reads = w.store.reads
     for _, code in forged_codes(300, seed=11):
         with pytest.raises((InvalidProxyCode, ProxyCodeExpired)):
-            w.service.execute("bob", code, "acc_bob1")
+            w.execution.execute("bob", code, "acc_bob1")
     assert w.store.reads == reads
 
 
@@ -117,12 +126,12 @@ def test_replayed_codes_are_never_accepted(w: World) -> None:
     agent = w.agent("bob", 1_000_000, per_order=1_000_000, daily=10_000_000)
     codes = []
     for _ in range(20):
-        _, code = w.service.create("alice", OrderType.TOP_UP, cny(100), True)
-        w.service.execute("bob", code, agent)
+        _, code = w.orders.create("alice", OrderType.TOP_UP, cny(100), True)
+        w.execution.execute("bob", code, agent)
         codes.append(code)
     for code in codes * 3:
         with pytest.raises(OrderNotPending):
-            w.service.execute("bob", code, agent)
+            w.execution.execute("bob", code, agent)
     assert len(w.ledger_store.transactions) == 2 + 20
 
 
@@ -135,21 +144,21 @@ def closed_order_codes(w: World) -> tuple[list[tuple[str, str]], list[tuple[str,
     bob = w.agent("bob", 1_000_000, per_order=1_000_000, daily=10_000_000)
     codes: list[tuple[str, str]] = []
     for type in (OrderType.TOP_UP, OrderType.WITHDRAW):
-        codes.append(("expired", w.service.create("alice", type, cny(100), True)[1]))
-    w.clock.advance(w.service.settings.proxy_code_ttl_seconds + 1)
-    assert w.service.expire_due() == 2
+        codes.append(("expired", w.orders.create("alice", type, cny(100), True)[1]))
+    w.clock.advance(w.settings.proxy_code_ttl_seconds + 1)
+    assert w.execution.expire_due() == 2
     erin = w.agent("erin", 1_000_000, per_order=1_000_000, daily=10_000_000)
     for type in (OrderType.TOP_UP, OrderType.WITHDRAW):
-        order, code = w.service.create("alice", type, cny(100), True)
-        w.service.execute("bob", code, bob)
+        order, code = w.orders.create("alice", type, cny(100), True)
+        w.execution.execute("bob", code, bob)
         codes.append(("executed", code))
-        order, code = w.service.create("alice", type, cny(100), True)
-        w.service.cancel("alice", order.order_id)
+        order, code = w.orders.create("alice", type, cny(100), True)
+        w.orders.cancel("alice", order.order_id)
         codes.append(("cancelled", code))
-        order, code = w.service.create("alice", type, cny(100), True)
-        w.service.execute("bob", code, bob)
-        request = w.service.request_reversal("alice", order.order_id, "replay pool")
-        w.service.decide_reversal("rev", request.request_id, True, None)
+        order, code = w.orders.create("alice", type, cny(100), True)
+        w.execution.execute("bob", code, bob)
+        request = w.reversals.request_reversal("alice", order.order_id, "replay pool")
+        w.reversals.decide_reversal("rev", request.request_id, True, None)
         codes.append(("reversed", code))
     return codes, [("bob", bob), ("erin", erin), ("dave", dave)]
 
@@ -163,7 +172,7 @@ def run_service_fuzz(n_forged: int, n_replays: int, seed: int = 5) -> dict[str, 
     transactions, orders = len(w.ledger_store.transactions), dict(w.store.orders)
     usage, events = dict(w.store.usage), len(w.events.events)
     rng = random.Random(seed)
-    forged = forged_codes(n_forged, seed=seed, signer=w.service.signer(), now=int(w.clock().timestamp()))
+    forged = forged_codes(n_forged, seed=seed, signer=w.execution.signer(), now=int(w.clock().timestamp()))
     attempts = ["forged"] * n_forged + ["replay"] * n_replays
     rng.shuffle(attempts)
     seen: dict[str, int] = {}
@@ -179,7 +188,7 @@ def run_service_fuzz(n_forged: int, n_replays: int, seed: int = 5) -> dict[str, 
             refusals = (ProxyCodeExpired,) if state == "expired" else (OrderNotPending,)
         caller, account = rng.choice(proxies)
         try:
-            w.service.execute(caller, code, account)
+            w.execution.execute(caller, code, account)
         except refusals:
             seen[kind] = seen.get(kind, 0) + 1
             continue
@@ -208,30 +217,30 @@ def test_fuzz_100000_forged_and_replayed_codes_none_accepted() -> None:
 def test_withdrawal_holds_funds_that_cannot_be_spent_elsewhere(w: World) -> None:
     user = w.account("alice", 5_000)
     other = w.account("carol")
-    _order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(4_000), True)
+    _order, _ = w.orders.create("alice", OrderType.WITHDRAW, cny(4_000), True)
     assert w.balance(user) == 1_000 and w.balance(holds_account_id("CNY")) == 4_000
     with pytest.raises(InsufficientFunds):
         w.ledger.transfer("p2p1", user, other, cny(2_000), "P2P_TRANSFER")
     with pytest.raises(InsufficientFunds):  # a second withdrawal cannot reuse the held funds
-        w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+        w.orders.create("alice", OrderType.WITHDRAW, cny(2_000), True)
 
 
 def test_cancel_and_expiry_release_a_hold_exactly_once(w: World) -> None:
     user = w.account("alice", 5_000)
     total = w.total()
-    cancelled, _ = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
-    expiring, _ = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    cancelled, _ = w.orders.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    expiring, _ = w.orders.create("alice", OrderType.WITHDRAW, cny(2_000), True)
     assert w.balance(user) == 2_000
-    w.service.cancel("alice", cancelled.order_id)
+    w.orders.cancel("alice", cancelled.order_id)
     with pytest.raises(OrderNotPending):
-        w.service.cancel("alice", cancelled.order_id)
+        w.orders.cancel("alice", cancelled.order_id)
     assert w.balance(user) == 3_000
-    assert w.service.expire_due() == 0  # not yet
+    assert w.execution.expire_due() == 0  # not yet
     w.clock.advance(121)
-    assert w.service.expire_due() == 1
-    assert w.service.expire_due() == 0
+    assert w.execution.expire_due() == 1
+    assert w.execution.expire_due() == 0
     with pytest.raises(OrderNotPending):
-        w.service.cancel("alice", expiring.order_id)
+        w.orders.cancel("alice", expiring.order_id)
     assert w.balance(user) == 5_000 and w.balance(holds_account_id("CNY")) == 0 and w.total() == total
     assert w.store.orders[expiring.order_id].status is OrderStatus.EXPIRED
     assert "ProxyOrderExpired" in w.events.types() and "ProxyOrderCancelled" in w.events.types()
@@ -240,22 +249,22 @@ def test_cancel_and_expiry_release_a_hold_exactly_once(w: World) -> None:
 def test_expired_code_and_expired_order_are_refused(w: World) -> None:
     w.account("alice", 5_000)
     agent = w.agent("bob", 50_000)
-    _, code = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    _, code = w.orders.create("alice", OrderType.WITHDRAW, cny(1_000), True)
     w.clock.advance(120)
     with pytest.raises(ProxyCodeExpired):
-        w.service.execute("bob", code, agent)
+        w.execution.execute("bob", code, agent)
 
 
 def test_eligibility_reasons(w: World) -> None:
     w.account("alice", 5_000)
     friend = w.account("dave", 100)
     agent = w.agent("bob", 50_000)
-    _, top_up = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
-    _, withdrawal = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    _, top_up = w.orders.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    _, withdrawal = w.orders.create("alice", OrderType.WITHDRAW, cny(1_000), True)
 
     def reason(caller: str, code: str, account: str) -> str:
         with pytest.raises(ProxyNotEligible) as err:
-            w.service.execute(caller, code, account)
+            w.execution.execute(caller, code, account)
         return str(err.value.details["reason"])
 
     assert reason("dave", top_up, agent) == "ACCOUNT_NOT_OWNED"
@@ -265,7 +274,7 @@ def test_eligibility_reasons(w: World) -> None:
     assert reason("dave", withdrawal, friend) == "WITHDRAWAL_REQUIRES_AGENT"
     # a friend with enough balance may top up
     w.ledger.issue("dep-dave", friend, cny(5_000), by="test")
-    assert w.service.execute("dave", top_up, friend)[0].status is OrderStatus.EXECUTED
+    assert w.execution.execute("dave", top_up, friend)[0].status is OrderStatus.EXECUTED
 
 
 def test_agent_limits_are_named(w: World) -> None:
@@ -273,45 +282,45 @@ def test_agent_limits_are_named(w: World) -> None:
     agent = w.agent("bob", 1_000_000, per_order=50_000, daily=80_000)
 
     def limit(amount: int, type: OrderType = OrderType.TOP_UP) -> str:
-        _, code = w.service.create("alice", type, cny(amount), True)
+        _, code = w.orders.create("alice", type, cny(amount), True)
         with pytest.raises(AgentLimitExceeded) as err:
-            w.service.execute("bob", code, agent)
+            w.execution.execute("bob", code, agent)
         return str(err.value.details["limit"])
 
     assert limit(60_000) == "per_order"
-    _, code = w.service.create("alice", OrderType.TOP_UP, cny(50_000), True)
-    w.service.execute("bob", code, agent)
+    _, code = w.orders.create("alice", OrderType.TOP_UP, cny(50_000), True)
+    w.execution.execute("bob", code, agent)
     assert limit(40_000, OrderType.WITHDRAW) == "daily"
     poor = w.agent("erin", 100)
-    _, code = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    _, code = w.orders.create("alice", OrderType.TOP_UP, cny(1_000), True)
     with pytest.raises(AgentLimitExceeded) as err:
-        w.service.execute("erin", code, poor)
+        w.execution.execute("erin", code, poor)
     assert err.value.details["limit"] == "float"
 
 
 def test_requester_limits_and_proxy_mode_flag(w: World) -> None:
     w.account("alice", 10_000_000)
     with pytest.raises(ProxyModeRequired):
-        w.service.create("alice", OrderType.TOP_UP, cny(100), False)
+        w.orders.create("alice", OrderType.TOP_UP, cny(100), False)
     with pytest.raises(ProxyModeRequired):
-        w.service.create("alice", OrderType.TOP_UP, cny(100), None)
+        w.orders.create("alice", OrderType.TOP_UP, cny(100), None)
     with pytest.raises(InvalidAmount):
-        w.service.create("alice", OrderType.TOP_UP, cny(500_001), True)
+        w.orders.create("alice", OrderType.TOP_UP, cny(500_001), True)
     for _ in range(4):
-        w.service.create("alice", OrderType.TOP_UP, cny(500_000), True)
+        w.orders.create("alice", OrderType.TOP_UP, cny(500_000), True)
     with pytest.raises(OrderLimitExceeded):
-        w.service.create("alice", OrderType.TOP_UP, cny(1), True)
+        w.orders.create("alice", OrderType.TOP_UP, cny(1), True)
     with pytest.raises(AccountNotFound):
-        w.service.create("nobody", OrderType.TOP_UP, cny(1), True)
+        w.orders.create("nobody", OrderType.TOP_UP, cny(1), True)
 
 
 def test_other_users_order_is_not_found(w: World) -> None:
     w.account("alice", 1_000)
     w.account("mallory")
-    order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(500), True)
-    for call in (lambda: w.service.get("mallory", order.order_id), lambda: w.service.cancel("mallory", order.order_id),
-                 lambda: w.service.code_for("mallory", order.order_id),
-                 lambda: w.service.get("alice", "po_" + "0" * 32), lambda: w.service.get("alice", "../etc")):
+    order, _ = w.orders.create("alice", OrderType.WITHDRAW, cny(500), True)
+    for call in (lambda: w.orders.get("mallory", order.order_id), lambda: w.orders.cancel("mallory", order.order_id),
+                 lambda: w.orders.code_for("mallory", order.order_id),
+                 lambda: w.orders.get("alice", "po_" + "0" * 32), lambda: w.orders.get("alice", "../etc")):
         with pytest.raises(ProxyOrderNotFound):
             call()
 
@@ -320,35 +329,35 @@ def test_confirmation_step_when_enabled() -> None:
     w = World(proxy_confirmation_required=True)
     user = w.account("alice", 5_000)
     agent = w.agent("bob", 50_000)
-    order, code = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
-    pending, tx = w.service.execute("bob", code, agent)
+    order, code = w.orders.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    pending, tx = w.execution.execute("bob", code, agent)
     assert pending.status is OrderStatus.AWAITING_CONFIRMATION and tx is None
     assert w.balance(agent) == 50_000
     with pytest.raises(OrderNotPending):
-        w.service.execute("bob", code, agent)
-    done, tx = w.service.confirm("alice", order.order_id, True)
+        w.execution.execute("bob", code, agent)
+    done, tx = w.orders.confirm("alice", order.order_id, True)
     assert done.status is OrderStatus.EXECUTED and tx is not None
     assert (w.balance(user), w.balance(agent)) == (3_000, 52_000)
     # declining cancels and releases
-    order2, code2 = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
-    w.service.execute("bob", code2, agent)
-    declined, _ = w.service.confirm("alice", order2.order_id, False)
+    order2, code2 = w.orders.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    w.execution.execute("bob", code2, agent)
+    declined, _ = w.orders.confirm("alice", order2.order_id, False)
     assert declined.status is OrderStatus.CANCELLED and w.balance(user) == 3_000
 
 
 def test_reversal_posts_the_opposite_transfer_once(w: World) -> None:
     user = w.account("alice", 5_000)
     agent = w.agent("bob", 50_000)
-    order, code = w.service.create("alice", OrderType.WITHDRAW, cny(2_000), True)
-    w.service.execute("bob", code, agent)
-    request = w.service.request_reversal("bob", order.order_id, "wrong amount of cash handed out")
+    order, code = w.orders.create("alice", OrderType.WITHDRAW, cny(2_000), True)
+    w.execution.execute("bob", code, agent)
+    request = w.reversals.request_reversal("bob", order.order_id, "wrong amount of cash handed out")
     with pytest.raises(ReversalNotAllowed):
-        w.service.request_reversal("alice", order.order_id, "again")
-    decided, tx = w.service.decide_reversal("rev", request.request_id, True, "ok")
+        w.reversals.request_reversal("alice", order.order_id, "again")
+    decided, tx = w.reversals.decide_reversal("rev", request.request_id, True, "ok")
     assert tx is not None and decided.transaction_id == tx.transaction_id
     assert (w.balance(user), w.balance(agent)) == (5_000, 50_000)
     with pytest.raises(ReversalNotAllowed):
-        w.service.decide_reversal("rev", request.request_id, True, "twice")
+        w.reversals.decide_reversal("rev", request.request_id, True, "twice")
     assert w.store.orders[order.order_id].status is OrderStatus.REVERSED
 
 
@@ -356,25 +365,25 @@ def test_reversal_window_and_state() -> None:
     w = World(proxy_reversal_window_seconds=60)
     w.account("alice", 5_000)
     agent = w.agent("bob", 50_000)
-    order, code = w.service.create("alice", OrderType.TOP_UP, cny(2_000), True)
+    order, code = w.orders.create("alice", OrderType.TOP_UP, cny(2_000), True)
     with pytest.raises(ReversalNotAllowed):
-        w.service.request_reversal("alice", order.order_id, "not executed yet")
-    w.service.execute("bob", code, agent)
+        w.reversals.request_reversal("alice", order.order_id, "not executed yet")
+    w.execution.execute("bob", code, agent)
     w.clock.advance(61)
     with pytest.raises(ReversalNotAllowed) as err:
-        w.service.request_reversal("alice", order.order_id, "too late")
+        w.reversals.request_reversal("alice", order.order_id, "too late")
     assert err.value.details["reason"] == "WINDOW_CLOSED"
 
 
 def test_concurrent_executions_on_fakes_apply_once(w: World) -> None:
     user = w.account("alice", 0)
     agents = [w.agent(f"agent{i}", 10_000) for i in range(16)]
-    _, code = w.service.create("alice", OrderType.TOP_UP, cny(1_000), True)
+    _, code = w.orders.create("alice", OrderType.TOP_UP, cny(1_000), True)
     outcomes: list[str] = []
 
     def run(i: int) -> None:
         try:
-            w.service.execute(f"agent{i}", code, agents[i])
+            w.execution.execute(f"agent{i}", code, agents[i])
             outcomes.append("ok")
         except OrderNotPending:
             outcomes.append("409")
@@ -392,9 +401,9 @@ def test_agent_day_totals_match_the_ledger(w: World) -> None:
     w.account("alice", 100_000)
     agent = w.agent("bob", 100_000)
     for type, amount in ((OrderType.TOP_UP, 1_000), (OrderType.WITHDRAW, 2_500), (OrderType.TOP_UP, 700)):
-        _, code = w.service.create("alice", type, cny(amount), True)
-        w.service.execute("bob", code, agent)
-    _, _day, orders, totals = w.service.my_agent_orders("bob", None)
+        _, code = w.orders.create("alice", type, cny(amount), True)
+        w.execution.execute("bob", code, agent)
+    _, _day, orders, totals = w.agents.my_agent_orders("bob", None)
     assert (totals.count, totals.top_up_amount, totals.withdrawal_amount, totals.net) == (3, 1_700, 2_500, 800)
     entries = w.ledger_store.list_entries(agent, 100, None).items
     proxy_entries = [e for e in entries if e.type in ("PROXY_TOP_UP", "PROXY_WITHDRAWAL")]
@@ -405,31 +414,31 @@ def test_agent_day_totals_match_the_ledger(w: World) -> None:
 def test_platform_accounts_are_not_agents(w: World) -> None:
     w.ledger.ensure_system_account("sys_x_CNY", AccountKind.PLATFORM, "CNY")
     with pytest.raises(AccountNotFound):
-        w.service.register_agent("admin", "sys_x_CNY", 1, 2, None)
+        w.agents.register_agent("admin", "sys_x_CNY", 1, 2, None)
 
 
 def test_sweep_skips_orders_that_changed_after_listing(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     user = w.account("alice", 5_000)
-    order, _ = w.service.create("alice", OrderType.WITHDRAW, cny(1_000), True)
+    order, _ = w.orders.create("alice", OrderType.WITHDRAW, cny(1_000), True)
     w.clock.advance(300)
     stale = w.store.list_due(int(w.clock().timestamp()), 10)
-    w.service.cancel("alice", order.order_id)  # wins the race
+    w.orders.cancel("alice", order.order_id)  # wins the race
     monkeypatch.setattr(w.store, "list_due", lambda now, limit: stale)
-    assert w.service.expire_due() == 0
+    assert w.execution.expire_due() == 0
     assert w.balance(user) == 5_000 and w.store.orders[order.order_id].status is OrderStatus.CANCELLED
 
 
 def test_event_publishing_never_fails_the_request() -> None:
     from botocore.exceptions import ClientError
 
-    from shared.proxy.events import EventBridgePublisher
+    from shared.events import EventBridgePublisher
 
     class Broken:
         def put_events(self, **_: object) -> None:
             raise ClientError({"Error": {"Code": "InternalException", "Message": "down"}}, "PutEvents")
 
-    EventBridgePublisher("bus", client=Broken()).publish("ProxyOrderExecuted", {"order_id": "po_x"})
-    EventBridgePublisher("", client=Broken()).publish("ProxyOrderExecuted", {})  # no bus configured: no call
+    EventBridgePublisher("bus", "wallet.proxy", client=Broken()).publish("ProxyOrderExecuted", {"order_id": "po_x"})
+    EventBridgePublisher("", "wallet.proxy", client=Broken()).publish("ProxyOrderExecuted", {})  # no bus: no call
 
 
 def test_review_queue_pages_oldest_first(w: World) -> None:
@@ -440,17 +449,17 @@ def test_review_queue_pages_oldest_first(w: World) -> None:
     agent = w.agent("bob", 100_000)
     ids = []
     for _ in range(5):
-        order, code = w.service.create("alice", OrderType.TOP_UP, cny(100), True)
-        w.service.execute("bob", code, agent)
-        ids.append(w.service.request_reversal("alice", order.order_id, "why").request_id)
+        order, code = w.orders.create("alice", OrderType.TOP_UP, cny(100), True)
+        w.execution.execute("bob", code, agent)
+        ids.append(w.reversals.request_reversal("alice", order.order_id, "why").request_id)
         w.clock.advance(1)
     seen, token = [], None
     while True:
-        page, token = w.service.list_reversals(ReversalStatus.REQUESTED, 2, token)
+        page, token = w.reversals.list_reversals(ReversalStatus.REQUESTED, 2, token)
         seen += [r.request_id for r in page]
         if token is None:
             break
     assert seen == ids
     for bad in ("!!", "e30", "W10"):  # not base64 JSON / {} / []
         with pytest.raises(InvalidPageToken):
-            w.service.list_reversals(ReversalStatus.REQUESTED, 2, bad)
+            w.reversals.list_reversals(ReversalStatus.REQUESTED, 2, bad)

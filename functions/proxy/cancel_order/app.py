@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import OrderResponse
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -23,9 +25,7 @@ app = build_resolver()
     tags=["proxy"],
 )
 def cancel_order(order_id: Annotated[str, Path(max_length=64)]) -> OrderResponse:
-    service = proxy_service()
-    order = service.cancel(current_caller(app).sub, order_id)
-    return OrderResponse.of(order, service.parties(order))
+    return OrderResponse.of(wiring.requester_orders(SETTINGS).cancel(current_caller(app).sub, order_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,17 +1,17 @@
 """POST /proxy-orders: create a proxy-mode top-up or withdrawal; returns the signed, single-use code."""
 
-from datetime import UTC, datetime
-
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import CreatedOrderResponse, CreateOrderRequest
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -23,10 +23,10 @@ app = build_resolver()
     tags=["proxy"],
 )
 def create_order(request: CreateOrderRequest) -> CreatedOrderResponse:
-    order, code = proxy_service().create(current_caller(app).sub, request.type, request.amount, request.proxy_mode)
+    order, code = wiring.requester_orders(SETTINGS).create(current_caller(app).sub, request.type, request.amount,
+                                                           request.proxy_mode)
     metrics.add_metric(name="ProxyOrderCreated", unit="Count", value=1)
-    return CreatedOrderResponse(order_id=order.order_id, type=order.type, status=order.status, amount=order.amount,
-                                code=code, expires_at=datetime.fromtimestamp(order.expires_at, UTC))
+    return CreatedOrderResponse.of(order, code)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import ReversalDecisionBody, ReversalResponse
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -25,7 +27,7 @@ app = build_resolver()
 def decide_reversal(request_id: Annotated[str, Path(max_length=64)],
                     request: ReversalDecisionBody) -> ReversalResponse:
     decider = current_caller(app).require("admin", "reviewer")
-    decided, _ = proxy_service().decide_reversal(decider.sub, request_id, request.approve, request.note)
+    decided, _ = wiring.reversals(SETTINGS).decide_reversal(decider.sub, request_id, request.approve, request.note)
     return ReversalResponse.of(decided)
 
 

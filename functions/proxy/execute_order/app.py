@@ -7,11 +7,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.api import verify_code_first
 from shared.proxy.schemas import ExecuteRequest, OrderResponse, ReceiptResponse
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -21,17 +23,16 @@ app = build_resolver()
                202: {"description": "Awaiting the requester's confirmation",
                      "content": {"application/json": {"model": OrderResponse}}},
                **error_responses(400, 401, 403, 404, 409, 422, 503)},
-    middlewares=[verify_code_first, idempotent(required=True)],
+    middlewares=[verify_code_first(SETTINGS), idempotent(required=True)],
     tags=["proxy"],
 )
 def execute_order(request: ExecuteRequest) -> Response[ReceiptResponse | OrderResponse]:
-    service = proxy_service()
-    order, tx = service.execute(current_caller(app).sub, request.code, request.proxy_account_id)
+    order, tx = wiring.execution(SETTINGS).execute(current_caller(app).sub, request.code, request.proxy_account_id)
     if tx is None:  # confirmation step is on: the requester completes it
-        pending = OrderResponse.of(order, service.parties(order))
+        pending = OrderResponse.of(order)
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=pending)
     metrics.add_metric(name="ProxyOrderExecuted", unit="Count", value=1)
-    receipt = ReceiptResponse.of(order, tx, service.parties(order))
+    receipt = ReceiptResponse.of(order, tx)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=receipt)
 
 

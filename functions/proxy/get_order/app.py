@@ -9,18 +9,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import OrderResponse
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/proxy-orders/<order_id>", summary="A proxy order (requester or executing proxy)",
          responses=error_responses(401, 404, 422), tags=["proxy"])
 def get_order(order_id: Annotated[str, Path(max_length=64)]) -> OrderResponse:
-    service = proxy_service()
-    order = service.get(current_caller(app).sub, order_id)
-    return OrderResponse.of(order, service.parties(order))
+    return OrderResponse.of(wiring.requester_orders(SETTINGS).get(current_caller(app).sub, order_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -10,10 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.qr import CONTENT_TYPES, QrFormat, render
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/proxy-orders/<order_id>/qr", summary="QR image of the order's code (requester only)",
@@ -24,7 +26,7 @@ def get_order_qr(
     format: Annotated[QrFormat, Query()] = QrFormat.SVG,
     scale: Annotated[int, Query(ge=1, le=20)] = 8,
 ):  # unannotated on purpose: Powertools would JSON-validate (utf-8 decode) the image body
-    code = proxy_service().code_for(current_caller(app).sub, order_id)
+    code = wiring.requester_orders(SETTINGS).code_for(current_caller(app).sub, order_id)
     return Response(status_code=200, content_type=CONTENT_TYPES[format], body=render(code, format, scale),
                     headers={"Cache-Control": "no-store"})
 

@@ -10,25 +10,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
-from shared.proxy.schemas import AgentOrderLine, AgentOrdersResponse, AgentTotals
-from shared.proxy.wiring import proxy_service
+from shared.proxy import wiring
+from shared.proxy.schemas import AgentOrdersResponse
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/agents/me/orders", summary="The agent's executed orders of a UTC day, for reconciliation",
          responses=error_responses(401, 404, 422), tags=["proxy"])
 def list_my_agent_orders(date: Annotated[Date | None, Query()] = None) -> AgentOrdersResponse:
-    agent, day, orders, totals = proxy_service().my_agent_orders(current_caller(app).sub,
-                                                                 date.isoformat() if date else None)
-    items = [AgentOrderLine(order_id=o.order_id, type=o.type, status=o.status, amount=o.amount,
-                            transaction_id=o.transaction_id, executed_at=o.executed_at) for o in orders]
-    return AgentOrdersResponse(
-        account_id=agent.account_id, date=day, items=items,
-        totals=AgentTotals(count=totals.count, top_up_amount=totals.top_up_amount,
-                           withdrawal_amount=totals.withdrawal_amount, net=totals.net,
-                           currency=orders[0].amount.currency if orders else None),
-    )
+    day = date.isoformat() if date else None
+    return AgentOrdersResponse.of(*wiring.agents(SETTINGS).my_agent_orders(current_caller(app).sub, day))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -9,11 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.models import ReversalStatus
 from shared.proxy.schemas import ReversalResponse, ReversalsPage
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/admin/proxy-reversals", summary="Reversal requests by status, oldest first (admin or reviewer)",
@@ -24,7 +26,7 @@ def list_reversals(
     next_token: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> ReversalsPage:
     current_caller(app).require("admin", "reviewer")
-    items, token = proxy_service().list_reversals(status, limit, next_token)
+    items, token = wiring.reversals(SETTINGS).list_reversals(status, limit, next_token)
     return ReversalsPage(items=[ReversalResponse.of(r) for r in items], next_token=token)
 
 

@@ -6,10 +6,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import AgentResponse, RegisterAgentRequest
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -22,8 +24,8 @@ app = build_resolver()
 )
 def register_agent(request: RegisterAgentRequest) -> AgentResponse:
     admin = current_caller(app).require("admin")
-    agent = proxy_service().register_agent(admin.sub, request.account_id, request.limits.per_order,
-                                           request.limits.daily, request.display_name)
+    agent = wiring.agents(SETTINGS).register_agent(admin.sub, request.account_id, request.limits.per_order,
+                                                   request.limits.daily, request.display_name)
     return AgentResponse.of(agent)
 
 

@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
+from shared.proxy import wiring
 from shared.proxy.schemas import ReversalRequestBody, ReversalResponse
-from shared.proxy.wiring import proxy_service
+from shared.proxy.settings import ProxySettings
 
 app = build_resolver()
+SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -24,7 +26,8 @@ app = build_resolver()
     tags=["proxy"],
 )
 def request_reversal(order_id: Annotated[str, Path(max_length=64)], request: ReversalRequestBody) -> ReversalResponse:
-    return ReversalResponse.of(proxy_service().request_reversal(current_caller(app).sub, order_id, request.reason))
+    reversals = wiring.reversals(SETTINGS)
+    return ReversalResponse.of(reversals.request_reversal(current_caller(app).sub, order_id, request.reason))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

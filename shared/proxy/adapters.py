@@ -1,10 +1,16 @@
-"""Where the signing keys come from (data access: Secrets Manager through Powertools Parameters).
+"""External systems of proxy mode other than DynamoDB: the signing-key ring and the event bus.
+
+Signing keys (Secrets Manager through Powertools Parameters):
 
 * ``PROXY_CODE_KEYS`` set (local/dev): that JSON, no AWS call.
 * otherwise the secret ``PROXY_CODE_SECRET_ID``, fetched with Powertools'
   ``get_secret`` and cached in the container for ``PROXY_KEY_CACHE_SECONDS``
   (a rotation reaches every container within that time; codes signed with the
   previous key keep verifying as long as the secret still lists it).
+
+Events: the platform's one ``shared.events.EventBridgePublisher`` with source
+``wallet.proxy`` (best effort after the commit; details carry ids, amounts and
+masked account ids only).
 """
 
 from __future__ import annotations
@@ -12,8 +18,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.events import EventBridgePublisher
 from shared.proxy.codes import KeyRing
 from shared.proxy.settings import ProxySettings
+
+EVENT_SOURCE = "wallet.proxy"
 
 
 class KeyConfigurationError(RuntimeError):
@@ -21,6 +30,7 @@ class KeyConfigurationError(RuntimeError):
 
 
 def load_key_ring(settings: ProxySettings) -> KeyRing:
+    """The current key ring (called per use: the secret's container cache decides when it is fetched again)."""
     try:
         if settings.proxy_code_keys:
             return KeyRing.from_mapping(json.loads(settings.proxy_code_keys))
@@ -34,3 +44,8 @@ def load_key_ring(settings: ProxySettings) -> KeyRing:
         return KeyRing.from_mapping(data)
     except (ValueError, TypeError, AttributeError) as exc:
         raise KeyConfigurationError(f"proxy code keys are malformed: {type(exc).__name__}") from exc
+
+
+def event_publisher(settings: ProxySettings) -> EventBridgePublisher:
+    """State-change events of proxy orders on ``PROXY_EVENT_BUS`` (none when it is empty)."""
+    return EventBridgePublisher(settings.proxy_event_bus, EVENT_SOURCE)

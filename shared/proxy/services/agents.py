@@ -1,0 +1,46 @@
+"""Agents: an admin registers an account as a cash agent; an agent reads its record and reconciles its day."""
+
+from __future__ import annotations
+
+from shared.errors import InvalidInput
+from shared.ledger.errors import AccountNotFound
+from shared.ledger.models import Account, AccountKind
+from shared.proxy.errors import AgentNotFound
+from shared.proxy.masking import mask_account
+from shared.proxy.models import Agent, AgentDayTotals, AgentUsage, OrderType, ProxyOrder
+from shared.proxy.services.base import ProxyServiceBase, day_of
+
+
+class AgentService(ProxyServiceBase):
+    def register_agent(self, admin: str, account_id: str, per_order: int, daily: int,
+                       display_name: str | None) -> Agent:
+        if per_order > daily:
+            raise InvalidInput("The per-order limit cannot exceed the daily limit.", per_order=per_order, daily=daily)
+        account = self.accounts.get_account(account_id)
+        if account is None or account.kind is not AccountKind.CUSTOMER:
+            raise AccountNotFound(account_id=account_id)
+        agent = Agent(account_id=account_id, owner=account.owner, per_order=per_order, daily=daily,
+                      display_name=display_name, registered_by=admin, created_at=self.clock())
+        self.store.put_agent(agent)
+        self.events.publish("ProxyAgentRegistered", {"account_id": mask_account(account_id)})
+        return agent
+
+    def my_agent(self, caller: str) -> tuple[Agent, Account, AgentUsage]:
+        """The caller's agent record, its account (the float) and today's usage."""
+        account = self.my_account(caller)
+        agent = self.store.get_agent(account.account_id)
+        if agent is None:
+            raise AgentNotFound()
+        return agent, account, self.store.get_agent_usage(account.account_id, day_of(self.clock()))
+
+    def my_agent_orders(self, caller: str, day: str | None) -> tuple[Agent, str, list[ProxyOrder], AgentDayTotals]:
+        """The orders the caller's agent account executed on ``day`` (default today, UTC) and their totals."""
+        agent, _, _ = self.my_agent(caller)
+        day = day or day_of(self.clock())
+        orders = self.store.list_agent_orders(agent.account_id, day)
+        totals = AgentDayTotals(
+            count=len(orders),
+            top_up_amount=sum(o.amount.amount for o in orders if o.type is OrderType.TOP_UP),
+            withdrawal_amount=sum(o.amount.amount for o in orders if o.type is OrderType.WITHDRAW),
+        )
+        return agent, day, orders, totals

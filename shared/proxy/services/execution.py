@@ -1,0 +1,86 @@
+"""The proxy's side of proxy mode: verify a scanned code, check eligibility, settle; and the expiry sweep.
+
+A code is verified (HMAC, expiry; pure) before any database read, so a forged
+one costs one HMAC. Single use is the order's conditional write, not the code.
+"""
+
+from __future__ import annotations
+
+from shared.errors import DomainError
+from shared.ledger.models import Account, AccountStatus, Transaction
+from shared.proxy.codes import VerifiedCode
+from shared.proxy.errors import AgentLimitExceeded, InvalidProxyCode, OrderNotPending, ProxyNotEligible
+from shared.proxy.models import Agent, AgentStatus, OrderStatus, OrderType, ProxyOrder
+from shared.proxy.services.base import ProxyDeps, ProxyServiceBase
+from shared.proxy.services.settlement import Settlement
+
+
+class ExecutionService(ProxyServiceBase):
+    def __init__(self, deps: ProxyDeps) -> None:
+        super().__init__(deps)
+        self.settlement = Settlement(deps)
+
+    def verify_code(self, code: str) -> VerifiedCode:
+        """The code's order id and expiry if it is genuine and unexpired (pure: no database request)."""
+        return self.signer().verify(code, self.now())
+
+    def execute(self, proxy_owner: str, code: str, proxy_account_id: str) -> tuple[ProxyOrder, Transaction | None]:
+        """Redeem a code through the proxy's own account: the receipt, or (confirmation on) the order awaiting
+        the requester's confirmation and no transaction."""
+        verified = self.verify_code(code)  # before any database read
+        order = self.load(verified.order_id)
+        if order.expires_at != verified.expires_at:
+            raise InvalidProxyCode()
+        if order.status is not OrderStatus.PENDING:
+            raise OrderNotPending(status=order.status.value)
+        proxy, agent = self._eligible(proxy_owner, proxy_account_id, order)
+        order = order.model_copy(update={"proxy_account_id": proxy.account_id, "proxy_owner": proxy_owner,
+                                         "proxy_is_agent": agent is not None,
+                                         "proxy_display_name": agent.display_name if agent else None})
+        if self.settings.proxy_confirmation_required:
+            after = order.next(status=OrderStatus.AWAITING_CONFIRMATION)
+            self.settlement.transition(order, after, expiry="unexpired")
+            self.emit("ProxyOrderAwaitingConfirmation", after)
+            return after, None
+        return self.settlement.settle(order, agent)
+
+    def _eligible(self, caller: str, account_id: str, order: ProxyOrder) -> tuple[Account, Agent | None]:
+        proxy = self.accounts.get_account(account_id)
+        if proxy is None or proxy.owner != caller:
+            raise ProxyNotEligible("The proxy account must be the caller's own account.", reason="ACCOUNT_NOT_OWNED")
+        if caller == order.owner or proxy.account_id == order.owner_account_id:
+            raise ProxyNotEligible("The requester cannot be their own proxy.", reason="SELF_PROXY")
+        if proxy.status is not AccountStatus.ACTIVE:
+            raise ProxyNotEligible("The proxy account is not active.", reason="ACCOUNT_NOT_ACTIVE")
+        if proxy.currency != order.amount.currency:
+            raise ProxyNotEligible("The proxy account holds another currency.", reason="CURRENCY_MISMATCH")
+        agent = self.store.get_agent(proxy.account_id)
+        if agent is None:
+            if order.type is OrderType.WITHDRAW:
+                raise ProxyNotEligible("Cash withdrawals are executed by registered agents only.",
+                                       reason="WITHDRAWAL_REQUIRES_AGENT")
+            if proxy.balance < order.amount.amount:
+                raise ProxyNotEligible("The proxy account's balance is too low for this top-up.",
+                                       reason="INSUFFICIENT_BALANCE")
+            return proxy, None
+        if agent.status is not AgentStatus.ACTIVE:
+            raise ProxyNotEligible("The agent is not active.", reason="AGENT_NOT_ACTIVE")
+        amount = order.amount.amount
+        if amount > agent.per_order:
+            raise AgentLimitExceeded("The amount exceeds the agent's per-order limit.", limit="per_order",
+                                     maximum=agent.per_order)
+        # The daily limit is enforced by the usage write's condition in the execution transaction.
+        if order.type is OrderType.TOP_UP and proxy.balance < amount:
+            raise AgentLimitExceeded("The agent's float is too low for this top-up.", limit="float")
+        return proxy, agent
+
+    def expire_due(self) -> int:
+        """Expire open orders past ``expires_at`` and release their holds (the scheduled sweep)."""
+        expired = 0
+        for order in self.store.list_due(self.now(), self.settings.proxy_sweep_batch):
+            try:
+                self.settlement.close(order, OrderStatus.EXPIRED, expiry="expired")
+                expired += 1
+            except DomainError:
+                continue  # changed since the index was read (executed, cancelled, expired) or busy: next sweep
+        return expired

@@ -1,0 +1,111 @@
+"""Reversals: either party asks for an executed order to be undone; an admin or reviewer decides.
+
+Approval posts the opposite transfer once (``pxr_…``) in the same transaction
+as the order's ``EXECUTED -> REVERSED`` and the request's decision.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+
+from shared.errors import InvalidPageToken
+from shared.ledger.models import Transaction
+from shared.ledger.service import derived_transaction_id
+from shared.proxy.errors import ReversalNotAllowed, ReversalNotFound
+from shared.proxy.models import OrderStatus, OrderType, ReversalRequest, ReversalStatus
+from shared.proxy.services.base import ProxyServiceBase
+
+
+class ReversalService(ProxyServiceBase):
+    def request_reversal(self, caller: str, order_id: str, reason: str) -> ReversalRequest:
+        """One request per executed order, by its requester or its proxy, within the reversal window."""
+        order = self.visible(caller, order_id)
+        now = self.clock()
+        if order.status is not OrderStatus.EXECUTED or order.executed_at is None:
+            raise ReversalNotAllowed("Only an executed order can be reversed.", reason="NOT_EXECUTED")
+        if order.reversal_request_id:
+            raise ReversalNotAllowed("A reversal was already requested for this order.", reason="ALREADY_REQUESTED",
+                                     request_id=order.reversal_request_id)
+        if (now - order.executed_at).total_seconds() > self.settings.proxy_reversal_window_seconds:
+            raise ReversalNotAllowed("The reversal window has closed.", reason="WINDOW_CLOSED")
+        request = ReversalRequest(request_id="prr_" + secrets.token_hex(16), order_id=order_id, requested_by=caller,
+                                  reason=reason, created_at=now)
+        after = order.next(reversal_request_id=request.request_id)
+        self.store.commit([
+            self.store.put_reversal(request),
+            self.store.order_transition(order, after, int(now.timestamp()), None, on_failure=_order_changed),
+        ])
+        self.events.publish("ProxyReversalRequested", {"order_id": order_id, "request_id": request.request_id})
+        return request
+
+    def list_reversals(self, status: ReversalStatus, limit: int,
+                       next_token: str | None) -> tuple[list[ReversalRequest], str | None]:
+        """The review queue (admin/reviewer), oldest first, paginated with an opaque token."""
+        cursor = _decode_token(next_token) if next_token else None
+        items, last = self.store.list_reversals(status, limit, cursor)
+        return items, _encode_token(last) if last else None
+
+    def get_reversal(self, request_id: str) -> ReversalRequest:
+        request = self.store.get_reversal(request_id)
+        if request is None:
+            raise ReversalNotFound()
+        return request
+
+    def decide_reversal(self, decider: str, request_id: str, approve: bool,
+                        note: str | None) -> tuple[ReversalRequest, Transaction | None]:
+        """Reject (the request is closed), or approve: the opposite transfer, the order REVERSED, once."""
+        request = self.get_reversal(request_id)
+        if request.status is not ReversalStatus.REQUESTED:
+            raise ReversalNotAllowed("The request was already decided.", reason="ALREADY_DECIDED",
+                                     status=request.status.value)
+        now = self.clock()
+        decided = request.model_copy(update={"status": ReversalStatus.APPROVED if approve else ReversalStatus.REJECTED,
+                                             "decided_by": decider, "decided_at": now, "decision_note": note})
+        if not approve:
+            self.store.commit([self.store.decide_reversal(decided, request)])
+            self.events.publish("ProxyReversalRejected", {"order_id": request.order_id, "request_id": request_id})
+            return decided, None
+        order = self.load(request.order_id)
+        if order.status is not OrderStatus.EXECUTED or order.reversal_request_id != request_id:
+            raise ReversalNotAllowed("The order is not in a reversible state.", reason="NOT_EXECUTED")
+        tx_id = derived_transaction_id("pxr", order.order_id)
+        decided = decided.model_copy(update={"transaction_id": tx_id})
+        after = order.next(status=OrderStatus.REVERSED, reversal_transaction_id=tx_id)
+        proxy = order.proxy_account_id or ""
+        debit, credit = ((order.owner_account_id, proxy) if order.type is OrderType.TOP_UP
+                         else (proxy, order.owner_account_id))
+        writes = [self.store.decide_reversal(decided, request),
+                  self.store.order_transition(order, after, int(now.timestamp()), None,
+                                              on_failure=_changed_meanwhile)]
+        tx = self.ledger.transfer(tx_id, debit, credit, order.amount, "PROXY_REVERSAL",
+                                  metadata={"order_id": order.order_id, "reversal_request_id": request_id},
+                                  writes=writes)
+        self.emit("ProxyOrderReversed", after)
+        return decided, tx
+
+
+def _order_changed() -> Exception:
+    """The order's write failed while requesting a reversal: another request or change won."""
+    return ReversalNotAllowed("The order changed; read it again.", reason="CONFLICT")
+
+
+def _changed_meanwhile() -> Exception:
+    """The order's write failed while approving: it changed after the request was read."""
+    return ReversalNotAllowed("The request or order changed meanwhile.", reason="ALREADY_DECIDED")
+
+
+def _encode_token(cursor: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> dict[str, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError as exc:
+        raise InvalidPageToken() from exc
+    if (not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+            or not str(data.get("pk", "")).startswith("REVERSAL#")):
+        raise InvalidPageToken()
+    return data
