@@ -33,11 +33,11 @@ from shared.campaigns.models import KindWeight, Limits
 from shared.campaigns.repository import DynamoCampaignStore
 from shared.campaigns.service import CampaignService, campaign_account_id
 from shared.clock import iso
-from shared.ledger.settings import LedgerSettings
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import LedgerService
+from shared.ledger.settings import LedgerSettings
 from shared.types import Money
 
 KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=5), KindWeight(kind="SHOU", weight=2)]

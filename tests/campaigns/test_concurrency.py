@@ -19,12 +19,12 @@ from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits, VoucherSource
 from shared.campaigns.repository import DynamoCampaignStore
 from shared.campaigns.service import CampaignService
-from shared.ledger.settings import LedgerSettings
 from shared.errors import DomainError
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService
 from shared.ledger.repository import DynamoLedgerStore, from_item
 from shared.ledger.service import LedgerService
+from shared.ledger.settings import LedgerSettings
 from shared.types import Money
 from tests.campaigns.fakes import RecordingPublisher
 

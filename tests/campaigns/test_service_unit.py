@@ -22,8 +22,8 @@ from shared.campaigns.errors import (
 )
 from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.campaigns.service import CampaignService
-from shared.ledger.settings import LedgerSettings
 from shared.ledger.service import LedgerService
+from shared.ledger.settings import LedgerSettings
 from shared.types import Money
 from tests.campaigns.fakes import FakeGroups, InMemoryCampaignStore, RecordingPublisher
 from tests.fakes.ledger import InMemoryLedgerStore
