@@ -15,6 +15,7 @@ TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=128, p
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 MinorUnits = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
 Note = Annotated[str, StringConstraints(max_length=140)]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
 class Money(BaseModel):
