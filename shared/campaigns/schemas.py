@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from shared.campaigns.models import Campaign, DrawSet, Payment, PoolEntry, Voucher
+from shared.campaigns.models import Campaign, DrawSet, DrawTally, Payment, PoolEntry, Voucher
 from shared.types import DisplayName, Money, UserId
 
 Kind = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
@@ -149,6 +149,13 @@ class ResultsResponse(BaseModel):
     share: Money | None = None
     sets: list[SetResponse]
     payments: list[PaymentResponse]
+
+    @classmethod
+    def of(cls, c: Campaign, tally: DrawTally | None, sets: list[DrawSet], payments: list[Payment]) -> ResultsResponse:
+        share = Money(amount=tally.share, currency=c.prize_pot.currency) if tally and tally.share else None
+        return cls(campaign_id=c.campaign_id, status=c.status.value, total_sets=tally.total_sets if tally else None,
+                   share=share, sets=[SetResponse.of(s) for s in sets],
+                   payments=[PaymentResponse.of(p) for p in payments])
 
 
 class DrawStepInput(BaseModel):

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from local_stack import LocalStack
-from shared.ledger.settings import LedgerSettings
 from shared.ledger.errors import InsufficientFunds
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import AccountService, LedgerService, settlement_account_id
+from shared.ledger.settings import LedgerSettings
 from shared.types import Money
 
 ACCOUNTS = 6

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from shared import errors
-from shared.ledger import errors as ledger_errors
 from shared.api.auth import caller_from_event, parse_groups
 from shared.api.errors import STATUS_BY_ERROR, status_for
+from shared.ledger import errors as ledger_errors
 from shared.ledger.settings import LedgerSettings
 from shared.observability import REDACTED, RedactingFormatter, redact
 

@@ -6,9 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.ledger.settings import LedgerSettings
 from shared.errors import InvalidPageToken, TemporarilyUnavailable
-from shared.ledger.errors import AccountAlreadyExists, AccountFrozen, AccountNotFound, CurrencyMismatch, DuplicateTransaction, InsufficientFunds, InvalidAmount, SameAccountTransfer, UnsupportedCurrency
+from shared.ledger.errors import (
+    AccountAlreadyExists,
+    AccountFrozen,
+    AccountNotFound,
+    CurrencyMismatch,
+    DuplicateTransaction,
+    InsufficientFunds,
+    InvalidAmount,
+    SameAccountTransfer,
+    UnsupportedCurrency,
+)
 from shared.ledger.models import AccountStatus
 from shared.ledger.service import (
     MAX_ATTEMPTS,
@@ -18,6 +27,7 @@ from shared.ledger.service import (
     encode_page_token,
     settlement_account_id,
 )
+from shared.ledger.settings import LedgerSettings
 from shared.types import Money
 from tests.fakes.ledger import InMemoryLedgerStore
 
