@@ -31,10 +31,8 @@ from botocore.config import Config
 from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits
 from shared.campaigns.repository import DynamoCampaignStore
-from shared.campaigns.service import CampaignService, campaign_account_id
+from shared.campaigns.services import CampaignService, ClaimService, PassService, campaign_account_id
 from shared.clock import iso
-from shared.groups.repository import DynamoGroupStore
-from shared.groups.service import GroupService
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
@@ -71,14 +69,25 @@ class Counted:
         return snapshot
 
 
-def build(client: Any) -> CampaignService:
-    ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", client),
-                           LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
-    groups = GroupService(DynamoGroupStore("GroupsTable", client), NullPublisher())
-    return CampaignService(DynamoCampaignStore(TABLE, client), ledger, groups, NullPublisher())
+class Services:
+    """The campaign services the benchmark drives, wired as ``shared.campaigns.wiring`` wires them."""
+
+    def __init__(self, client: Any) -> None:
+        ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", client),
+                               LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
+        store = DynamoCampaignStore(TABLE, client)
+        self.campaigns = CampaignService(store, ledger, NullPublisher())
+        claims = ClaimService(self.campaigns, store, NullPublisher())
+        self.create, self.campaign = self.campaigns.create, self.campaigns.campaign
+        self.record_interaction, self.claim = claims.record_interaction, claims.claim
+        self.pass_on = PassService(self.campaigns, store, NullPublisher()).pass_on
 
 
-def new_campaign(service: CampaignService, limits: Limits | None = None) -> str:
+def build(client: Any) -> Services:
+    return Services(client)
+
+
+def new_campaign(service: Services, limits: Limits | None = None) -> str:
     campaign = service.create("bench-admin", uuid.uuid4().hex, "bench", KINDS, Money(amount=10_000_000, currency="CNY"),
                               datetime.now(UTC) + timedelta(days=1), ["SCAN"],
                               limits or Limits(claims_per_day=10_000, passes_per_day=10_000))
@@ -164,7 +173,7 @@ def claims_per_second(stack: LocalStack, counted: Counted, threads: int, n: int)
     return claims, bare, bare_claims
 
 
-def seed_holders(stack: LocalStack, client: Any, service: CampaignService, holders: int,
+def seed_holders(stack: LocalStack, client: Any, service: Services, holders: int,
                  winners: int) -> tuple[str, str]:
     cid = new_campaign(service)
     campaign = service.campaign(cid)

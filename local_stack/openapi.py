@@ -2,6 +2,8 @@
 
 The functions to include are the template's functions with ``Api`` events, so a
 route cannot be deployed without being documented (a test checks the converse).
+Request examples that name demo records (``local_stack.demo_data.OPENAPI_EXAMPLES``) are added here,
+not in the request models: demo data stays out of the production layer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 
+from local_stack.demo_data import OPENAPI_EXAMPLES
 from local_stack.functions import FunctionRegistry
 
 DESCRIPTION = (
@@ -41,4 +44,8 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
     doc["paths"] = dict(sorted(doc.get("paths", {}).items()))
     doc.setdefault("components", {})["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    schemas = doc["components"].get("schemas", {})
+    for (schema, prop), examples in OPENAPI_EXAMPLES.items():
+        if prop in schemas.get(schema, {}).get("properties", {}):
+            schemas[schema]["properties"][prop]["examples"] = examples
     return json.loads(json.dumps(doc))

@@ -30,10 +30,9 @@ def _call(base: str, method: str, path: str, token: str, body: Any = None, key: 
 
 def seed_reference_data(stack: Any) -> list[str]:
     """Data that on AWS comes from elsewhere (registries, activity profiles), written to the local tables."""
+    from local_stack.demo_data import DEMO_STUDENT, seed_registry
     from local_stack.template import ROOT
-    from shared.identity.catalog import catalog
     from shared.identity.features import ActivityProfile
-    from shared.identity.registry import SAMPLE_RECORDS, TableRegistry
     from shared.identity.repository import DynamoIdentityStore
 
     def load_event(name: str) -> Any:  # the demo profiles are the sample events' profiles
@@ -41,8 +40,9 @@ def seed_reference_data(stack: Any) -> list[str]:
 
     notes = []
     ddb = stack.client("dynamodb")
-    count = TableRegistry("IdentityRegistryTable", ddb).seed(catalog(), SAMPLE_RECORDS)
-    notes.append(f"identity registry: {count} sample records (e.g. student Li Hua, Peking University, PKU2024001)")
+    count = seed_registry(ddb)
+    student = ", ".join(DEMO_STUDENT.fields.values())
+    notes.append(f"identity registry: {count} sample records (e.g. student {student})")
     store = DynamoIdentityStore("IdentityTable", ddb)
     store.put_profile("alice", ActivityProfile.model_validate(load_event("identity/profile_student")))
     store.put_profile("bob", ActivityProfile.model_validate(load_event("identity/profile_worker")))

@@ -45,6 +45,7 @@ def safe_text(max_length: int, min_length: int = 1) -> Any:
 Note = safe_text(140, min_length=0)
 Name = safe_text(80)
 Reason = safe_text(500)
+DisplayName = Name
 
 
 class Money(BaseModel):

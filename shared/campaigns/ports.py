@@ -1,4 +1,5 @@
-"""Interfaces the campaign services depend on (DynamoDB / EventBridge in production, fakes in unit tests).
+"""Interfaces the campaign services depend on (DynamoDB / EventBridge / Step Functions in production, fakes in
+unit tests), and the two signals the store raises to them.
 
 Store implementations enforce the invariants *in the write*: every voucher move
 is one atomic write that removes it from exactly one place and puts it in
@@ -8,7 +9,7 @@ still being there and on the pool shard's gate still being OPEN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +23,9 @@ from shared.campaigns.models import (
     UserState,
     Voucher,
 )
+from shared.events import EventPublisher
+
+__all__ = ["CampaignFrozen", "CampaignStore", "DrawStarter", "EventPublisher", "GroupDirectory", "StaleWrite"]
 
 
 class StaleWrite(Exception):
@@ -107,7 +111,7 @@ class CampaignStore(Protocol):
 
 
 class GroupDirectory(Protocol):
-    """What campaigns need from groups."""
+    """What campaigns need from groups (``shared.groups``' ``GroupService`` provides it)."""
 
     def key_user_group(self, user_id: str) -> str | None:
         """The id of the group ``user_id`` created and still leads, if any."""
@@ -118,8 +122,3 @@ class GroupDirectory(Protocol):
 class DrawStarter(Protocol):
     def start(self, campaign_id: str, reason: str) -> str:
         """Start a CampaignDraw execution; returns its ARN."""
-
-
-class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
-        """Best effort after the state change committed (the audit trail itself is written in the same write)."""

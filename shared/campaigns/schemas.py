@@ -1,4 +1,4 @@
-"""HTTP request/response models of the campaign and group API, mapped explicitly from entities."""
+"""HTTP request/response models of the campaign API and the draw steps, mapped explicitly from entities."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from shared.campaigns.models import Campaign, DrawSet, Payment, PoolEntry, Voucher
-from shared.groups.models import Group, Invitation
-from shared.types import Money, UserId
+from shared.campaigns.models import Campaign, DrawSet, DrawTally, Payment, PoolEntry, Voucher
+from shared.types import DisplayName, Money, UserId
 
 Kind = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 InteractionType = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
 InteractionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 CampaignId = Annotated[str, StringConstraints(pattern=r"^cmp_[0-9a-f]{32}$")]
 VoucherId = Annotated[str, StringConstraints(pattern=r"^v_[0-9a-f]{32}$")]
-GroupId = Annotated[str, StringConstraints(pattern=r"^grp_[0-9a-f]{32}$")]
-InviteCode = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
 
 
 class KindIn(BaseModel):
@@ -39,7 +35,7 @@ class LimitsIn(BaseModel):
 class CreateCampaignRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: DisplayName
     kinds: list[KindIn] = Field(min_length=2, max_length=20)
     prize_pot: Money
     draw_at: AwareDatetime
@@ -154,45 +150,12 @@ class ResultsResponse(BaseModel):
     sets: list[SetResponse]
     payments: list[PaymentResponse]
 
-
-class CreateGroupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name
-
-
-class JoinGroupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    code: InviteCode
-
-
-class GroupResponse(BaseModel):
-    group_id: str
-    name: str
-    key_user: str
-    members: list[str]
-    created_at: datetime
-
     @classmethod
-    def of(cls, g: Group) -> GroupResponse:
-        return cls(group_id=g.group_id, name=g.name, key_user=g.owner, members=list(g.members),
-                   created_at=g.created_at)
-
-
-class InvitationResponse(BaseModel):
-    code: str
-    group_id: str
-    expires_at: datetime
-
-    @classmethod
-    def of(cls, i: Invitation) -> InvitationResponse:
-        return cls(code=i.code, group_id=i.group_id, expires_at=i.expires_at)
-
-
-class LeftResponse(BaseModel):
-    group_id: str
-    left: bool = True
+    def of(cls, c: Campaign, tally: DrawTally | None, sets: list[DrawSet], payments: list[Payment]) -> ResultsResponse:
+        share = Money(amount=tally.share, currency=c.prize_pot.currency) if tally and tally.share else None
+        return cls(campaign_id=c.campaign_id, status=c.status.value, total_sets=tally.total_sets if tally else None,
+                   share=share, sets=[SetResponse.of(s) for s in sets],
+                   payments=[PaymentResponse.of(p) for p in payments])
 
 
 class DrawStepInput(BaseModel):

@@ -1,63 +1,75 @@
-"""Builds the campaign and group services once per container from the function's settings."""
+"""Builds the campaign services from the function's settings, once per container and configuration.
+
+Groups are reached only through their service (``shared.groups.wiring``), which is the ``GroupDirectory``
+campaigns declare; money only through the ledger's service.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-from pydantic import Field
-
-from shared import settings as config
-from shared.campaigns.draw import DrawService
-from shared.campaigns.events import EventBridgePublisher
+from shared.campaigns.adapters import StepFunctionsDrawStarter, event_publisher
 from shared.campaigns.repository import DynamoCampaignStore
-from shared.campaigns.service import CampaignService
-from shared.campaigns.starter import StepFunctionsDrawStarter
-from shared.groups.repository import DynamoGroupStore
-from shared.groups.service import GroupService
+from shared.campaigns.services import (
+    CampaignService,
+    ClaimService,
+    DrawService,
+    KeyUserService,
+    PassService,
+    ResultsService,
+)
+from shared.campaigns.settings import CampaignSettings, DrawStarterSettings
+from shared.events import EventBridgePublisher
+from shared.groups.wiring import group_service
 from shared.ledger.wiring import ledger_service
 
 
-class CampaignSettings(config.BaseSettings):
-    campaigns_table: str = Field(min_length=1)
-    groups_table: str = Field(min_length=1)
-    event_bus_name: str = Field(default="default", min_length=1)
-    campaign_pool_shards: int = Field(default=8, ge=1, le=256)
-    campaign_holder_buckets: int = Field(default=16, ge=1, le=4096)
+@cache
+def _store(table: str) -> DynamoCampaignStore:
+    return DynamoCampaignStore(table)
 
 
-class DrawStarterSettings(config.BaseSettings):
-    """Only the functions that start draws have (and load) this."""
-
-    draw_state_machine_arn: str = Field(pattern=r"^arn:aws[a-z-]*:states:")
-
-
-def settings() -> CampaignSettings:
-    return config.load(CampaignSettings)
+@cache
+def _publisher(bus_name: str) -> EventBridgePublisher:
+    return event_publisher(bus_name)
 
 
-@lru_cache(maxsize=1)
-def publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(settings().event_bus_name)
+@cache
+def campaign_service(settings: CampaignSettings) -> CampaignService:
+    return CampaignService(_store(settings.campaigns_table), ledger_service(settings.ledger),
+                           _publisher(settings.event_bus_name), pool_shards=settings.campaign_pool_shards,
+                           holder_buckets=settings.campaign_holder_buckets)
 
 
-@lru_cache(maxsize=1)
-def group_service() -> GroupService:
-    return GroupService(DynamoGroupStore(settings().groups_table), publisher())
+@cache
+def claim_service(settings: CampaignSettings) -> ClaimService:
+    return ClaimService(campaign_service(settings), _store(settings.campaigns_table),
+                        _publisher(settings.event_bus_name))
 
 
-@lru_cache(maxsize=1)
-def campaign_service() -> CampaignService:
-    s = settings()
-    return CampaignService(DynamoCampaignStore(s.campaigns_table), ledger_service(), group_service(), publisher(),
-                           pool_shards=s.campaign_pool_shards, holder_buckets=s.campaign_holder_buckets)
+@cache
+def pass_service(settings: CampaignSettings) -> PassService:
+    return PassService(campaign_service(settings), _store(settings.campaigns_table),
+                       _publisher(settings.event_bus_name))
 
 
-@lru_cache(maxsize=1)
-def draw_service() -> DrawService:
-    s = settings()
-    return DrawService(DynamoCampaignStore(s.campaigns_table), ledger_service(), group_service(), publisher())
+@cache
+def key_user_service(settings: CampaignSettings) -> KeyUserService:
+    return KeyUserService(campaign_service(settings), _store(settings.campaigns_table),
+                          group_service(settings.groups), _publisher(settings.event_bus_name))
 
 
-@lru_cache(maxsize=1)
-def draw_starter() -> StepFunctionsDrawStarter:
-    return StepFunctionsDrawStarter(config.load(DrawStarterSettings).draw_state_machine_arn)
+@cache
+def draw_service(settings: CampaignSettings) -> DrawService:
+    return DrawService(_store(settings.campaigns_table), ledger_service(settings.ledger),
+                       group_service(settings.groups), _publisher(settings.event_bus_name))
+
+
+@cache
+def results_service(settings: CampaignSettings) -> ResultsService:
+    return ResultsService(_store(settings.campaigns_table))
+
+
+@cache
+def draw_starter(settings: DrawStarterSettings) -> StepFunctionsDrawStarter:
+    return StepFunctionsDrawStarter(settings.draw_state_machine_arn)

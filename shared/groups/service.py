@@ -7,19 +7,18 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from shared.campaigns.ports import EventPublisher
 from shared.clock import utcnow
 from shared.groups.errors import GroupNotFound, InvitationNotFound, KeyUserCannotLeave
 from shared.groups.models import Group, Invitation
-from shared.groups.repository import DynamoGroupStore
+from shared.groups.ports import EventPublisher, GroupStore
 
 INVITATION_TTL = timedelta(days=7)
 
 
 class GroupService:
-    """Also the campaigns' ``GroupDirectory`` (key users and members)."""
+    """Also what campaigns need from groups (their ``GroupDirectory`` port: key users and members)."""
 
-    def __init__(self, store: DynamoGroupStore, events: EventPublisher,
+    def __init__(self, store: GroupStore, events: EventPublisher,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.events = events

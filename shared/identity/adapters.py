@@ -1,19 +1,44 @@
-"""Data access for the document bucket (S3) and the verification workflow (Step Functions)."""
+"""External systems of identity verification other than its own table: the document bucket (S3), the
+verification workflow (Step Functions) and the authoritative registries (the ``Registry`` port).
+
+Registries, both raising ``RegistryUnavailable`` when they cannot answer (the state machine retries that
+error with back-off, then falls through to the document path):
+
+* ``TableRegistry``: the embedded default, a DynamoDB table standing for an education registry
+  (``pk = <registry>#<type>#<normalised key fields>``, the record as JSON). It is an adapter, not a
+  repository: it stands for a system the platform does not own and is swapped for ``HttpRegistry`` by
+  ``IDENTITY_REGISTRY_BACKEND``. Nothing here writes to it (local demo records: ``local_stack/demo_data.py``).
+* ``HttpRegistry``: a real registry over HTTPS: short timeouts, bounded retries with back-off on
+  timeouts/5xx, and the response validated like user input (anything unexpected is "unavailable",
+  never a match).
+
+Only the registry key fields are sent (data minimisation); the name is compared by the service, never sent.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.error
+import urllib.request
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from shared import aws
-from shared.identity.errors import TaskExpired
+from shared.aws import LazyClient
+from shared.dynamo import Repository
+from shared.identity.catalog import IdentityType
+from shared.identity.errors import RegistryUnavailable, TaskExpired
+from shared.identity.models import RegistryRecord, normalize
 
 
 class S3DocumentStore:
+    client = LazyClient("s3")
+
     def __init__(self, bucket: str, client: Any = None) -> None:
         self.bucket = bucket
-        self.client = client or aws.client("s3")
+        self.client = client
 
     def presigned_post(self, key: str, content_type: str, max_bytes: int, expires: int) -> dict[str, Any]:
         """A form upload limited to this key, this content type and 1..max_bytes bytes."""
@@ -48,9 +73,11 @@ class S3DocumentStore:
 
 
 class StepFunctionsWorkflow:
+    client = LazyClient("stepfunctions")
+
     def __init__(self, state_machine_arn: str, client: Any = None) -> None:
         self.state_machine_arn = state_machine_arn
-        self.client = client or aws.client("stepfunctions")
+        self.client = client
 
     def start(self, name: str, payload: str) -> str:
         resp = self.client.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=payload)
@@ -63,3 +90,81 @@ class StepFunctionsWorkflow:
             if exc.response.get("Error", {}).get("Code") in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
                 raise TaskExpired(exc.response["Error"]["Code"]) from exc
             raise
+
+
+# --- registries ------------------------------------------------------------------
+def registry_key(identity_type: IdentityType, claimed: dict[str, str]) -> str:
+    """The embedded registry's key: ``<registry>#<type>#<normalised key fields>``."""
+    parts = [normalize(claimed[f]) for f in identity_type.registry_key]
+    return "#".join([identity_type.registry, identity_type.name, *parts])
+
+
+class TableRegistry(Repository):
+    """``Registry`` on the embedded registry table (read only)."""
+
+    def __init__(self, table: str, client: Any = None) -> None:
+        super().__init__(client)
+        self.table = table
+
+    def lookup(self, identity_type: IdentityType, claimed: dict[str, str]) -> RegistryRecord | None:
+        try:
+            resp = self.client.get_item(TableName=self.table,
+                                        Key={"pk": {"S": registry_key(identity_type, claimed)}})
+        except (ClientError, BotoCoreError) as exc:
+            raise RegistryUnavailable(type(exc).__name__) from exc
+        item = resp.get("Item")
+        if not item:
+            return None
+        try:
+            return RegistryRecord.model_validate_json(item["record"]["S"])
+        except (KeyError, ValidationError) as exc:
+            raise RegistryUnavailable("malformed registry record") from exc
+
+
+class HttpRegistry:
+    """``POST {base_url}/v1/lookup {"registry", "identity_type", "key": {...}}`` -> 200 record | 404."""
+
+    def __init__(self, base_url: str, timeout: float = 2.0, attempts: int = 2, backoff: float = 0.2) -> None:
+        if not base_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("registry URL must be https (or loopback for local tests)")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+
+    def lookup(self, identity_type: IdentityType, claimed: dict[str, str]) -> RegistryRecord | None:
+        body = json.dumps({"registry": identity_type.registry, "identity_type": identity_type.name,
+                           "key": {f: claimed[f] for f in identity_type.registry_key}}).encode()
+        last = "no attempt"
+        for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            request = urllib.request.Request(f"{self.base_url}/v1/lookup", data=body, method="POST",  # noqa: S310
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as resp:  # noqa: S310 - checked scheme
+                    raw = resp.read(64 * 1024 + 1)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return None
+                last = f"HTTP {exc.code}"
+                if exc.code < 500 and exc.code != 429:
+                    break  # our request is wrong: retrying will not help
+                continue
+            except (urllib.error.URLError, TimeoutError, OSError) as exc:
+                last = type(exc).__name__
+                continue
+            return self._parse(raw, identity_type)
+        raise RegistryUnavailable(last)
+
+    @staticmethod
+    def _parse(raw: bytes, identity_type: IdentityType) -> RegistryRecord:
+        if len(raw) > 64 * 1024:
+            raise RegistryUnavailable("registry answer too large")
+        try:
+            record = RegistryRecord.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RegistryUnavailable("malformed registry answer") from exc
+        if record.identity_type != identity_type.name:
+            raise RegistryUnavailable("registry answered for another identity type")
+        return record

@@ -77,3 +77,7 @@ class WaitExpired(Conflict):
 
 class TaskExpired(Exception):
     """Port-level signal: the task token is no longer valid (the wait timed out or the execution ended)."""
+
+
+class RegistryUnavailable(Exception):  # the class name is the error name the state machine retries
+    """Port-level signal: the registry did not answer usably (timeout, 5xx, malformed answer); safe to retry."""

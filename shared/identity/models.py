@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Status(StrEnum):
@@ -95,3 +96,29 @@ class IdentityTag(BaseModel):
     valid_from: date
     valid_until: date
     verified_at: datetime
+
+
+# --- what an authoritative registry answers ---------------------------------------
+RegistryText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class RegistryRecord(BaseModel):
+    """A registry's record of a person (validated like user input, whichever adapter fetched it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    identity_type: RegistryText
+    fields: dict[RegistryText, RegistryText]
+    status: Literal["ACTIVE", "INACTIVE"]
+    valid_until: date
+
+
+class MatchResult(BaseModel):
+    matched: bool
+    reasons: list[str]
+    valid_until: date | None = None
+
+
+def normalize(value: str) -> str:
+    """How claimed values and registry values compare: Unicode NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())

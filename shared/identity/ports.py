@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from shared.identity.catalog import IdentityType
 from shared.identity.features import ActivityProfile
-from shared.identity.models import AuditEvent, IdentityTag, Review, ReviewStatus, Status, Verification
+from shared.identity.models import (
+    AuditEvent,
+    IdentityTag,
+    RegistryRecord,
+    Review,
+    ReviewStatus,
+    Status,
+    Verification,
+)
 
 
 class IdentityStore(Protocol):
@@ -40,3 +49,12 @@ class DocumentStore(Protocol):
 class Workflow(Protocol):
     def start(self, name: str, payload: str) -> str: ...
     def resume(self, task_token: str, output: str) -> None: ...
+
+
+class Registry(Protocol):
+    """An authoritative registry (``adapters.TableRegistry`` embedded, ``adapters.HttpRegistry`` over HTTPS).
+
+    Only the registry key fields are sent (data minimisation); the name is compared by the service, never sent.
+    Raises ``RegistryUnavailable`` when the registry cannot answer (the state machine retries it)."""
+
+    def lookup(self, identity_type: IdentityType, claimed: dict[str, str]) -> RegistryRecord | None: ...

@@ -20,15 +20,14 @@ class StartVerificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identity_type: str = Field(min_length=1, max_length=32, examples=["student"])
-    claimed: dict[Annotated[str, StringConstraints(max_length=32)], Any] = Field(
-        max_length=10, examples=[{"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}])
+    claimed: dict[Annotated[str, StringConstraints(max_length=32)], Any] = Field(max_length=10)
 
 
 class DocumentUploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content_type: str = Field(max_length=100, examples=["image/jpeg"])
-    credential_number: str = Field(min_length=1, max_length=64, examples=["PKU2024001"])
+    credential_number: str = Field(min_length=1, max_length=64)
 
 
 class DecisionRequest(BaseModel):

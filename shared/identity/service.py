@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from shared.clock import utcnow
 from shared.errors import InvalidInput
-from shared.identity.catalog import identity_type
+from shared.identity.catalog import IdentityType, identity_type
 from shared.identity.errors import (
     ConcurrentAttempt,
     DocumentNotUploaded,
@@ -41,14 +41,16 @@ from shared.identity.models import (
     Decision,
     Document,
     IdentityTag,
+    MatchResult,
+    RegistryRecord,
     Review,
     ReviewStatus,
     Status,
     Verification,
+    normalize,
 )
-from shared.identity.ports import DocumentStore, IdentityStore, Workflow
+from shared.identity.ports import DocumentStore, IdentityStore, Registry, Workflow
 from shared.identity.predictor import Predictor
-from shared.identity.registry import Registry, match, normalize
 from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
 
 Clock = Callable[[], datetime]
@@ -62,6 +64,31 @@ def new_id(prefix: str) -> str:
 def mask(value: str) -> str:
     """Show the last 3 characters only (credential numbers in responses)."""
     return "*" * max(0, len(value) - 3) + value[-3:]
+
+
+def match(identity_type: IdentityType, claimed: dict[str, str], record: RegistryRecord | None,
+          today: date) -> MatchResult:
+    """Whether a registry record confirms a claim. All must hold:
+
+    1. the registry has a record under the claimed key (e.g. school + student number);
+    2. the record is ``ACTIVE`` (enrolled / employed);
+    3. the claimed name equals the record's name after ``normalize``, and so does every key field;
+    4. the record's ``valid_until`` (e.g. expected graduation) is after today.
+    The tag's validity is the record's ``valid_until``.
+    """
+    if record is None:
+        return MatchResult(matched=False, reasons=["REGISTRY_NO_RECORD"])
+    reasons = []
+    if record.status != "ACTIVE":
+        reasons.append("REGISTRY_RECORD_INACTIVE")
+    for name in ("name", *identity_type.registry_key):
+        if name in claimed and normalize(record.fields.get(name, "")) != normalize(claimed[name]):
+            reasons.append(f"REGISTRY_MISMATCH_{name.upper()}")
+    if record.valid_until <= today:
+        reasons.append("REGISTRY_RECORD_EXPIRED")
+    if reasons:
+        return MatchResult(matched=False, reasons=reasons)
+    return MatchResult(matched=True, reasons=["REGISTRY_MATCH"], valid_until=record.valid_until)
 
 
 class UploadTicket(BaseModel):

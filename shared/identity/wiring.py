@@ -1,12 +1,13 @@
-"""Builds the identity services once per container from a function's settings."""
+"""Builds the identity services from the function's settings (loaded at import), once per container and
+configuration."""
 
 from __future__ import annotations
 
 from functools import cache, lru_cache
 
-from shared.identity.adapters import S3DocumentStore, StepFunctionsWorkflow
+from shared.identity.adapters import HttpRegistry, S3DocumentStore, StepFunctionsWorkflow, TableRegistry
+from shared.identity.ports import Registry
 from shared.identity.predictor import OnnxPredictor
-from shared.identity.registry import HttpRegistry, Registry, TableRegistry
 from shared.identity.repository import DynamoIdentityStore
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings

@@ -1,9 +1,12 @@
-"""In-memory fakes with the same write semantics as the DynamoDB stores (for unit tests)."""
+"""In-memory fakes with the same write semantics as the DynamoDB stores (for unit tests), and the campaign
+services wired together on whatever store they are given."""
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +22,11 @@ from shared.campaigns.models import (
     Voucher,
     VoucherStatus,
 )
-from shared.campaigns.ports import CampaignFrozen, StaleWrite
+from shared.campaigns.ports import CampaignFrozen, CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.services import CampaignService, ClaimService, KeyUserService, PassService
+from shared.clock import utcnow
 from shared.errors import AlreadyExists
+from shared.ledger.service import LedgerService
 
 
 class InMemoryCampaignStore:
@@ -241,3 +247,27 @@ class RecordingPublisher:
 
     def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
         self.events.append((detail_type, dict(detail)))
+
+
+class CampaignServices:
+    """The campaign services wired to each other as ``shared.campaigns.wiring`` wires them (one campaign
+    service whose cached configuration the voucher services share), behind one object, so that a scenario
+    reads as the users' actions: ``services.claim(...)``, ``services.pass_on(...)``."""
+
+    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory, events: EventPublisher,
+                 clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
+                 sleep: Callable[[float], None] = time.sleep, pool_shards: int = 8, holder_buckets: int = 16) -> None:
+        rng = rng or random.Random()
+        self.campaigns = CampaignService(store, ledger, events, clock=clock, pool_shards=pool_shards,
+                                         holder_buckets=holder_buckets)
+        self.claims = ClaimService(self.campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
+        self.passing = PassService(self.campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
+        self.key_users = KeyUserService(self.campaigns, store, groups, events, clock=clock, rng=rng, sleep=sleep)
+        self.create = self.campaigns.create
+        self.campaign = self.campaigns.campaign
+        self.overview = self.campaigns.overview
+        self.record_interaction = self.claims.record_interaction
+        self.claim = self.claims.claim
+        self.my_vouchers = self.claims.my_vouchers
+        self.pass_on = self.passing.pass_on
+        self.key_user_claim = self.key_users.key_user_claim

@@ -18,7 +18,6 @@ from botocore.config import Config
 from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits, VoucherSource
 from shared.campaigns.repository import DynamoCampaignStore
-from shared.campaigns.service import CampaignService
 from shared.errors import DomainError
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService
@@ -26,14 +25,14 @@ from shared.ledger.repository import DynamoLedgerStore, from_item
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import RecordingPublisher
+from tests.campaigns.fakes import CampaignServices, RecordingPublisher
 
 KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=6), KindWeight(kind="SHOU", weight=3),
          KindWeight(kind="XI", weight=1)]
 LIMITS = Limits(claims_per_day=60, passes_per_day=25, held_per_kind=8)
 
 
-def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignService, GroupService, Any]:
+def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignServices, GroupService, Any]:
     ddb = boto3.client("dynamodb", endpoint_url=stack.emulator.endpoint, region_name="us-east-1",
                        aws_access_key_id="local", aws_secret_access_key="local",
                        config=Config(max_pool_connections=80, retries={"mode": "standard", "max_attempts": 3}))
@@ -41,8 +40,8 @@ def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignService, GroupSer
     ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", ddb),
                            LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
     groups = GroupService(DynamoGroupStore("GroupsTable", ddb), events)
-    service = CampaignService(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, events, pool_shards=shards,
-                              holder_buckets=8)
+    service = CampaignServices(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, events, pool_shards=shards,
+                               holder_buckets=8)
     return service, groups, ddb
 
 

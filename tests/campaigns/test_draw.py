@@ -151,10 +151,11 @@ def test_interaction_completed_event_grants_a_claim_once(api: Api) -> None:
 
 
 def test_scheduler_sweep_starts_due_draws(api: Api) -> None:
-    from shared.campaigns.wiring import campaign_service  # after the stack set the environment
+    from shared.campaigns.settings import CampaignSettings
+    from shared.campaigns.wiring import campaign_service
 
     cid = create_campaign(api)["campaign_id"]
-    service = campaign_service()
+    service = campaign_service(CampaignSettings.load(api.stack.registry.environment("StartDueDrawsFunction")))
     started: list[str] = []
 
     class Starter:

@@ -21,11 +21,10 @@ from shared.campaigns.errors import (
     VoucherNotTransferable,
 )
 from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
-from shared.campaigns.service import CampaignService
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import FakeGroups, InMemoryCampaignStore, RecordingPublisher
+from tests.campaigns.fakes import CampaignServices, FakeGroups, InMemoryCampaignStore, RecordingPublisher
 from tests.fakes.ledger import InMemoryLedgerStore
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
@@ -41,8 +40,8 @@ class Env:
                                     clock=lambda: self.now, sleep=lambda _: None)
         self.groups = FakeGroups()
         self.events = RecordingPublisher()
-        self.service = CampaignService(self.store, self.ledger, self.groups, self.events, clock=lambda: self.now,
-                                       rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
+        self.service = CampaignServices(self.store, self.ledger, self.groups, self.events, clock=lambda: self.now,
+                                        rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
         self.campaign = self.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),
                                             NOW + timedelta(days=10), ["SCAN", "PAY"], limits or Limits())
         self.cid = self.campaign.campaign_id
@@ -195,7 +194,7 @@ def test_events_are_emitted_for_each_state_change() -> None:
 
 
 def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -> None:
-    from shared.campaigns.draw import DrawService
+    from shared.campaigns.services import DrawService
 
     env = Env(Limits(claims_per_day=500))
     env.groups.add("g1", "alice", "bob", "carol")

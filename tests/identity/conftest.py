@@ -13,9 +13,8 @@ import pytest
 import requests
 
 from local_stack import LocalStack
-from shared.identity.catalog import catalog
+from local_stack.demo_data import seed_registry
 from shared.identity.features import ActivityProfile
-from shared.identity.registry import SAMPLE_RECORDS, TableRegistry
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply
 from tests.events import load_event
@@ -41,7 +40,7 @@ class Identity:
         self.stack: LocalStack = api.stack
         self.ddb = self.stack.client("dynamodb")
         self.store = DynamoIdentityStore("IdentityTable", self.ddb)
-        TableRegistry("IdentityRegistryTable", self.ddb).seed(catalog(), SAMPLE_RECORDS)
+        seed_registry(self.ddb)
         self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
 
     def person(self, profile: ActivityProfile | None = STUDENT) -> Person:

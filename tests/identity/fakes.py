@@ -8,11 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from shared.identity.catalog import IdentityType
-from shared.identity.errors import ConcurrentAttempt, InvalidTransition, ReviewClosed, TaskExpired
+from shared.identity.errors import (
+    ConcurrentAttempt,
+    InvalidTransition,
+    RegistryUnavailable,
+    ReviewClosed,
+    TaskExpired,
+)
 from shared.identity.features import ActivityProfile
-from shared.identity.models import FINAL, AuditEvent, IdentityTag, Review, ReviewStatus, Status, Verification
+from shared.identity.models import (
+    FINAL,
+    AuditEvent,
+    IdentityTag,
+    RegistryRecord,
+    Review,
+    ReviewStatus,
+    Status,
+    Verification,
+)
 from shared.identity.predictor import Prediction
-from shared.identity.registry import RegistryRecord, RegistryUnavailable
 
 
 class FakeStore:

@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from shared.identity.adapters import HttpRegistry
 from shared.identity.catalog import catalog, identity_type
-from shared.identity.errors import InvalidClaim, UnknownIdentityType
-from shared.identity.registry import HttpRegistry, RegistryRecord, RegistryUnavailable, match
+from shared.identity.errors import InvalidClaim, RegistryUnavailable, UnknownIdentityType
+from shared.identity.models import RegistryRecord
+from shared.identity.service import match
 
 STUDENT = identity_type("student")
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}

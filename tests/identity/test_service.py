@@ -10,12 +10,12 @@ from shared.identity.errors import (
     ConcurrentAttempt,
     InvalidClaim,
     InvalidTransition,
+    RegistryUnavailable,
     UnknownIdentityType,
     VerificationNotFound,
     WaitExpired,
 )
-from shared.identity.models import Decision, ReviewStatus, Status
-from shared.identity.registry import RegistryRecord, RegistryUnavailable
+from shared.identity.models import Decision, RegistryRecord, ReviewStatus, Status
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
 from tests.identity.conftest import CLAIM, JPEG, STUDENT

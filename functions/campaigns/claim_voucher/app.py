@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, ClaimResponse, VoucherResponse
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import claim_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/campaigns/<campaign_id>/claims", status_code=201,
@@ -20,7 +22,7 @@ app = build_resolver()
           responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=False)],
           tags=["campaigns"])
 def claim_voucher(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
-    voucher = campaign_service().claim(campaign_id, current_caller(app).sub)
+    voucher = claim_service(SETTINGS).claim(campaign_id, current_caller(app).sub)
     metrics.add_metric(name=f"VouchersClaimedFrom{voucher.source.value.title()}", unit="Count", value=1)
     return ClaimResponse(voucher=VoucherResponse.of(voucher), source=voucher.source.value)
 

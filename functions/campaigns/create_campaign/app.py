@@ -8,10 +8,12 @@ from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.campaigns.models import KindWeight, Limits
 from shared.campaigns.schemas import CampaignResponse, CreateCampaignRequest
+from shared.campaigns.settings import CampaignSettings
 from shared.campaigns.wiring import campaign_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/admin/campaigns", status_code=201, summary="Create a campaign and fund its prize pot (admin)",
@@ -19,7 +21,7 @@ app = build_resolver()
           tags=["campaigns", "admin"])
 def create_campaign(request: CreateCampaignRequest) -> CampaignResponse:
     admin = current_caller(app).require("admin")
-    campaign = campaign_service().create(
+    campaign = campaign_service(SETTINGS).create(
         admin.sub, app.current_event.headers[HEADER], request.name,
         [KindWeight(kind=k.kind, weight=k.weight) for k in request.kinds], request.prize_pot, request.draw_at,
         request.interaction_types, Limits(**request.limits.model_dump()))

@@ -8,8 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.campaigns.schemas import DrawStepInput
+from shared.campaigns.settings import CampaignSettings
 from shared.campaigns.wiring import draw_service
 from shared.observability import logger, metrics, tracer
+
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @logger.inject_lambda_context
@@ -17,4 +20,4 @@ from shared.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
     step = DrawStepInput.model_validate(event)
-    return draw_service().settle(step.campaign_id)
+    return draw_service(SETTINGS).settle(step.campaign_id)

@@ -8,22 +8,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
-from shared.campaigns.schemas import CampaignId, PaymentResponse, ResultsResponse, SetResponse
-from shared.campaigns.wiring import draw_service
+from shared.campaigns.schemas import CampaignId, ResultsResponse
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import results_service
 from shared.observability import logger, metrics, tracer
-from shared.types import Money
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/campaigns/<campaign_id>/results", summary="The caller's sets, shares and payments",
          responses=error_responses(401, 404, 422), tags=["campaigns"])
 def get_results(campaign_id: Annotated[CampaignId, Path()]) -> ResultsResponse:
-    campaign, tally, sets, payments = draw_service().results(campaign_id, current_caller(app).sub)
-    share = Money(amount=tally.share, currency=campaign.prize_pot.currency) if tally and tally.share else None
-    return ResultsResponse(campaign_id=campaign_id, status=campaign.status.value,
-                           total_sets=tally.total_sets if tally else None, share=share,
-                           sets=[SetResponse.of(s) for s in sets], payments=[PaymentResponse.of(p) for p in payments])
+    return ResultsResponse.of(*results_service(SETTINGS).results(campaign_id, current_caller(app).sub))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, ClaimResponse, VoucherResponse
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import key_user_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/campaigns/<campaign_id>/key-user-claims", status_code=201,
@@ -20,7 +22,7 @@ app = build_resolver()
           responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
           middlewares=[idempotent(required=False)], tags=["campaigns", "groups"])
 def key_user_claim(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
-    voucher = campaign_service().key_user_claim(campaign_id, current_caller(app).sub)
+    voucher = key_user_service(SETTINGS).key_user_claim(campaign_id, current_caller(app).sub)
     return ClaimResponse(voucher=VoucherResponse.of(voucher), source=voucher.source.value)
 
 

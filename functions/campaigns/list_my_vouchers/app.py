@@ -9,16 +9,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, VoucherList, VoucherResponse
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import claim_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/campaigns/<campaign_id>/vouchers", summary="The caller's vouchers (held and consumed)",
          responses=error_responses(401, 404, 422), tags=["campaigns"])
 def list_my_vouchers(campaign_id: Annotated[CampaignId, Path()]) -> VoucherList:
-    vouchers = campaign_service().my_vouchers(campaign_id, current_caller(app).sub)
+    vouchers = claim_service(SETTINGS).my_vouchers(campaign_id, current_caller(app).sub)
     return VoucherList(items=[VoucherResponse.of(v) for v in vouchers])
 
 

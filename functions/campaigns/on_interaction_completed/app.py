@@ -10,9 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from shared.campaigns.schemas import InteractionCompletedEvent
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import claim_service
 from shared.errors import DomainError, TemporarilyUnavailable
 from shared.observability import logger, metrics, tracer
+
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @logger.inject_lambda_context
@@ -26,8 +29,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
         return {"granted": False, "reason": "INVALID_EVENT"}
     d = parsed.detail
     try:
-        granted = campaign_service().record_interaction(d.campaign_id, d.user_id, d.interaction_type,
-                                                        d.interaction_id)
+        granted = claim_service(SETTINGS).record_interaction(d.campaign_id, d.user_id, d.interaction_type,
+                                                             d.interaction_id)
     except TemporarilyUnavailable:
         raise
     except DomainError as exc:

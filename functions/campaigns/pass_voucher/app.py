@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, PassResponse, VoucherId
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import pass_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/campaigns/<campaign_id>/vouchers/<voucher_id>/pass", status_code=200,
@@ -20,7 +22,7 @@ app = build_resolver()
           responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=False)],
           tags=["campaigns"])
 def pass_voucher(campaign_id: Annotated[CampaignId, Path()], voucher_id: Annotated[VoucherId, Path()]) -> PassResponse:
-    entry = campaign_service().pass_on(campaign_id, current_caller(app).sub, voucher_id)
+    entry = pass_service(SETTINGS).pass_on(campaign_id, current_caller(app).sub, voucher_id)
     metrics.add_metric(name="VouchersPassed", unit="Count", value=1)
     return PassResponse.of(entry)
 

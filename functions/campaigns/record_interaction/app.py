@@ -10,10 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, InteractionRequest, InteractionResponse
-from shared.campaigns.wiring import campaign_service
+from shared.campaigns.settings import CampaignSettings
+from shared.campaigns.wiring import claim_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/internal/campaigns/<campaign_id>/interactions", status_code=201,
@@ -24,8 +26,8 @@ app = build_resolver()
 def record_interaction(campaign_id: Annotated[CampaignId, Path()],
                        request: InteractionRequest) -> Response[InteractionResponse]:
     current_caller(app).require("internal")
-    granted = campaign_service().record_interaction(campaign_id, request.user_id, request.interaction_type,
-                                                    request.interaction_id)
+    granted = claim_service(SETTINGS).record_interaction(campaign_id, request.user_id, request.interaction_type,
+                                                         request.interaction_id)
     body = InteractionResponse(campaign_id=campaign_id, user_id=request.user_id,
                                interaction_id=request.interaction_id, granted=granted)
     return Response(status_code=201 if granted else 200, content_type=content_types.APPLICATION_JSON, body=body)

@@ -9,11 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, DrawStarted
+from shared.campaigns.settings import CampaignSettings, DrawStarterSettings
 from shared.campaigns.wiring import campaign_service, draw_starter
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
-starter = draw_starter()  # settings validated at cold start
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
+STARTER = DrawStarterSettings.load()
 
 
 @app.post("/admin/campaigns/<campaign_id>/draw", status_code=202,
@@ -22,8 +24,7 @@ starter = draw_starter()  # settings validated at cold start
           tags=["campaigns", "admin"])
 def start_draw(campaign_id: Annotated[CampaignId, Path()]) -> DrawStarted:
     current_caller(app).require("admin")
-    campaign = campaign_service().campaign(campaign_id)
-    execution_arn = starter.start(campaign_id, "api")
+    campaign, execution_arn = campaign_service(SETTINGS).start_draw(campaign_id, draw_starter(STARTER))
     return DrawStarted(campaign_id=campaign_id, execution_arn=execution_arn, status=campaign.status.value)
 
 

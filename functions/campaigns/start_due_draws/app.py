@@ -4,16 +4,18 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.campaigns.settings import CampaignSettings, DrawStarterSettings
 from shared.campaigns.wiring import campaign_service, draw_starter
 from shared.observability import logger, metrics, tracer
 
-starter = draw_starter()  # settings validated at cold start
+SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails its cold start
+STARTER = DrawStarterSettings.load()
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict[str, Any]:
-    started = campaign_service().start_due_draws(starter)
+    started = campaign_service(SETTINGS).start_due_draws(draw_starter(STARTER))
     metrics.add_metric(name="DrawsStarted", unit="Count", value=len(started))
     return {"started": started}

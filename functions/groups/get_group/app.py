@@ -8,17 +8,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller
 from shared.api.schemas import error_responses
-from shared.campaigns.schemas import GroupId, GroupResponse
-from shared.campaigns.wiring import group_service
+from shared.groups.schemas import GroupId, GroupResponse
+from shared.groups.settings import GroupSettings
+from shared.groups.wiring import group_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/groups/<group_id>", summary="A group and its members (members only)",
          responses=error_responses(401, 404, 422), tags=["groups"])
 def get_group(group_id: Annotated[GroupId, Path()]) -> GroupResponse:
-    return GroupResponse.of(group_service().get(group_id, current_caller(app).sub))
+    return GroupResponse.of(group_service(SETTINGS).get(group_id, current_caller(app).sub))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -5,18 +5,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
-from shared.campaigns.schemas import GroupResponse, JoinGroupRequest
-from shared.campaigns.wiring import group_service
+from shared.groups.schemas import GroupResponse, JoinGroupRequest
+from shared.groups.settings import GroupSettings
+from shared.groups.wiring import group_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/groups/join", status_code=200, summary="Join a group with an invitation code",
           responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
           tags=["groups"])
 def join_group(request: JoinGroupRequest) -> GroupResponse:
-    return GroupResponse.of(group_service().join(request.code, current_caller(app).sub))
+    return GroupResponse.of(group_service(SETTINGS).join(request.code, current_caller(app).sub))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

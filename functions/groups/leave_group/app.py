@@ -8,18 +8,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
-from shared.campaigns.schemas import GroupId, LeftResponse
-from shared.campaigns.wiring import group_service
+from shared.groups.schemas import GroupId, LeftResponse
+from shared.groups.settings import GroupSettings
+from shared.groups.wiring import group_service
 from shared.observability import logger, metrics, tracer
 
 app = build_resolver()
+SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post("/groups/<group_id>/leave", status_code=200, summary="Leave a group",
           responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
           tags=["groups"])
 def leave_group(group_id: Annotated[GroupId, Path()]) -> LeftResponse:
-    group_service().leave(group_id, current_caller(app).sub)
+    group_service(SETTINGS).leave(group_id, current_caller(app).sub)
     return LeftResponse(group_id=group_id)
 
 

@@ -13,14 +13,14 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import verification_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/identity-verifications/<verification_id>", summary="Status, path and reasons of a verification",
          responses=error_responses(401, 404, 422), tags=["identity"])
 def get_verification(verification_id: Annotated[VerificationIdStr, Path()]) -> VerificationResponse:
-    return VerificationResponse.of(verification_service(settings).get(current_caller(app).sub, verification_id))
+    return VerificationResponse.of(verification_service(SETTINGS).get(current_caller(app).sub, verification_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

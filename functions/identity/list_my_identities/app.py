@@ -10,14 +10,14 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import verification_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/me/identities", summary="The caller's identity tags (expired ones have valid=false)",
          responses=error_responses(401), tags=["identity"])
 def list_my_identities() -> IdentitiesResponse:
-    tags = verification_service(settings).my_identities(current_caller(app).sub)
+    tags = verification_service(SETTINGS).my_identities(current_caller(app).sub)
     return IdentitiesResponse(items=[IdentityTagResponse.of(tag, valid) for tag, valid in tags])
 
 

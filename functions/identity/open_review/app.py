@@ -7,7 +7,7 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import workflow_steps
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @logger.inject_lambda_context
@@ -15,4 +15,4 @@ settings = IdentitySettings.from_env()
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = OpenReviewInput.model_validate(event)
-    return workflow_steps(settings).open_review(request.verification_id, request.task_token, request.checks)
+    return workflow_steps(SETTINGS).open_review(request.verification_id, request.task_token, request.checks)

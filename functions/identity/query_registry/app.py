@@ -7,11 +7,11 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import workflow_steps
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return workflow_steps(settings).query_registry(StepInput.model_validate(event).verification_id)
+    return workflow_steps(SETTINGS).query_registry(StepInput.model_validate(event).verification_id)

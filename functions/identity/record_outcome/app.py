@@ -7,7 +7,7 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import workflow_steps
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @logger.inject_lambda_context
@@ -17,5 +17,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = RecordOutcomeInput.model_validate(event)
     o = request.outcome
     metrics.add_metric(name=f"IdentityVerification{o.status.value.title()}", unit="Count", value=1)
-    return workflow_steps(settings).record_outcome(request.verification_id, o.status, o.reason, o.detail,
+    return workflow_steps(SETTINGS).record_outcome(request.verification_id, o.status, o.reason, o.detail,
                                                    o.valid_until)

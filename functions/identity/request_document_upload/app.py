@@ -13,8 +13,8 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import verification_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -27,7 +27,7 @@ app = build_resolver()
 )
 def request_document_upload(verification_id: Annotated[VerificationIdStr, Path()],
                             request: DocumentUploadRequest) -> DocumentUploadResponse:
-    ticket = verification_service(settings).request_upload(current_caller(app).sub, verification_id,
+    ticket = verification_service(SETTINGS).request_upload(current_caller(app).sub, verification_id,
                                                            request.content_type, request.credential_number)
     return DocumentUploadResponse(**ticket.model_dump())
 

@@ -10,8 +10,8 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import verification_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -23,7 +23,7 @@ app = build_resolver()
     tags=["identity"],
 )
 def start_verification(request: StartVerificationRequest) -> VerificationResponse:
-    v = verification_service(settings).start(current_caller(app).sub, request.identity_type, request.claimed)
+    v = verification_service(SETTINGS).start(current_caller(app).sub, request.identity_type, request.claimed)
     metrics.add_metric(name="IdentityVerificationStarted", unit="Count", value=1)
     return VerificationResponse.of(v)
 

@@ -13,8 +13,8 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import verification_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -26,7 +26,7 @@ app = build_resolver()
     tags=["identity"],
 )
 def submit_document(verification_id: Annotated[VerificationIdStr, Path()]) -> VerificationResponse:
-    return VerificationResponse.of(verification_service(settings).submit_document(current_caller(app).sub,
+    return VerificationResponse.of(verification_service(SETTINGS).submit_document(current_caller(app).sub,
                                                                                    verification_id))
 
 

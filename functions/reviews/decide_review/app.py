@@ -13,8 +13,8 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import review_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.post(
@@ -26,7 +26,7 @@ app = build_resolver()
 )
 def decide_review(review_id: Annotated[ReviewIdStr, Path()], request: DecisionRequest) -> DecisionResponse:
     reviewer = current_caller(app).require("reviewer")
-    review = review_service(settings).decide(reviewer.sub, review_id, request.decision, request.reason)
+    review = review_service(SETTINGS).decide(reviewer.sub, review_id, request.decision, request.reason)
     metrics.add_metric(name=f"IdentityReview{request.decision.value.title()}", unit="Count", value=1)
     return DecisionResponse(review_id=review.review_id, verification_id=review.verification_id,
                             status=review.status, decision=request.decision)

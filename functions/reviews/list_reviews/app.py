@@ -13,8 +13,8 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.wiring import review_service
 from shared.observability import logger, metrics, tracer
 
-settings = IdentitySettings.from_env()
 app = build_resolver()
+SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails its cold start
 
 
 @app.get("/reviews", summary="Open reviews, oldest first (reviewer)", responses=error_responses(400, 401, 403, 422),
@@ -25,7 +25,7 @@ def list_reviews(
     next_token: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> ReviewsResponse:
     current_caller(app).require("reviewer")
-    views, token = review_service(settings).open_reviews(limit, next_token)
+    views, token = review_service(SETTINGS).open_reviews(limit, next_token)
     return ReviewsResponse(items=[ReviewItem.of(v) for v in views], next_token=token)
 
 

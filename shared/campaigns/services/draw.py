@@ -168,10 +168,3 @@ class DrawService:
         if self.store.set_status(campaign, CampaignStatus.SETTLED.value, [CampaignStatus.DRAWING.value]):
             self.events.publish("CampaignSettled", {"campaign_id": campaign_id, **tally.model_dump()})
         return {"campaign_id": campaign_id, "status": CampaignStatus.SETTLED.value, **tally.model_dump()}
-
-    # --- reads ----------------------------------------------------------------
-    def results(self, campaign_id: str, user_id: str) -> tuple[Campaign, DrawTally | None, list[DrawSet],
-                                                               list[Payment]]:
-        campaign = self._campaign(campaign_id)
-        sets = self.store.list_sets(campaign, campaign.bucket_of(user_id), user_id)
-        return campaign, self.store.get_tally(campaign_id), sets, self.store.list_payments(campaign_id, user_id)

@@ -1,0 +1,47 @@
+"""Passing a held voucher on into the campaign's shared pool (SPEC §2 flow 2)."""
+
+from __future__ import annotations
+
+from shared.campaigns.errors import (
+    CampaignClosed,
+    PassesPerDayExceeded,
+    VoucherNotFound,
+    VoucherNotHeld,
+    VoucherNotTransferable,
+)
+from shared.campaigns.models import PoolEntry, VoucherStatus
+from shared.campaigns.ports import CampaignFrozen, StaleWrite
+from shared.campaigns.services.moves import MAX_ATTEMPTS, VoucherMoves
+from shared.errors import TemporarilyUnavailable
+
+
+class PassService(VoucherMoves):
+    def pass_on(self, campaign_id: str, user_id: str, voucher_id: str) -> PoolEntry:
+        campaign = self.campaigns.config(campaign_id)
+        shard = campaign.shard_of(voucher_id)
+        for attempt in range(MAX_ATTEMPTS):
+            state, shards, voucher = self.store.read_for_user(campaign, user_id, [shard], voucher_id=voucher_id)
+            self._require_open(campaign, shards)
+            if voucher is None or state is None:
+                raise VoucherNotFound(voucher_id=voucher_id)
+            if voucher.status is not VoucherStatus.HELD:
+                raise VoucherNotHeld(voucher_id=voucher_id, status=voucher.status.value)
+            if voucher.group_id:
+                raise VoucherNotTransferable(voucher_id=voucher_id)
+            now = self.clock()
+            day = now.date().isoformat()
+            if state.passes_on(day) >= campaign.limits.passes_per_day:
+                raise PassesPerDayExceeded(limit="passes_per_day", maximum=campaign.limits.passes_per_day, day=day)
+            after = self._after(state, day, voucher.kind, -1, passes_today=state.passes_on(day) + 1)
+            entry = PoolEntry(voucher_id=voucher_id, kind=voucher.kind, shard=shard, donor=user_id, pooled_at=now)
+            try:
+                self.store.commit_pass(campaign, state, after, voucher, entry)
+            except StaleWrite:
+                self._backoff(attempt)
+                continue
+            except CampaignFrozen:
+                raise CampaignClosed(campaign_id=campaign_id) from None
+            self.events.publish("VoucherPassed", {"campaign_id": campaign_id, "voucher_id": voucher_id,
+                                                  "kind": voucher.kind, "donor": user_id, "shard": shard})
+            return entry
+        raise TemporarilyUnavailable(campaign_id=campaign_id)

@@ -1,0 +1,12 @@
+"""Typed settings of the group functions (environment from template.yaml's ``CampaignEnv`` anchor)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import BaseSettings
+
+
+class GroupSettings(BaseSettings):
+    groups_table: str = Field(min_length=1)
+    event_bus_name: str = Field(default="default", min_length=1)
