@@ -26,7 +26,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  API         {url}")
     print(f"  Swagger UI  {url}/swagger")
     print(f"  OpenAPI     {url}/openapi.json")
-    print(f"  Resources   {json.dumps(stack.resources)}")
+    created = {kind: names for kind, names in stack.resources.items() if kind != "skipped"}
+    print(f"  Resources   {json.dumps(created)}")
+    aws_only = [r for r in stack.resources["skipped"] if "AWS::Serverless::" not in r]
+    print(f"  AWS only    {len(aws_only)} resources not emulated (alarms, Cognito, queue policies ...)")
+    print("  IAM         every function runs under its template policies (local_stack/iam.py)")
     if users:
         print("\nDemo users (tokens valid 12 h; more with POST /local/token {\"sub\": ..., \"groups\": [...]}):")
         for name, info in users.items():
