@@ -29,7 +29,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -379,15 +379,6 @@ def uninstall() -> None:
         _original_create_client = None
 
 
-def iter_dynamodb_grants(template: Template, logical_id: str) -> Iterator[tuple[str, str, str]]:
-    """(effect, action pattern, resource) of every DynamoDB statement of a function, for reviews and tests."""
-    for statement in function_statements(template, logical_id):
-        for action in _listify(statement.get("Action") or []):
-            if str(action).lower().startswith("dynamodb:") or action == "*":
-                for resource in _listify(statement.get("Resource") or ["*"]):
-                    yield str(statement.get("Effect")), str(action), str(resource)
-
-
 def dump_usage(guard: AccessGuard, template: Template) -> str:
     return json.dumps(guard.usage(template), indent=2, sort_keys=True) + "\n"
 
@@ -405,11 +396,3 @@ def merge_usage(paths: Iterable[str]) -> dict[str, dict[str, dict[str, list[str]
     return {f: {s: {r: sorted(a) for r, a in sorted(res.items())} for s, res in sorted(svc.items())}
             for f, svc in sorted(merged.items())}
 
-
-if __name__ == "__main__":  # python -m local_stack.iam OUT.json USAGE.json...: merge the workers' usage files
-    import sys
-
-    if len(sys.argv) < 3:
-        sys.exit("usage: python -m local_stack.iam OUT.json USAGE.json...")
-    with open(sys.argv[1], "w") as out:
-        out.write(json.dumps(merge_usage(sys.argv[2:]), indent=2, sort_keys=True) + "\n")
