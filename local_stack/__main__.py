@@ -1,4 +1,4 @@
-"""``python -m local_stack run|openapi``: the local platform from the command line."""
+"""``python -m local_stack run|openapi|iam-usage``: the local platform from the command line."""
 
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  API         {url}")
     print(f"  Swagger UI  {url}/swagger")
     print(f"  OpenAPI     {url}/openapi.json")
-    print(f"  Resources   {json.dumps(stack.resources)}")
+    created = {kind: names for kind, names in stack.resources.items() if kind != "skipped"}
+    print(f"  Resources   {json.dumps(created)}")
+    aws_only = [r for r in stack.resources["skipped"] if "AWS::Serverless::" not in r]
+    print(f"  AWS only    {len(aws_only)} resources not emulated (alarms, Cognito, queue policies ...)")
+    print("  IAM         every function runs under its template policies (local_stack/iam.py)")
     if users:
         print("\nDemo users (tokens valid 12 h; more with POST /local/token {\"sub\": ..., \"groups\": [...]}):")
         for name, info in users.items():
@@ -60,6 +64,14 @@ def openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def usage(args: argparse.Namespace) -> int:
+    from local_stack.iam import merge_usage
+
+    Path(args.out).write_text(json.dumps(merge_usage(args.files), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     parser = argparse.ArgumentParser(prog="python -m local_stack")
@@ -72,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     p_api = sub.add_parser("openapi", help="write the merged OpenAPI document")
     p_api.add_argument("--out", default=str(ROOT / "docs" / "openapi.json"))
     p_api.set_defaults(func=openapi)
+    p_usage = sub.add_parser("iam-usage", help="merge the AWS calls recorded per function (LOCAL_IAM_USAGE_DIR)")
+    p_usage.add_argument("out")
+    p_usage.add_argument("files", nargs="+")
+    p_usage.set_defaults(func=usage)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -1,8 +1,15 @@
-"""Creates the template's tables, buckets, queues, buses, secrets and state machines in the emulator."""
+"""Creates the template's tables, buckets, queues, topics, log groups, buses, secrets and state machines locally.
+
+Everything else the template declares is skipped *explicitly*: ``NOT_EMULATED`` lists the types that exist only
+on AWS (alarms, IAM, API Gateway, Cognito ...) or are handled elsewhere (functions by ``functions.py``, routes by
+``gateway.py``, policies by ``iam.py``); a type in neither list is skipped with a warning, never a crash. Resources
+whose ``Condition`` is false for the parameters are not created, as on CloudFormation.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 from typing import Any
@@ -10,6 +17,22 @@ from typing import Any
 import boto3
 
 from local_stack.template import ACCOUNT, REGION, Template, TemplateError
+
+_log = logging.getLogger("local_stack")
+
+# Declared by the template but not created in the emulator (the reason is in the module docstring).
+NOT_EMULATED = frozenset({
+    "AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion",  # functions.py, gateway.py
+    "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",  # local tokens instead
+    "AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Role", "AWS::IAM::Policy",
+    "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
+})
+_PROVISIONED = frozenset({
+    "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::SNS::Subscription",
+    "AWS::Logs::LogGroup", "AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::Serverless::StateMachine",
+})
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "FifoQueue",
+                     "SqsManagedSseEnabled", "KmsMasterKeyId", "ReceiveMessageWaitTimeSeconds")
 
 _TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
                "StreamSpecification")
@@ -59,11 +82,16 @@ def secret_value(name: str, props: dict[str, Any]) -> str:
 
 
 def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
-    """Create every supported resource; returns the physical names by kind."""
-    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "buses": [], "state_machines": [],
-                                     "secrets": []}
+    """Create every supported resource; returns the physical names by kind (and what was skipped)."""
+    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "topics": [], "log_groups": [],
+                                     "buses": [], "state_machines": [], "secrets": [], "skipped": []}
+    included = {lid for lid in template.resources if template.included(lid)}
+
+    def of_type(*types: str) -> dict[str, dict[str, Any]]:
+        return {lid: res for lid, res in template.of_type(*types).items() if lid in included}
+
     ddb = client("dynamodb", endpoint)
-    for lid, res in template.of_type("AWS::DynamoDB::Table").items():
+    for lid, res in of_type("AWS::DynamoDB::Table").items():
         props = template.resolve(res.get("Properties") or {})
         name = template.physical_name(lid)
         kwargs: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
@@ -76,26 +104,43 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
         created["tables"].append(name)
 
     s3 = client("s3", endpoint)
-    for lid in template.of_type("AWS::S3::Bucket"):
+    for lid in of_type("AWS::S3::Bucket"):
         name = template.physical_name(lid)
         s3.create_bucket(Bucket=name)
         created["buckets"].append(name)
 
     sqs = client("sqs", endpoint)
-    for lid, res in template.of_type("AWS::SQS::Queue").items():
+    for lid, res in of_type("AWS::SQS::Queue").items():
         props = template.resolve(res.get("Properties") or {})
-        attrs = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod",
-                                                                 "DelaySeconds", "FifoQueue")}
+        attrs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items()
+                 if k in _QUEUE_ATTRIBUTES}
         sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attrs)
         created["queues"].append(template.physical_name(lid))
 
+    sns = client("sns", endpoint)
+    for lid in of_type("AWS::SNS::Topic"):
+        sns.create_topic(Name=template.physical_name(lid))
+        created["topics"].append(template.physical_name(lid))
+    for res in of_type("AWS::SNS::Subscription").values():
+        props = template.resolve(res.get("Properties") or {})
+        sns.subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+
+    logs = client("logs", endpoint)
+    for lid, res in of_type("AWS::Logs::LogGroup").items():
+        props = template.resolve(res.get("Properties") or {})
+        name = template.physical_name(lid)
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in props:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
+        created["log_groups"].append(name)
+
     events = client("events", endpoint)
-    for lid in template.of_type("AWS::Events::EventBus"):
+    for lid in of_type("AWS::Events::EventBus"):
         events.create_event_bus(Name=template.physical_name(lid))
         created["buses"].append(template.physical_name(lid))
 
     secretsmanager = client("secretsmanager", endpoint)
-    for lid, res in template.of_type("AWS::SecretsManager::Secret").items():
+    for lid, res in of_type("AWS::SecretsManager::Secret").items():
         name = template.physical_name(lid)
         value = secret_value(name, template.resolve(res.get("Properties") or {}))
         secretsmanager.create_secret(Name=name, SecretString=value)
@@ -103,9 +148,35 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
 
     sfn = client("stepfunctions", endpoint)
     role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"
-    for lid, res in template.of_type("AWS::Serverless::StateMachine").items():
+    for lid, res in of_type("AWS::Serverless::StateMachine").items():
         props = res.get("Properties") or {}
         sfn.create_state_machine(name=template.physical_name(lid), definition=state_machine_definition(template, lid),
-                                 roleArn=role, type=str(props.get("Type", "STANDARD")))
+                                 roleArn=role, type=str(props.get("Type", "STANDARD")),
+                                 **_state_machine_observability(template, props))
         created["state_machines"].append(template.physical_name(lid))
+
+    for lid, res in template.resources.items():
+        rtype = str(res.get("Type"))
+        if lid in included and rtype in _PROVISIONED:
+            continue
+        if rtype not in NOT_EMULATED and lid in included:
+            _log.warning("local stack: %s (%s) is not emulated; skipped", lid, rtype)
+        created["skipped"].append(f"{lid} ({rtype}{'' if lid in included else ', condition false'})")
     return created
+
+
+def _state_machine_observability(template: Template, props: dict[str, Any]) -> dict[str, Any]:
+    """SAM's ``Logging``/``Tracing`` as the Step Functions API's ``loggingConfiguration``/``tracingConfiguration``."""
+    out: dict[str, Any] = {}
+    logging_config = template.resolve(props.get("Logging") or {})
+    if logging_config:
+        out["loggingConfiguration"] = {
+            "level": logging_config.get("Level", "OFF"),
+            "includeExecutionData": bool(logging_config.get("IncludeExecutionData", False)),
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                             for d in logging_config.get("Destinations") or []],
+        }
+    tracing = props.get("Tracing")
+    if tracing:
+        out["tracingConfiguration"] = {"enabled": bool(tracing.get("Enabled", False))}
+    return out

@@ -4,6 +4,7 @@
         stack.gateway.url                  # http://127.0.0.1:3000
         stack.client("dynamodb")           # boto3 client on the emulator
         stack.invoke("GetMyAccountFunction", event)
+        stack.iam.denials                  # calls a function made that its template policies do not allow
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local_stack import tokens
+from local_stack import iam, tokens
 from local_stack.emulator import Emulator
 from local_stack.functions import FunctionRegistry
 from local_stack.gateway import Gateway
@@ -26,8 +27,15 @@ from local_stack.template import REGION, TEMPLATE, Template
 
 class LocalStack:
     def __init__(self, template_path: Path = TEMPLATE, api_port: int | None = 3000, emulator_port: int = 0,
-                 time_scale: float = 1.0, parameters: dict[str, str] | None = None) -> None:
+                 time_scale: float = 1.0, parameters: dict[str, str] | None = None,
+                 enforce_iam: bool | None = None) -> None:
         self.template = Template(template_path, parameters)
+        # Every AWS call a function makes is recorded and checked against its template policies (local_stack/iam.py);
+        # LOCAL_IAM_ENFORCE=0 records without refusing (to see what a function would need).
+        if enforce_iam is None:
+            enforce_iam = os.environ.get("LOCAL_IAM_ENFORCE", "1") != "0"
+        self.iam = iam.AccessGuard(enforce=enforce_iam)
+        self.iam.add_template(self.template)
         self.emulator = Emulator(port=emulator_port, time_scale=time_scale)
         self.registry = FunctionRegistry(self.template)
         self.gateway = Gateway(self.template, self.registry)
@@ -37,6 +45,10 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request access log
+        from shared import aws
+
+        iam.install(self.iam)
+        aws.client.cache_clear()  # clients are created (and hooked) from now on
         self.emulator.start(invoker=self.registry.invoke_for_emulator)
         os.environ.update(
             {
@@ -61,6 +73,7 @@ class LocalStack:
         with contextlib.suppress(OSError):
             self.emulator.reset()
         self.emulator.stop()
+        iam.uninstall()
         from shared import aws
 
         aws.client.cache_clear()  # clients created later must not point at this emulator's port
@@ -84,6 +97,7 @@ class LocalStack:
             return self.attached[template_path]
         template = Template(template_path)
         registry = FunctionRegistry(template)
+        self.iam.add_template(template)
         self.emulator.invokers.append(registry.invoke_for_emulator)
         provision(template, self.emulator.endpoint)
         self.attached[template_path] = (template, registry)

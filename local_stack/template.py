@@ -104,6 +104,7 @@ class Template:
         }
         self.parameters.update(parameters or {})
         self.globals = (self.doc.get("Globals") or {}).get("Function", {})
+        self.conditions: dict[str, Any] = self.doc.get("Conditions") or {}
 
     # --- names and arns -------------------------------------------------------
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
@@ -131,6 +132,8 @@ class Template:
             "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}",
             "AWS::Cognito::UserPool": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{name}",
             "AWS::Serverless::LayerVersion": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{name}:1",
+            "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
         }.get(rtype, f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}")
 
     def ref(self, name: str) -> str:
@@ -145,7 +148,8 @@ class Template:
         if name not in self.resources:
             raise TemplateError(f"!Ref to unknown name {name!r}")
         rtype = self.resources[name]["Type"]
-        if rtype in ("AWS::Serverless::StateMachine", "AWS::SQS::Queue", "AWS::Serverless::LayerVersion"):
+        if rtype in ("AWS::Serverless::StateMachine", "AWS::SQS::Queue", "AWS::Serverless::LayerVersion",
+                     "AWS::SNS::Topic"):
             if rtype == "AWS::SQS::Queue":
                 return f"http://sqs.{REGION}.localhost/{ACCOUNT}/{self.physical_name(name)}"
             return self.arn(name)
@@ -156,8 +160,10 @@ class Template:
             raise TemplateError(f"!GetAtt of unknown resource {logical_id!r}")
         if attr in ("Arn", "StreamArn"):
             return self.arn(logical_id)
-        if attr in ("Name", "QueueName", "TableName"):
+        if attr in ("Name", "QueueName", "TableName", "TopicName"):
             return self.physical_name(logical_id)
+        if attr == "TopicArn":
+            return self.arn(logical_id)
         if attr == "QueueUrl":
             return self.ref(logical_id)
         raise TemplateError(f"!GetAtt {logical_id}.{attr} is not supported locally")
@@ -186,6 +192,9 @@ class Template:
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)
+            if key == "Fn::If":
+                name, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(name) else if_false)
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not supported by the local stack")
         return {k: self.resolve(v) for k, v in value.items()}
@@ -206,6 +215,34 @@ class Template:
             return self.ref(name)
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+    # --- conditions -----------------------------------------------------------
+    def condition(self, name: str) -> bool:
+        """The value of a template ``Conditions`` entry (Fn::Equals/Not/And/Or/Condition over parameters)."""
+        if name not in self.conditions:
+            raise TemplateError(f"unknown condition {name!r}")
+        return self._truth(self.conditions[name])
+
+    def _truth(self, value: Any) -> bool:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Fn::Equals":
+                left, right = (self.resolve(v) for v in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._truth(arg[0])
+            if key == "Fn::And":
+                return all(self._truth(v) for v in arg)
+            if key == "Fn::Or":
+                return any(self._truth(v) for v in arg)
+            if key == "Condition":
+                return self.condition(str(arg))
+        raise TemplateError(f"condition {value!r} is not supported by the local stack")
+
+    def included(self, logical_id: str) -> bool:
+        """False when the resource has a ``Condition`` that is false for these parameters (CloudFormation skips it)."""
+        name = self.resources[logical_id].get("Condition")
+        return name is None or self.condition(str(name))
 
     # --- functions and routes -------------------------------------------------
     def functions(self) -> dict[str, FunctionSpec]:

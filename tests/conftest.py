@@ -3,30 +3,48 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_stack import LocalStack
+from local_stack import LocalStack, iam
 
 
 @pytest.fixture(scope="session")
 def stack() -> Any:
-    """The emulator, every table/state machine of template.yaml, the handlers and the API gateway."""
+    """The emulator, every table/state machine of template.yaml, the handlers and the API gateway.
+
+    Functions run under their template policies (``local_stack/iam.py``). With ``LOCAL_IAM_USAGE_DIR`` set
+    (``make access-map``) what each function called is written there when the session ends.
+    """
     s = LocalStack(api_port=0, time_scale=0.001).start()
     yield s
+    usage_dir = os.environ.get("LOCAL_IAM_USAGE_DIR")
+    if usage_dir:
+        Path(usage_dir, f"usage-{os.getpid()}.json").write_text(iam.dump_usage(s.iam, s.template))
+    denials = s.iam.take_denials()
     s.stop()
+    assert not denials, f"calls refused by the template's policies: {denials}"
 
 
 @pytest.fixture
-def clean_stack(stack: LocalStack) -> LocalStack:
-    """The session stack, emptied and re-provisioned from the template."""
+def clean_stack(stack: LocalStack) -> Iterator[LocalStack]:
+    """The session stack, emptied and re-provisioned from the template.
+
+    A call that a function's policies refuse fails the test here too, even where the code swallows the error
+    (best-effort event publishing does): on AWS that call would fail the same way.
+    """
     stack.reset()
-    return stack
+    yield stack
+    denials = stack.iam.take_denials()
+    assert not denials, f"calls refused by the template's policies: {denials}"
 
 
 @dataclass

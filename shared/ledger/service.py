@@ -28,6 +28,7 @@ from shared.ledger.errors import (
 from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, LedgerStore, TransactionAlreadyApplied, WriteConflict
 from shared.ledger.settings import LedgerSettings
+from shared.observability import metrics
 from shared.types import MAX_MINOR_UNITS, Money
 
 MAX_ATTEMPTS = 8
@@ -117,7 +118,9 @@ class LedgerService:
                     raise DuplicateTransaction(transaction_id=transaction_id) from None
                 return recorded
             except WriteConflict:
+                metrics.add_metric(name="LedgerWriteConflict", unit="Count", value=1)  # alarmed on: template.yaml
                 self.sleep(random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt)))
+        metrics.add_metric(name="LedgerRetriesExhausted", unit="Count", value=1)  # the caller answers 503
         raise TemporarilyUnavailable(transaction_id=transaction_id)
 
     # --- system accounts ------------------------------------------------------
