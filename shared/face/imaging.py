@@ -46,8 +46,9 @@ def decode_image(data: bytes, *, max_bytes: int, max_side: int) -> Decoded:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)  # reads the header only
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:  # Pillow's own header check
+        raise ImageTooLarge(f"The image is larger than {max_side}x{max_side} pixels.", max_side_px=max_side) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise NotAnImage() from exc
     width, height = image.size
     if width > max_side or height > max_side:

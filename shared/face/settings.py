@@ -12,9 +12,9 @@ from shared.config import BaseSettings
 from shared.face.models import LivenessStep
 
 # Chosen in docs/face_accuracy.md (training/face_eval.py prints them; tests/face/test_accuracy.py checks).
-MATCH_THRESHOLD = 0.40
-SEARCH_THRESHOLD = 0.40
-SEARCH_MARGIN = 0.10
+MATCH_THRESHOLD = 0.47
+SEARCH_THRESHOLD = 0.47
+SEARCH_MARGIN = 0.20
 
 
 class FaceSettings(BaseSettings):
