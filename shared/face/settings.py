@@ -33,10 +33,10 @@ class FaceSettings(BaseSettings):
     face_search_threshold: float = Field(default=SEARCH_THRESHOLD, gt=-1, lt=1)
     face_search_margin: float = Field(default=SEARCH_MARGIN, ge=0, lt=1)
     # --- liveness ----------------------------------------------------------------------------------------
-    liveness_steps: int = Field(default=3, ge=2, le=4)  # at most 4 frames fit the 5 MB body
-    # Movements a challenge draws from (comma-separated LivenessStep names). Pitch is measured less reliably
-    # than yaw from 5 landmarks (docs/liveness.md): TURN_LEFT,TURN_RIGHT alone is the stricter choice.
-    liveness_step_kinds: str = Field(default="TURN_LEFT,TURN_RIGHT,LOOK_UP,LOOK_DOWN",
+    liveness_steps: int = Field(default=4, ge=2, le=4)  # at most 4 frames fit the 5 MB body
+    # Movements a challenge draws from (comma-separated LivenessStep names). Yaw only by default: pitch is not
+    # measured reliably from YuNet's 5 landmarks (docs/liveness.md); LOOK_UP/LOOK_DOWN can be enabled here.
+    liveness_step_kinds: str = Field(default="TURN_LEFT,TURN_RIGHT",
                                      pattern=r"^(TURN_LEFT|TURN_RIGHT|LOOK_UP|LOOK_DOWN)(,(TURN_LEFT|TURN_RIGHT|LOOK_UP|LOOK_DOWN))+$")
     liveness_challenge_ttl_seconds: int = Field(default=120, ge=10, le=900)
     liveness_yaw_deg: float = Field(default=12.0, gt=0, le=60)

@@ -18,20 +18,21 @@ from shared.face.service import FaceService
 from shared.face.settings import FaceSettings
 
 L, R, U, D = LivenessStep.TURN_LEFT, LivenessStep.TURN_RIGHT, LivenessStep.LOOK_UP, LivenessStep.LOOK_DOWN
-STEPS = [L, U, R, D]
+STEPS = [L, R, R, L]
 
 
-def test_challenges_are_random_short_and_never_repeat_a_step() -> None:
+def test_challenges_are_random_short_and_single_use_ids() -> None:
     now = datetime(2026, 11, 29, tzinfo=UTC)
-    seen = set()
-    for _ in range(200):
-        c = new_challenge(3, 120, now=now)
-        assert len(c.steps) == 3 and all(a != b for a, b in zip(c.steps, c.steps[1:], strict=False))
+    seen, ids = set(), set()
+    for _ in range(300):
+        c = new_challenge(4, 120, kinds=(L, R), now=now)
+        assert len(c.steps) == 4 and set(c.steps) <= {L, R}
         assert c.expires_at == now + timedelta(seconds=120) and len(c.challenge_id) >= 22
         seen.add(c.steps)
-    assert len(seen) > 20  # 4*3*3 = 36 sequences possible
-    yaw_only = new_challenge(4, 60, kinds=(L, R))
-    assert set(yaw_only.steps) <= {L, R}
+        ids.add(c.challenge_id)
+    assert len(seen) == 16 and len(ids) == 300  # every sequence occurs; ids never repeat
+    assert set(new_challenge(4, 60, kinds=tuple(LivenessStep)).steps) <= set(LivenessStep)
+    assert FaceSettings().step_kinds == (L, R) and FaceSettings().liveness_steps == 4
     with pytest.raises(ValueError, match="two kinds"):
         new_challenge(3, 60, kinds=(L,))
     assert FaceSettings(liveness_step_kinds="TURN_LEFT,TURN_RIGHT").step_kinds == (L, R)
@@ -68,7 +69,7 @@ def test_generated_frames_pass_the_check(service: FaceService, analyze: Callable
     result = service.check_liveness(analyze("obama"), STEPS, frames)
     assert result.passed, result
     assert [s.step for s in result.steps] == STEPS and all(s.passed for s in result.steps)
-    assert result.steps[0].yaw_delta > 12 and result.steps[2].yaw_delta < -12
+    assert result.steps[0].yaw_delta > 12 and result.steps[1].yaw_delta < -12
     # Against another photo of the same person the frames are still that person (poses are judged relative to
     # whichever selfie is given, so only the identity part is asserted here).
     other_photo = service.check_liveness(analyze("obama_senate"), STEPS, frames)
@@ -78,10 +79,12 @@ def test_generated_frames_pass_the_check(service: FaceService, analyze: Callable
 def test_frames_in_the_wrong_order_fail(service: FaceService, analyze: Callable[[str], FaceAnalysis],
                                         obama_frames: list[bytes]) -> None:
     frames = [service.decode_frame(f) for f in obama_frames]
-    result = service.check_liveness(analyze("obama"), [R, D, L, U], frames)  # every step answered wrongly
+    result = service.check_liveness(analyze("obama"), [R, L, L, R], frames)  # every step answered wrongly
     assert not result.passed
-    assert all(not s.passed for s in result.steps)
-    assert {r for s in result.steps for r in s.reasons} <= {"WRONG_DIRECTION", "POSE_NOT_REACHED", "WRONG_AXIS"}
+    assert all(s.reasons == ("WRONG_DIRECTION",) for s in result.steps)
+    shifted = service.check_liveness(analyze("obama"), [L, R, L, R], frames)  # steps 3 and 4 swapped
+    assert not shifted.passed and shifted.steps[0].passed and shifted.steps[1].passed
+    assert not shifted.steps[2].passed and not shifted.steps[3].passed
 
 
 def test_frames_of_another_person_fail(service: FaceService, analyze: Callable[[str], FaceAnalysis],
@@ -95,7 +98,7 @@ def test_frames_of_another_person_fail(service: FaceService, analyze: Callable[[
 def test_a_replayed_still_photo_fails(service: FaceService, photos: dict[str, bytes],
                                       analyze: Callable[[str], FaceAnalysis]) -> None:
     still = service.decode_frame(photos["obama_senate"])
-    result = service.check_liveness(analyze("obama_senate"), [L, R, U], [still, still, still])
+    result = service.check_liveness(analyze("obama_senate"), [L, R, L], [still, still, still])
     assert not result.passed and all("POSE_NOT_REACHED" in s.reasons for s in result.steps)
 
 
@@ -105,7 +108,7 @@ def test_missing_frames_and_frames_without_a_face(service: FaceService, analyze:
     buffer = io.BytesIO()
     blank.save(buffer, format="JPEG")
     frames = [service.decode_frame(obama_frames[0]), service.decode_frame(buffer.getvalue())]
-    result = service.check_liveness(analyze("obama"), [L, U, R], frames)
+    result = service.check_liveness(analyze("obama"), [L, R, R], frames)
     assert not result.passed
     assert "FRAME_COUNT_MISMATCH" in result.reasons
     assert result.steps[0].passed and result.steps[1].reasons == ("NO_FACE",)
