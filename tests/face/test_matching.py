@@ -89,5 +89,5 @@ def test_chosen_thresholds_are_the_ones_in_the_accuracy_report() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "face_accuracy.md").read_text()
     found = re.search(r"chosen: match_threshold=([\d.]+) search_threshold=([\d.]+) search_margin=([\d.]+)", doc)
     assert found, "docs/face_accuracy.md has no chosen thresholds (make face-accuracy)"
-    assert (settings.MATCH_THRESHOLD, settings.SEARCH_THRESHOLD, settings.SEARCH_MARGIN) == tuple(
-        float(v) for v in found.groups())
+    chosen = tuple(float(v) for v in found.groups())
+    assert chosen == (settings.MATCH_THRESHOLD, settings.SEARCH_THRESHOLD, settings.SEARCH_MARGIN)
