@@ -370,8 +370,8 @@ def report(args: argparse.Namespace) -> str:
         f"(lowest {min(r[1] for r in blur):.0f}); 4 % blur, where similarity falls towards or below the threshold, "
         f"is refused in {sum(1 for r in blur if not r[4] >= settings.face_min_sharpness)}/{len(blur)} photos; "
         f"2 % blur (similarity still >= {min(r[3] for r in blur if r[3] == r[3]):.2f}) is accepted in "
-        f"{sum(1 for r in blur if r[2] >= settings.face_min_sharpness)}/{len(blur)}: the gate refuses clearly "
-        "blurred faces and lets the matcher judge mild blur.",
+        f"{sum(1 for r in blur if r[2] >= settings.face_min_sharpness)}/{len(blur)}: the gate is conservative, "
+        "it refuses clear blur and also part of the mild blur that would still match.",
         "",
         "## Photo licences",
         "",
