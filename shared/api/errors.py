@@ -27,6 +27,7 @@ from shared.observability import logger
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 422,
     errors.BadRequest: 400,
+    errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.IdempotencyKeyRequired: 400,
     errors.InvalidPageToken: 400,
