@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import BaseSettings
 from shared.face.models import LivenessStep
+from shared.settings import BaseSettings
 
 # Chosen in docs/face_accuracy.md (training/face_eval.py prints them; tests/face/test_accuracy.py checks).
 MATCH_THRESHOLD = 0.45
