@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from local_stack import tokens
 from local_stack.functions import FunctionRegistry
 from local_stack.template import ACCOUNT, Route, Template
+from shared.api.auth import E164
 
 log = logging.getLogger("local_stack.gateway")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -198,19 +199,41 @@ class Gateway:
 
     # --- local-only endpoints ---------------------------------------------------
     def _token(self, request: Request) -> Response:
+        """``{"sub", "groups"?, "partner_id"?, "phone_number"?}`` -> a token; ``{"phone_number"}`` alone -> the
+        token of the user whose account holds that phone (how a customer a bank registered signs in), 404 if
+        none (CONTRACTS.md)."""
         try:
             data = json.loads(request.get_data() or b"{}")
-            sub = data["sub"]
-            groups = data.get("groups", [])
-            if not isinstance(sub, str) or not sub or not isinstance(groups, list) \
-                    or not all(isinstance(g, str) for g in groups):
+            sub, groups, phone = data.get("sub"), data.get("groups", []), data.get("phone_number")
+            if not isinstance(data, dict) or not isinstance(groups, list) \
+                    or not all(isinstance(g, str) for g in groups) \
+                    or (phone is not None and not (isinstance(phone, str) and E164.match(phone))) \
+                    or (sub is None and phone is None) or (sub is not None and (not isinstance(sub, str) or not sub)):
                 raise ValueError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             body = {"error": {"code": "VALIDATION_ERROR", "details": {},
-                              "message": 'Body must be {"sub": "<user id>", "groups": ["admin", ...]}'}}
+                              "message": 'Body must be {"sub": "<user id>", "groups": ["admin", ...], '
+                                         '"phone_number": "+86..."} or {"phone_number": "+86..."}'}}
             return Response(json.dumps(body), 422, content_type="application/json")
-        token = tokens.issue(sub, groups, data.get("partner_id"))
+        if sub is None:
+            sub = self.phone_owner(str(phone))
+            if sub is None:
+                body = {"error": {"code": "NOT_FOUND", "details": {}, "message": "No account holds this phone."}}
+                return Response(json.dumps(body), 404, content_type="application/json")
+        token = tokens.issue(sub, groups, data.get("partner_id"), phone_number=phone)
         return Response(json.dumps({"token": token}), 200, content_type="application/json")
+
+    def phone_owner(self, phone: str) -> str | None:
+        """The user whose account holds ``phone`` (the ledger's put-once phone claim), read from the emulator."""
+        import boto3
+
+        table = next((self.template.physical_name(lid) for lid in self.template.of_type("AWS::DynamoDB::Table")
+                      if lid == "AccountsTable"), None)
+        if table is None:
+            return None
+        ddb = boto3.client("dynamodb")
+        item = ddb.get_item(TableName=table, Key={"pk": {"S": f"PHONE#{phone}"}}, ConsistentRead=True).get("Item")
+        return item["owner"]["S"] if item and "owner" in item else None
 
     def openapi(self) -> dict[str, Any]:
         if self._openapi is None:

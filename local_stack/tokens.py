@@ -1,7 +1,8 @@
 """Local bearer tokens standing in for Cognito ID tokens (HS256 JWTs; local stack only).
 
 Claims mirror what the Cognito user-pool authorizer passes to a function:
-``sub``, ``cognito:groups`` (comma-separated) and ``custom:partner_id``.
+``sub``, ``cognito:groups`` (comma-separated), ``custom:partner_id`` and
+``phone_number`` (E.164; verified at sign-up on AWS).
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ def _secret() -> bytes:
 
 
 def issue(sub: str, groups: list[str] | None = None, partner_id: str | None = None,
-          ttl: int = TTL_SECONDS) -> str:
+          ttl: int = TTL_SECONDS, phone_number: str | None = None) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {"sub": sub, "iss": "local-stack", "token_use": "id", "iat": now, "exp": now + ttl}
     if groups:
         claims["cognito:groups"] = ",".join(groups)
     if partner_id:
         claims["custom:partner_id"] = partner_id
+    if phone_number:
+        claims["phone_number"] = phone_number
+        claims["phone_number_verified"] = "true"
     head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
     sig = _b64(hmac.new(_secret(), f"{head}.{body}".encode(), hashlib.sha256).digest())

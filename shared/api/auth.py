@@ -9,6 +9,7 @@ token's claims in the same place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,10 +21,14 @@ from shared.errors import Forbidden, Unauthenticated
 ROLES = frozenset({"admin", "reviewer", "internal", "partner"})
 
 
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
 class Caller(BaseModel):
     sub: str
     groups: frozenset[str] = frozenset()
     partner_id: str | None = None
+    phone_number: str | None = None  # the verified Cognito phone_number claim, E.164 (CONTRACTS.md)
 
     def has(self, group: str) -> bool:
         return group in self.groups
@@ -52,6 +57,7 @@ def caller_from_event(event: Mapping[str, Any]) -> Caller:
         sub=sub,
         groups=parse_groups(claims.get("cognito:groups")),
         partner_id=claims.get("custom:partner_id") or None,
+        phone_number=phone if isinstance(phone := claims.get("phone_number"), str) and E164.match(phone) else None,
     )
 
 

@@ -53,3 +53,8 @@ class CurrencyMismatch(Conflict):
 class DuplicateTransaction(Conflict):
     code = "DUPLICATE_TRANSACTION"
     default_message = "This transaction id was already used for a different transfer."
+
+
+class PhoneInUse(AlreadyExists):
+    code = "PHONE_IN_USE"
+    default_message = "This phone number belongs to another payment account."

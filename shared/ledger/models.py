@@ -43,6 +43,7 @@ class Account(BaseModel):
     currency: str
     balance: int = 0
     allow_negative: bool = False
+    phone: str | None = None  # E.164; the user's Cognito phone_number, unique across accounts
     created_at: datetime
 
     @property

@@ -25,11 +25,14 @@ class TransactionAlreadyApplied(Exception):
 
 class LedgerStore(Protocol):
     def create_account(self, account: Account, unique_owner: bool) -> None:
-        """Put-once. Raises ``AccountAlreadyExists`` (owner taken when ``unique_owner``) or ``AlreadyExists``."""
+        """Put-once. Raises ``AccountAlreadyExists`` (owner taken when ``unique_owner``), ``PhoneInUse`` (the
+        account's phone belongs to another account) or ``AlreadyExists``."""
 
     def get_account(self, account_id: str) -> Account | None: ...
 
     def find_account_by_owner(self, owner: str) -> Account | None: ...
+
+    def find_account_by_phone(self, phone: str) -> Account | None: ...
 
     def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
               credit_kinds: Collection[AccountKind] | None = None) -> None:

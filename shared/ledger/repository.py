@@ -3,16 +3,19 @@
 Items (the only place these shapes exist):
 
 Accounts table (``pk``)
-    ``ACCOUNT#<id>``   the account with its ``balance`` (N) and ``status``
+    ``ACCOUNT#<id>``   the account with its ``balance`` (N), ``status`` and ``phone`` (E.164, personal data)
     ``OWNER#<sub>``    put-once claim: one customer account per user
+    ``PHONE#<e164>``   put-once claim: a phone number belongs to one account (CONTRACTS.md)
 
 Ledger table (``pk``, ``sk``)
     ``TX#<id>`` / ``TX``                                   the transaction record (put-once)
     ``ACCOUNT#<id>`` / ``ENTRY#<created_at>#<tx>#<D|C>``  one entry per side, newest-first by ``sk``
 
-A transfer is one ``TransactWriteItems``: [put TX once, debit balance with
-conditions, credit balance with conditions, put both entries]. Failures are
-mapped from ``CancellationReasons`` codes by item index, never from messages.
+A transfer is one ``TransactWriteItems``: [put both entries, the capability's
+own writes, put TX once, debit balance with conditions, credit balance with
+conditions]. Every conditional item is a ``GuardedWrite`` that knows the domain
+error it stands for (diagnosed from the item's old image), so a cancelled
+transaction names its reason; nothing is mapped from messages or positions.
 """
 
 from __future__ import annotations
@@ -21,10 +24,8 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.clock import iso
-from shared.dynamo import RETRYABLE_REASONS, Repository, cancellation_reasons, from_item, to_item
+from shared.dynamo import Repository, from_item, to_item
 from shared.errors import AlreadyExists
 from shared.ledger.errors import (
     AccountAlreadyExists,
@@ -33,11 +34,12 @@ from shared.ledger.errors import (
     AccountNotPayable,
     CurrencyMismatch,
     InsufficientFunds,
+    PhoneInUse,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
 from shared.types import Money
-from shared.writes import transact
+from shared.writes import OldImage, transact
 
 __all__ = ["DynamoLedgerStore"]
 
@@ -47,7 +49,10 @@ def account_key(account_id: str) -> dict[str, Any]:
 
 
 def _account_from_item(item: Mapping[str, Any]) -> Account:
-    d = from_item(item)
+    return _account_from_plain(from_item(item))
+
+
+def _account_from_plain(d: Mapping[str, Any]) -> Account:
     return Account(
         account_id=d["account_id"],
         owner=d["owner"],
@@ -56,6 +61,7 @@ def _account_from_item(item: Mapping[str, Any]) -> Account:
         currency=d["currency"],
         balance=int(d["balance"]),
         allow_negative=bool(d.get("allow_negative", False)),
+        phone=d.get("phone"),
         created_at=datetime.fromisoformat(d["created_at"]),
     )
 
@@ -108,26 +114,24 @@ class DynamoLedgerStore(Repository):
                 "currency": account.currency,
                 "balance": account.balance,
                 "allow_negative": account.allow_negative,
+                "phone": account.phone,
                 "created_at": iso(account.created_at),
             }
         )
-        put_account = {
-            "Put": {"TableName": self.accounts_table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
-        }
-        items = [put_account]
+        taken = AlreadyExists("The account id already exists.", account_id=account.account_id)
+        writes = [GuardedWrite.failing_with(self._put_once(item), lambda: taken)]
         if unique_owner:
             claim = to_item({"pk": f"OWNER#{account.owner}", "entity": "OWNER", "account_id": account.account_id})
-            items.append({"Put": {"TableName": self.accounts_table, "Item": claim,
-                                  "ConditionExpression": "attribute_not_exists(pk)"}})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise AccountAlreadyExists() from exc
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise AlreadyExists("The account id already exists.", account_id=account.account_id) from exc
-            raise
+            writes.append(GuardedWrite.failing_with(self._put_once(claim), AccountAlreadyExists))
+        if account.phone:
+            phone = to_item({"pk": f"PHONE#{account.phone}", "entity": "PHONE", "account_id": account.account_id,
+                             "owner": account.owner})
+            writes.append(GuardedWrite.failing_with(self._put_once(phone), PhoneInUse))
+        transact(self.client, writes)
+
+    def _put_once(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self.accounts_table, "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def get_account(self, account_id: str) -> Account | None:
         resp = self.client.get_item(TableName=self.accounts_table, Key=account_key(account_id), ConsistentRead=True)
@@ -142,6 +146,11 @@ class DynamoLedgerStore(Repository):
         if not claim:
             return None
         return self.get_account(claim["account_id"]["S"])
+
+    def find_account_by_phone(self, phone: str) -> Account | None:
+        claim = self.client.get_item(TableName=self.accounts_table, Key={"pk": {"S": f"PHONE#{phone}"}},
+                                     ConsistentRead=True).get("Item")
+        return self.get_account(claim["account_id"]["S"]) if claim else None
 
     # --- transactions ---------------------------------------------------------
     def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
@@ -192,45 +201,41 @@ class DynamoLedgerStore(Repository):
                 }
             }
 
-        items = [
-            {
-                "Put": {
-                    "TableName": self.ledger_table,
-                    "Item": tx_item,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self.accounts_table,
-                    "Key": account_key(tx.debit_account_id),
-                    "UpdateExpression": "SET balance = balance - :amt",
-                    "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur"
-                    " AND (balance >= :amt OR allow_negative = :yes)",
-                    "ExpressionAttributeNames": {"#st": "status"},
-                    "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active,
-                                                  ":yes": {"BOOL": True}},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {
-                "Update": {
-                    "TableName": self.accounts_table,
-                    "Key": account_key(tx.credit_account_id),
-                    "UpdateExpression": "SET balance = balance + :amt",
-                    "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur" + kind_clause,
-                    "ExpressionAttributeNames": {"#st": "status", **({"#kind": "kind"} if kinds else {})},
-                    "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active, **kinds},
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            entry(tx.debit_account_id, tx.credit_account_id, Direction.DEBIT),
-            entry(tx.credit_account_id, tx.debit_account_id, Direction.CREDIT),
+        put_tx = {"Put": {"TableName": self.ledger_table, "Item": tx_item,
+                          "ConditionExpression": "attribute_not_exists(pk)"}}
+        debit = {
+            "Update": {
+                "TableName": self.accounts_table,
+                "Key": account_key(tx.debit_account_id),
+                "UpdateExpression": "SET balance = balance - :amt",
+                "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur"
+                " AND (balance >= :amt OR allow_negative = :yes)",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active,
+                                              ":yes": {"BOOL": True}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        credit = {
+            "Update": {
+                "TableName": self.accounts_table,
+                "Key": account_key(tx.credit_account_id),
+                "UpdateExpression": "SET balance = balance + :amt",
+                "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur" + kind_clause,
+                "ExpressionAttributeNames": {"#st": "status", **({"#kind": "kind"} if kinds else {})},
+                "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active, **kinds},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        guarded = [  # the capability's writes first: they are its preconditions
+            *writes,
+            GuardedWrite.failing_with(put_tx, lambda: TransactionAlreadyApplied(tx.transaction_id)),
+            GuardedWrite(debit, lambda old: self._diagnose(old, tx.debit_account_id, tx, True, None)),
+            GuardedWrite(credit, lambda old: self._diagnose(old, tx.credit_account_id, tx, False, credit_kinds)),
         ]
-        try:  # the capability's writes raise their own errors first: they are its preconditions
-            transact(self.client, writes, before=items)
-        except ClientError as exc:
-            self._raise_for(exc, tx, credit_kinds)
+        entries = [entry(tx.debit_account_id, tx.credit_account_id, Direction.DEBIT),
+                   entry(tx.credit_account_id, tx.debit_account_id, Direction.CREDIT)]
+        transact(self.client, guarded, before=entries)
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:
         resp = self.client.get_item(
@@ -257,22 +262,11 @@ class DynamoLedgerStore(Repository):
         last = resp.get("LastEvaluatedKey")
         return EntryPage(items=items, cursor=last["sk"]["S"] if last else None)
 
-    def _raise_for(self, exc: ClientError, tx: Transaction, credit_kinds: Collection[AccountKind] | None) -> None:
-        """Diagnose a cancelled transfer from the ledger's own items: [tx record, debit, credit, entries]."""
-        if exc.response.get("Error", {}).get("Code", "") != "TransactionCanceledException":
-            raise exc
-        raw = exc.response.get("CancellationReasons") or []
-        codes = cancellation_reasons(exc)
-        if codes and codes[0] == "ConditionalCheckFailed":
-            raise TransactionAlreadyApplied(tx.transaction_id) from exc
-        if any(c in RETRYABLE_REASONS for c in codes):
-            raise WriteConflict(",".join(codes)) from exc
-        for index, account_id, is_debit in ((1, tx.debit_account_id, True), (2, tx.credit_account_id, False)):
-            if index < len(codes) and codes[index] == "ConditionalCheckFailed":
-                old = raw[index].get("Item")
-                current = _account_from_item(old) if old else self.get_account(account_id)
-                raise _diagnose(current, account_id, tx, is_debit, credit_kinds) from exc
-        raise exc
+    def _diagnose(self, old: OldImage, account_id: str, tx: Transaction, is_debit: bool,
+                  credit_kinds: Collection[AccountKind] | None) -> Exception:
+        """Why a side's condition failed, from the account as it was (re-read if the store did not return it)."""
+        account = _account_from_plain(old) if old else self.get_account(account_id)
+        return _diagnose(account, account_id, tx, is_debit, credit_kinds)
 
 
 def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debit: bool,

@@ -16,12 +16,21 @@ class RegisterAccountRequest(BaseModel):
     currency: Currency | None = Field(default=None, description="Defaults to the platform currency (CNY).")
 
 
+def mask_phone(phone: str | None) -> str | None:
+    """``+8613812345678`` -> ``+86138****5678``: enough for the owner to recognise, not to reuse."""
+    if not phone:
+        return None
+    return phone[:6] + "*" * max(0, len(phone) - 10) + phone[-4:] if len(phone) > 10 else phone[:3] + "****"
+
+
 class AccountResponse(BaseModel):
     account_id: str
     owner: str
     kind: str
     status: str
     balance: Balance
+    phone: str | None = Field(default=None, description="The account's phone number, masked.",
+                              examples=["+86138****5678"])
     created_at: datetime
 
     @classmethod
@@ -32,6 +41,7 @@ class AccountResponse(BaseModel):
             kind=a.kind.value,
             status=a.status.value,
             balance=Balance(amount=a.balance, currency=a.currency),
+            phone=mask_phone(a.phone),
             created_at=a.created_at,
         )
 

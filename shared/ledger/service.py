@@ -153,11 +153,13 @@ class AccountService:
         self.ledger = ledger
         self.store = ledger.store
 
-    def register(self, owner: str, currency: str | None = None) -> Account:
+    def register(self, owner: str, currency: str | None = None, phone: str | None = None) -> Account:
+        """The caller's payment account; ``phone`` (their verified ``phone_number`` claim) is recorded on it and
+        kept unique across accounts (``PhoneInUse``)."""
         currency = currency or self.ledger.settings.default_currency
         if currency not in self.ledger.settings.currencies:
             raise UnsupportedCurrency(currency=currency, supported=sorted(self.ledger.settings.currencies))
-        account = Account(account_id=f"acc_{uuid.uuid4().hex}", owner=owner, currency=currency,
+        account = Account(account_id=f"acc_{uuid.uuid4().hex}", owner=owner, currency=currency, phone=phone,
                           created_at=self.ledger.clock())
         self.store.create_account(account, unique_owner=True)
         return account

@@ -14,6 +14,7 @@ from shared.ledger.errors import (
     AccountNotPayable,
     CurrencyMismatch,
     InsufficientFunds,
+    PhoneInUse,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
@@ -43,6 +44,7 @@ class InMemoryLedgerStore:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.owners: dict[str, str] = {}
+        self.phones: dict[str, str] = {}
         self.transactions: dict[str, Transaction] = {}
         self.entries: dict[str, list[tuple[str, Entry]]] = {}
         self.lock = threading.Lock()
@@ -54,15 +56,23 @@ class InMemoryLedgerStore:
                 raise AlreadyExists(account_id=account.account_id)
             if unique_owner and account.owner in self.owners:
                 raise AccountAlreadyExists()
+            if account.phone and account.phone in self.phones:
+                raise PhoneInUse()
             self.accounts[account.account_id] = account
             if unique_owner:
                 self.owners[account.owner] = account.account_id
+            if account.phone:
+                self.phones[account.phone] = account.account_id
 
     def get_account(self, account_id: str) -> Account | None:
         return self.accounts.get(account_id)
 
     def find_account_by_owner(self, owner: str) -> Account | None:
         aid = self.owners.get(owner)
+        return self.accounts.get(aid) if aid else None
+
+    def find_account_by_phone(self, phone: str) -> Account | None:
+        aid = self.phones.get(phone)
         return self.accounts.get(aid) if aid else None
 
     def set_status(self, account_id: str, status: AccountStatus) -> None:

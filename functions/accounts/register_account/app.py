@@ -24,7 +24,8 @@ SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails it
 )
 def register_account(request: RegisterAccountRequest | None = None) -> AccountResponse:
     caller = current_caller(app)
-    account = account_service(SETTINGS).register(caller.sub, request.currency if request else None)
+    account = account_service(SETTINGS).register(caller.sub, request.currency if request else None,
+                                                 phone=caller.phone_number)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
     return AccountResponse.of(account)
 
