@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -124,7 +125,8 @@ def lambda_event(target: dict[str, Any], event: dict[str, Any]) -> Any:
 
 
 class RuleDelivery:
-    """Called by the emulator (under its lock) for each Lambda target of a matching rule: queue, never block."""
+    """Called by the emulator (under its lock) for each Lambda target of a matching rule: queue, never block,
+    never call the emulator from this thread."""
 
     def __init__(self, submit: Any, destinations: Destinations) -> None:
         self.submit = submit
@@ -138,8 +140,9 @@ class RuleDelivery:
             dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
             log.error("rule %s could not invoke %s (%s); event sent to %s", rule_arn, target["Arn"], exc,
                       dlq or "nowhere (no DeadLetterConfig)")
-            if dlq:
-                self.destinations.send(dlq, payload, {
-                    "ERROR_CODE": "RESOURCE_NOT_FOUND", "ERROR_MESSAGE": str(exc)[:1000], "RULE_ARN": rule_arn,
-                    "TARGET_ARN": target["Arn"], "RETRY_ATTEMPTS": "0",
-                    "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts"})
+            if dlq:  # from another thread: this one holds the emulator's lock, and SQS needs it
+                attributes = {"ERROR_CODE": "RESOURCE_NOT_FOUND", "ERROR_MESSAGE": str(exc)[:1000],
+                              "RULE_ARN": rule_arn, "TARGET_ARN": target["Arn"], "RETRY_ATTEMPTS": "0",
+                              "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts"}
+                threading.Thread(target=self.destinations.send, args=(dlq, payload, attributes),
+                                 name="rule-dlq", daemon=True).start()

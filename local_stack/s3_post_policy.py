@@ -49,7 +49,7 @@ def check_post(bucket: str, fields: dict[str, str], filename: str, size: int,
     fields = {k.lower(): v for k, v in fields.items()}
     if "policy" not in fields:
         raise PolicyRefused(403, "AccessDenied", "Anonymous access is forbidden for this operation")
-    required = _SIGV4 if any(k.startswith("x-amz-") for k in fields) or "awsaccesskeyid" not in fields else _SIGV2
+    required = _SIGV2 if "awsaccesskeyid" in fields or "signature" in fields else _SIGV4
     for name in required:
         if name not in fields:
             raise PolicyRefused(400, "InvalidArgument",

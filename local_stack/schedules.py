@@ -60,7 +60,7 @@ def _cron_field(text: str, low: int, high: int, names: dict[str, int], where: st
     """The values a cron field allows, or None for ``?`` (no constraint from this field)."""
     if text == "?":
         return None
-    if re.search(r"[LW#]", text.upper()):
+    if re.search(r"[LW#]", re.sub("|".join(names) or "^$", "", text.upper())):
         raise TemplateError(f"{where}: the L, W and # cron wildcards are not supported by the local scheduler")
     values: set[int] = set()
     for part in text.upper().split(","):
@@ -324,9 +324,9 @@ class Scheduler:
             with self._cond:
                 self._paused -= 1
 
-    def fire(self, name: str) -> None:
-        """Fire one schedule now, whatever its clock says."""
-        self._deliver(self.specs[name], datetime.now(UTC))
+    def fire(self, name: str) -> str | None:
+        """Fire one schedule now, whatever its clock says; returns the invocation's request id."""
+        return self._deliver(self.specs[name], datetime.now(UTC))
 
     def describe(self) -> list[str]:
         lines = []
@@ -371,11 +371,11 @@ class Scheduler:
             if not skip:
                 self._deliver(spec, when)
 
-    def _deliver(self, spec: ScheduleSpec, when: datetime) -> None:
+    def _deliver(self, spec: ScheduleSpec, when: datetime) -> str | None:
         event = spec.event(when)
         self.fired[spec.name] += 1
         try:
-            self.submit(spec.target, event)
+            return str(self.submit(spec.target, event))
         except LookupError as exc:  # the target does not exist: not retried by EventBridge; to the DLQ
             where = spec.dead_letter or "nowhere (no DeadLetterConfig)"
             log.error("schedule %s could not invoke %s (%s); event sent to %s", spec.name, spec.target, exc, where)
@@ -384,3 +384,4 @@ class Scheduler:
                     "ERROR_CODE": "RESOURCE_NOT_FOUND", "ERROR_MESSAGE": str(exc)[:1000],
                     "RULE_ARN": spec.arn, "TARGET_ARN": spec.target, "RETRY_ATTEMPTS": "0",
                     "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts"})
+            return None

@@ -211,6 +211,8 @@ class StreamPoller:
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> StreamPoller:
+        with contextlib.suppress(Exception):  # StartingPosition is where the stream is now (if it exists yet)
+            self._attach()
         self._thread = threading.Thread(target=self._loop, name=f"stream-{self.spec.name}", daemon=True)
         self._thread.start()
         return self
