@@ -196,7 +196,7 @@ def test_an_idle_poller_sleeps_and_a_write_wakes_it_at_once(streams_stack: Local
         put(stack, f"{p}{i}")
         seen = observed.wait_for(RECORDER, i + 1, timeout=5)
         latencies.append(seen[-1]["at"] - start)
-    assert max(latencies) < 0.25, latencies
+    assert max(latencies) < 0.5, latencies  # ~13 ms typically: the emulator wakes the poller
 
 
 def _template(tmp_path: Path, event_props: str, stream: str = "StreamSpecification: {StreamViewType: KEYS_ONLY}") \
