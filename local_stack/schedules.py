@@ -1,9 +1,9 @@
 """The template's schedules fire locally: ``Schedule``/``ScheduleV2`` events, scheduled ``AWS::Events::Rule``s
 and ``AWS::Scheduler::Schedule``s with a Lambda target.
 
-Each schedule fires at its template rate on a clock that runs ``scale`` times as fast as wall time
+Each schedule fires at its template rate on a clock where every period is multiplied by ``scale``
 (``LocalStack(schedule_scale=...)``; 1.0 for ``make run``, so ``rate(1 minute)`` fires every minute;
-the tests use a small factor). Firing sends what AWS sends:
+the session test stack uses 0.1: every 6 s). Firing sends what AWS sends:
 
 * ``Schedule`` / scheduled rule (CloudWatch Events): ``{"source": "aws.events", "detail-type":
   "Scheduled Event", "resources": [<rule arn>], "detail": {}, ...}``;
@@ -271,7 +271,7 @@ Submit = Callable[[str, Any], Any]
 
 
 class Scheduler:
-    """Fires every enabled schedule on its own clock (``scale`` x wall time) in one background thread."""
+    """Fires every enabled schedule in one background thread; periods (and cron gaps) are multiplied by ``scale``."""
 
     def __init__(self, submit: Submit, destinations: Destinations, scale: float = 1.0) -> None:
         if scale <= 0:

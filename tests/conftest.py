@@ -19,10 +19,10 @@ from local_stack import LocalStack
 def stack() -> Any:
     """The emulator, every table/state machine of template.yaml, the handlers and the API gateway.
 
-    Schedules fire by themselves on a clock 20x as fast as wall time (``rate(1 minute)``: every 3 s);
+    Schedules fire by themselves on a clock 10x as fast as wall time (``rate(1 minute)``: every 6 s);
     a test that counts what a scheduled function does when called directly holds them with
     ``stack.scheduler.paused()``."""
-    s = LocalStack(api_port=0, time_scale=0.001, schedule_scale=0.05).start()
+    s = LocalStack(api_port=0, time_scale=0.001, schedule_scale=0.1).start()
     yield s
     s.stop()
 

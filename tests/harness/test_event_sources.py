@@ -55,10 +55,10 @@ def put_probe(stack: LocalStack, source: str = "harness.test", **detail: Any) ->
 
 # --- schedules ------------------------------------------------------------------------------------
 def test_schedules_fire_by_themselves_with_what_aws_sends(sources: LocalStack) -> None:
-    # The session stack's schedule clock runs 20x as fast: rate(1 minute) fires every 3 s, untouched
-    events = [c["event"] for c in observed.wait_for(TICK, 2, timeout=12)]
+    # The session stack's schedule clock runs 10x as fast: rate(1 minute) fires every 6 s, untouched
+    events = [c["event"] for c in observed.wait_for(TICK, 2, timeout=20)]
     while not ({"probe": "v2"} in events and any("source" in e for e in events)):
-        events = [c["event"] for c in observed.wait_for(TICK, len(events) + 1, timeout=12)]
+        events = [c["event"] for c in observed.wait_for(TICK, len(events) + 1, timeout=20)]
     scheduled = next(e for e in events if isinstance(e, dict) and e.get("source") == "aws.events")
     assert scheduled["detail-type"] == "Scheduled Event" and scheduled["detail"] == {}
     assert scheduled["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/HarnessTickFunctionTick"]

@@ -183,7 +183,7 @@ def test_the_scheduled_sweep_expires_orders_by_itself(api: Api, proxy: Proxy, cl
     user = api.user(balance=5_000)
     order = proxy.order(user, "WITHDRAW", 3_000)
     assert api.balance(user) == 2_000
-    # When the template's schedule fires by itself (rate(1 minute); every 3 s on the test stack's clock)
+    # When the template's schedule fires by itself (rate(1 minute); every 6 s on the test stack's clock)
     fired = clean_stack.scheduler.fired["ExpireProxyOrdersFunctionSweep"]
     deadline = time.monotonic() + 20
     while proxy.get(user, order["order_id"]).body["status"] != "EXPIRED":
