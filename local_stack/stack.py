@@ -41,6 +41,9 @@ from local_stack.schedules import Scheduler, schedules_from
 from local_stack.streams import EventSourceMappings, stream_mappings_from
 from local_stack.template import REGION, TEMPLATE, Template
 
+log = logging.getLogger("local_stack")
+EMULATED_EVENTS = {"Api", "Schedule", "ScheduleV2", "EventBridgeRule", "DynamoDB"}
+
 
 class LocalStack:
     def __init__(self, template_path: Path = TEMPLATE, api_port: int | None = 3000, emulator_port: int = 0,
@@ -54,6 +57,10 @@ class LocalStack:
         # Refuse what cannot be emulated before anything starts, naming the resource.
         for check in (schedules_from, rules_from, stream_mappings_from):
             check(self.template)
+        for lid, spec in self.template.functions().items():
+            for event_id, event in spec.events.items():
+                if event.get("Type") not in EMULATED_EVENTS:
+                    log.warning("%s.Events.%s: %s events are not emulated locally", lid, event_id, event.get("Type"))
         self.emulator = Emulator(port=emulator_port, time_scale=time_scale)
         self.registry = FunctionRegistry(self.template)
         self.gateway = Gateway(self.template, self.registry)
