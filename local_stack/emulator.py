@@ -19,6 +19,11 @@
   queries are untouched).
 * **Retry back-off** sleeps inside state machines are multiplied by
   ``time_scale`` (tests use a small factor).
+* **EventBridge Lambda targets**: moto 5.2.5 raises for them; ``Rule.send_to_targets`` hands each
+  matching Lambda target's event to ``rule_lambda_target`` (``local_stack.rules``) and lets moto
+  deliver the rule's other targets itself.
+* **Stream activity**: every record moto appends to a table's stream notifies ``stream_listeners``
+  (table name), so the stream pollers (``local_stack.streams``) wake up at once instead of spinning.
 
 The patch targets moto's internals, so the moto version is pinned and checked.
 """
@@ -79,6 +84,10 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._saved: dict[str, Any] = {}
         self.invokers: list[Invoker] = []
+        self.rule_lambda_target: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None
+        """(rule ARN, target, matching event) for each Lambda target; called under the emulator lock."""
+        self.stream_listeners: list[Callable[[str], None]] = []
+        """Called with the table name after each record appended to a table's stream (under the lock)."""
 
     @property
     def port(self) -> int:
@@ -97,7 +106,9 @@ class Emulator:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         self.invokers.append(invoker)
         self._patch()
-        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+        from local_stack.s3_post_policy import S3PostPolicy
+
+        app = S3PostPolicy(SerializedApp(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server("127.0.0.1", self.requested_port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -160,6 +171,20 @@ class Emulator:
             self._saved["query"], self._saved["all_items"])
         retrier_decl.time = SimpleNamespace(sleep=lambda s: time.sleep(s * scale))  # type: ignore[assignment]
 
+        from moto.dynamodb.models.table import StreamShard
+        from moto.events.models import Rule
+
+        self._saved.update({"send_to_targets": Rule.send_to_targets, "shard_add": StreamShard.add})
+        Rule.send_to_targets = _lambda_targets(self, self._saved["send_to_targets"])  # type: ignore[method-assign]
+        original_add = self._saved["shard_add"]
+
+        def shard_add(shard: Any, old: Any, new: Any) -> None:
+            original_add(shard, old, new)
+            for listener in list(emulator.stream_listeners):
+                listener(shard.table.name)
+
+        StreamShard.add = shard_add  # type: ignore[method-assign,assignment]
+
     def _unpatch(self) -> None:
         if not self._saved:
             return
@@ -175,7 +200,36 @@ class Emulator:
         Table.all_items = self._saved["all_items"]  # type: ignore[method-assign]
         ddb_models.copy = self._saved["copy"]
         retrier_decl.time = self._saved["time"]
+        from moto.dynamodb.models.table import StreamShard
+        from moto.events.models import Rule
+
+        Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
+        StreamShard.add = self._saved["shard_add"]  # type: ignore[method-assign]
         self._saved = {}
+
+
+def _lambda_targets(emulator: Emulator, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's ``Rule.send_to_targets``: Lambda targets go to ``emulator.rule_lambda_target``."""
+
+    def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+        lambdas = [t for t in rule.targets if ":lambda:" in str(t.get("Arn", ""))]
+        if not lambdas:
+            original(rule, event, transform_input)
+            return
+        if rule.scheduled_expression and not rule.event_pattern.get_pattern():
+            return  # a scheduled rule matches no event (local_stack.schedules fires it)
+        if rule.state == "ENABLED" and rule.event_pattern.matches_event(event) and emulator.rule_lambda_target:
+            for target in lambdas:
+                emulator.rule_lambda_target(rule.arn, target, copy.deepcopy(event))
+        others = [t for t in rule.targets if t not in lambdas]
+        if others:
+            saved, rule.targets = rule.targets, others  # every emulator request runs under one lock
+            try:
+                original(rule, event, transform_input)
+            finally:
+                rule.targets = saved
+
+    return send_to_targets
 
 
 def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:

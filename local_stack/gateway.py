@@ -45,11 +45,19 @@ class Gateway:
         self.template = template
         self.registry = registry
         self.routes: list[Route] = template.routes()
+        self._route_registry: dict[int, FunctionRegistry] = {}  # routes of attached templates
         self.stage = stage or template.parameters.get("Stage", "dev")
         self.gateway_responses = template.gateway_responses()
         self._openapi = openapi
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def add_routes(self, template: Template, registry: FunctionRegistry) -> None:
+        """Serve another template's Api events too (``LocalStack.attach``), with that template's functions."""
+        added = template.routes()
+        for route in added:
+            self._route_registry[id(route)] = registry
+        self.routes = sorted([*self.routes, *added], key=lambda r: (r.path.count("{"), -len(r.path)))
 
     # --- server ---------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 3000) -> None:
@@ -101,7 +109,7 @@ class Gateway:
             if claims is None:
                 return self.gateway_response("UNAUTHORIZED", 401)
         event = self.to_event(request, route, params, claims)
-        result = self.registry.invoke(route.function, event)
+        result = self._route_registry.get(id(route), self.registry).invoke(route.function, event)
         return self.from_result(result)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:

@@ -81,6 +81,23 @@ def secret_value(name: str, props: dict[str, Any]) -> str:
     return _generated[name]
 
 
+def sam_generated_queues(template: Template) -> list[str]:
+    """Queues SAM creates itself: an event's ``DeadLetterConfig: {Type: SQS}`` (``QueueLogicalId`` or
+    ``<Function><Event>Queue``) and an ``EventInvokeConfig`` SQS destination without ``Destination``
+    (``<Function>EventInvokeConfig<OnSuccess|OnFailure>Queue``)."""
+    names: list[str] = []
+    for lid, res in template.of_type("AWS::Serverless::Function").items():
+        for event_id, event in ((res.get("Properties") or {}).get("Events") or {}).items():
+            dlq = (event.get("Properties") or {}).get("DeadLetterConfig") or {}
+            if dlq.get("Type") == "SQS" and dlq.get("Arn") is None:
+                names.append(str(dlq.get("QueueLogicalId") or f"{lid}{event_id}Queue"))
+        config = template.function_property(lid, "EventInvokeConfig") or {}
+        for kind, dest in (config.get("DestinationConfig") or {}).items():
+            if (dest or {}).get("Type") == "SQS" and dest.get("Destination") is None:
+                names.append(f"{lid}EventInvokeConfig{kind}Queue")
+    return names
+
+
 def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
     """Create every supported resource; returns the physical names by kind (and what was skipped)."""
     created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "topics": [], "log_groups": [],
@@ -95,6 +112,8 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
         props = template.resolve(res.get("Properties") or {})
         name = template.physical_name(lid)
         kwargs: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
+        if "StreamSpecification" in kwargs:  # CloudFormation has only StreamViewType; the API needs StreamEnabled
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **kwargs["StreamSpecification"]}
         for gsi in kwargs.get("GlobalSecondaryIndexes", []):
             gsi.pop("ContributorInsightsSpecification", None)
         ddb.create_table(TableName=name, BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"), **kwargs)
@@ -116,6 +135,9 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
                  if k in _QUEUE_ATTRIBUTES}
         sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attrs)
         created["queues"].append(template.physical_name(lid))
+    for name in sam_generated_queues(template):
+        sqs.create_queue(QueueName=name)
+        created["queues"].append(name)
 
     sns = client("sns", endpoint)
     for lid in of_type("AWS::SNS::Topic"):
@@ -138,6 +160,9 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
     for lid in of_type("AWS::Events::EventBus"):
         events.create_event_bus(Name=template.physical_name(lid))
         created["buses"].append(template.physical_name(lid))
+    from local_stack.rules import provision_rules
+
+    created["rules"] = provision_rules(template, events)
 
     secretsmanager = client("secretsmanager", endpoint)
     for lid, res in of_type("AWS::SecretsManager::Secret").items():

@@ -289,6 +289,11 @@ class Template:
             out.update(((res.get("Properties") or {}).get("GatewayResponses")) or {})
         return out
 
+    def function_property(self, logical_id: str, name: str) -> Any:
+        """A function property, falling back to ``Globals.Function`` as SAM does (unresolved)."""
+        props = self.resources[logical_id].get("Properties") or {}
+        return props[name] if name in props else self.globals.get(name)
+
     def common_environment(self) -> dict[str, str]:
         genv = ((self.globals.get("Environment") or {}).get("Variables")) or {}
         return {k: str(self.resolve(v)) for k, v in genv.items()}

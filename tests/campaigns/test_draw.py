@@ -6,6 +6,8 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from local_stack import LocalStack
 from tests.campaigns.helpers import admin, claim, create_campaign, interact
 from tests.conftest import Api, User
@@ -150,6 +152,26 @@ def test_interaction_completed_event_grants_a_claim_once(api: Api) -> None:
     assert api.stack.invoke("InteractionCompletedFunction", {"detail": {}})["reason"] == "INVALID_EVENT"
 
 
+def test_interaction_completed_put_on_the_bus_reaches_its_function_by_itself(api: Api) -> None:
+    import json
+    from pathlib import Path
+
+    # Given a campaign and a trusted source's InteractionCompleted event, put on the default bus twice
+    cid = create_campaign(api)["campaign_id"]
+    sample = json.loads((Path(__file__).parents[2] / "events/campaigns/on_interaction_completed.json").read_text())
+    sample["detail"]["campaign_id"] = cid
+    entry = {"Source": sample["source"], "DetailType": sample["detail-type"], "Detail": json.dumps(sample["detail"])}
+    events = api.stack.client("events")
+    assert events.put_events(Entries=[entry, entry])["FailedEntryCount"] == 0
+    # When the template's EventBridgeRule has delivered them (asynchronously)
+    api.stack.drain()
+    # Then one claim right was granted (the interaction id makes the second delivery grant nothing)
+    token = api.token(sample["detail"]["user_id"])
+    assert claim(api, cid, token).status == 201
+    assert claim(api, cid, token).code == "NO_INTERACTION"
+
+
+@pytest.mark.usefixtures("schedules_held")  # the scheduled StartDueDraws shares this service
 def test_scheduler_sweep_starts_due_draws(api: Api) -> None:
     from shared.campaigns.settings import CampaignSettings
     from shared.campaigns.wiring import campaign_service
