@@ -44,7 +44,7 @@ class ExecutionService(ProxyServiceBase):
             return after, None
         return self.settlement.settle(order, agent)
 
-    def _eligible(self, caller: str, account_id: str, order: ProxyOrder) -> tuple[Account, Agent | None]:
+    def _eligible(self, caller: str, account_id: str, order: ProxyOrder) -> tuple[Account, Agent | None]:  # noqa: C901
         proxy = self.accounts.get_account(account_id)
         if proxy is None or proxy.owner != caller:
             raise ProxyNotEligible("The proxy account must be the caller's own account.", reason="ACCOUNT_NOT_OWNED")
