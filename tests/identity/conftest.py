@@ -18,12 +18,13 @@ from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply
 from tests.events import load_event
+from tests.identity.documents import card_jpeg
 
 STATE_MACHINE = "IdentityVerificationStateMachine"
 STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
 WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+JPEG = card_jpeg("conftest")  # a decodable credential image; uploads default to one of their own per attempt
 
 
 @dataclass
@@ -75,11 +76,17 @@ class Identity:
         sfn = self.stack.client("stepfunctions")
         return sfn.get_execution_history(executionArn=f"{arn}:{verification_id}", maxResults=1000)["events"]
 
-    def upload(self, who: Person, verification_id: str, data: bytes = JPEG, content_type: str = "image/jpeg",
-               credential_number: str = "PKU2024001", sent_type: str | None = None) -> Reply:
-        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents",
-                               {"content_type": content_type, "credential_number": credential_number},
+    def upload(self, who: Person, verification_id: str, data: bytes | None = None, content_type: str = "image/jpeg",
+               credential_number: str = "PKU2024001", sent_type: str | None = None,
+               valid_until: str | None = None) -> Reply:
+        """Upload a credential within the upload form's policy (key, content type, size); by default an image
+        of this attempt's own (another account's image would be DOCUMENT_IMAGE_REUSED)."""
+        body = {"content_type": content_type, "credential_number": credential_number}
+        if valid_until:
+            body["valid_until"] = valid_until
+        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents", body,
                                token=who.token)
+        data = card_jpeg(verification_id) if data is None else data
         assert ticket.status == 201, ticket.body
         fields = dict(ticket.body["fields"])
         if sent_type:
