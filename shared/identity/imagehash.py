@@ -100,6 +100,9 @@ def _grayscale(data: bytes) -> Any:
             if image.format == "JPEG":
                 image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # decode at the smallest scale still >= 256 px
             image.load()
+            factor = min(image.size) // DRAFT_SIDE
+            if factor >= 2:  # an integer box reduction first (what DCT scaling does for a JPEG): Lanczos on
+                image = image.reduce(factor)  # megapixels costs more than decoding them
             upright = ImageOps.exif_transpose(image) or image
             gray = upright.convert("L").resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
