@@ -101,9 +101,10 @@ def _grayscale(data: bytes) -> Any:
                 image.draft("L", (DRAFT_SIDE, DRAFT_SIDE))  # decode at the smallest scale still >= 256 px
             image.load()
             factor = min(image.size) // DRAFT_SIDE
-            if factor >= 2:  # an integer box reduction first (what DCT scaling does for a JPEG): Lanczos on
-                image = image.reduce(factor)  # megapixels costs more than decoding them
-            upright = ImageOps.exif_transpose(image) or image
+            # An integer box reduction first (what DCT scaling does for a JPEG): Lanczos on megapixels costs
+            # more than decoding them. EXIF orientation is read from the file, so it is applied before.
+            ImageOps.exif_transpose(image, in_place=True)  # no copy when there is nothing to turn
+            upright: Image.Image = image.reduce(factor) if factor >= 2 else image
             gray = upright.convert("L").resize((HASH_SIDE, HASH_SIDE), Image.Resampling.LANCZOS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UnreadableImage("DOCUMENT_IMAGE_TOO_LARGE") from exc
