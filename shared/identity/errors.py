@@ -35,6 +35,11 @@ class DocumentTypeMismatch(InvalidInput):
     default_message = "The uploaded file's type differs from the declared content type; upload it again."
 
 
+class CredentialExpired(InvalidInput):
+    code = "CREDENTIAL_EXPIRED"
+    default_message = "The credential's validity has ended; upload a valid credential."
+
+
 class VerificationNotFound(NotFound):
     code = "VERIFICATION_NOT_FOUND"
     default_message = "The verification does not exist."
@@ -73,6 +78,11 @@ class ReviewClosed(Conflict):
 class WaitExpired(Conflict):
     code = "WAIT_EXPIRED"
     default_message = "The verification stopped waiting (timed out); start a new attempt."
+
+
+class CredentialHeldElsewhere(Conflict):
+    code = "CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT"
+    default_message = "This credential is already verified for another account."
 
 
 class TaskExpired(Exception):

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
-from shared.identity.adapters import HttpRegistry, S3DocumentStore, StepFunctionsWorkflow, TableRegistry
+from shared.identity.adapters import (
+    HmacCredentialKeys,
+    HttpRegistry,
+    S3DocumentStore,
+    StepFunctionsWorkflow,
+    TableRegistry,
+)
 from shared.identity.ports import Registry
 from shared.identity.predictor import OnnxPredictor
 from shared.identity.repository import DynamoIdentityStore
@@ -51,4 +57,5 @@ def workflow_steps(settings: IdentitySettings) -> WorkflowSteps:
         predictor=predictor(),
         registry=registry(settings) if settings.identity_registry_table or settings.identity_registry_url else None,
         documents=S3DocumentStore(settings.identity_documents_bucket) if settings.identity_documents_bucket else None,
+        credential_keys=HmacCredentialKeys(settings),
     )

@@ -18,12 +18,13 @@ from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply
 from tests.events import load_event
+from tests.identity.documents import card_jpeg
 
 STATE_MACHINE = "IdentityVerificationStateMachine"
 STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
 WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+JPEG = card_jpeg("conftest")  # a decodable credential image; uploads default to one of their own per attempt
 
 
 @dataclass
@@ -76,9 +77,11 @@ class Identity:
         return sfn.get_execution_history(executionArn=f"{arn}:{verification_id}", maxResults=1000)["events"]
 
     def ticket(self, who: Person, verification_id: str, content_type: str = "image/jpeg",
-               credential_number: str = "PKU2024001") -> Reply:
-        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents",
-                               {"content_type": content_type, "credential_number": credential_number},
+               credential_number: str = "PKU2024001", valid_until: str | None = None) -> Reply:
+        body = {"content_type": content_type, "credential_number": credential_number}
+        if valid_until:
+            body["valid_until"] = valid_until
+        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents", body,
                                token=who.token)
         assert ticket.status == 201, ticket.body
         return ticket
@@ -90,10 +93,14 @@ class Identity:
         return requests.post(ticket.body["upload_url"], data=fields,
                              files={"file": ("card.jpg", data, fields.get("Content-Type", "image/jpeg"))}, timeout=60)
 
-    def upload(self, who: Person, verification_id: str, data: bytes = JPEG, content_type: str = "image/jpeg",
-               credential_number: str = "PKU2024001") -> Reply:
-        ticket = self.ticket(who, verification_id, content_type, credential_number)
-        resp = self.post_form(ticket, data)
+    def upload(self, who: Person, verification_id: str, data: bytes | None = None, content_type: str = "image/jpeg",
+               credential_number: str = "PKU2024001", sent_type: str | None = None,
+               valid_until: str | None = None) -> Reply:
+        """Upload a credential within the upload form's policy (key, content type, size); by default an image
+        of this attempt's own (another account's image would be DOCUMENT_IMAGE_REUSED)."""
+        ticket = self.ticket(who, verification_id, content_type, credential_number, valid_until)
+        data = card_jpeg(verification_id) if data is None else data
+        resp = self.post_form(ticket, data, **({"Content-Type": sent_type} if sent_type else {}))
         assert resp.status_code in (200, 201, 204), resp.text
         return ticket
 

@@ -19,7 +19,15 @@ from shared.identity.models import Decision, RegistryRecord, ReviewStatus, Statu
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
 from tests.identity.conftest import CLAIM, JPEG, STUDENT
-from tests.identity.fakes import Clock, FakeDocuments, FakePredictor, FakeRegistry, FakeStore, FakeWorkflow
+from tests.identity.fakes import (
+    Clock,
+    FakeCredentialKeys,
+    FakeDocuments,
+    FakePredictor,
+    FakeRegistry,
+    FakeStore,
+    FakeWorkflow,
+)
 
 SETTINGS = IdentitySettings(identity_table="t", identity_document_wait_seconds=600, identity_review_wait_seconds=300)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -34,7 +42,7 @@ class World:
         self.api = VerificationService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
         self.reviews = ReviewService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
         self.steps = WorkflowSteps(self.store, SETTINGS, self.predictor, registry or FakeRegistry(RECORD),
-                                   self.documents, self.clock)
+                                   self.documents, self.clock, credential_keys=FakeCredentialKeys())
         self.store.profiles["u1"] = STUDENT
 
 
@@ -102,7 +110,9 @@ def test_document_path_with_checks_review_and_a_tag_valid_for_the_configured_day
     assert w.workflow.resumed[-1][0] == "tok-doc"
     with pytest.raises(InvalidTransition):  # the token is spent: a second submission changes nothing
         w.api.submit_document("u1", vid)
-    assert w.steps.check_document(vid) == {"passed": True, "reasons": ["DOCUMENT_CHECKS_PASSED"]}
+    assert w.steps.check_document(vid) == {"decision": "REVIEW", "reason": "DOCUMENT_CHECKS_PASSED",
+                                           "reasons": ["REGISTRY_CONFIRMED", "DOCUMENT_CHECKS_PASSED"],
+                                           "findings": [], "valid_until": "2028-07-01"}
     review_id = w.steps.open_review(vid, "tok-review", ["DOCUMENT_CHECKS_PASSED"])["review_id"]
     assert w.steps.open_review(vid, "tok-review-2", [])["review_id"] == review_id  # a retried step
     assert w.reviews.decide("rev", review_id, Decision.APPROVE, "ok").status is ReviewStatus.DECIDED

@@ -43,7 +43,10 @@ def test_high_score_registry_mismatch_then_document_and_approval(identity: Ident
     who = identity.person()
     vid = identity.start(who, {**CLAIM, "name": "Li Hui"}).body["verification_id"]
     review = _document_path_to_review(identity, who, vid)
-    assert review["checks"] == ["DOCUMENT_CHECKS_PASSED"]
+    # The automated checks asked the registry again: its record of the number is in another name.
+    assert review["checks"] == ["REGISTRY_NAME_MISMATCH", "DOCUMENT_CHECKS_PASSED_WITH_FINDINGS"]
+    assert [(f["code"], f["related_verification_ids"]) for f in review["findings"]] == [
+        ("REGISTRY_NAME_MISMATCH", [])]
     assert review["claimed"]["name"] == "Li Hui" and review["document_url"]
     assert review["model_version"].startswith("student-gbt-")
 
