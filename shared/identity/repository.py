@@ -29,7 +29,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.clock import iso
-from shared.dynamo import Repository, cancellation_reasons, from_item, is_condition_failure, to_attr, to_item
+from shared.dynamo import Repository, from_item, is_condition_failure, to_attr, to_item
 from shared.errors import InvalidPageToken
 from shared.identity.errors import ConcurrentAttempt, CredentialHeldElsewhere, InvalidTransition, ReviewClosed
 from shared.identity.features import ActivityProfile
@@ -70,15 +70,12 @@ class DynamoIdentityStore(Repository):
                     "ExpressionAttributeValues": {":prev": {"S": previous_id}}}
         else:
             cond = {"ConditionExpression": "attribute_not_exists(pk)"}
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.table, "Item": pointer, **cond}},
-            ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_reasons(exc):
-                raise ConcurrentAttempt(identity_type=v.identity_type) from exc
-            raise
+        concurrent = ConcurrentAttempt(identity_type=v.identity_type)  # the pointer moved, or the id was taken
+        transact(self.client, [
+            GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": item,
+                                               "ConditionExpression": "attribute_not_exists(pk)"}}, lambda: concurrent),
+            GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": pointer, **cond}}, lambda: concurrent),
+        ])
 
     def get_verification(self, verification_id: str) -> tuple[Verification, dict[str, Any]] | None:
         """The verification and its private attributes (task token)."""
