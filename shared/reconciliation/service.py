@@ -150,8 +150,9 @@ class ReconciliationService:
 
     def _entries(self, snapshot: Snapshot) -> tuple[int, list[Finding]]:
         ids = sorted(snapshot)
-        if self.settings.reconciliation_entry_check == "sample" and len(ids) > self.settings.reconciliation_sample_size:
-            ids = sorted(self.rng.sample(ids, self.settings.reconciliation_sample_size))
+        per_run = self.settings.reconciliation_entry_accounts
+        if self.settings.reconciliation_entry_check == "sample" and len(ids) > per_run:
+            ids = sorted(self.rng.sample(ids, per_run))
         findings = []
         for account_id in ids:
             total = self.ledger.entries_total(account_id)

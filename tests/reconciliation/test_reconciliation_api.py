@@ -83,8 +83,11 @@ def test_only_admins_see_it(recon: Api) -> None:
 
 
 def test_a_bad_balance_written_in_the_table_is_reported_with_the_account(recon: Api, clean_stack: LocalStack) -> None:
-    activity(recon, Proxy(recon))
-    victim = recon.user(balance=1_000)
+    victim, other = recon.user(balance=1_000), recon.user(balance=2_000)
+    assert recon.call("POST", "/transfers", {"to_account_id": other.account_id,
+                                             "amount": {"amount": 300, "currency": "CNY"}},
+                      token=victim.token, key=str(uuid.uuid4())).status == 201
+    assert report(recon)["clean"] is True
     add_to_balance(clean_stack, victim.account_id, 321)
     assert broken(report(recon)) == {"balances_sum_to_zero": (321, [victim.account_id]),
                                      "balances_equal_entries": (321, [victim.account_id])}

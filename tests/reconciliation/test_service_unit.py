@@ -236,7 +236,7 @@ def test_a_difference_that_never_holds_still_is_unsettled_not_reported() -> None
 
 
 def test_sampled_entry_checks_read_only_the_sample() -> None:
-    p = Platform(reconciliation_entry_check="sample", reconciliation_sample_size=3)
+    p = Platform(reconciliation_entry_check="sample", reconciliation_entry_accounts=3)
     p.activity()
     assert p.reconcile().result(Invariant.BALANCES_EQUAL_ENTRIES).checked == 3
 
