@@ -224,7 +224,7 @@ def seed(stack: LocalStack, client: Client, alice: str) -> dict[str, str]:
     """Register alice and bob and fund alice, all through the API."""
     accounts = {}
     for name, token in (("alice", alice), ("bob", stack.token("bench-bob"))):
-        status, body = client.call("POST", "/accounts", token, {})
+        status, body = client.call("POST", "/accounts", token, {}, key=f"bench-register-{name}")
         assert status == 201, body
         accounts[name] = body["account_id"]
     admin = stack.token("bench-admin", ["admin"])

@@ -55,7 +55,7 @@ def seed(base: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for user, balance in DEMO_USERS.items():
         token = tokens.issue(user)
-        _call(base, "POST", "/accounts", token, {})
+        _call(base, "POST", "/accounts", token, {}, key=f"seed-register-{user}")
         account = _call(base, "GET", "/accounts/me", token)
         if account["balance"]["amount"] == 0:
             _call(base, "POST", f"/admin/accounts/{account['account_id']}/deposits", admin,

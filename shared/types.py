@@ -42,9 +42,17 @@ def safe_text(max_length: int, min_length: int = 1) -> Any:
                      AfterValidator(_displayable)]
 
 
+def check_safe_text(value: str) -> str:
+    """The ``safe_text`` rules for text inside a structure whose shape is configuration (e.g. a claim's fields):
+    NFC-normalised, trimmed, no control or bidirectional-override characters (``ValueError`` otherwise)."""
+    return _displayable(_nfc(value))
+
+
 Note = safe_text(140, min_length=0)
 Name = safe_text(80)
 Reason = safe_text(500)
+DecisionNote = safe_text(500, min_length=0)
+ShortText = safe_text(64)  # typed references a person reads back (credential numbers)
 DisplayName = Name
 
 

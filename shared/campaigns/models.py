@@ -169,3 +169,18 @@ class DrawTally(BaseModel):
     total_sets: int
     share: int  # minor units per set
     remainder: int  # pot - share * total_sets (stays in the campaign account)
+
+
+class PotStatement(BaseModel):
+    """What a campaign's pot accounts (the pot and its payout buckets) hold together, by the campaign's records."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    account_ids: tuple[str, ...]
+    prize_pot: Money
+    paid: int  # prizes paid, recorded with each payment's transfer
+
+    @property
+    def expected(self) -> int:
+        return self.prize_pot.amount - self.paid

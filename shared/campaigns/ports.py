@@ -24,6 +24,7 @@ from shared.campaigns.models import (
     Voucher,
 )
 from shared.events import EventPublisher
+from shared.writes import GuardedWrite
 
 __all__ = ["CampaignFrozen", "CampaignStore", "DrawStarter", "EventPublisher", "GroupDirectory", "StaleWrite"]
 
@@ -105,9 +106,14 @@ class CampaignStore(Protocol):
 
     def get_group_snapshot(self, campaign_id: str, group_id: str) -> list[str] | None: ...
 
-    def record_payment(self, campaign_id: str, payment: Payment) -> None: ...
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+        """The payment's record and the bucket's paid total, committed with the prize's transfer (so a payment
+        is recorded exactly when its money moves, and a replayed transfer records nothing twice)."""
 
     def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]: ...
+
+    def paid_total(self, campaign: Campaign) -> int:
+        """Σ of the prizes paid (the buckets' paid totals, recorded with each payment's transfer)."""
 
 
 class GroupDirectory(Protocol):

@@ -5,6 +5,8 @@ Items (the only place these shapes exist), all keyed under the campaign ``C#<cid
 ``C#<cid>`` / ``META``                     the campaign (configuration, status)
 ``C#<cid>`` / ``TALLY``                    the draw's split of the pot (put-once)
 ``C#<cid>`` / ``GROUP#<gid>``              a group's membership snapshot at the draw (put-once)
+``C#<cid>`` / ``PAID#<bucket>``            prizes paid from a holder bucket (``amount``, ``count``), added in each
+                                            payment's transfer (reconciliation: pot = prize pot - paid)
 ``C#<cid>#P#<s>`` / ``#SHARD``             pool shard ``s``: gate ``status`` and ``pool`` counts per kind, ``issued``
 ``C#<cid>#P#<s>`` / ``K#<kind>#<ts>#<v>``  a pooled voucher (``age`` = ``<ts>#<v>`` for the ``ByAge`` LSI)
 ``C#<cid>#U#<user>`` / ``#STATE``          the user's state (rights, day counters, held per kind, ``version``)
@@ -50,6 +52,7 @@ from shared.clock import iso
 from shared.dynamo import RETRYABLE_ERRORS, Repository, cancellation_reasons, from_item, to_item
 from shared.errors import AlreadyExists
 from shared.types import Money
+from shared.writes import GuardedWrite
 
 STATE_SK = "#STATE"
 SHARD_SK = "#SHARD"
@@ -464,11 +467,27 @@ class DynamoCampaignStore(Repository):
         item = resp.get("Item")
         return list(from_item(item).get("members") or []) if item else None
 
-    def record_payment(self, campaign_id: str, payment: Payment) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item({
-            "pk": _user_pk(campaign_id, payment.payee), "sk": f"PAY#{payment.transaction_id}", "entity": "PAYMENT",
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+        # Unconditional: they commit only with the transfer, whose put-once transaction record fails a replay.
+        cid = campaign.campaign_id
+        record = {"Put": {"TableName": self.table, "Item": to_item({
+            "pk": _user_pk(cid, payment.payee), "sk": f"PAY#{payment.transaction_id}", "entity": "PAYMENT",
             "transaction_id": payment.transaction_id, "set_id": payment.set_id, "payee": payment.payee,
-            "amount": payment.amount.amount, "currency": payment.amount.currency, "group_id": payment.group_id}))
+            "amount": payment.amount.amount, "currency": payment.amount.currency, "group_id": payment.group_id})}}
+        paid = {"Update": {
+            "TableName": self.table, "Key": _key(_c(cid), f"PAID#{bucket}"),
+            "UpdateExpression": "SET entity = :e ADD #a :amt, #n :one",
+            "ExpressionAttributeNames": {"#a": "amount", "#n": "count"},
+            "ExpressionAttributeValues": {":e": {"S": "PAID"}, ":amt": {"N": str(payment.amount.amount)},
+                                          ":one": {"N": "1"}}}}
+
+        def never() -> Exception:  # neither write has a condition
+            return StaleWrite("payment record")
+
+        return [GuardedWrite.failing_with(record, never), GuardedWrite.failing_with(paid, never)]
+
+    def paid_total(self, campaign: Campaign) -> int:
+        return sum(int(d.get("amount", 0)) for d in self._query(_c(campaign.campaign_id), "PAID#"))
 
     def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]:
         return [Payment(transaction_id=d["transaction_id"], set_id=d["set_id"], payee=d["payee"],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.decisions import SelfReview as SelfReview  # the platform-wide refusal, still importable from here
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
 class UnknownIdentityType(InvalidInput):
@@ -48,11 +49,6 @@ class VerificationNotFound(NotFound):
 class ReviewNotFound(NotFound):
     code = "REVIEW_NOT_FOUND"
     default_message = "The review does not exist."
-
-
-class SelfReview(Forbidden):
-    code = "SELF_REVIEW"
-    default_message = "A reviewer may not decide their own verification."
 
 
 class InvalidTransition(Conflict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.identity.catalog import identity_type
 from shared.identity.models import (
@@ -19,24 +19,37 @@ from shared.identity.models import (
     Verification,
 )
 from shared.identity.service import ReviewView, mask
+from shared.types import Reason, ShortText, check_safe_text
 
 VerificationIdStr = Annotated[str, StringConstraints(pattern=r"^iv_[0-9a-f]{32}$")]
 ReviewIdStr = Annotated[str, StringConstraints(pattern=r"^rv_[0-9a-f]{32}$")]
 
 
 # --- API requests -------------------------------------------------------------
+ClaimField = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
+
+
 class StartVerificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identity_type: str = Field(min_length=1, max_length=32, examples=["student"])
-    claimed: dict[Annotated[str, StringConstraints(max_length=32)], Any] = Field(max_length=10)
+    claimed: dict[ClaimField, Any] = Field(
+        max_length=10, description="The identity type's claimed fields; text is safe_text (no control or "
+                                   "bidirectional-override characters, NFC-normalised).")
+
+    @field_validator("claimed")
+    @classmethod
+    def _claimed_text_is_safe(cls, claimed: dict[str, Any]) -> dict[str, Any]:
+        """Names and schools are shown to reviewers: the same rules as every free-text field (``safe_text``);
+        the identity type's own patterns then check each field (``INVALID_CLAIM``)."""
+        return {k: check_safe_text(v) if isinstance(v, str) else v for k, v in claimed.items()}
 
 
 class DocumentUploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content_type: str = Field(max_length=100, examples=["image/jpeg"])
-    credential_number: str = Field(min_length=1, max_length=64)
+    credential_number: ShortText
     valid_until: date | None = Field(
         default=None, ge=date(2000, 1, 1), le=date(2099, 12, 31),
         description="The credential's expiry date as printed on it, if it has one; a date already past is "
@@ -47,7 +60,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Decision
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 # --- API responses ------------------------------------------------------------

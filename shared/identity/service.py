@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.clock import utcnow
+from shared.decisions import ensure_not_party
 from shared.errors import InvalidInput
 from shared.identity import imagehash
 from shared.identity.catalog import IdentityType, identity_type
@@ -33,7 +34,6 @@ from shared.identity.errors import (
     RegistryUnavailable,
     ReviewClosed,
     ReviewNotFound,
-    SelfReview,
     TaskExpired,
     UnsupportedDocumentType,
     VerificationNotFound,
@@ -242,8 +242,7 @@ class ReviewService:
         if not found:
             raise ReviewNotFound(review_id=review_id[:80])
         review, token = found
-        if review.user_id == reviewer:
-            raise SelfReview()
+        ensure_not_party(reviewer, [review.user_id], case="identity_review")
         now = self.clock()
         decided = self.store.close_review(review_id, ReviewStatus.DECIDED, {
             "decision": decision.value, "reason": reason, "reviewer": reviewer, "decided_at": now})
@@ -318,10 +317,12 @@ class WorkflowSteps:
 
     def await_document(self, verification_id: str, task_token: str, reason: str) -> dict[str, Any]:
         now = self.clock()
+        before = self._load(verification_id)
         v = self.store.update_verification(
             verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
             status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
-            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"], reasons=[reason],
+            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"],
+            reasons=_not_yet_recorded(before, [reason]),
             audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
         return {"status": v.status.value}
 
@@ -459,7 +460,7 @@ class WorkflowSteps:
             holder = CredentialHolder(credential_key=self.credential_keys.key_for(t, v.claimed), user_id=v.user_id,
                                       identity_type=v.identity_type, verification_id=verification_id,
                                       verified_at=now)
-        reasons = [] if v.reasons[-1:] == [reason] else [reason]  # REGISTRY_MATCH is already the last reason
+        reasons = _not_yet_recorded(v, [reason])  # e.g. REGISTRY_MATCH is already recorded by the registry step
         if detail:
             reasons.append(f"REVIEWER_NOTE: {detail[:200]}")
         try:
@@ -488,3 +489,8 @@ class WorkflowSteps:
         if v.document and v.document.valid_until and v.document.valid_until < until:
             return v.document.valid_until
         return until
+
+def _not_yet_recorded(v: Verification, reasons: list[str]) -> list[str]:
+    """The reasons the verification does not carry yet: each reason is recorded once (the score step records
+    SCORE_BELOW_THRESHOLD, and the document wait it leads to must not record it again)."""
+    return [r for r in dict.fromkeys(reasons) if r not in v.reasons]

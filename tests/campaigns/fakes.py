@@ -27,6 +27,8 @@ from shared.campaigns.services import CampaignService, ClaimService, KeyUserServ
 from shared.clock import utcnow
 from shared.errors import AlreadyExists
 from shared.ledger.service import LedgerService
+from shared.writes import GuardedWrite
+from tests.fakes.ledger import FakeWrite
 
 
 class InMemoryCampaignStore:
@@ -43,6 +45,7 @@ class InMemoryCampaignStore:
         self.tallies: dict[str, DrawTally] = {}
         self.snapshots: dict[tuple[str, str], list[str]] = {}
         self.payments: dict[tuple[str, str], dict[str, Payment]] = {}
+        self.paid: dict[tuple[str, int], int] = {}  # (campaign, bucket) -> prizes paid
         self.unlisted: set[str] = set()
 
     # --- campaign -------------------------------------------------------------
@@ -217,9 +220,17 @@ class InMemoryCampaignStore:
     def get_group_snapshot(self, campaign_id: str, group_id: str) -> list[str] | None:
         return self.snapshots.get((campaign_id, group_id))
 
-    def record_payment(self, campaign_id: str, payment: Payment) -> None:
-        with self.lock:
-            self.payments.setdefault((campaign_id, payment.payee), {})[payment.transaction_id] = payment
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+        def record() -> None:
+            with self.lock:
+                self.payments.setdefault((campaign.campaign_id, payment.payee), {})[payment.transaction_id] = payment
+                key = (campaign.campaign_id, bucket)
+                self.paid[key] = self.paid.get(key, 0) + payment.amount.amount
+
+        return [GuardedWrite.failing_with(FakeWrite(lambda: True, record), lambda: StaleWrite("payment record"))]
+
+    def paid_total(self, campaign: Campaign) -> int:
+        return sum(v for (cid, _), v in self.paid.items() if cid == campaign.campaign_id)
 
     def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]:
         return sorted(self.payments.get((campaign_id, user_id), {}).values(), key=lambda p: p.transaction_id)

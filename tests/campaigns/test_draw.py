@@ -10,7 +10,7 @@ import pytest
 
 from local_stack import LocalStack
 from tests.campaigns.helpers import admin, claim, create_campaign, interact
-from tests.conftest import Api, User
+from tests.conftest import Api, User, new_key
 
 EVEN = [{"kind": "FU", "weight": 1}, {"kind": "LU", "weight": 1}, {"kind": "SHOU", "weight": 1}]
 POT = 1_000_003
@@ -51,18 +51,18 @@ def test_two_people_play_a_whole_campaign_and_the_draw_is_rerunnable(api: Api) -
     campaign = create_campaign(api, kinds=EVEN, limits={"claims_per_day": 200, "passes_per_day": 10})
     cid, pot_account = campaign["campaign_id"], campaign["account_id"]
     alice, bob, carol = api.user("alice"), api.user("bob"), api.user("carol")
-    group = api.call("POST", "/groups", {"name": "family"}, token=alice.token)
+    group = api.call("POST", "/groups", {"name": "family"}, token=alice.token, key=new_key())
     assert group.status == 201, group.body
     gid = group.body["group_id"]
-    code = api.call("POST", f"/groups/{gid}/invitations", token=alice.token).body["code"]
-    assert api.call("POST", "/groups/join", {"code": code}, token=carol.token).status == 200
+    code = api.call("POST", f"/groups/{gid}/invitations", token=alice.token, key=new_key()).body["code"]
+    assert api.call("POST", "/groups/join", {"code": code}, token=carol.token, key=new_key()).status == 200
 
     # Alice's key-user voucher is group-shared; she passes a spare on, Bob's next claim takes it
-    key = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token)
+    key = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key())
     assert key.status == 201 and key.body["source"] == "KEY_USER"
     interact(api, cid, "alice")
     spare = claim(api, cid, alice.token).body["voucher"]["voucher_id"]
-    assert api.call("POST", f"/campaigns/{cid}/vouchers/{spare}/pass", token=alice.token).status == 200
+    assert api.call("POST", f"/campaigns/{cid}/vouchers/{spare}/pass", token=alice.token, key=new_key()).status == 200
     interact(api, cid, "bob")
     assert claim(api, cid, bob.token).body["source"] == "POOL"
     collect_sets(api, cid, alice)
@@ -98,10 +98,12 @@ def test_two_people_play_a_whole_campaign_and_the_draw_is_rerunnable(api: Api) -
     interact_after = interact(api, cid, "bob")
     assert interact_after.status == 409 and interact_after.code == "CAMPAIGN_CLOSED"
     assert claim(api, cid, bob.token).code == "CAMPAIGN_CLOSED"
-    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token).code == "CAMPAIGN_CLOSED"
+    closed_claim = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key())
+    assert closed_claim.code == "CAMPAIGN_CLOSED"
     left = [v for v in vouchers if v["status"] == "HELD"]
     if left:
-        closed = api.call("POST", f"/campaigns/{cid}/vouchers/{left[0]['voucher_id']}/pass", token=bob.token)
+        closed = api.call("POST", f"/campaigns/{cid}/vouchers/{left[0]['voucher_id']}/pass", token=bob.token,
+                          key=new_key())
         assert closed.status == 409 and closed.code == "CAMPAIGN_CLOSED"
 
 

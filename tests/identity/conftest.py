@@ -16,7 +16,7 @@ from local_stack import LocalStack
 from local_stack.demo_data import seed_registry
 from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
-from tests.conftest import Api, Reply
+from tests.conftest import Api, Reply, new_key
 from tests.events import load_event
 from tests.identity.documents import card_jpeg
 
@@ -52,7 +52,8 @@ class Identity:
 
     def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:
         return self.api.call("POST", "/identity-verifications",
-                             {"identity_type": identity_type, "claimed": claimed or CLAIM}, token=who.token)
+                             {"identity_type": identity_type, "claimed": claimed or CLAIM}, token=who.token,
+                             key=new_key())
 
     def get(self, who: Person, verification_id: str) -> Reply:
         return self.api.call("GET", f"/identity-verifications/{verification_id}", token=who.token)

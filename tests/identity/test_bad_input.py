@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import new_key
 from tests.identity.conftest import CLAIM, JPEG, WORKER, Identity
 
 FOREIGN = "iv_" + "0" * 32
@@ -28,7 +29,7 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
                                                           code: str) -> None:
     who = identity.person()
     before = _executions(identity)
-    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token)
+    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token, key=new_key())
     assert (reply.status, reply.code) == (status, code), reply.body
     assert _executions(identity) == before
     assert identity.store.latest_verification_id(who.sub, "student") is None
@@ -36,7 +37,8 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
 
 def test_bad_json_and_no_token(identity: Identity) -> None:
     who = identity.person()
-    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token).status == 400
+    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token,
+                             key=new_key()).code == "INVALID_JSON"
     assert identity.api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": CLAIM}
                              ).status == 401
 

@@ -126,6 +126,18 @@ def test_document_path_with_checks_review_and_a_tag_valid_for_the_configured_day
     assert w.api.my_identities("u1")[0][1] is False  # expired tags are not valid
 
 
+def test_each_reason_is_recorded_once() -> None:
+    # Given a score below the threshold (recorded by the score step)
+    w = World(probability=0.1)
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    # When the workflow waits for a document because of it (and the step is retried)
+    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    # Then the reason is listed once
+    assert w.api.get("u1", vid).reasons == ["SCORE_BELOW_THRESHOLD"]
+
+
 def test_a_decision_after_the_review_timed_out_is_refused() -> None:
     w = World(probability=0.1)
     vid = w.api.start("u1", "student", CLAIM).verification_id

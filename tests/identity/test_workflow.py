@@ -69,6 +69,8 @@ def test_low_score_goes_to_documents_and_a_rejection_gives_no_tag(identity: Iden
     assert body["path"] == ["model", "document", "review"]
     assert body["score"] < body["threshold"]
     assert body["reasons"][0] == "SCORE_BELOW_THRESHOLD"
+    assert body["reasons"].count("SCORE_BELOW_THRESHOLD") == 1  # the document wait does not record it again
+    assert len(body["reasons"]) == len(set(body["reasons"])), body["reasons"]  # each reason once
     assert body["reasons"][-2:] == ["REVIEW_REJECTED", "REVIEWER_NOTE: photo unreadable"]
     assert identity.identities(who) == []
     # The registry was never asked.

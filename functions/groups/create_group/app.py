@@ -15,7 +15,7 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
 
 
 @app.post("/groups", status_code=201, summary="Create a group (the caller becomes its key user)",
-          responses=error_responses(400, 401, 409, 422), middlewares=[idempotent(required=False)], tags=["groups"])
+          responses=error_responses(400, 401, 409, 422), middlewares=[idempotent(required=True)], tags=["groups"])
 def create_group(request: CreateGroupRequest) -> GroupResponse:
     return GroupResponse.of(group_service(SETTINGS).create(current_caller(app).sub, request.name))
 

@@ -15,7 +15,7 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
 
 
 @app.post("/groups/join", status_code=200, summary="Join a group with an invitation code",
-          responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=True)],
           tags=["groups"])
 def join_group(request: JoinGroupRequest) -> GroupResponse:
     return GroupResponse.of(group_service(SETTINGS).join(request.code, current_caller(app).sub))

@@ -10,7 +10,8 @@ Every step is idempotent, so the whole workflow can be re-run after any failure:
                     campaign account;
 * ``pay``           per holder bucket: the bucket's payouts move once from the pot to the bucket's payout
                     account, then each share is paid from there through the ledger with a transaction id
-                    derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice;
+                    derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice; the
+                    payment's record and the bucket's paid total commit in the same transaction;
 * ``settle``        campaign -> SETTLED.
 """
 
@@ -24,9 +25,10 @@ from typing import Any
 from shared.campaigns.errors import CampaignNotFound, DrawNotReady
 from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState
 from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.services.campaigns import bucket_account_id
 from shared.clock import utcnow
 from shared.ledger.errors import AccountAlreadyExists
-from shared.ledger.models import AccountKind
+from shared.ledger.models import CAMPAIGN_ONLY, CUSTOMER_ONLY, AccountKind
 from shared.ledger.service import AccountService, LedgerService, derived_transaction_id
 from shared.types import Money
 
@@ -113,7 +115,7 @@ class DrawService:
         paid = sum(p.amount.amount for p in payments)
         source = self._fund_bucket(campaign, bucket, paid)
         for payment in payments:
-            self._pay(campaign, source, payment)
+            self._pay(campaign, bucket, source, payment)
         return {"campaign_id": campaign_id, "bucket": bucket, "paid": paid, "payments": len(payments)}
 
     def _fund_bucket(self, campaign: Campaign, bucket: int, amount: int) -> str:
@@ -121,7 +123,7 @@ class DrawService:
 
         Every payout would otherwise debit the one campaign account: a single hot item that serializes
         millions of transfers. Per-bucket accounts spread the debits; the remainder stays in the pot."""
-        account_id = f"{campaign.account_id}_b{bucket}"
+        account_id = bucket_account_id(campaign, bucket)
         if amount <= 0:
             return account_id
         self.ledger.ensure_system_account(account_id, AccountKind.CAMPAIGN, campaign.prize_pot.currency,
@@ -129,7 +131,8 @@ class DrawService:
         self.ledger.transfer(derived_transaction_id("cfundb", campaign.campaign_id, str(bucket)), campaign.account_id,
                              account_id, Money(amount=amount, currency=campaign.prize_pot.currency),
                              "CAMPAIGN_PAYOUT_FUNDING", metadata={"campaign_id": campaign.campaign_id,
-                                                                  "bucket": str(bucket)})
+                                                                  "bucket": str(bucket)},
+                             credit_kinds=CAMPAIGN_ONLY)
         return account_id
 
     def payments_for(self, campaign: Campaign, tally: DrawTally, drawset: DrawSet) -> list[Payment]:
@@ -145,7 +148,7 @@ class DrawService:
                         set_id=drawset.set_id, payee=p, group_id=drawset.group_id,
                         amount=Money(amount=amount, currency=campaign.prize_pot.currency)) for p in payees]
 
-    def _pay(self, campaign: Campaign, source_account_id: str, payment: Payment) -> None:
+    def _pay(self, campaign: Campaign, bucket: int, source_account_id: str, payment: Payment) -> None:
         account = self.accounts.store.find_account_by_owner(payment.payee)
         if account is None:  # a winner without a payment account gets one opened for the prize
             try:
@@ -154,8 +157,8 @@ class DrawService:
                 account = self.accounts.my_account(payment.payee)
         self.ledger.transfer(payment.transaction_id, source_account_id, account.account_id, payment.amount,
                              "CAMPAIGN_PRIZE", metadata={"campaign_id": campaign.campaign_id,
-                                                         "set_id": payment.set_id})
-        self.store.record_payment(campaign.campaign_id, payment)
+                                                         "set_id": payment.set_id}, credit_kinds=CUSTOMER_ONLY,
+                             writes=self.store.payment_writes(campaign, bucket, payment))  # recorded with the money
         self.events.publish("PrizePaid", {"campaign_id": campaign.campaign_id, "payee": payment.payee,
                                           "transaction_id": payment.transaction_id,
                                           "amount": payment.amount.model_dump()})
