@@ -35,11 +35,11 @@ from typing import Any
 CRASH_POINTS = ("before", "after")
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - a process death, not an error a handler may catch
+class SimulatedCrash(BaseException):
     """The Lambda process died here: raised through every ``except Exception``."""
 
 
-class FunctionCrashed(Exception):  # noqa: N818 - what the invoker of a crashed function sees
+class FunctionCrashed(Exception):
     """What the invoker of a function that crashed sees (the Lambda runtime reports ``Runtime.ExitError``).
 
     ``FunctionRegistry.invoke`` turns a ``SimulatedCrash`` into this at the runtime boundary: the gateway answers

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack import log_context, resolver_state
-from local_stack.faults import FunctionCrashed, SimulatedCrash
 from local_stack.emulator import error_payload
+from local_stack.faults import FunctionCrashed, SimulatedCrash
 from local_stack.template import ROOT, FunctionSpec, Template
 
 _overlay = threading.local()
