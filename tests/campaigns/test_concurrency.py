@@ -8,12 +8,14 @@ import threading
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits, VoucherSource
@@ -58,8 +60,10 @@ def scan(ddb: Any, table: str) -> list[dict[str, Any]]:
 
 def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in order
         stack: LocalStack, operations: int, workers: int, users: int, weights: dict[str, int],
-        seed: int = 11) -> int:
-    """Run the mix, check every invariant, return the number of successful claims."""
+        seed: int = 11, during: AbstractContextManager[Any] | None = None, unavailable_share: float = 0.01) -> int:
+    """Run the mix, check every invariant, return the number of successful claims. ``during`` wraps the
+    concurrent phase (seeded faults: tests/reliability/test_fault_injection.py); ``unavailable_share`` is the
+    share of operations that may end ``503 TEMPORARILY_UNAVAILABLE`` (retries exhausted; nothing changed)."""
     service, groups, ddb = build(stack)
     campaign = service.create("admin", str(uuid.uuid4()), "Stress", KINDS, Money(amount=10_000_000, currency="CNY"),
                               datetime.now(UTC) + timedelta(days=3), ["SCAN"], LIMITS)
@@ -120,8 +124,13 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
         except DomainError as exc:
             with lock:
                 refusals[exc.code] += 1
+        except (ClientError, BotoCoreError) as exc:  # only under injected faults: what a client sees as a 5xx
+            if during is None:
+                raise
+            with lock:
+                refusals[f"AWS:{type(exc).__name__}"] += 1
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with during or nullcontext(), ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(op, range(operations)))
 
     # ---- the invariants, on the stored items ----------------------------------
@@ -151,26 +160,34 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
         in_pool = 1 if any(str(i["voucher_id"]) == vid for i in pooled) else 0
         assert counts["FROM_POOL"] == counts["PASSED"] - in_pool, (vid, actions)
         assert counts["ISSUER"] + counts["KEY_USER"] == 1, (vid, actions)
+    # Under injected faults a client may not see an operation that committed (it saw a 5xx): the counts the
+    # clients observed then bound the stored ones from below; without faults they are equal.
+    exact = during is None
     allocations = sum(Counter(a)["FROM_POOL"] + Counter(a)["ISSUER"] for a in audit.values())
-    assert allocations == sum(claimed.values())
-    assert sum(Counter(a)["PASSED"] for a in audit.values()) == sum(passed.values())
+    assert allocations == sum(claimed.values()) or (not exact and allocations >= sum(claimed.values()))
+    passes = sum(Counter(a)["PASSED"] for a in audit.values())
+    assert passes == sum(passed.values()) or (not exact and passes >= sum(passed.values()))
     # claim rights: granted once per interaction id, each claim used exactly one
     for user, state in states.items():
-        assert int(state.get("rights_granted", 0)) == granted[user], user
-        assert int(state.get("rights_used", 0)) == claimed[user], user
+        assert int(state.get("rights_granted", 0)) == granted[user] or not exact, user
+        assert int(state.get("rights_used", 0)) == claimed[user] or not exact, user
+        assert int(state.get("rights_granted", 0)) >= granted[user] and int(state.get("rights_used", 0)) >= claimed[
+            user], user
         assert int(state.get("rights_used", 0)) <= int(state.get("rights_granted", 0))
         assert int(state.get("claims_today", 0)) <= LIMITS.claims_per_day
         assert int(state.get("passes_today", 0)) <= LIMITS.passes_per_day
         held = Counter(str(h["kind"]) for h in holdings if h["holder"] == user)
         assert {k: v for k, v in state.get("held", {}).items() if v} == dict(held), user
         assert all(v <= (LIMITS.held_per_kind or 0) for v in held.values())
-    assert sum(key_claims.values()) == len([h for h in holdings if h["source"] == VoucherSource.KEY_USER.value])
+    key_vouchers = len([h for h in holdings if h["source"] == VoucherSource.KEY_USER.value])
+    assert sum(key_claims.values()) == key_vouchers or (not exact and key_vouchers >= sum(key_claims.values()))
     assert all(n == 1 for n in key_claims.values())
     assert sum(claimed.values()) > 0 and sum(passed.values()) > 0, (claimed, passed, refusals)
     assert refusals.keys() <= {"NO_INTERACTION", "CLAIMS_PER_DAY_EXCEEDED", "PASSES_PER_DAY_EXCEEDED",
                                "HELD_PER_KIND_EXCEEDED", "KEY_USER_ALREADY_CLAIMED", "NOT_KEY_USER",
-                               "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD", "TEMPORARILY_UNAVAILABLE"}, refusals
-    assert refusals["TEMPORARILY_UNAVAILABLE"] <= operations // 100, refusals  # 503 "retry": rare, changes nothing
+                               "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD", "TEMPORARILY_UNAVAILABLE"} | {
+        k for k in refusals if k.startswith("AWS:")}, refusals
+    assert refusals["TEMPORARILY_UNAVAILABLE"] <= operations * unavailable_share, refusals  # 503 "retry": rare, changes nothing
     return sum(claimed.values())
 
 

@@ -27,7 +27,15 @@ class ClaimService(VoucherMoves):
         if interaction_type not in campaign.interaction_types:
             raise UnknownInteractionType(interaction_type=interaction_type,
                                          accepted=sorted(campaign.interaction_types))
-        granted = self.store.record_interaction(campaign_id, user_id, interaction_id, interaction_type, self.clock())
+        for attempt in range(MAX_ATTEMPTS):  # contention or throttling: the put-once makes a retry safe
+            try:
+                granted = self.store.record_interaction(campaign_id, user_id, interaction_id, interaction_type,
+                                                        self.clock())
+                break
+            except StaleWrite:
+                self._backoff(attempt)
+        else:
+            raise TemporarilyUnavailable(campaign_id=campaign_id)
         if granted:
             self.events.publish("InteractionRecorded", {"campaign_id": campaign_id, "user_id": user_id,
                                                         "interaction_id": interaction_id,
