@@ -14,9 +14,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.clock import iso
-from shared.dynamo import Repository, cancellation_reasons, from_item, to_item
+from shared.dynamo import RETRYABLE_ERRORS, RETRYABLE_REASONS, Repository, cancellation_reasons, from_item, to_item
 from shared.groups.errors import AlreadyInGroup, GroupFull, GroupNotFound, InvitationNotFound
 from shared.groups.models import Group, Invitation
+from shared.writes import ConflictingWrite
 
 MAX_MEMBERS = 50
 
@@ -45,6 +46,7 @@ class DynamoGroupStore(Repository):
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
+            _contention(exc)
             if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise AlreadyInGroup() from exc
             raise
@@ -101,6 +103,7 @@ class DynamoGroupStore(Repository):
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
+            _contention(exc)
             reasons = cancellation_reasons(exc)
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 raise InvitationNotFound() from exc
@@ -124,6 +127,15 @@ class DynamoGroupStore(Repository):
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
+            _contention(exc)
             if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 raise GroupNotFound(group_id=group_id) from exc
             raise
+
+
+def _contention(exc: ClientError) -> None:
+    """Contention or throttling that outlived the SDK's retries: ``ConflictingWrite`` (503, safe to retry)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    reasons = set(cancellation_reasons(exc)) if code == "TransactionCanceledException" else set()
+    if code in RETRYABLE_ERRORS or reasons & RETRYABLE_REASONS:
+        raise ConflictingWrite(code) from exc
