@@ -24,7 +24,7 @@ from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, FakeGroups, InMemoryCampaignStore, RecordingPublisher
+from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, RecordingPublisher, group_service
 from tests.fakes.ledger import InMemoryLedgerStore
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
@@ -38,8 +38,8 @@ class Env:
         self.ledger_store = InMemoryLedgerStore()
         self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
                                     clock=lambda: self.now, sleep=lambda _: None)
-        self.groups = FakeGroups()
         self.events = RecordingPublisher()
+        self.groups = group_service(events=self.events, clock=lambda: self.now)
         self.service = CampaignServices(self.store, self.ledger, self.groups, self.events, clock=lambda: self.now,
                                         rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
         self.campaign = self.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),
@@ -54,6 +54,13 @@ class Env:
     def claim(self, user: str):  # type: ignore[no-untyped-def]
         self.interact(user)
         return self.service.claim(self.cid, user)
+
+    def group(self, owner: str, *members: str, campaign_id: str | None = None) -> str:
+        """A group created by ``owner`` for the campaign (this one by default), joined by ``members``."""
+        group = self.service.create_group(campaign_id or self.cid, owner, f"family of {owner}")
+        for member in members:
+            self.groups.join(self.groups.invite(group.group_id, owner).code, member)
+        return group.group_id
 
 
 def test_create_funds_the_pot_once_per_key() -> None:
@@ -165,9 +172,9 @@ def test_key_user_claims_once_per_campaign() -> None:
     env = Env()
     with pytest.raises(NotKeyUser):
         env.service.key_user_claim(env.cid, "alice")
-    env.groups.add("g1", "alice", "bob")
+    gid = env.group("alice", "bob")
     v = env.service.key_user_claim(env.cid, "alice")
-    assert (v.source, v.group_id) == (VoucherSource.KEY_USER, "g1")
+    assert (v.source, v.group_id) == (VoucherSource.KEY_USER, gid)
     with pytest.raises(KeyUserAlreadyClaimed):
         env.service.key_user_claim(env.cid, "alice")
     with pytest.raises(VoucherNotTransferable):
@@ -197,7 +204,7 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
     from shared.campaigns.services import DrawService
 
     env = Env(Limits(claims_per_day=500))
-    env.groups.add("g1", "alice", "bob", "carol")
+    env.group("alice", "bob", "carol")
     env.service.key_user_claim(env.cid, "alice")
     env.now += timedelta(seconds=1)  # the key-user voucher is Alice's oldest
     for user in ("alice", "dave"):
@@ -208,6 +215,8 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
 
     def run() -> None:
         draw.freeze(env.cid)
+        for b in range(env.campaign.holder_buckets):
+            draw.snapshot_groups(env.cid, b)
         for b in range(env.campaign.holder_buckets):
             draw.consume(env.cid, b)
         draw.tally(env.cid)
