@@ -235,3 +235,86 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
     assert pot is not None and sum(balances.values()) + pot.balance == 100_000
     run()  # a second run pays nothing more
     assert {u: env.ledger_store.find_account_by_owner(u).balance for u in balances} == balances  # type: ignore[union-attr]
+
+
+def _complete_set(env: Env, user: str) -> None:
+    while min(env.store.states.get((env.cid, user), UserState(user_id=user)).held.get(k.kind, 0) for k in KINDS) < 1:
+        env.claim(user)
+
+
+def test_the_prize_goes_to_the_members_at_the_freeze_not_to_later_ones() -> None:
+    from shared.campaigns.services import DrawService
+    from shared.groups.errors import GroupLockedForDraw
+    from shared.groups.models import Role
+
+    # Given Alice's group (Bob a member) holds the shared voucher, which is in Alice's one set
+    env = Env(Limits(claims_per_day=500))
+    gid = env.group("alice", "bob")
+    env.service.key_user_claim(env.cid, "alice")
+    env.now += timedelta(seconds=1)
+    _complete_set(env, "alice")
+    draw = DrawService(env.store, env.ledger, env.groups, env.events, clock=lambda: env.now)
+    code = env.groups.invite(gid, "alice").code
+
+    # When the draw freezes and snapshots the groups
+    draw.freeze(env.cid)
+    for b in range(env.campaign.holder_buckets):
+        draw.snapshot_groups(env.cid, b)
+
+    # Then joining and leaving are refused until settlement
+    with pytest.raises(GroupLockedForDraw):
+        env.groups.join(code, "carol")
+    with pytest.raises(GroupLockedForDraw):
+        env.groups.leave(gid, "bob")
+    # and even a member who got in after the freeze (straight into the store, past the lock) is not paid:
+    # the sets are consumed and paid after the snapshot, which does not see them
+    store = env.groups.store
+    store.memberships[("mallory", env.cid)] = (gid, Role.MEMBER)  # type: ignore[attr-defined]
+    store.member_rows[gid]["mallory"] = env.now  # type: ignore[attr-defined]
+    assert "mallory" in env.groups.members(gid)
+    for b in range(env.campaign.holder_buckets):
+        draw.consume(env.cid, b)
+    draw.tally(env.cid)
+    for b in range(env.campaign.holder_buckets):
+        draw.pay(env.cid, b)
+    draw.settle(env.cid)
+    share = env.store.get_tally(env.cid).share  # type: ignore[union-attr]
+    paid = {u: (a.balance if (a := env.ledger_store.find_account_by_owner(u)) else 0)
+            for u in ("alice", "bob", "carol", "mallory")}
+    assert paid == {"alice": share // 2, "bob": share // 2, "carol": 0, "mallory": 0}
+    # After settlement members come and go again
+    env.groups.join(code, "carol")
+    env.groups.leave(gid, "bob")
+
+
+def test_a_winning_group_without_its_snapshot_is_not_paid_to_anyone() -> None:
+    from shared.campaigns.errors import DrawNotReady
+    from shared.campaigns.services import DrawService
+
+    env = Env(Limits(claims_per_day=500))
+    env.group("alice", "bob")
+    env.service.key_user_claim(env.cid, "alice")
+    env.now += timedelta(seconds=1)
+    _complete_set(env, "alice")
+    draw = DrawService(env.store, env.ledger, env.groups, env.events, clock=lambda: env.now)
+    draw.freeze(env.cid)  # the snapshot step is skipped
+    for b in range(env.campaign.holder_buckets):
+        draw.consume(env.cid, b)
+    draw.tally(env.cid)
+    with pytest.raises(DrawNotReady):
+        for b in range(env.campaign.holder_buckets):
+            draw.pay(env.cid, b)
+    assert env.ledger_store.find_account_by_owner("alice") is None
+
+
+def test_a_group_for_another_campaign_makes_nobody_a_key_user_here() -> None:
+    env = Env()
+    other = env.service.create("admin", "k-other", "Other", KINDS, Money(amount=1_000, currency="CNY"),
+                               NOW + timedelta(days=10), ["SCAN"], Limits()).campaign_id
+    env.group("alice", campaign_id=other)
+    with pytest.raises(NotKeyUser):
+        env.service.key_user_claim(env.cid, "alice")
+    assert env.service.key_user_claim(other, "alice").source is VoucherSource.KEY_USER
+    env.store.set_status(env.campaign, "DRAWING", ["OPEN"])
+    with pytest.raises(CampaignClosed):  # and a closed campaign takes no new group
+        env.group("bob")
