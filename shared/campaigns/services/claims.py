@@ -8,8 +8,9 @@ Pool preference, as closely as the sharding allows (docs/decision_log.md, issue 
 2. when the pool has no kind they lack, the kind whose oldest pooled voucher is the oldest;
 3. then the oldest voucher of that kind across the shards: each shard item (read by every claim anyway)
    records the age of its oldest voucher per kind, the claim goes to the shard with the oldest and takes that
-   shard's oldest entry of the kind. Under contention a retry may take the next oldest (one of the ``n + 1``
-   oldest shards and entries on the ``n``-th retry), so racing claimers spread instead of colliding again.
+   shard's oldest entry of the kind. Under contention a retry may take the next oldest: one of the 2, 4, then 8
+   oldest shards of the kind and of their oldest entries, so racing claimers part instead of colliding again;
+   a retry after losing only the pooled entry chooses again from what it read, without reading it again.
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ class ClaimService(VoucherMoves):
     def claim(self, campaign_id: str, user_id: str) -> Voucher:
         """Use one claim right: a voucher from the pool first (a lacking kind, else the oldest), else a new one."""
         campaign = self.campaigns.config(campaign_id)
+        kept: tuple[UserState | None, list[PoolShard]] | None = None  # what a lost pooled entry leaves valid
         for attempt in range(MAX_ATTEMPTS):
-            state, shards, _ = self.store.read_for_user(campaign, user_id, range(campaign.pool_shards))
+            if kept is None:
+                state, shards, _ = self.store.read_for_user(campaign, user_id, range(campaign.pool_shards))
+            else:
+                (state, shards), kept = kept, None
             self._require_open(campaign, shards)
             now = self.clock()
             day = now.date().isoformat()
@@ -84,6 +89,13 @@ class ClaimService(VoucherMoves):
                                 claims_today=state.claims_on(day) + 1)
             try:
                 self.store.commit_claim(campaign, state, after, voucher, gate, entry, next_oldest)
+            except PoolEntryTaken:
+                # Another claim took the entry; the gate and the state passed (their errors come first): choose
+                # again from what was read, without reading it again. Counts and ages are hints, and the next
+                # commit checks the state and the gate again.
+                kept = (state, shards)
+                self._backoff(attempt)
+                continue
             except RETRY:
                 self._backoff(attempt)
                 continue
@@ -112,11 +124,12 @@ class ClaimService(VoucherMoves):
             kind = min(present, key=lambda k: (_oldest_of(k, shards), order[k]))
         having = sorted((s for s in shards if s.counts.get(kind, 0) > 0),
                         key=lambda s: (s.oldest.get(kind) or _UNKNOWN_AGE, s.shard))
-        shard = having[0] if attempt == 0 else self.rng.choice(having[:attempt + 1])
+        spread = 2 ** min(attempt, 3)  # 1, 2, 4, then 8 oldest: racing claimers part quickly
+        shard = self.rng.choice(having[:spread])
         candidates = self.store.pool_candidates(campaign, shard.shard, kind, POOL_CANDIDATES)
         if not candidates:
             raise PoolEntryTaken(f"shard {shard.shard} has no {kind} left")
-        index = 0 if attempt == 0 else self.rng.randrange(min(len(candidates), attempt + 1))
+        index = self.rng.randrange(min(len(candidates), spread))
         left = candidates[:index] + candidates[index + 1:]
         return candidates[index], (left[0].age if left else None)
 
