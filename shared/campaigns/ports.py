@@ -13,7 +13,7 @@ naming the race that was lost, on which the service re-reads and re-decides
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -163,7 +163,7 @@ class GroupDirectory(Protocol):
     def members(self, group_id: str) -> list[str]: ...
 
     def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
-                             on_failure: Any) -> GuardedWrite:
+                             on_failure: Callable[[], Exception]) -> GuardedWrite:
         """Records on the group that it holds ``voucher_id``, on condition that ``key_user`` created the group in
         this campaign (``on_failure()`` otherwise). Committed with the key-user claim."""
 
