@@ -61,6 +61,10 @@ class GroupService:
         self.events.publish("GroupLeft", {"group_id": group_id, "user_id": user_id})
 
     # --- GroupDirectory -------------------------------------------------------
+    def group_count(self, user_id: str) -> int:
+        """How many groups the user belongs to (risk signals' ``Memberships`` port)."""
+        return 1 if self.store.membership(user_id) else 0
+
     def key_user_group(self, user_id: str) -> str | None:
         membership = self.store.membership(user_id)
         return membership[0] if membership and membership[1] == "KEY_USER" else None

@@ -73,13 +73,13 @@ class RawProfile(BaseModel):
     verification: VerificationHistory = Field(default_factory=VerificationHistory)
     bindings: Bindings = Field(default_factory=Bindings)
 
-    def to_profile(self, user_id: str, as_of: datetime, *, account_id: str | None = None,
+    def to_profile(self, user_id: str, as_of: datetime, today: date, *, account_id: str | None = None,
                    account_created_at: datetime | None = None, group_count: int = 0,
                    window_days: int = 90) -> ActivityProfile:
-        first = as_of.date().toordinal() - window_days + 1
+        first = today.toordinal() - window_days + 1
         days = tuple(d for _, d in sorted(self.days.items()) if d.day.toordinal() >= first)
         return ActivityProfile(
-            user_id=user_id, as_of=as_of, account_id=account_id, account_created_at=account_created_at,
+            user_id=user_id, as_of=as_of, today=today, account_id=account_id, account_created_at=account_created_at,
             real_name=self.real_name, tags=dict(self.tags), sensitive_changes=dict(self.sensitive_changes),
             last_active_at=self.last_active_at, by_type=dict(self.by_type), by_hour=tuple(self.hours),
             by_weekday=tuple(self.weekdays), days=days, counterparties=self.counterparties,

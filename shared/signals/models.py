@@ -204,7 +204,8 @@ class ActivityProfile(_Frozen):
     """Everything the platform holds about one user's behaviour (see the module docstring)."""
 
     user_id: str
-    as_of: datetime  # when it was read: windows (30/90 days, days inactive) are relative to this
+    as_of: datetime  # when it was read (UTC): days inactive and account age are relative to this
+    today: date  # the local calendar day at ``as_of`` (the day buckets and 30/90-day windows use it)
     # account
     account_id: str | None = None
     account_created_at: datetime | None = None
@@ -245,7 +246,7 @@ class ActivityProfile(_Frozen):
         return max(0, (self.as_of - self.account_created_at).days)
 
     def window(self, days: int) -> tuple[DayActivity, ...]:
-        first = self.as_of.date().toordinal() - days + 1
+        first = self.today.toordinal() - days + 1
         return tuple(d for d in self.days if d.day.toordinal() >= first)
 
     def spend(self, days: int) -> int:
@@ -260,9 +261,15 @@ class ActivityProfile(_Frozen):
     def device(self, device_id: str) -> Device | None:
         return next((d for d in self.devices if d.device_id == device_id), None)
 
-    @classmethod
-    def empty(cls, user_id: str, as_of: datetime) -> ActivityProfile:
-        return cls(user_id=user_id, as_of=as_of)
+
+
+class AccountRef(_Frozen):
+    """A ledger account as risk signals see it: who owns it, since when, and whether it is a person's."""
+
+    account_id: str
+    owner: str
+    created_at: datetime
+    is_customer: bool
 
 
 class Session(_Frozen):

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from shared.signals.fold import RawProfile
 from shared.signals.models import (
+    AccountRef,
     ActivityProfile,
     Device,
     IpReputation,
@@ -56,18 +57,11 @@ class SignalsWriter(Protocol):
 
 
 # --- what the services depend on ------------------------------------------------------------------
-class AccountInfo(Protocol):
-    account_id: str
-    owner: str
-    created_at: datetime
-    is_customer: bool
-
-
 class AccountDirectory(Protocol):
     """The ledger's accounts, read-only (``adapters.LedgerAccounts`` over ``shared.ledger``'s service)."""
 
-    def by_id(self, account_id: str) -> AccountInfo | None: ...
-    def of_user(self, user_id: str) -> AccountInfo | None: ...
+    def by_id(self, account_id: str) -> AccountRef | None: ...
+    def of_user(self, user_id: str) -> AccountRef | None: ...
 
 
 class Memberships(Protocol):

@@ -35,7 +35,10 @@ class SignalsSettings(BaseSettings):
     signals_ip_lists_file: str = ""
     # tag history shown to admins
     signals_tag_history_limit: int = Field(default=20, ge=1, le=100)
-    # groups table (group membership count); empty = not counted
+    # read-only neighbours (Globals / SignalsEnv): the ledger's accounts (owner, kind, created at) and the
+    # groups table (membership count); empty = not read (a function that needs neither)
+    accounts_table: str = ""
+    ledger_table: str = ""
     groups_table: str = ""
 
     @property
@@ -52,7 +55,7 @@ class SignalsSettings(BaseSettings):
 
 
 class ProjectorSettings(SignalsSettings):
-    """The ledger stream projector also reads the accounts table (owner and kind of an entry's account)."""
+    """The ledger stream projector must read the accounts table (owner and kind of an entry's account)."""
 
     accounts_table: str = Field(min_length=1)
     ledger_table: str = Field(min_length=1)
