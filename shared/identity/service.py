@@ -49,7 +49,7 @@ from shared.identity.models import (
     Verification,
     normalize,
 )
-from shared.identity.ports import DocumentStore, IdentityStore, Registry, Workflow
+from shared.identity.ports import DocumentStore, IdentityStore, Registry, SignalsReader, Workflow
 from shared.identity.predictor import Predictor
 from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
 
@@ -249,10 +249,11 @@ class WorkflowSteps:
 
     def __init__(self, store: IdentityStore, settings: IdentitySettings, predictor: Predictor | None = None,
                  registry: Registry | None = None, documents: DocumentStore | None = None,
-                 clock: Clock = utcnow) -> None:
+                 signals: SignalsReader | None = None, clock: Clock = utcnow) -> None:
         self.store = store
         self.settings = settings
         self.predictor = predictor
+        self.signals = signals
         self.registry = registry
         self.documents = documents
         self.clock = clock
@@ -264,23 +265,26 @@ class WorkflowSteps:
         return found[0]
 
     def score(self, verification_id: str) -> dict[str, Any]:
-        assert self.predictor is not None
+        """P(identity) from the user's projected activity profile (risk signals). A user with no history is
+        scored too (with the features it lacks as missing, recorded on the verification). The registry is
+        asked only when P > threshold (§3: strictly greater)."""
+        assert self.predictor is not None and self.signals is not None
         v = self._load(verification_id)
         t = identity_type(v.identity_type)
-        profile = self.store.get_profile(v.user_id)
+        features = build_features(self.signals.profile(v.user_id))
+        prediction = self.predictor.predict(t.model, features.values)
+        probability, version = prediction.probability, prediction.model_version
+        above = probability > t.threshold
+        reasons = ["SCORE_ABOVE_THRESHOLD" if above else "SCORE_AT_OR_BELOW_THRESHOLD"]
+        missing = list(features.missing)
         now = self.clock()
-        if profile is None:
-            probability, version, reasons = 0.0, None, ["NO_ACTIVITY_PROFILE"]
-        else:
-            prediction = self.predictor.predict(t.model, build_features(profile, now.date()))
-            probability, version, reasons = prediction.probability, prediction.model_version, []
-        above = probability >= t.threshold
-        reasons.append("SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD")
         self.store.update_verification(
             verification_id, expect={Status.PENDING}, path=["model"], reasons=reasons,
-            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version},
+            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version,
+                    "missing_features": missing},
             audit=AuditEvent(at=now, step="scored", detail={"score": round(probability, 6),
-                                                            "threshold": t.threshold, "model_version": version}))
+                                                            "threshold": t.threshold, "model_version": version,
+                                                            "missing_features": missing}))
         return {"probability": round(probability, 6), "threshold": t.threshold, "model_version": version}
 
     def query_registry(self, verification_id: str) -> dict[str, Any]:
@@ -303,10 +307,12 @@ class WorkflowSteps:
 
     def await_document(self, verification_id: str, task_token: str, reason: str) -> dict[str, Any]:
         now = self.clock()
+        recorded = reason in self._load(verification_id).reasons[-1:]  # the score step already gave this reason
         v = self.store.update_verification(
             verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
             status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
-            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"], reasons=[reason],
+            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"],
+            reasons=[] if recorded else [reason],
             audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
         return {"status": v.status.value}
 

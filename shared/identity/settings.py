@@ -26,3 +26,8 @@ class IdentitySettings(BaseSettings):
     identity_registry_url: str = ""
     identity_registry_timeout_seconds: float = Field(default=2.0, gt=0, le=5)
     identity_registry_attempts: int = Field(default=2, ge=1, le=4)
+    # Risk signals (the scoring step reads the user's projected activity profile through SignalsReader)
+    signals_table: str = ""
+    accounts_table: str = ""
+    ledger_table: str = ""
+    groups_table: str = ""

@@ -29,7 +29,7 @@ def test_high_score_and_registry_match_verifies_with_the_registry_validity(ident
 
     body = identity.wait_status(who, vid, "VERIFIED")
     assert body["path"] == ["model", "registry"]
-    assert body["reasons"] == ["SCORE_AT_OR_ABOVE_THRESHOLD", "REGISTRY_MATCH"]
+    assert body["reasons"] == ["SCORE_ABOVE_THRESHOLD", "REGISTRY_MATCH"]
     assert body["score"] >= body["threshold"] == 0.42
     assert body["model_version"].startswith("student-gbt-")
     assert body["valid_until"] == "2028-07-01"
@@ -65,7 +65,7 @@ def test_low_score_goes_to_documents_and_a_rejection_gives_no_tag(identity: Iden
     body = identity.wait_status(who, vid, "REJECTED")
     assert body["path"] == ["model", "document", "review"]
     assert body["score"] < body["threshold"]
-    assert body["reasons"][0] == "SCORE_BELOW_THRESHOLD"
+    assert body["reasons"][0] == "SCORE_AT_OR_BELOW_THRESHOLD"
     assert body["reasons"][-2:] == ["REVIEW_REJECTED", "REVIEWER_NOTE: photo unreadable"]
     assert identity.identities(who) == []
     # The registry was never asked.
