@@ -20,8 +20,9 @@ DEMO_SIGN_INS = [("alice", "demo-alice-phone", "WIFI", (31.2304, 121.4737)),
                  ("alice", "demo-alice-phone", "CELLULAR", (31.1443, 121.8083)),
                  ("bob", "demo-bob-phone", "CELLULAR", (39.9042, 116.4074)),
                  ("carol", "demo-carol-phone", "WIFI", (39.9996, 116.3264))]
+# alice ends where she started (100.00 CNY): what she sends equals what she receives
 DEMO_TRANSFERS = [("alice", "bob", 1_250), ("alice", "carol", 860), ("alice", "carol", 2_300),
-                  ("bob", "alice", 4_500), ("carol", "alice", 1_000), ("alice", "bob", 1_090)]  # alice ends where she started
+                  ("bob", "alice", 4_500), ("carol", "alice", 1_000), ("alice", "bob", 1_090)]
 
 
 def _call(base: str, method: str, path: str, token: str, body: Any = None, key: str | None = None) -> Any:

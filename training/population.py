@@ -8,17 +8,17 @@ times) — and folds them into ``shared.signals.models.ActivityProfile`` with ``
 same rules the ledger projector and the sign-in route apply. :func:`profile_from_history` is that fold and
 ``tests/signals`` checks it against a user who acted through the API.
 
-| persona | age | P2P sent / month | median payment | P2P received | top-ups | hours | contacts | group | places | Wi-Fi |
+| persona | age | P2P sent/mo | median | P2P recv/mo | top-ups | active hours | contacts | group | places | Wi-Fi |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-| university_student | 20.5±1.8 | ~30 | 18 yuan | ~8 (family, friends) | ~2 | evenings, nights | ~25 | 60% | 1+Pois(1.2) | 75% |
-| high_school_student | 16.3±1.0 | ~10 | 12 yuan | ~6 (parents) | ~1 | after school, evenings | ~10 | 35% | 1+Pois(0.4) | 65% |
-| graduate_student | 25.5±2.2 | ~30 | 30 yuan | ~4 | ~2 | spread, nights | ~20 | 45% | 1+Pois(1.4) | 75% |
-| young_worker | 26±3.5 | ~35 | 50 yuan | ~3 | ~3 | lunch, evenings | ~15 | 20% | 2+Pois(2.0) | 45% |
-| parent | 42±6 | ~25 | 110 yuan | ~2 | ~4 | daytime, evenings | ~12 | 15% | 2+Pois(1.6) | 50% |
-| teacher | 40±9 | ~20 | 60 yuan | ~2 | ~3 | daytime on weekdays | ~14 | 30% | 1+Pois(0.8) | 70% |
-| senior | 67±5 | ~8 | 40 yuan | ~2 | ~2 | mornings | ~5 | 10% | 1+Pois(0.5) | 60% |
-| part_time_student | 31±6 | ~30 | 45 yuan | ~3 | ~3 | evenings | ~15 | 30% | 2+Pois(1.6) | 55% |
-| campus_neighbor | 24±2.5 | ~30 | 30 yuan | ~4 | ~2 | evenings | ~18 | 30% | 1+Pois(1.4) | 60% |
+| university_student | 20.5±1.8 | ~30 | 18 yuan | ~8 | ~2 | evenings, nights | ~25 | 60% | 1+P(1.2) | 75% |
+| high_school_student | 16.3±1.0 | ~10 | 12 yuan | ~6 | ~1 | after school | ~10 | 35% | 1+P(0.4) | 65% |
+| graduate_student | 25.5±2.2 | ~30 | 30 yuan | ~4 | ~2 | spread, nights | ~20 | 45% | 1+P(1.4) | 75% |
+| young_worker | 26±3.5 | ~35 | 50 yuan | ~3 | ~3 | lunch, evenings | ~15 | 20% | 2+P(2.0) | 45% |
+| parent | 42±6 | ~25 | 110 yuan | ~2 | ~4 | daytime, evenings | ~12 | 15% | 2+P(1.6) | 50% |
+| teacher | 40±9 | ~20 | 60 yuan | ~2 | ~3 | weekday daytime | ~14 | 30% | 1+P(0.8) | 70% |
+| senior | 67±5 | ~8 | 40 yuan | ~2 | ~2 | mornings | ~5 | 10% | 1+P(0.5) | 60% |
+| part_time_student | 31±6 | ~30 | 45 yuan | ~3 | ~3 | evenings | ~15 | 30% | 2+P(1.6) | 55% |
+| campus_neighbor | 24±2.5 | ~30 | 30 yuan | ~4 | ~2 | evenings | ~18 | 30% | 1+P(1.4) | 60% |
 
 Every rate is a per-user Gamma draw around the persona's value (coefficient of variation ~0.5), so users
 of one persona differ as much as real users do. ``LABEL_NOISE`` (2%) of users carry the other label than
@@ -32,8 +32,8 @@ shares and 90-day windows the model uses do not depend on the horizon; counters 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 

@@ -28,7 +28,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from shared.identity.features import FEATURE_NAMES, N_FEATURES
-from training.population import AS_OF, MIXTURES, generate
+from training.population import AS_OF, MIXTURES, REAL_NAME_SHARE, generate
 
 COST_QUERY = 0.1   # relative cost of one registry query (fee, latency)
 COST_REVIEW = 1.0  # relative cost of one human document review
@@ -100,7 +100,9 @@ def fit(identity_type: str, n: int, seed: int) -> tuple[GradientBoostingClassifi
 
 def train(identity_type: str, n: int, seed: int, out_dir: Path) -> Result:
     model, d = fit(identity_type, n, seed)
-    threshold = choose_threshold(d["y_val"], model.predict_proba(d["X_val"])[:, 1])
+    p_val = model.predict_proba(d["X_val"])[:, 1]
+    threshold = choose_threshold(d["y_val"], p_val)
+    above_val = p_val > threshold
     y, p = d["y_test"], model.predict_proba(d["X_test"])[:, 1]
     ece, table = expected_calibration_error(y, p)
     above = p > threshold
@@ -114,6 +116,8 @@ def train(identity_type: str, n: int, seed: int, out_dir: Path) -> Result:
         "brier": brier_score_loss(y, p),
         "log_loss": log_loss(y, p),
         "precision_at_threshold": float(y[above].mean()) if above.any() else 0.0,
+        # the floor is met where the threshold is chosen (validation); the test figure is reported as measured
+        "precision_at_threshold_validation": float(d["y_val"][above_val].mean()) if above_val.any() else 0.0,
         "recall_at_threshold": float((above & (y == 1)).sum() / max(1, (y == 1).sum())),
         "share_queried": float(above.mean()),
     }
@@ -156,24 +160,42 @@ def model_card(results: list[Result]) -> str:
         "",
         f"**Features** ({N_FEATURES}, in order): " + ", ".join(f"`{f}`" for f in FEATURE_NAMES) + ".",
         "",
-        "**Training data.** Synthetic only (no real user data): `training/population.py` draws activity profiles "
-        "per persona from documented distributions (age, account age, payment counts and amounts, spending "
-        "categories, time-of-day and weekend shares, campus geofence share, cities, devices) and mixes personas "
-        f"per identity type (`MIXTURES`). Snapshot date {AS_OF.isoformat()}; 60/20/20 train/validation/test split; "
-        "every figure below is on the held-out test split.",
+        "**Training data.** Synthetic only (no real user data): `training/population.py` draws each user's "
+        "*history* per persona (sign-ins with device, network, place and IP; P2P payments sent and received, "
+        "top-ups and campaign prizes with their times and amounts) and folds it into an activity profile with "
+        "`shared.signals.fold`, the rules the ledger stream projector and the sign-in route apply, so every "
+        "training row has exactly the served profile's schema (a test compares the features of a user who acted "
+        "through the API with those of the same history folded by the generator). Personas are mixed per "
+        f"identity type (`MIXTURES`); {REAL_NAME_SHARE:.0%} of users carry a birth date (a real-name identity, "
+        f"§5). Snapshot {AS_OF.isoformat()}; 60/20/20 train/validation/test split; every figure below is on the "
+        "held-out test split.",
+        "",
+        "**What changed with issue 10, and why the figures dropped.** The previous models (AUC 0.960 student, "
+        "0.980 teacher) used inputs the platform never observes: spending categories of merchants, the share of "
+        "location pings inside a campus geofence, a device price tier, and a birth date for 97% of users. They "
+        "are gone: every feature is now derived from the projected profile (ledger activity, sign-ins, devices, "
+        "places, groups), and age only from a §5 real-name identity, which no user has until §5 lands (so serving "
+        "scores everyone with `age_years` missing; half of the training users lack it too, so the model has "
+        "learnt that branch). Campus share and categories were the strongest separators of students from young "
+        "workers and campus neighbours; without them the model leans on time-of-day shares, payment sizes, P2P "
+        "patterns and place counts, and AUC and calibration fall as reported below. These figures are on "
+        "synthetic personas: they say the pipeline works, not how well real users separate.",
         "",
         f"**Threshold.** Cost of a registry query vs a human review is {COST_QUERY}:{COST_REVIEW}, so querying pays "
         f"off from P > {COST_QUERY / COST_REVIEW:.2f}; asking a registry about someone discloses them to a third "
-        f"party, so we also require precision >= {MIN_PRECISION} among queried users. The threshold is the lowest "
-        "on a 0.01 grid meeting both, chosen on the validation split. The serving threshold is configuration "
+        f"party, so we also require precision >= {MIN_PRECISION} among queried users (P strictly greater than "
+        "the threshold, as the service and the state machine compare: §3, issue 9 item 10). The threshold is the "
+        "lowest on a 0.01 grid meeting both on the validation split; the test-split precision below is reported "
+        "as measured and may fall slightly under the floor (the floor is a validation-split target, and a test "
+        "checks the card states the test figure it reports). The serving threshold is configuration "
         "(`shared/identity/identity_types.json`) and a test keeps it equal to the value here.",
         "",
         "**Limits.** The populations are synthetic; the real prevalence, drift and fairness across age groups "
         "must be measured on production outcomes (registry matches and review decisions are recorded with the "
-        "score, threshold and model version for that purpose). Age is a feature: people studying later in life "
-        "score lower and take the document path more often, which costs them time, never the identity. "
-        "Profiles unlike any persona (e.g. all spending in one or two categories) can score unpredictably: "
-        "trees do not extrapolate, which is tolerable only because the score routes and never decides.",
+        "score, threshold, model version and missing features for that purpose). Users with little history "
+        "(new accounts) have most shares missing and score near the prior of the missing branch. Profiles unlike "
+        "any persona can score unpredictably: trees do not extrapolate, which is tolerable only because the "
+        "score routes and never decides.",
         "",
     ]
     for r in results:
@@ -187,8 +209,10 @@ def model_card(results: list[Result]) -> str:
             f"negative: {', '.join(k for k, (_, lab) in MIXTURES[r.identity_type].items() if not lab)}",
             f"- **AUC {m['auc']:.4f}**, **ECE {m['ece']:.4f}** (10 equal-width bins), Brier {m['brier']:.4f}, "
             f"log loss {m['log_loss']:.4f}",
-            f"- **threshold {r.threshold:.2f}**: precision {m['precision_at_threshold']:.3f}, recall "
-            f"{m['recall_at_threshold']:.3f}, share of requests that query the registry {m['share_queried']:.3f}",
+            f"- **threshold {r.threshold:.2f}** (registry asked when P > threshold): precision "
+            f"{m['precision_at_threshold_validation']:.3f} on the validation split (floor {MIN_PRECISION}), "
+            f"{m['precision_at_threshold']:.3f} on the test split; recall {m['recall_at_threshold']:.3f}, share of "
+            f"requests that query the registry {m['share_queried']:.3f}",
             "",
             "| bin | n | mean predicted | observed rate |",
             "|---|---|---|---|",

@@ -71,7 +71,8 @@ class VerificationResponse(BaseModel):
         return cls(verification_id=v.verification_id, identity_type=v.identity_type, status=v.status, path=v.path,
                    reasons=v.reasons, claimed=claimed, score=v.score, threshold=v.threshold,
                    model_version=v.model_version, missing_features=v.missing_features,
-                   previous_verification_id=v.previous_verification_id, valid_until=v.valid_until, document=doc, created_at=v.created_at, updated_at=v.updated_at)
+                   previous_verification_id=v.previous_verification_id, valid_until=v.valid_until, document=doc,
+                   created_at=v.created_at, updated_at=v.updated_at)
 
 
 class DocumentUploadResponse(BaseModel):

@@ -55,5 +55,6 @@ def workflow_steps(settings: IdentitySettings) -> WorkflowSteps:
         documents=S3DocumentStore(settings.identity_documents_bucket) if settings.identity_documents_bucket else None,
         signals=signals_reader(SignalsSettings(
             signals_table=settings.signals_table, accounts_table=settings.accounts_table,
-            ledger_table=settings.ledger_table, groups_table=settings.groups_table)) if settings.signals_table else None,
+            ledger_table=settings.ledger_table, groups_table=settings.groups_table))
+        if settings.signals_table else None,
     )

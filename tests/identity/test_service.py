@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shared.identity.catalog import identity_type
 from shared.identity.errors import (
     ConcurrentAttempt,
     InvalidClaim,
@@ -15,11 +16,10 @@ from shared.identity.errors import (
     VerificationNotFound,
     WaitExpired,
 )
+from shared.identity.features import FEATURE_NAMES
 from shared.identity.models import Decision, RegistryRecord, ReviewStatus, Status
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
-from shared.identity.catalog import identity_type
-from shared.identity.features import FEATURE_NAMES
 from shared.signals.models import ActivityProfile
 from tests.identity.conftest import CLAIM, JPEG
 from tests.identity.fakes import Clock, FakeDocuments, FakePredictor, FakeRegistry, FakeStore, FakeWorkflow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from shared.signals.errors import AlreadyProjected, ContactAlreadyCounted, ProfileChanged, TagNotSet
+from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, TagNotSet
 from shared.signals.fold import RawProfile, fold_entry
 from shared.signals.models import (
     AccountRef,

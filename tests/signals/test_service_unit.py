@@ -104,7 +104,7 @@ def test_an_unreadable_entry_is_a_poison_record(world: Any, bad: dict[str, Any])
 
 
 def test_sign_ins_record_devices_untrusted_and_keep_lists_bounded(world: Any) -> None:
-    store, _, service, clock = world
+    _, _, service, clock = world
     first = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, lat=31.2304, lon=121.4737,
                             source_ip="203.0.113.77")
     assert first.new_device and not first.trusted_device
@@ -140,7 +140,7 @@ def test_forget_and_trust_devices(world: Any) -> None:
 
 
 def test_tags_are_audited_and_clearing_a_missing_tag_is_refused(world: Any) -> None:
-    store, _, service, _ = world
+    _, _, service, _ = world
     service.set_tag("ops", "bob", WatchTag.GREY, "chargebacks")
     assert service.profile("bob").tags[WatchTag.GREY].set_by == "ops"
     service.clear_tag("ops2", "bob", WatchTag.GREY, "resolved")
