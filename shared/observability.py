@@ -33,7 +33,7 @@ PII_KEYS = frozenset(
         "password", "otp", "code", "authorization", "token", "credential_number", "student_number",
         # network and place (risk signals): addresses and coordinates are personal data
         "ip", "source_ip", "sourceip", "ip_address", "x-forwarded-for", "x_forwarded_for", "lat", "lon",
-        "latitude", "longitude", "geo", "location", "last_location",
+        "latitude", "longitude", "geo", "last_location",  # not "location": Powertools names the code line so
     }
 )
 REDACTED = "*****"
