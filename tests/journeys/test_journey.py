@@ -115,7 +115,7 @@ def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(j
     started = api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": {
         "name": "Wang Fang", "school": "Sichuan University", "student_number": "SCU2025017"}},
         token=journey.token, key=str(uuid.uuid4()))
-    assert started.status == 201, started.body
+    assert started.status == 202, started.body
     deadline = time.monotonic() + 30
     while True:
         v = api.call("GET", f"/identity-verifications/{started.body['verification_id']}", token=journey.token).body
