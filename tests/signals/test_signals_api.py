@@ -191,3 +191,30 @@ def test_admin_tags_are_audited_and_never_shown_to_the_user(api: Api) -> None:
     audit = [i for i in signals_items(stack) if i["sk"]["S"].startswith("TAGLOG#")]
     assert sorted((a["action"]["S"], a["by"]["S"], a["reason"]["S"]) for a in audit) == [
         ("CLEARED", "risk-ops", "resolved"), ("SET", "risk-ops", "chargebacks")]
+
+
+def test_cross_user_indexes_are_read_by_window_from_the_table(api: Api) -> None:
+    from datetime import datetime, timedelta
+
+    from shared.signals.adapters import CidrReputation
+    from shared.signals.repository import DynamoSignalsStore
+    from shared.signals.services import SignalsService
+    from shared.signals.settings import SignalsSettings
+
+    alice, bob = api.user(), api.user()
+    shanghai = {"lat": 31.2304, "lon": 121.4737}
+    for user in (alice, bob):  # two accounts on one device, from one network and one area cell
+        assert sign_in(api, user, "shared-device-1", geo=shanghai).status == 201
+    sign_in(api, alice, "alice-own-device")
+    now = [datetime.now().astimezone()]
+    reader = SignalsService(DynamoSignalsStore("SignalsTable", api.stack.client("dynamodb")),
+                            SignalsSettings(signals_table="SignalsTable"), CidrReputation(), clock=lambda: now[0])
+    hour = timedelta(hours=1)
+    assert sorted(reader.accounts_on_device("shared-device-1", hour)) == sorted([alice.sub, bob.sub])
+    assert reader.accounts_on_device("alice-own-device", hour) == [alice.sub]
+    assert reader.attempts_from_prefix("127.0.0.0/24", hour).count == 3
+    assert reader.attempts_in_cell("wtw3s", hour).count == 2
+    now[0] += timedelta(hours=2)  # the same items, read two hours later: outside a one-hour window
+    assert reader.accounts_on_device("shared-device-1", hour) == []
+    assert reader.attempts_from_prefix("127.0.0.0/24", hour).count == 0
+    assert reader.attempts_in_cell("wtw3s", 3 * hour).count == 2
