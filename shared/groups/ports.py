@@ -31,6 +31,9 @@ class GroupStore(Protocol):
     def membership(self, user_id: str, campaign_id: str) -> tuple[str, Role] | None:
         """(group id, role) of the user's one group in the campaign, if any."""
 
+    def membership_count(self, user_id: str) -> int:
+        """In how many campaigns' groups the user is."""
+
     def get(self, group_id: str) -> Group | None: ...
 
     def put_invitation(self, invitation: Invitation) -> None: ...

@@ -61,6 +61,14 @@ class DynamoGroupStore(Repository):
         d = from_item(item)
         return str(d["group_id"]), Role(d["role"])
 
+    def membership_count(self, user_id: str) -> int:
+        """In how many campaigns' groups the user is (a member or their key user)."""
+        resp = self.client.query(TableName=self.table, Select="COUNT", ConsistentRead=True,
+                                 KeyConditionExpression="pk = :pk AND begins_with(sk, :campaign)",
+                                 ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"},
+                                                            ":campaign": {"S": "CAMPAIGN#"}})
+        return int(resp.get("Count", 0))
+
     def get(self, group_id: str) -> Group | None:
         resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
                                  ExpressionAttributeValues={":pk": {"S": f"GROUP#{group_id}"}})

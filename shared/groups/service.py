@@ -92,6 +92,10 @@ class GroupService:
         raise TemporarilyUnavailable()
 
     # --- GroupDirectory -------------------------------------------------------
+    def group_count(self, user_id: str) -> int:
+        """How many groups the user belongs to, over every campaign (risk signals' ``Memberships`` port)."""
+        return self.store.membership_count(user_id)
+
     def key_user_group(self, user_id: str, campaign_id: str) -> str | None:
         membership = self.store.membership(user_id, campaign_id)
         return membership[0] if membership and membership[1] is Role.KEY_USER else None

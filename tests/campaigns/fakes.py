@@ -335,6 +335,9 @@ class InMemoryGroupStore:
     def membership(self, user_id: str, campaign_id: str) -> tuple[str, Role] | None:
         return self.memberships.get((user_id, campaign_id))
 
+    def membership_count(self, user_id: str) -> int:
+        return sum(1 for (user, _campaign) in self.memberships if user == user_id)
+
     def get(self, group_id: str) -> Group | None:
         with self.lock:
             meta = self.meta.get(group_id)

@@ -46,7 +46,7 @@ class World:
         self.store.profiles[user] = STUDENT
         vid = self.api.start(user, "student", claim).verification_id
         self.steps.score(vid)
-        self.steps.await_document(vid, f"tok-{vid}", "SCORE_BELOW_THRESHOLD")
+        self.steps.await_document(vid, f"tok-{vid}", "SCORE_AT_OR_BELOW_THRESHOLD")
         ticket = self.api.request_upload(user, vid, content_type, claim["student_number"], valid_until)
         self.documents.objects[ticket.key] = (card_jpeg(vid) if data is None else data, content_type)
         self.api.submit_document(user, vid)

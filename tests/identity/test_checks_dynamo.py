@@ -39,7 +39,7 @@ def _to_documents(api: VerificationService, steps: WorkflowSteps, documents: Fak
     identity_store.put_profile(user, STUDENT)  # type: ignore[attr-defined]
     vid = api.start(user, "student", CLAIM).verification_id
     steps.score(vid)
-    steps.await_document(vid, f"tok-{vid}", "SCORE_BELOW_THRESHOLD")
+    steps.await_document(vid, f"tok-{vid}", "SCORE_AT_OR_BELOW_THRESHOLD")
     ticket = api.request_upload(user, vid, "image/jpeg", CLAIM["student_number"])
     documents.objects[ticket.key] = (data, "image/jpeg")
     api.submit_document(user, vid)
