@@ -32,6 +32,9 @@ PII_KEYS = frozenset(
         "face", "face_image", "image", "embedding", "face_embedding", "email", "address",
         "password", "otp", "code", "authorization", "token", "credential_number", "student_number",
         "passcode", "verification_token", "secret", "signing_secret", "client_secret",
+        # network and place (risk signals): addresses and coordinates are personal data
+        "ip", "source_ip", "sourceip", "ip_address", "x-forwarded-for", "x_forwarded_for", "lat", "lon",
+        "latitude", "longitude", "geo", "last_location",  # not "location": Powertools names the code line so
     }
 )
 REDACTED = "*****"

@@ -14,6 +14,7 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=
 AccountId = Annotated[str, StringConstraints(min_length=4, max_length=64, pattern=r"^[a-z]{2,4}_[A-Za-z0-9_\-]+$")]
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.#]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+CampaignId = Annotated[str, StringConstraints(pattern=r"^cmp_[0-9a-f]{32}$")]
 MinorUnits = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
 
 # Bidirectional embeddings, overrides and isolates (and the marks that steer them): they make a screen show

@@ -125,6 +125,7 @@ class Verification(BaseModel):
     score: float | None = None
     threshold: float | None = None
     model_version: str | None = None
+    missing_features: list[str] = Field(default_factory=list)  # features the profile could not give the model
     previous_verification_id: str | None = None
     review_id: str | None = None
     document: Document | None = None

@@ -1,4 +1,7 @@
-"""The small interfaces the identity services depend on (DynamoDB, S3, Step Functions, registry, model)."""
+"""The small interfaces the identity services depend on (DynamoDB, S3, Step Functions, registry, model).
+
+The activity profile the model scores comes from risk signals' ``SignalsReader`` port
+(``shared.signals.ports``), re-exported here."""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.identity.catalog import IdentityType
-from shared.identity.features import ActivityProfile
+from shared.signals.ports import SignalsReader
+
+__all__ = ["DocumentStore", "IdentityStore", "Registry", "SignalsReader", "Workflow"]
+
 from shared.identity.models import (
     AuditEvent,
     CredentialHolder,
@@ -44,7 +50,6 @@ class IdentityStore(Protocol):
         (``True`` when there were more)."""
         ...
     def list_tags(self, user_id: str) -> list[IdentityTag]: ...
-    def get_profile(self, user_id: str) -> ActivityProfile | None: ...
     def open_review(self, review: Review, task_token: str) -> None: ...
     def get_review(self, review_id: str) -> tuple[Review, str | None] | None: ...
     def close_review(self, review_id: str, status: ReviewStatus, fields: Mapping[str, Any],

@@ -7,7 +7,6 @@ Items of ``IdentityTable`` (pk / sk):
 * ``USER#<sub>`` / ``LATEST#<type>``: the user's latest attempt for a type (links attempts;
   written with the attempt in one transaction, conditioned on the previous pointer).
 * ``USER#<sub>`` / ``TAG#<type>``: the identity tag with its validity.
-* ``USER#<sub>`` / ``PROFILE``: the activity profile that the model scores.
 * ``REVIEW#<id>`` / ``META``: a human review; open reviews carry ``gsi1pk = REVIEWS#OPEN``
   (sparse index, ``gsi1sk`` = created time) and the review wait's task token.
 * ``CREDENTIAL#<keyed hash>`` / ``HOLDER``: the account a credential is verified for; put once with the
@@ -32,7 +31,6 @@ from shared.clock import iso
 from shared.dynamo import Repository, from_item, is_condition_failure, to_attr, to_item
 from shared.errors import InvalidPageToken
 from shared.identity.errors import ConcurrentAttempt, CredentialHeldElsewhere, InvalidTransition, ReviewClosed
-from shared.identity.features import ActivityProfile
 from shared.identity.models import (
     FINAL,
     AuditEvent,
@@ -236,26 +234,13 @@ class DynamoIdentityStore(Repository):
                 kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return list(found.values()), False
 
-    # --- tags and profiles ----------------------------------------------------
+    # --- tags -----------------------------------------------------------------
     def list_tags(self, user_id: str) -> list[IdentityTag]:
         resp = self.client.query(
             TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :tag)",
             ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":tag": {"S": "TAG#"}},
         )
         return [IdentityTag.model_validate(from_item(i)) for i in resp.get("Items", [])]
-
-    def get_profile(self, user_id: str) -> ActivityProfile | None:
-        resp = self.client.get_item(TableName=self.table,
-                                    Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "PROFILE"}})
-        item = resp.get("Item")
-        if not item:
-            return None
-        data = from_item(item)
-        return ActivityProfile.model_validate(json.loads(data["profile"]))
-
-    def put_profile(self, user_id: str, profile: ActivityProfile) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item(
-            {"pk": f"USER#{user_id}", "sk": "PROFILE", "entity": "PROFILE", "profile": profile.model_dump_json()}))
 
     # --- reviews --------------------------------------------------------------
     @staticmethod

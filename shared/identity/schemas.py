@@ -101,6 +101,8 @@ class VerificationResponse(BaseModel):
     score: float | None
     threshold: float | None
     model_version: str | None
+    missing_features: list[str] = Field(description="Model features the activity profile could not give (scored "
+                                                    "as missing), e.g. age_years until real-name authentication.")
     previous_verification_id: str | None
     valid_until: date | None
     document: DocumentView | None
@@ -120,9 +122,9 @@ class VerificationResponse(BaseModel):
         findings = [FindingView.of(f) for f in v.findings] if v.status in FINAL else []
         return cls(verification_id=v.verification_id, identity_type=v.identity_type, status=v.status, path=v.path,
                    reasons=v.reasons, claimed=claimed, score=v.score, threshold=v.threshold,
-                   model_version=v.model_version, previous_verification_id=v.previous_verification_id,
-                   valid_until=v.valid_until, document=doc, findings=findings, created_at=v.created_at,
-                   updated_at=v.updated_at)
+                   model_version=v.model_version, missing_features=v.missing_features,
+                   previous_verification_id=v.previous_verification_id, valid_until=v.valid_until, document=doc,
+                   findings=findings, created_at=v.created_at, updated_at=v.updated_at)
 
 
 class DocumentUploadResponse(BaseModel):

@@ -59,7 +59,7 @@ from shared.identity.models import (
     Verification,
     normalize,
 )
-from shared.identity.ports import CredentialKeys, DocumentStore, IdentityStore, Registry, Workflow
+from shared.identity.ports import CredentialKeys, DocumentStore, IdentityStore, Registry, SignalsReader, Workflow
 from shared.identity.predictor import Predictor
 from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
 
@@ -262,10 +262,12 @@ class WorkflowSteps:
 
     def __init__(self, store: IdentityStore, settings: IdentitySettings, predictor: Predictor | None = None,
                  registry: Registry | None = None, documents: DocumentStore | None = None,
-                 clock: Clock = utcnow, credential_keys: CredentialKeys | None = None) -> None:
+                 clock: Clock = utcnow, credential_keys: CredentialKeys | None = None,
+                 signals: SignalsReader | None = None) -> None:
         self.store = store
         self.settings = settings
         self.predictor = predictor
+        self.signals = signals
         self.registry = registry
         self.documents = documents
         self.credential_keys = credential_keys
@@ -278,23 +280,26 @@ class WorkflowSteps:
         return found[0]
 
     def score(self, verification_id: str) -> dict[str, Any]:
-        assert self.predictor is not None
+        """P(identity) from the user's projected activity profile (risk signals). A user with no history is
+        scored too (with the features it lacks as missing, recorded on the verification). The registry is
+        asked only when P > threshold (§3: strictly greater)."""
+        assert self.predictor is not None and self.signals is not None
         v = self._load(verification_id)
         t = identity_type(v.identity_type)
-        profile = self.store.get_profile(v.user_id)
+        features = build_features(self.signals.profile(v.user_id))
+        prediction = self.predictor.predict(t.model, features.values)
+        probability, version = prediction.probability, prediction.model_version
+        above = probability > t.threshold
+        reasons = ["SCORE_ABOVE_THRESHOLD" if above else "SCORE_AT_OR_BELOW_THRESHOLD"]
+        missing = list(features.missing)
         now = self.clock()
-        if profile is None:
-            probability, version, reasons = 0.0, None, ["NO_ACTIVITY_PROFILE"]
-        else:
-            prediction = self.predictor.predict(t.model, build_features(profile, now.date()))
-            probability, version, reasons = prediction.probability, prediction.model_version, []
-        above = probability >= t.threshold
-        reasons.append("SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD")
         self.store.update_verification(
             verification_id, expect={Status.PENDING}, path=["model"], reasons=reasons,
-            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version},
+            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version,
+                    "missing_features": missing},
             audit=AuditEvent(at=now, step="scored", detail={"score": round(probability, 6),
-                                                            "threshold": t.threshold, "model_version": version}))
+                                                            "threshold": t.threshold, "model_version": version,
+                                                            "missing_features": missing}))
         return {"probability": round(probability, 6), "threshold": t.threshold, "model_version": version}
 
     def query_registry(self, verification_id: str) -> dict[str, Any]:
@@ -492,5 +497,5 @@ class WorkflowSteps:
 
 def _not_yet_recorded(v: Verification, reasons: list[str]) -> list[str]:
     """The reasons the verification does not carry yet: each reason is recorded once (the score step records
-    SCORE_BELOW_THRESHOLD, and the document wait it leads to must not record it again)."""
+    SCORE_AT_OR_BELOW_THRESHOLD, and the document wait it leads to must not record it again)."""
     return [r for r in dict.fromkeys(reasons) if r not in v.reasons]

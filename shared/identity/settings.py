@@ -48,3 +48,8 @@ class IdentitySettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+    # Risk signals (the scoring step reads the user's projected activity profile through SignalsReader)
+    signals_table: str = ""
+    accounts_table: str = ""
+    ledger_table: str = ""
+    groups_table: str = ""

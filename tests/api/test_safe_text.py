@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.campaigns.helpers import admin, campaign_body
+from tests.campaigns.helpers import admin, campaign_body, create_campaign
 from tests.conftest import Api
 from tests.proxy.conftest import Proxy, sum_balances
 
@@ -66,8 +66,10 @@ def campaign_name(api: Api, proxy: Proxy, text: str) -> None:
 
 def group_name(api: Api, proxy: Proxy, text: str) -> None:
     token = api.token(f"u-{uuid.uuid4().hex[:8]}")
-    _refused(api.call("POST", "/groups", {"name": text}, token=token, key=_key()), "name")
-    assert api.call("POST", "/groups", {"name": "family"}, token=token, key=_key()).status == 201  # one per user
+    cid = create_campaign(api)["campaign_id"]
+    _refused(api.call("POST", "/groups", {"name": text, "campaign_id": cid}, token=token, key=_key()), "name")
+    created = api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=token, key=_key())
+    assert created.status == 201  # one per user and campaign: the refused one created nothing
 
 
 def agent_display_name(api: Api, proxy: Proxy, text: str) -> None:
@@ -151,5 +153,6 @@ def test_every_kind_of_hostile_character_is_refused(api: Api, name: str) -> None
 def test_text_is_normalised_before_it_is_stored(api: Api) -> None:
     token = api.token(f"u-{uuid.uuid4().hex[:8]}")
     decomposed = "  Cafe\u0301 club  "  # e + combining acute, padded
-    reply = api.call("POST", "/groups", {"name": decomposed}, token=token, key=_key())
+    cid = create_campaign(api)["campaign_id"]
+    reply = api.call("POST", "/groups", {"name": decomposed, "campaign_id": cid}, token=token, key=_key())
     assert reply.status == 201 and reply.body["name"] == "Caf\u00e9 club"

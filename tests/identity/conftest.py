@@ -1,4 +1,6 @@
-"""Identity-verification fixtures: seeded registry, stored profiles, and a driver for the API flows."""
+"""Identity-verification fixtures: seeded registry, activity histories in the signals table, and a driver for the
+API flows. ``STUDENT``/``WORKER`` name generated persona histories (``tests/signals/history.py``) that score
+clearly above / below the student model's threshold."""
 
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ import requests
 
 from local_stack import LocalStack
 from local_stack.demo_data import seed_registry
-from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply, new_key
-from tests.events import load_event
 from tests.identity.documents import card_jpeg
+from tests.signals.history import persona_history, write_history
 
 STATE_MACHINE = "IdentityVerificationStateMachine"
-STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
-WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
+STUDENT = "university_student"  # a history that scores above the student threshold
+WORKER = "young_worker"  # ... and one that scores below it
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
 JPEG = card_jpeg("conftest")  # a decodable credential image; uploads default to one of their own per attempt
 
@@ -44,10 +45,10 @@ class Identity:
         seed_registry(self.ddb)
         self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
 
-    def person(self, profile: ActivityProfile | None = STUDENT) -> Person:
+    def person(self, persona: str | None = STUDENT) -> Person:
         sub = f"user-{uuid.uuid4().hex[:8]}"
-        if profile is not None:
-            self.store.put_profile(sub, profile)
+        if persona is not None:
+            write_history(self.ddb, persona_history(persona, above=persona == STUDENT), sub)
         return Person(sub, self.api.token(sub))
 
     def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:

@@ -17,7 +17,6 @@ from shared.identity.errors import (
     ReviewClosed,
     TaskExpired,
 )
-from shared.identity.features import ActivityProfile
 from shared.identity.models import (
     FINAL,
     AuditEvent,
@@ -31,6 +30,7 @@ from shared.identity.models import (
     Verification,
 )
 from shared.identity.predictor import Prediction
+from shared.signals.models import ActivityProfile
 
 
 class FakeStore:
@@ -38,7 +38,6 @@ class FakeStore:
         self.verifications: dict[str, dict[str, Any]] = {}
         self.latest: dict[tuple[str, str], str] = {}
         self.tags: dict[tuple[str, str], IdentityTag] = {}
-        self.profiles: dict[str, ActivityProfile] = {}
         self.reviews: dict[str, tuple[Review, str | None]] = {}
         self.holders: dict[str, CredentialHolder] = {}
         self.fingerprints: dict[str, list[FingerprintEntry]] = {}
@@ -110,9 +109,6 @@ class FakeStore:
 
     def list_tags(self, user_id: str) -> list[IdentityTag]:
         return [t for (u, _), t in self.tags.items() if u == user_id]
-
-    def get_profile(self, user_id: str) -> ActivityProfile | None:
-        return self.profiles.get(user_id)
 
     def open_review(self, review: Review, task_token: str) -> None:
         current = self.reviews.get(review.review_id)
@@ -207,3 +203,15 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class FakeSignals:
+    """The ``SignalsReader`` part the scoring step uses: profiles by user, empty for a user with no history."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.profiles: dict[str, ActivityProfile] = {}
+
+    def profile(self, user_id: str) -> ActivityProfile:
+        now = self.clock()
+        return self.profiles.get(user_id) or ActivityProfile(user_id=user_id, as_of=now, today=now.date())

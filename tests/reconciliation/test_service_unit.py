@@ -20,7 +20,7 @@ from shared.reconciliation.models import Invariant, Report
 from shared.reconciliation.service import ReconciliationService
 from shared.reconciliation.settings import ReconciliationSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, FakeGroups, InMemoryCampaignStore
+from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, group_service
 from tests.campaigns.fakes import RecordingPublisher as CampaignEvents
 from tests.proxy.test_service_unit import World, cny
 
@@ -33,7 +33,7 @@ class Platform(World):
     def __init__(self, **settings: object) -> None:
         super().__init__()
         self.campaign_store = InMemoryCampaignStore()
-        self.groups = FakeGroups()
+        self.groups = group_service(clock=self.clock)
         self.campaigns = CampaignServices(self.campaign_store, self.ledger, self.groups, CampaignEvents(),
                                           clock=self.clock, rng=random.Random(3), sleep=lambda _: None,
                                           pool_shards=2, holder_buckets=2)

@@ -56,6 +56,7 @@ class Victim:
             "campaign": self._campaign, "voucher": self._voucher, "group": self._group,
             "invitation": self._invitation, "order": self._order, "order_code": self._order_code,
             "reversal": self._reversal, "verification": self._verification, "review": self._review,
+            "user": lambda: self.user.sub, "tag": lambda: "HIGH_RISK", "device": self._device,
         }
 
     def get(self, kind: str) -> str:
@@ -76,7 +77,8 @@ class Victim:
         return str(claim(self.api, cid, self.user.token).body["voucher"]["voucher_id"])
 
     def _group(self) -> str:
-        reply = self.api.call("POST", "/groups", {"name": "victims"}, token=self.user.token, key=new_key())
+        reply = self.api.call("POST", "/groups", {"name": "victims", "campaign_id": self.get("campaign")},
+                              token=self.user.token, key=new_key())
         assert reply.status == 201, reply.body
         return str(reply.body["group_id"])
 
@@ -85,6 +87,14 @@ class Victim:
                               key=new_key())
         assert reply.status == 201, reply.body
         return str(reply.body["code"])
+
+    def _device(self) -> str:
+        device = f"victim-device-{uuid.uuid4().hex[:8]}"
+        reply = self.api.call("POST", "/sessions", {"device_id": device, "network": "WIFI",
+                                                    "client": {"os": "Android 14", "app_version": "3.2.1"}},
+                              token=self.user.token, key=new_key())
+        assert reply.status == 201, reply.body
+        return device
 
     def _new_order(self) -> dict[str, Any]:
         reply = self.api.call("POST", "/proxy-orders", {"type": "WITHDRAW", "amount": {"amount": 1_000,
@@ -114,10 +124,11 @@ class Victim:
         return str(reply.body["request_id"])
 
     def _verification(self) -> str:
-        from tests.identity.conftest import CLAIM, Identity
+        from tests.identity.conftest import CLAIM, STUDENT, Identity
+        from tests.signals.history import persona_history, write_history
 
         driver = Identity(self.api)
-        driver.store.put_profile(self.user.sub, __import__("tests.identity.conftest").identity.conftest.STUDENT)
+        write_history(driver.ddb, persona_history(STUDENT, above=True), self.user.sub)
         reply = self.api.call("POST", "/identity-verifications", {"identity_type": "student",
                                                                   "claimed": {**CLAIM, "name": "Li Hui"}},
                               token=self.user.token, key=new_key())
