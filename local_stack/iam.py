@@ -215,6 +215,10 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [_queue_arn(str(params["QueueUrl"]))]
     if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
         return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if service == "kms" and "KeyId" in params:  # an alias would need its target: not used by this platform
+        key = str(params["KeyId"])
+        return [key if key.startswith("arn:") else None if key.startswith("alias/")
+                else f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}"]
     if service == "lambda" and "FunctionName" in params:
         name = str(params["FunctionName"])
         return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]

@@ -1,0 +1,104 @@
+"""The interfaces real-name services depend on (fakes in ``tests/realname/fakes.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.realname.models import (
+    AuthorityIdentity,
+    FailureCounter,
+    RealNameSession,
+    RequestContext,
+    SignalsSnapshot,
+    VerifiedIdentity,
+)
+from shared.realname.policy import Policy
+
+
+class PolicySource(Protocol):
+    def current(self) -> Policy: ...
+
+
+class RiskSignals(Protocol):
+    """The signals store (issue 10) seen from real-name detection: one snapshot per request."""
+
+    def snapshot(self, user_id: str, context: RequestContext, policy: Policy) -> SignalsSnapshot: ...
+
+
+class IdentityAuthority(Protocol):
+    """The authoritative identity-photo store (an external authority on AWS; an embedded table locally)."""
+
+    def by_phone(self, phone: str) -> list[str]:
+        """Identity references linked to a phone number."""
+
+    def by_id_hash(self, id_hash: str) -> list[str]:
+        """Identity references of an ID number, by its keyed hash (bound cards' holders are known so)."""
+
+    def by_id_number(self, id_number: str) -> AuthorityIdentity | None: ...
+
+    def get(self, identity_ref: str) -> AuthorityIdentity | None: ...
+
+
+class PresetIdentitySources(Protocol):
+    """Where the request's candidate identities come from (the patent's preset identity set)."""
+
+    def phone_of(self, user_id: str) -> str | None: ...
+
+    def card_holder_id_hashes(self, user_id: str) -> list[str]: ...
+
+    def contact_phones(self, user_id: str) -> list[str]: ...
+
+
+class Sealer(Protocol):
+    def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> str: ...
+
+    def decrypt(self, ciphertext: str, context: Mapping[str, str]) -> bytes: ...
+
+
+class Hasher(Protocol):
+    def hash(self, purpose: str, value: str) -> str: ...
+
+
+class RecentFace(Protocol):
+    user_id: str
+    sealed: str
+    at: datetime
+
+
+class SessionStore(Protocol):
+    def create(self, session: RealNameSession, sealed_probe: str) -> None: ...
+
+    def get(self, session_id: str) -> tuple[RealNameSession, str] | None:
+        """The session and its sealed probe embedding."""
+
+    def transition(self, session: RealNameSession, expected: RealNameSession, now: datetime) -> None:
+        """Replace ``expected`` (its status, unexpired: ``expires_at > now`` in the condition) with ``session``;
+        ``SessionNotAwaiting``/``SessionExpired`` when the condition fails."""
+
+    def verify(self, session: RealNameSession, expected: RealNameSession, identity: VerifiedIdentity,
+               now: datetime) -> None:
+        """One transaction: the session's transition, the identity's put-once claim (``IdentityInUse`` if
+        another account holds it) and the account's real-name record."""
+
+
+class RealNameRecords(Protocol):
+    def get(self, user_id: str) -> VerifiedIdentity | None: ...
+
+
+class RecentFaces(Protocol):
+    """Recent attempts' embeddings across accounts (encrypted; kept for the policy's short window)."""
+
+    def add(self, user_id: str, session_id: str, sealed: str, at: datetime, keep_for: timedelta) -> None: ...
+
+    def since(self, since: datetime, limit: int) -> Sequence[RecentFace]: ...
+
+
+class FailureCounters(Protocol):
+    def get(self, key: str) -> FailureCounter: ...
+
+    def fail(self, key: str, now: datetime, delay_for: int) -> FailureCounter:
+        """Add one consecutive failure; lock for ``delay_for(failures)`` seconds when that is > 0."""
+
+    def succeed(self, key: str) -> None: ...

@@ -1,0 +1,54 @@
+"""What other capabilities read of real-name status (CONTRACTS.md: §3 registry check, §6 binding):
+
+``RealNameDirectory.verified(user_id) -> VerifiedIdentity | None``
+    The account's verified real-name identity: keyed hashes of the ID number and the normalised name (for
+    comparison, never reversible), masked forms for display, when, how and under which policy version.
+``RealNameDirectory.verified_id_hash(user_id) -> str | None``
+``RealNameDirectory.id_hash(id_number) / name_hash(name) -> str``
+    The same keyed hashes of a value another capability holds (e.g. a registry record's ID number), to
+    compare with the verified identity.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from shared.identity_numbers import mask_id_number
+from shared.realname.models import VerifiedIdentity
+from shared.realname.ports import Hasher, RealNameRecords
+
+ID_PURPOSE = "id-number"
+NAME_PURPOSE = "name"
+
+
+def normalize_name(name: str) -> str:
+    """NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def mask_name(name: str) -> str:
+    """First character kept, the rest masked per character: "Li Hua" -> "L*****"; "张三" -> "张*"."""
+    name = name.strip()
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+
+
+__all__ = ["RealNameDirectory", "mask_id_number", "mask_name", "normalize_name"]
+
+
+class RealNameDirectory:
+    def __init__(self, records: RealNameRecords, hasher: Hasher) -> None:
+        self.records = records
+        self.hasher = hasher
+
+    def id_hash(self, id_number: str) -> str:
+        return self.hasher.hash(ID_PURPOSE, id_number.strip().upper())
+
+    def name_hash(self, name: str) -> str:
+        return self.hasher.hash(NAME_PURPOSE, normalize_name(name))
+
+    def verified(self, user_id: str) -> VerifiedIdentity | None:
+        return self.records.get(user_id)
+
+    def verified_id_hash(self, user_id: str) -> str | None:
+        record = self.records.get(user_id)
+        return record.id_hash if record else None

@@ -1,0 +1,55 @@
+"""Real-name tests: the real face models and package photos (from tests/face), the local API, and helpers that
+answer liveness challenges with the local frame generator."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api, Reply
+from tests.face.conftest import analyze, face_models, photos, service  # noqa: F401  (fixtures)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class FaceClient:
+    """Challenges and liveness answers over the local API, as a client app would get them."""
+
+    def __init__(self, api: Api, images: dict[str, bytes]) -> None:
+        self.api = api
+        self.photos = images
+
+    def challenge(self, token: str) -> dict[str, Any]:
+        reply = self.api.call("POST", "/real-name/challenges", token=token, key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+        return dict(reply.body)
+
+    def frames(self, challenge_id: str, photo: str) -> list[str]:
+        reply = self.api.call("POST", "/local/real-name/liveness-frames",
+                              {"challenge_id": challenge_id, "face_image": b64(self.photos[photo])})
+        assert reply.status == 200, reply.body
+        return list(reply.body["frames"])
+
+    def proof(self, token: str, photo: str, *, reverse: bool = False) -> dict[str, Any]:
+        """``{face_image, liveness: {challenge_id, frames}}`` answering a fresh challenge (``reverse``: the
+        frames in the wrong order, i.e. the challenge not followed, unless it is symmetric)."""
+        challenge = self.challenge(token)
+        frames = self.frames(challenge["challenge_id"], photo)
+        if reverse:
+            frames = frames[::-1]
+        return {"face_image": b64(self.photos[photo]),
+                "liveness": {"challenge_id": challenge["challenge_id"], "frames": frames}}
+
+
+@pytest.fixture
+def faces(api: Api, photos: dict[str, bytes]) -> FaceClient:  # noqa: F811  (the imported fixture)
+    return FaceClient(api, photos)
+
+
+ReplyCheck = Callable[[Reply], None]
