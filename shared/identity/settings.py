@@ -26,3 +26,6 @@ class IdentitySettings(BaseSettings):
     identity_registry_url: str = ""
     identity_registry_timeout_seconds: float = Field(default=2.0, gt=0, le=5)
     identity_registry_attempts: int = Field(default=2, ge=1, le=4)
+    # §5: the registry record must be the account holder's verified real-name identity (keyed hashes).
+    realname_table: str = ""
+    realname_hash_secret_id: str = ""

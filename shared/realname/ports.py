@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -33,9 +33,6 @@ class IdentityAuthority(Protocol):
     def by_phone(self, phone: str) -> list[str]:
         """Identity references linked to a phone number."""
 
-    def by_id_hash(self, id_hash: str) -> list[str]:
-        """Identity references of an ID number, by its keyed hash (bound cards' holders are known so)."""
-
     def by_id_number(self, id_number: str) -> AuthorityIdentity | None: ...
 
     def get(self, identity_ref: str) -> AuthorityIdentity | None: ...
@@ -46,7 +43,7 @@ class PresetIdentitySources(Protocol):
 
     def phone_of(self, user_id: str) -> str | None: ...
 
-    def card_holder_id_hashes(self, user_id: str) -> list[str]: ...
+    def card_holder_id_numbers(self, user_id: str) -> list[str]: ...
 
     def contact_phones(self, user_id: str) -> list[str]: ...
 
@@ -62,9 +59,11 @@ class Hasher(Protocol):
 
 
 class RecentFace(Protocol):
-    user_id: str
-    sealed: str
-    at: datetime
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def sealed(self) -> str: ...
 
 
 class SessionStore(Protocol):
@@ -78,9 +77,9 @@ class SessionStore(Protocol):
         ``SessionNotAwaiting``/``SessionExpired`` when the condition fails."""
 
     def verify(self, session: RealNameSession, expected: RealNameSession, identity: VerifiedIdentity,
-               now: datetime) -> None:
+               sealed_id_number: str, now: datetime) -> None:
         """One transaction: the session's transition, the identity's put-once claim (``IdentityInUse`` if
-        another account holds it) and the account's real-name record."""
+        another account holds it) and the account's real-name record (``AlreadyVerified`` if it has one)."""
 
 
 class RealNameRecords(Protocol):
@@ -98,7 +97,7 @@ class RecentFaces(Protocol):
 class FailureCounters(Protocol):
     def get(self, key: str) -> FailureCounter: ...
 
-    def fail(self, key: str, now: datetime, delay_for: int) -> FailureCounter:
+    def fail(self, key: str, now: datetime, delay_for: Callable[[int], int]) -> FailureCounter:
         """Add one consecutive failure; lock for ``delay_for(failures)`` seconds when that is > 0."""
 
     def succeed(self, key: str) -> None: ...

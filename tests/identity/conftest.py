@@ -14,6 +14,7 @@ import requests
 
 from local_stack import LocalStack
 from local_stack.demo_data import seed_registry
+from local_stack.realname_demo import DEMO_IDENTITIES, DemoIdentity, seed_real_name
 from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply
@@ -24,6 +25,7 @@ STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
 WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+LI_HUA = DEMO_IDENTITIES[5]  # the real-name identity of the registry's Li Hua (local_stack/demo_data.py)
 
 
 @dataclass
@@ -43,10 +45,14 @@ class Identity:
         seed_registry(self.ddb)
         self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
 
-    def person(self, profile: ActivityProfile | None = STUDENT) -> Person:
+    def person(self, profile: ActivityProfile | None = STUDENT, real_name: DemoIdentity | None = LI_HUA) -> Person:
+        """A user with an activity profile who is real-name verified (§5) as ``real_name`` (Li Hua, whose
+        registry record CLAIM names, by default; None: not real-name verified)."""
         sub = f"user-{uuid.uuid4().hex[:8]}"
         if profile is not None:
             self.store.put_profile(sub, profile)
+        if real_name is not None:
+            seed_real_name(self.ddb, self.stack.client("secretsmanager"), sub, real_name)
         return Person(sub, self.api.token(sub))
 
     def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:

@@ -53,3 +53,23 @@ def faces(api: Api, photos: dict[str, bytes]) -> FaceClient:  # noqa: F811  (the
 
 
 ReplyCheck = Callable[[Reply], None]
+
+
+@pytest.fixture
+def authority(clean_stack: Any, photos: dict[str, bytes]) -> Any:  # noqa: F811
+    """The embedded identity-photo store seeded with the demo identities (package photos)."""
+    from local_stack.realname_demo import seed_authority
+
+    seed_authority(clean_stack.client("dynamodb"), photos,
+                   table=clean_stack.template.physical_name("IdentityAuthorityTable"))
+    return clean_stack
+
+
+def register_with_phone(api: Api, sub: str, phone: str | None) -> str:
+    """A user with an account recording ``phone`` (the Cognito phone_number claim); returns their token."""
+    from local_stack import tokens
+
+    token = tokens.issue(sub, phone_number=phone)
+    reply = api.call("POST", "/accounts", {}, token=token)
+    assert reply.status == 201, reply.body
+    return token

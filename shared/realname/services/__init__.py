@@ -1,7 +1,2 @@
-"""Real-name services: sessions (the flow), lockout, the authoritative references, the directory others read."""
-
-from shared.realname.services.directory import RealNameDirectory
-from shared.realname.services.lockout import Lockout
-from shared.realname.services.sessions import RealNameSessionService
-
-__all__ = ["Lockout", "RealNameDirectory", "RealNameSessionService"]
+"""Real-name services: ``sessions`` (the flow; imports numpy), ``lockout``, ``directory`` (what other
+capabilities read). Import the modules themselves: this package stays light for §3's registry step."""

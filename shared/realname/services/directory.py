@@ -49,6 +49,10 @@ class RealNameDirectory:
     def verified(self, user_id: str) -> VerifiedIdentity | None:
         return self.records.get(user_id)
 
+    def verified_hashes(self, user_id: str) -> tuple[str, str] | None:
+        record = self.records.get(user_id)
+        return (record.id_hash, record.name_hash) if record else None
+
     def verified_id_hash(self, user_id: str) -> str | None:
         record = self.records.get(user_id)
         return record.id_hash if record else None

@@ -194,8 +194,9 @@ class RealNameSessionService:
         phone = self.sources.phone_of(user_id)
         if phone:
             refs += self.authority.by_phone(phone)
-        for id_hash in self.sources.card_holder_id_hashes(user_id):
-            refs += self.authority.by_id_hash(id_hash)
+        for id_number in self.sources.card_holder_id_numbers(user_id):
+            holder = self.authority.by_id_number(id_number)
+            refs += [holder.identity_ref] if holder else []
         for contact in self.sources.contact_phones(user_id):
             refs += self.authority.by_phone(contact)
         return list(dict.fromkeys(refs))
