@@ -47,6 +47,21 @@ def seed_reference_data(stack: Any) -> list[str]:
     store.put_profile("alice", ActivityProfile.model_validate(load_event("identity/profile_student")))
     store.put_profile("bob", ActivityProfile.model_validate(load_event("identity/profile_worker")))
     notes.append("activity profiles: alice looks like a student (registry path), bob does not (document path)")
+    from local_stack.realname_demo import (
+        DEMO_IDENTITIES,
+        DEMO_IDENTITY,
+        DEMO_PHONE,
+        DEMO_USER,
+        load_photos,
+        seed_authority,
+        seed_real_name,
+    )
+
+    count = seed_authority(ddb, load_photos(), table=stack.template.physical_name("IdentityAuthorityTable"))
+    notes.append(f"identity-photo authority: {count} synthetic identities from package photos; {DEMO_USER}'s phone "
+                 f"{DEMO_PHONE} is linked to {DEMO_IDENTITY.name} (photo '{DEMO_IDENTITY.photo}')")
+    seed_real_name(ddb, stack.client("secretsmanager"), "alice", DEMO_IDENTITIES[5])
+    notes.append("alice is real-name verified as the registry's Li Hua (so §3's registry path applies to her)")
     return notes
 
 
@@ -62,5 +77,10 @@ def seed(base: str) -> dict[str, dict[str, Any]]:
                   {"amount": {"amount": balance, "currency": "CNY"}, "note": "demo funds"}, key=f"seed-{user}")
             account = _call(base, "GET", "/accounts/me", token)
         out[user] = {"token": token, "account": account}
+    from local_stack.realname_demo import DEMO_PHONE, DEMO_USER
+
+    token = tokens.issue(DEMO_USER, phone_number=DEMO_PHONE)  # real-name demo: an account recording the phone
+    _call(base, "POST", "/accounts", token, {})
+    out[DEMO_USER] = {"token": token, "account": _call(base, "GET", "/accounts/me", token)}
     out[ADMIN] = {"token": admin, "account": None}
     return out
