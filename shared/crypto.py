@@ -62,11 +62,11 @@ class EnvelopeCipher:
         self._lock = threading.Lock()
         self._current: tuple[bytes, bytes, float] | None = None  # (plaintext key, blob, created)
         self._uses = 0
-        self._plain: OrderedDict[bytes, bytes] = OrderedDict()
+        self._plain: OrderedDict[bytes, AESGCM] = OrderedDict()  # blob -> cipher of the decrypted data key
         self.kms_calls = 0  # GenerateDataKey + Decrypt made by this instance (benchmarks, tests)
 
     # --- data keys --------------------------------------------------------------------------------------
-    def _data_key(self) -> tuple[bytes, bytes]:
+    def _data_key(self) -> tuple[AESGCM, bytes]:
         with self._lock:
             now = self.clock()
             if self._current is None or self._uses >= self.max_uses or now - self._current[2] > self.max_age:
@@ -77,29 +77,30 @@ class EnvelopeCipher:
                 self._uses = 0
                 self._remember(resp["CiphertextBlob"], resp["Plaintext"])
             self._uses += 1
-            return self._current[0], self._current[1]
+            return self._plain[self._current[1]], self._current[1]
 
     def _remember(self, blob: bytes, key: bytes) -> None:
-        self._plain[blob] = key
+        self._plain[blob] = AESGCM(key)
         self._plain.move_to_end(blob)
         while len(self._plain) > _DECRYPTED_KEYS_CACHED:
             self._plain.popitem(last=False)
 
-    def _key_for(self, blob: bytes) -> bytes:
+    def _key_for(self, blob: bytes) -> AESGCM:
         with self._lock:
-            key = self._plain.get(blob)
-            if key is None:
+            cipher = self._plain.get(blob)
+            if cipher is None:
                 key = self.client.decrypt(CiphertextBlob=blob, KeyId=self.key_id,
                                           EncryptionContext=self.kms_context)["Plaintext"]
                 self.kms_calls += 1
                 self._remember(blob, key)
-            return key
+                cipher = self._plain[blob]
+            return cipher
 
     # --- values -----------------------------------------------------------------------------------------
     def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> str:
-        key, blob = self._data_key()
+        cipher, blob = self._data_key()
         nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, plaintext, _aad(context))
+        sealed = cipher.encrypt(nonce, plaintext, _aad(context))
         return ".".join((VERSION, base64.b64encode(blob).decode(), base64.b64encode(nonce + sealed).decode()))
 
     def decrypt(self, ciphertext: str, context: Mapping[str, str]) -> bytes:
@@ -108,7 +109,7 @@ class EnvelopeCipher:
             if version != VERSION:
                 raise ValueError("unknown ciphertext version")
             blob, sealed = base64.b64decode(blob64, validate=True), base64.b64decode(sealed64, validate=True)
-            return AESGCM(self._key_for(blob)).decrypt(sealed[:12], sealed[12:], _aad(context))
+            return self._key_for(blob).decrypt(sealed[:12], sealed[12:], _aad(context))
         except (ValueError, InvalidTag) as exc:
             raise CryptoError("a stored value does not decrypt") from exc
 
