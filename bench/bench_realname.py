@@ -57,7 +57,7 @@ def cold_start(rounds: int) -> tuple[float, float]:
     ours, floor = [], []
     for _ in range(rounds):
         for code, out in ((CHILD_HANDLER, ours), (CHILD_FLOOR, floor)):
-            res = subprocess.run([sys.executable, "-c", code, spec.module_name, str(MODELS)], env=env,  # noqa: S603
+            res = subprocess.run([sys.executable, "-c", code, spec.module_name, str(MODELS)], env=env,
                                  capture_output=True, text=True, check=True, cwd=ROOT)
             out.append(float(res.stdout.strip().splitlines()[-1]) * 1000)
     return statistics.median(ours), statistics.median(floor)
@@ -77,7 +77,7 @@ class _Kms:
         key, nonce = os.urandom(32), os.urandom(12)
         return {"Plaintext": key, "CiphertextBlob": nonce + self.master.encrypt(nonce, key, None)}
 
-    def decrypt(self, CiphertextBlob: bytes, **_: object) -> dict[str, bytes]:  # noqa: N803 - boto3's name
+    def decrypt(self, CiphertextBlob: bytes, **_: object) -> dict[str, bytes]:
         self.calls += 1
         return {"Plaintext": self.master.decrypt(CiphertextBlob[:12], CiphertextBlob[12:], None)}
 
