@@ -86,7 +86,7 @@ def load_photos() -> dict[str, bytes]:
 
 def seed_real_name(client: Any, secrets_client: Any, user_id: str, identity: DemoIdentity,
                    table: str = "RealNameTable",
-                   secret_id: str = "IdentityHashKeySecret") -> None:  # noqa: S107 - a secret's name
+                   secret_id: str = "PersonalDataHashKeySecret") -> None:  # noqa: S107 - a secret's name
     """Record ``user_id`` as real-name verified as ``identity`` directly (what a VERIFIED session writes: keyed
     hashes and masked forms), for demo users and §3 tests that need a verified account holder."""
     from datetime import UTC, datetime

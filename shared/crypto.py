@@ -10,8 +10,17 @@
   (The AWS Encryption SDK is not in the layer; ``cryptography``'s AESGCM is, and this is the same scheme
   without its message format.) Ciphertext format: ``v1.<b64 blob>.<b64 nonce||sealed>``.
 * ``KeyedHasher``: HMAC-SHA256 under a key kept in Secrets Manager (fetched with Powertools Parameters,
-  cached per container for ``max_age`` seconds): look-up keys for ID numbers and names, never reversible
-  without the key. ``purpose`` separates the hash spaces (an ID-number hash never equals a name hash).
+  cached per container for ``max_age`` seconds): look-up keys for ID numbers, names, credentials and card
+  tokens, never reversible without the key. ``purpose`` separates the hash spaces (an ID-number hash never
+  equals a name hash): ``HMAC(key, purpose || 0x1F || value)``.
+
+**The platform's personal-data crypto** (docs/architecture.md, "Personal data"): one KMS key
+(``PersonalDataKey``) and one hash key (``PersonalDataHashKeySecret``), declared once in template.yaml, serve
+every capability. §3 (credential index), §5 (real-name identities) and §6 (bank binding) hash with the same key
+and the same canonical forms, so an ID-number hash made by one equals the other's (``IDENTITY_MISMATCH``
+compares them). Canonical forms: ``id_number_hash`` (stripped, upper-case: the GB 11643 check character ``X``)
+and ``name_hash`` (NFKC, case-folded, inner whitespace collapsed). ``hasher(secret_id)`` and
+``cipher(key_id, purpose)`` return the container's one instance for a secret / key and purpose.
 
 Nothing here logs a plaintext, a key or a ciphertext.
 """
@@ -25,8 +34,10 @@ import json
 import os
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -36,6 +47,14 @@ from shared.aws import LazyClient
 
 VERSION = "v1"
 _DECRYPTED_KEYS_CACHED = 256
+MIN_HASH_KEY_LENGTH = 32
+
+# Hash purposes (one key, separate spaces). Values another capability compares must use the same purpose and
+# canonical form: ``KeyedHasher.id_number_hash`` / ``name_hash`` do both.
+ID_NUMBER = "id-number"
+NAME = "name"
+CREDENTIAL = "credential"  # §3: a credential's registry, type and key fields
+CARD_TOKEN = "card-token"  # noqa: S105 - §6: a bank's card token (the purpose's name, not a secret)
 
 
 class CryptoError(RuntimeError):
@@ -114,6 +133,19 @@ class EnvelopeCipher:
             raise CryptoError("a stored value does not decrypt") from exc
 
 
+class KeyUnavailable(RuntimeError):
+    """No usable hash key (secret missing or shorter than 32 characters): a deployment error."""
+
+
+def canonical_id_number(id_number: str) -> str:
+    return id_number.strip().upper()
+
+
+def canonical_name(name: str) -> str:
+    """NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 class KeyedHasher:
     """HMAC-SHA256 under a secret from Secrets Manager (or a fixed key given directly, for tests/tools)."""
 
@@ -130,7 +162,33 @@ class KeyedHasher:
         from aws_lambda_powertools.utilities import parameters
 
         value: Any = parameters.get_secret(self.secret_id, max_age=self.max_age)
-        return str(value).encode()
+        key = str(value).encode()
+        if len(key) < MIN_HASH_KEY_LENGTH:
+            raise KeyUnavailable(f"the hash key secret is shorter than {MIN_HASH_KEY_LENGTH} characters")
+        return key
 
     def hash(self, purpose: str, value: str) -> str:
+        """``HMAC-SHA256(key, purpose || 0x1F || value)``, hex."""
         return hmac.new(self._key(), f"{purpose}\x1f{value}".encode(), hashlib.sha256).hexdigest()
+
+    keyed_hash = hash  # the name bank binding's port uses
+
+    def id_number_hash(self, id_number: str) -> str:
+        return self.hash(ID_NUMBER, canonical_id_number(id_number))
+
+    def name_hash(self, name: str) -> str:
+        return self.hash(NAME, canonical_name(name))
+
+
+@cache
+def hasher(secret_id: str, max_age: int = 300) -> KeyedHasher:
+    """The container's one hasher over ``secret_id`` (``PERSONAL_DATA_HASH_SECRET_ID``)."""
+    if not secret_id:
+        raise KeyUnavailable("no hash key secret configured (PERSONAL_DATA_HASH_SECRET_ID)")
+    return KeyedHasher(secret_id, max_age=max_age)
+
+
+@cache
+def cipher(key_id: str, purpose: str, max_uses: int = 100_000, max_age: float = 3600.0) -> EnvelopeCipher:
+    """The container's one envelope cipher for a KMS key (``PersonalDataKey``) and purpose (the KMS context)."""
+    return EnvelopeCipher(key_id, purpose, max_uses=max_uses, max_age=max_age)

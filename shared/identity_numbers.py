@@ -60,6 +60,14 @@ IdNumber = Annotated[str, BeforeValidator(_upper), StringConstraints(min_length=
 """A GB 11643 resident identity number (upper-case ``X``); invalid ones are a 422 without the value echoed."""
 
 
+def birth_date(value: str) -> date | None:
+    """The date of birth a valid GB 11643 number carries (digits 7-14), None for anything else."""
+    if not is_valid_id_number(value):
+        return None
+    value = value.strip()
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+
+
 def mask_id_number(value: str) -> str:
     """``110101199003070012`` -> ``1****************2``."""
     return value[0] + "*" * (len(value) - 2) + value[-1] if len(value) > 2 else "*" * len(value)

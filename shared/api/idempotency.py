@@ -119,4 +119,5 @@ def idempotent(required: bool = True) -> Middleware:
             headers=headers,
         )
 
+    middleware.idempotency_key_required = required  # type: ignore[attr-defined]  # read by the API document
     return middleware

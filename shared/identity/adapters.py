@@ -1,5 +1,6 @@
 """External systems of identity verification other than its own table: the document bucket (S3), the
-verification workflow (Step Functions) and the authoritative registries (the ``Registry`` port).
+verification workflow (Step Functions), the authoritative registries (the ``Registry`` port) and the key of the
+credential index (``CredentialKeys``: the platform's keyed hash, ``shared.crypto``).
 
 Registries, both raising ``RegistryUnavailable`` when they cannot answer (the state machine retries that
 error with back-off, then falls through to the document path):
@@ -21,16 +22,20 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared.aws import LazyClient
+from shared.crypto import CREDENTIAL, hasher
 from shared.dynamo import Repository
 from shared.identity.catalog import IdentityType
+from shared.identity.checks import credential_identity
 from shared.identity.errors import RegistryUnavailable, TaskExpired
 from shared.identity.models import RegistryRecord, normalize
+from shared.identity.settings import IdentitySettings
 
 
 class S3DocumentStore:
@@ -60,9 +65,9 @@ class S3DocumentStore:
             raise
         return int(resp["ContentLength"]), str(resp.get("ContentType", ""))
 
-    def first_bytes(self, key: str, n: int = 8) -> bytes:
-        resp = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{n - 1}")
-        return bytes(resp["Body"].read())
+    def read(self, key: str, max_bytes: int) -> bytes:
+        resp = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        return bytes(resp["Body"].read(max_bytes + 1))
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -90,6 +95,23 @@ class StepFunctionsWorkflow:
             if exc.response.get("Error", {}).get("Code") in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
                 raise TaskExpired(exc.response["Error"]["Code"]) from exc
             raise
+
+
+# --- the credential index's keyed hash ----------------------------------------------
+class HmacCredentialKeys:
+    """``CredentialKeys``: the platform's keyed hash (``shared.crypto``, purpose ``credential``, the one
+    ``PersonalDataHashKeySecret`` every capability hashes personal data with) over
+    ``checks.credential_identity``. Without a configured secret it raises ``shared.crypto.KeyUnavailable``.
+
+    A plain hash of a school and a student number is reversed by trying every number; without the key it
+    cannot be. The key is a lookup key, not a signing key: rotating it orphans the index (re-key first)."""
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        self.settings = settings
+
+    def key_for(self, identity_type: IdentityType, fields: Mapping[str, str]) -> str:
+        keyed = hasher(self.settings.personal_data_hash_secret_id)
+        return keyed.hash(CREDENTIAL, credential_identity(identity_type, fields))
 
 
 # --- registries ------------------------------------------------------------------
@@ -154,17 +176,15 @@ class HttpRegistry:
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
                 last = type(exc).__name__
                 continue
-            return self._parse(raw, identity_type)
+            return self._parse(raw)
         raise RegistryUnavailable(last)
 
     @staticmethod
-    def _parse(raw: bytes, identity_type: IdentityType) -> RegistryRecord:
+    def _parse(raw: bytes) -> RegistryRecord:
         if len(raw) > 64 * 1024:
             raise RegistryUnavailable("registry answer too large")
         try:
             record = RegistryRecord.model_validate_json(raw)
         except ValidationError as exc:
             raise RegistryUnavailable("malformed registry answer") from exc
-        if record.identity_type != identity_type.name:
-            raise RegistryUnavailable("registry answered for another identity type")
-        return record
+        return record  # a record of another identity type is a mismatch (service.match), never a match

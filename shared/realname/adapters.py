@@ -8,11 +8,13 @@
 * ``TableIdentityAuthority``: the embedded authoritative identity-photo store (a DynamoDB table standing for
   the authority, like §3's ``TableRegistry``; locally seeded from package photos by ``local_stack``);
   ``HttpIdentityAuthority``: an authority over HTTPS (short timeout, response validated like user input).
-* ``LedgerPresetSources``: the caller's phone from their account (the ledger's service); bound cards' holders
-  and contacts are empty until bank binding (§6) and a contact list exist (the signals profile counts
-  contacts, it does not list them).
-* ``SignalsNotConnected``: the ``RiskSignals`` port until the signals store (issue 10) is merged: an empty
-  snapshot marked ``source="none"`` (no profile risk, never trusted), recorded as such on every session.
+* ``LedgerPresetSources``: the preset identity set's keys: the caller's phone (their account, through the
+  ledger's service), the phones of their contacts (contact account ids from the signals store, phones from the
+  ledger's accounts) and the ID numbers of their bound cards' holders (``CardHolders``: ``NoBoundCards`` until
+  bank binding, §6, is merged).
+* ``ProfileSignals``: ``RiskSignals`` and ``ProfileWriter`` over the signals store's ``SignalsReader`` and
+  ``SignalsWriter`` (issue 10): the user's activity profile, the device index, ``REAL_NAME`` attempts per area
+  cell and IP prefix; it records each attempt into those indexes and writes the profile's ``real_name``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,13 @@ from aws_lambda_powertools.utilities.parameters import BaseProvider
 from pydantic import ValidationError
 
 from shared.dynamo import Repository, from_item
-from shared.realname.models import AuthorityIdentity, RequestContext, SignalsSnapshot
+from shared.realname.models import AuthorityIdentity, DeviceSignals, RequestContext, SignalsSnapshot
 from shared.realname.policy import Policy
+from shared.realname.ports import CardHolders
 from shared.realname.settings import RealNameSettings
+from shared.signals.models import ActivityProfile, AttemptKind, Place, RealName
+from shared.signals.ports import SignalsReader, SignalsWriter
+from shared.writes import GuardedWrite
 
 
 class PolicyError(RuntimeError):
@@ -145,9 +152,21 @@ class HttpIdentityAuthority:
         return self._identity(self._get("/identities?" + urllib.parse.urlencode({"id_number": id_number})))
 
 
+class NoBoundCards:
+    """``CardHolders`` until bank binding (§6, branch ``binding``) is merged: no bound cards, no holders."""
+
+    def holder_id_numbers(self, user_id: str) -> list[str]:
+        return []
+
+
 class LedgerPresetSources:
-    def __init__(self, accounts: Any) -> None:
-        self.accounts = accounts  # shared.ledger's AccountService
+    """``PresetIdentitySources``: ``accounts`` is the ledger's ``AccountService`` (the account's phone, contacts'
+    accounts), ``contacts`` the signals reader (contact account ids), ``cards`` the binding port."""
+
+    def __init__(self, accounts: Any, contacts: SignalsReader, cards: CardHolders) -> None:
+        self.accounts = accounts
+        self.contacts = contacts
+        self.cards = cards
 
     def phone_of(self, user_id: str) -> str | None:
         from shared.ledger.errors import AccountNotFound
@@ -158,12 +177,59 @@ class LedgerPresetSources:
             return None
 
     def card_holder_id_numbers(self, user_id: str) -> list[str]:
-        return []
+        return self.cards.holder_id_numbers(user_id)
 
-    def contact_phones(self, user_id: str) -> list[str]:
-        return []
+    def contact_phones(self, user_id: str, limit: int) -> list[str]:
+        account_ids = self.contacts.contacts(user_id, limit) if limit > 0 else []
+        if not account_ids:
+            return []
+        found = self.accounts.ledger.store.get_accounts(account_ids)
+        return [str(found[a].phone) for a in account_ids if a in found and found[a].phone]
 
 
-class SignalsNotConnected:
+class ProfileSignals:
+    """``RiskSignals`` + ``ProfileWriter`` over the signals store (see the module docstring)."""
+
+    def __init__(self, reader: SignalsReader, writer: SignalsWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def _place(self, context: RequestContext) -> Place:
+        return self.reader.place_of(context.lat, context.lon, context.source_ip)
+
+    def _device(self, profile: ActivityProfile, context: RequestContext, policy: Policy) -> DeviceSignals:
+        device = profile.device(context.device_id)
+        accounts = self.reader.accounts_on_device(context.device_id,
+                                                  timedelta(days=policy.risk.device_window_days))
+        return DeviceSignals(device_id=context.device_id, known=device is not None,
+                             emulator=bool(device and device.emulator), rooted=bool(device and device.rooted),
+                             trusted=bool(device and device.trusted),
+                             accounts_on_device=len(set(accounts) | {profile.user_id}))
+
+    def _area(self, place: Place, policy: Policy) -> tuple[int, int]:
+        window = timedelta(seconds=policy.risk.area_window_seconds)
+        cell = self.reader.attempts_in_cell(place.cell, window, AttemptKind.REAL_NAME).count if place.cell else 0
+        prefix = self.reader.attempts_from_prefix(place.ip_prefix, window, AttemptKind.REAL_NAME).count \
+            if place.ip_prefix else 0
+        return cell, prefix
+
     def snapshot(self, user_id: str, context: RequestContext, policy: Policy) -> SignalsSnapshot:
-        return SignalsSnapshot(source="none")
+        profile = self.reader.profile(user_id)
+        place = self._place(context)
+        cell_attempts, prefix_attempts = self._area(place, policy)
+        usual = policy.trust.location_min_sign_ins
+        return SignalsSnapshot(
+            source="signals", tags=tuple(sorted(t.value for t in profile.tags)), login_count=profile.login_count,
+            contacts=profile.counterparties,
+            transactions=sum(profile.by_type[t].count for t in policy.trust.transaction_types if t in profile.by_type),
+            bindings=profile.bindings.count,
+            known_cells=tuple(c.cell for c in profile.cells if c.count >= usual),
+            known_prefixes=tuple(p.prefix for p in profile.ip_prefixes if p.count >= usual),
+            device=self._device(profile, context, policy), current_cell=place.cell, current_prefix=place.ip_prefix,
+            cell_attempts=cell_attempts, prefix_attempts=prefix_attempts)
+
+    def record_attempt(self, user_id: str, context: RequestContext) -> None:
+        self.writer.record_attempt(AttemptKind.REAL_NAME, user_id, context.device_id, self._place(context))
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
+        return self.writer.real_name_write(user_id, real_name)

@@ -53,10 +53,20 @@ class RiskThresholds(_Doc):
 
 class TrustThresholds(_Doc):
     login_rule: LoginRule
-    min_logins: int = Field(ge=0)
-    min_contacts: int = Field(ge=0)
+    min_logins: int = Field(ge=0)  # sign-ins (POST /sessions) in the profile
+    min_contacts: int = Field(ge=0)  # distinct customer counterparties (the ledger's contacts)
     min_transactions: int = Field(ge=0)
+    transaction_types: tuple[str, ...] = Field(min_length=1)  # the ledger types that count as the user's own
     min_bindings: int = Field(ge=0)
+    # the current area cell or IP prefix counts as usual when the profile saw it on at least this many sign-ins
+    location_min_sign_ins: int = Field(ge=1)
+
+
+class CandidateLimits(_Doc):
+    """Bounds of the preset identity set one request searches (the 1:N candidates)."""
+
+    max_contacts: int = Field(ge=0, le=500)  # contacts whose phones' identities join the set
+    max_identities: int = Field(ge=1, le=1000)  # distinct identities searched at most
 
 
 class RequiredFields(_Doc):
@@ -84,6 +94,7 @@ class Policy(_Doc):
     risk: RiskThresholds
     trust: TrustThresholds
     required_fields: RequiredFields
+    candidates: CandidateLimits
     session_ttl_seconds: int = Field(ge=30, le=3600)
     lockout: Lockout
 

@@ -15,6 +15,8 @@ from shared.realname.models import (
     VerifiedIdentity,
 )
 from shared.realname.policy import Policy
+from shared.signals.models import RealName
+from shared.writes import GuardedWrite
 
 
 class PolicySource(Protocol):
@@ -22,9 +24,21 @@ class PolicySource(Protocol):
 
 
 class RiskSignals(Protocol):
-    """The signals store (issue 10) seen from real-name detection: one snapshot per request."""
+    """The signals store (issue 10) seen from real-name detection (``adapters.ProfileSignals``)."""
 
-    def snapshot(self, user_id: str, context: RequestContext, policy: Policy) -> SignalsSnapshot: ...
+    def snapshot(self, user_id: str, context: RequestContext, policy: Policy) -> SignalsSnapshot:
+        """What risk and trust detection read for one request (profile, device index, area counts)."""
+
+    def record_attempt(self, user_id: str, context: RequestContext) -> None:
+        """Count this real-name attempt in the cross-user indexes (the device's accounts, the area cell and IP
+        prefix of ``REAL_NAME`` attempts) that later snapshots read."""
+
+
+class ProfileWriter(Protocol):
+    """The signals profile's ``real_name`` part (``SignalsWriter.real_name_write``), committed with the
+    verification's own writes."""
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite: ...
 
 
 class IdentityAuthority(Protocol):
@@ -41,11 +55,22 @@ class IdentityAuthority(Protocol):
 class PresetIdentitySources(Protocol):
     """Where the request's candidate identities come from (the patent's preset identity set)."""
 
-    def phone_of(self, user_id: str) -> str | None: ...
+    def phone_of(self, user_id: str) -> str | None:
+        """The phone number the user's account records (the Cognito ``phone_number`` claim)."""
 
-    def card_holder_id_numbers(self, user_id: str) -> list[str]: ...
+    def card_holder_id_numbers(self, user_id: str) -> list[str]:
+        """ID numbers of the holders of the cards bound to the account (§6, through ``CardHolders``)."""
 
-    def contact_phones(self, user_id: str) -> list[str]: ...
+    def contact_phones(self, user_id: str, limit: int) -> list[str]:
+        """Phone numbers of the user's contacts (the ledger's counterparties, from the signals store)."""
+
+
+class CardHolders(Protocol):
+    """Bank binding (§6) seen from real-name: the ID numbers of the holders of the user's bound cards. Binding
+    keeps the holder's ID number envelope-encrypted (``shared.crypto``) to answer this; until binding is merged
+    the adapter is ``adapters.NoBoundCards`` (no card holders)."""
+
+    def holder_id_numbers(self, user_id: str) -> list[str]: ...
 
 
 class Sealer(Protocol):
@@ -77,9 +102,10 @@ class SessionStore(Protocol):
         ``SessionNotAwaiting``/``SessionExpired`` when the condition fails."""
 
     def verify(self, session: RealNameSession, expected: RealNameSession, identity: VerifiedIdentity,
-               sealed_id_number: str, now: datetime) -> None:
+               sealed_id_number: str, now: datetime, also: Sequence[GuardedWrite] = ()) -> None:
         """One transaction: the session's transition, the identity's put-once claim (``IdentityInUse`` if
-        another account holds it) and the account's real-name record (``AlreadyVerified`` if it has one)."""
+        another account holds it), the account's real-name record (``AlreadyVerified`` if it has one) and
+        ``also`` (another capability's writes: the signals profile's ``real_name``)."""
 
 
 class RealNameRecords(Protocol):

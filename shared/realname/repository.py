@@ -14,6 +14,7 @@ Items:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -92,7 +93,7 @@ class DynamoRealNameStore(Repository):
         return SessionExpired() if expected.expires_at <= now else SessionNotAwaiting()
 
     def verify(self, session: RealNameSession, expected: RealNameSession, identity: VerifiedIdentity,
-               sealed_id_number: str, now: datetime) -> None:
+               sealed_id_number: str, now: datetime, also: Sequence[GuardedWrite] = ()) -> None:
         update = self._transition_update(session, expected, now)
         claim = {"pk": f"IDCLAIM#{identity.id_hash}", "sk": "IDCLAIM", "owner": identity.user_id,
                  "claimed_at": now, "session_id": session.session_id}
@@ -107,6 +108,7 @@ class DynamoRealNameStore(Repository):
                 "ExpressionAttributeValues": {":owner": {"S": identity.user_id}}}}, IdentityInUse),
             GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": to_item(record),
                                                "ConditionExpression": "attribute_not_exists(pk)"}}, AlreadyVerified),
+            *also,
         ]
         transact(self.client, writes)
 

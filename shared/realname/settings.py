@@ -9,13 +9,18 @@ from typing import Literal
 from pydantic import Field
 
 from shared.face.settings import FaceApiSettings
+from shared.signals.settings import SignalsSettings
 
 DEFAULT_POLICY_FILE = str(Path(__file__).with_name("policy.json"))
 
 
-class RealNameSettings(FaceApiSettings):
+class RealNameSettings(FaceApiSettings, SignalsSettings):
+    """Face settings, the signals store's (risk and trust read the activity profile; attempts are counted in its
+    indexes: ``SignalsEnv`` in the template, so cells and buckets match the sign-ins') and real-name's own."""
+
     realname_table: str = Field(min_length=1)
-    realname_hash_secret_id: str = ""  # HMAC key of ID-number/name hashes (Secrets Manager)
+    # The platform's personal-data hash key (Secrets Manager; shared.crypto): ID-number and name hashes.
+    personal_data_hash_secret_id: str = Field(min_length=1)
     realname_hash_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
     # The policy document: the layer's file, or AppConfig (application/environment/profile ids).
     realname_policy_source: Literal["file", "appconfig"] = "file"

@@ -70,6 +70,6 @@ def register_with_phone(api: Api, sub: str, phone: str | None) -> str:
     from local_stack import tokens
 
     token = tokens.issue(sub, phone_number=phone)
-    reply = api.call("POST", "/accounts", {}, token=token)
+    reply = api.call("POST", "/accounts", {}, token=token, key=str(uuid.uuid4()))
     assert reply.status == 201, reply.body
     return token

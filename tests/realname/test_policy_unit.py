@@ -43,7 +43,7 @@ RISKS = {
 def test_trusted_without_risk_passes_and_records_everything() -> None:
     a = assess(TRUSTED, 0, POLICY)
     assert a.passed and a.trusted and not a.risky and a.required_fields == ()
-    assert a.policy_version == "2026-11-29.1"
+    assert a.policy_version == "2026-11-29.2"
     assert {f.item for f in a.trust} == {"TRUSTED_LOGIN_ACCOUNT", "TRUSTED_TRANSACTIONS", "TRUSTED_BINDING",
                                          "TRUSTED_LOCATION"}
     assert {f.item for f in a.risk} >= {"ABNORMAL_DEVICE", "TAGGED_USER", "BATCH_FACE", "AREA_CLUSTER"}

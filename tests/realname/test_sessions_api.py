@@ -42,7 +42,7 @@ def test_proposed_identity_confirmed_is_verified_and_masked(api: Api, faces: Fac
     body = created.body
     assert body["status"] == "AWAITING_CONFIRMATION" and body["next"] == "CONFIRM_IDENTITY"
     assert body["proposed_identity"] == {"masked_name": "Z*******", "masked_id_number": "1****************3"}
-    assert body["policy_version"] == "2026-11-29.1" and "POLICY_ANY_RISK_FAILS_PASS" in body["reasons"]
+    assert body["policy_version"] == "2026-11-29.2" and "POLICY_ANY_RISK_FAILS_PASS" in body["reasons"]
     raw = json.dumps(body)
     assert ZHAO_LEI.name not in raw and ZHAO_LEI.id_number not in raw
     done = confirm(api, token, body["session_id"], True)

@@ -11,19 +11,12 @@
 
 from __future__ import annotations
 
-import unicodedata
-
+from shared.crypto import ID_NUMBER, NAME, canonical_id_number, canonical_name
 from shared.identity_numbers import mask_id_number
 from shared.realname.models import VerifiedIdentity
 from shared.realname.ports import Hasher, RealNameRecords
 
-ID_PURPOSE = "id-number"
-NAME_PURPOSE = "name"
-
-
-def normalize_name(name: str) -> str:
-    """NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+normalize_name = canonical_name  # NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"
 
 
 def mask_name(name: str) -> str:
@@ -41,10 +34,11 @@ class RealNameDirectory:
         self.hasher = hasher
 
     def id_hash(self, id_number: str) -> str:
-        return self.hasher.hash(ID_PURPOSE, id_number.strip().upper())
+        """The platform's ID-number hash (``shared.crypto``: the same key and form as §3 and §6)."""
+        return self.hasher.hash(ID_NUMBER, canonical_id_number(id_number))
 
     def name_hash(self, name: str) -> str:
-        return self.hasher.hash(NAME_PURPOSE, normalize_name(name))
+        return self.hasher.hash(NAME, canonical_name(name))
 
     def verified(self, user_id: str) -> VerifiedIdentity | None:
         return self.records.get(user_id)

@@ -30,7 +30,7 @@ import numpy as np
 from shared.face.challenges import LivenessService
 from shared.face.encoding import embedding_from_bytes, embedding_to_bytes
 from shared.face.models import FaceAnalysis, MatchResult
-from shared.identity_numbers import mask_id_number
+from shared.identity_numbers import birth_date, mask_id_number
 from shared.realname.errors import (
     AlreadyVerified,
     IdentityInUse,
@@ -54,6 +54,7 @@ from shared.realname.ports import (
     IdentityAuthority,
     PolicySource,
     PresetIdentitySources,
+    ProfileWriter,
     RealNameRecords,
     RecentFaces,
     RiskSignals,
@@ -63,6 +64,7 @@ from shared.realname.ports import (
 from shared.realname.risk import assess
 from shared.realname.services.directory import RealNameDirectory, mask_name, normalize_name
 from shared.realname.services.lockout import Lockout
+from shared.signals.models import RealName
 
 if TYPE_CHECKING:
     from shared.face.service import FaceService
@@ -110,7 +112,7 @@ class RealNameSessionService:
     def __init__(self, *, faces: FaceService, liveness: LivenessService, policy: PolicySource, signals: RiskSignals,
                  authority: IdentityAuthority, sources: PresetIdentitySources, sealer: Sealer,
                  directory: RealNameDirectory, sessions: SessionStore, records: RealNameRecords,
-                 recent: RecentFaces, lockout: Lockout, clock: Clock) -> None:
+                 recent: RecentFaces, lockout: Lockout, profiles: ProfileWriter, clock: Clock) -> None:
         self.faces = faces
         self.liveness = liveness
         self.policy = policy
@@ -123,6 +125,7 @@ class RealNameSessionService:
         self.records = records
         self.recent = recent
         self.lockout = lockout
+        self.profiles = profiles
         self.clock = clock
         self.references = ReferenceEmbeddings(faces)
 
@@ -143,6 +146,7 @@ class RealNameSessionService:
                                challenge_id=challenge_id, model_version=outcome.selfie.model_version)
         if not outcome.result.passed:
             self.lockout.failed(user_id, context.device_id, now, policy)
+            self.signals.record_attempt(user_id, context)
             session = base.model_copy(update={
                 "reasons": ("LIVENESS_FAILED", *outcome.result.reasons),
                 "audit": (AuditEvent(at=now, step="liveness_rejected",
@@ -154,6 +158,7 @@ class RealNameSessionService:
                                                                  _recent_context(user_id)),
                         now, timedelta(seconds=policy.risk.batch_face_window_seconds))
         assessment = assess(self.signals.snapshot(user_id, context, policy), same_face, policy)
+        self.signals.record_attempt(user_id, context)  # after the snapshot: it counts the attempts before this one
         audit = [AuditEvent(at=now, step="liveness_passed"),
                  AuditEvent(at=now, step="assessed", detail={
                      "policy_version": policy.version, "mode": policy.mode.value, "passed": assessment.passed,
@@ -164,7 +169,7 @@ class RealNameSessionService:
         proposed = None
         fields = assessment.required_fields
         if assessment.passed:
-            proposed, search_detail = self._propose(user_id, outcome.selfie)
+            proposed, search_detail = self._propose(user_id, outcome.selfie, policy)
             audit.append(AuditEvent(at=now, step="matched_1_to_n", detail=search_detail))
             if proposed is None:
                 reasons.append("NO_CONFIDENT_MATCH")
@@ -189,26 +194,32 @@ class RealNameSessionService:
         return len({r.user_id for r, s in zip(recent, scores, strict=True)
                     if float(s) >= policy.risk.batch_face_similarity})
 
-    def _candidates(self, user_id: str) -> list[str]:
-        refs: list[str] = []
+    def _candidates(self, user_id: str, policy: Policy) -> tuple[list[str], dict[str, int]]:
+        """The preset identity set of the request: identities linked to the account's phone, the holders of its
+        bound cards and the identities linked to its contacts' phones (in that order of preference when the set
+        is cut at ``max_identities``), and how many each source gave."""
+        by_source: dict[str, list[str]] = {"phone": [], "cards": [], "contacts": []}
         phone = self.sources.phone_of(user_id)
         if phone:
-            refs += self.authority.by_phone(phone)
+            by_source["phone"] = self.authority.by_phone(phone)
         for id_number in self.sources.card_holder_id_numbers(user_id):
             holder = self.authority.by_id_number(id_number)
-            refs += [holder.identity_ref] if holder else []
-        for contact in self.sources.contact_phones(user_id):
-            refs += self.authority.by_phone(contact)
-        return list(dict.fromkeys(refs))
+            by_source["cards"] += [holder.identity_ref] if holder else []
+        for contact in self.sources.contact_phones(user_id, policy.candidates.max_contacts):
+            by_source["contacts"] += self.authority.by_phone(contact)
+        refs = list(dict.fromkeys(r for source in by_source.values() for r in source))
+        return refs[:policy.candidates.max_identities], {k: len(v) for k, v in by_source.items()}
 
-    def _propose(self, user_id: str, probe: FaceAnalysis) -> tuple[ProposedIdentity | None, dict[str, object]]:
-        refs = self._candidates(user_id)
+    def _propose(self, user_id: str, probe: FaceAnalysis, policy: Policy
+                 ) -> tuple[ProposedIdentity | None, dict[str, object]]:
+        refs, sources = self._candidates(user_id, policy)
         identities = {ref: ident for ref in refs if (ident := self.authority.get(ref)) is not None}
         rows = [(ref, emb) for ref, ident in identities.items() if (emb := self.references.of(ident)) is not None]
         if not rows:
-            return None, {"candidates": len(refs), "reasons": ["NO_CANDIDATES"]}
+            return None, {"candidates": len(refs), "sources": sources, "reasons": ["NO_CANDIDATES"]}
         result = self.faces.search(probe, np.asarray([e for _, e in rows], dtype=np.float32), [r for r, _ in rows])
-        detail: dict[str, object] = {"candidates": result.candidates, "reasons": list(result.reasons),
+        detail: dict[str, object] = {"candidates": result.candidates, "sources": sources,
+                                     "reasons": list(result.reasons),
                                      "best_similarity": result.best_similarity,
                                      "second_similarity": result.second_similarity,
                                      "threshold": result.threshold, "margin": result.margin,
@@ -284,8 +295,11 @@ class RealNameSessionService:
                                              "verified_identity": verified, "required_fields": (),
                                              "reasons": (*session.reasons, f"VERIFIED_{method}"),
                                              "audit": (*session.audit, event)})
+        profile = RealName(status="VERIFIED", verified_at=now, birth_date=birth_date(identity.id_number),
+                           method=method)
         try:
-            self.sessions.verify(updated, session, verified, self._sealed_id(identity, session.user_id), now)
+            self.sessions.verify(updated, session, verified, self._sealed_id(identity, session.user_id), now,
+                                 also=[self.profiles.real_name_write(session.user_id, profile)])
         except IdentityInUse:
             failed = session.model_copy(update={
                 "status": SessionStatus.FAILED, "updated_at": now, "required_fields": (),
