@@ -34,6 +34,9 @@ KEY_OPTIONAL = {
     ("post", "/identity-verifications/{verification_id}/documents"),  # a fresh short-lived upload form
     ("post", "/identity-verifications/{verification_id}/documents/submit"),  # one conditional transition
     ("post", "/reviews/{review_id}/decision"),  # one conditional transition; moves no money
+    ("put", "/admin/users/{sub}/tags/{tag}"),  # sets a tag: a repeat leaves the same state (HTTP-idempotent)
+    ("delete", "/admin/users/{sub}/tags/{tag}"),  # removes a tag: a repeat is 404 and changes nothing
+    ("delete", "/me/devices/{device_id}"),  # forgets a device: a repeat is 404 and changes nothing
 }
 
 

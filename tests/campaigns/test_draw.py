@@ -113,12 +113,14 @@ def test_group_members_are_the_freezes_and_fixed_until_settlement(api: Api) -> N
     campaign = create_campaign(api, kinds=EVEN, limits={"claims_per_day": 200, "passes_per_day": 10})
     cid = campaign["campaign_id"]
     alice, bob, carol, dave, erin = (api.user(n) for n in ("alice", "bob", "carol", "dave", "erin"))
-    shared = api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=alice.token).body["group_id"]
-    other = api.call("POST", "/groups", {"name": "friends", "campaign_id": cid}, token=bob.token).body["group_id"]
-    invite = {g: api.call("POST", f"/groups/{g}/invitations", token=owner.token).body["code"]
+    shared = api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=alice.token,
+                      key=new_key()).body["group_id"]
+    other = api.call("POST", "/groups", {"name": "friends", "campaign_id": cid}, token=bob.token,
+                     key=new_key()).body["group_id"]
+    invite = {g: api.call("POST", f"/groups/{g}/invitations", token=owner.token, key=new_key()).body["code"]
               for g, owner in ((shared, alice), (other, bob))}
-    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=carol.token).status == 200
-    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token).status == 201
+    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=carol.token, key=new_key()).status == 200
+    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key()).status == 201
     collect_sets(api, cid, alice)
 
     # When the draw's freeze has run
@@ -126,13 +128,13 @@ def test_group_members_are_the_freezes_and_fixed_until_settlement(api: Api) -> N
     assert frozen["campaign_id"] == cid
 
     # Then nobody joins or leaves the group holding the shared voucher: its members are the freeze's
-    late = api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token)
+    late = api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token, key=new_key())
     assert late.status == 409 and late.code == "GROUP_LOCKED_FOR_DRAW", late.body
     leaving = api.call("POST", f"/groups/{shared}/leave", token=carol.token)
     assert leaving.status == 409 and leaving.code == "GROUP_LOCKED_FOR_DRAW", leaving.body
     assert api.call("GET", f"/groups/{shared}", token=alice.token).body["members"] == ["alice", "carol"]
     # while a group without a shared voucher keeps changing (its members share no prize)
-    assert api.call("POST", "/groups/join", {"code": invite[other]}, token=erin.token).status == 200
+    assert api.call("POST", "/groups/join", {"code": invite[other]}, token=erin.token, key=new_key()).status == 200
 
     # And the draw pays the shared set to the members at the freeze only
     run = draw(api, cid)
@@ -144,7 +146,7 @@ def test_group_members_are_the_freezes_and_fixed_until_settlement(api: Api) -> N
     assert results["dave"]["payments"] == [] and api.balance(dave) == 0
 
     # After settlement the group changes again
-    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token).status == 200
+    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token, key=new_key()).status == 200
     assert api.call("POST", f"/groups/{shared}/leave", token=carol.token).status == 200
     assert api.call("GET", f"/groups/{shared}", token=alice.token).body["members"] == ["alice", "dave"]
     assert api.balance(carol) == share // 2 and api.balance(dave) == 0  # nothing paid again, nothing taken back

@@ -30,6 +30,7 @@ from shared.identity.models import (
     Verification,
 )
 from shared.identity.predictor import Prediction
+from shared.signals.models import ActivityProfile
 
 
 class FakeStore:
@@ -202,3 +203,15 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class FakeSignals:
+    """The ``SignalsReader`` part the scoring step uses: profiles by user, empty for a user with no history."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.profiles: dict[str, ActivityProfile] = {}
+
+    def profile(self, user_id: str) -> ActivityProfile:
+        now = self.clock()
+        return self.profiles.get(user_id) or ActivityProfile(user_id=user_id, as_of=now, today=now.date())

@@ -12,7 +12,7 @@ from shared.identity.errors import CredentialExpired
 from shared.identity.models import Finding, FindingCode, RegistryRecord, Status
 from shared.identity.service import VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
-from tests.identity.conftest import CLAIM, STUDENT
+from tests.identity.conftest import CLAIM
 from tests.identity.documents import card, card_jpeg, jpeg, pdf, png
 from tests.identity.fakes import (
     Clock,
@@ -20,6 +20,7 @@ from tests.identity.fakes import (
     FakeDocuments,
     FakePredictor,
     FakeRegistry,
+    FakeSignals,
     FakeStore,
     FakeWorkflow,
 )
@@ -39,11 +40,11 @@ class World:
         self.registry = FakeRegistry(record)
         self.api = VerificationService(self.store, self.workflow, self.documents, self.settings, self.clock)
         self.steps = WorkflowSteps(self.store, self.settings, FakePredictor(0.01), self.registry, self.documents,
-                                   self.clock, credential_keys=FakeCredentialKeys())
+                                   self.clock, credential_keys=FakeCredentialKeys(),
+                                   signals=FakeSignals(self.clock))
 
     def submit(self, user: str, data: bytes | None = None, content_type: str = "image/jpeg",
                claim: dict[str, str] = CLAIM, valid_until: date | None = None) -> str:
-        self.store.profiles[user] = STUDENT
         vid = self.api.start(user, "student", claim).verification_id
         self.steps.score(vid)
         self.steps.await_document(vid, f"tok-{vid}", "SCORE_AT_OR_BELOW_THRESHOLD")

@@ -17,9 +17,16 @@ from shared.identity.models import (
 )
 from shared.identity.service import VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
-from tests.identity.conftest import CLAIM, STUDENT, Identity
+from tests.identity.conftest import CLAIM, Identity
 from tests.identity.documents import card, jpeg
-from tests.identity.fakes import FakeCredentialKeys, FakeDocuments, FakePredictor, FakeRegistry, FakeWorkflow
+from tests.identity.fakes import (
+    FakeCredentialKeys,
+    FakeDocuments,
+    FakePredictor,
+    FakeRegistry,
+    FakeSignals,
+    FakeWorkflow,
+)
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 SETTINGS = IdentitySettings(identity_table="IdentityTable")
@@ -29,14 +36,12 @@ def _steps(identity: Identity) -> tuple[VerificationService, WorkflowSteps, Fake
     documents = FakeDocuments()
     api = VerificationService(identity.store, FakeWorkflow(), documents, SETTINGS)
     steps = WorkflowSteps(identity.store, SETTINGS, FakePredictor(0.01), FakeRegistry(None), documents,
-                          credential_keys=FakeCredentialKeys())
+                          credential_keys=FakeCredentialKeys(), signals=FakeSignals(lambda: NOW))
     return api, steps, documents
 
 
 def _to_documents(api: VerificationService, steps: WorkflowSteps, documents: FakeDocuments, user: str,
                   data: bytes) -> str:
-    identity_store = api.store
-    identity_store.put_profile(user, STUDENT)  # type: ignore[attr-defined]
     vid = api.start(user, "student", CLAIM).verification_id
     steps.score(vid)
     steps.await_document(vid, f"tok-{vid}", "SCORE_AT_OR_BELOW_THRESHOLD")

@@ -20,7 +20,6 @@ from shared.identity.features import FEATURE_NAMES
 from shared.identity.models import Decision, RegistryRecord, ReviewStatus, Status
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
-from shared.signals.models import ActivityProfile
 from tests.identity.conftest import CLAIM, JPEG
 from tests.identity.fakes import (
     Clock,
@@ -28,6 +27,7 @@ from tests.identity.fakes import (
     FakeDocuments,
     FakePredictor,
     FakeRegistry,
+    FakeSignals,
     FakeStore,
     FakeWorkflow,
 )
@@ -67,18 +67,6 @@ class World:
         self.steps = WorkflowSteps(self.store, SETTINGS, self.predictor, registry or FakeRegistry(RECORD),
                                    self.documents, signals=self.signals, clock=self.clock,
                                    credential_keys=FakeCredentialKeys(), realname=self.realname)
-
-
-class FakeSignals:
-    """The ``SignalsReader`` part the scoring step uses: profiles by user, empty for a user with no history."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.profiles: dict[str, ActivityProfile] = {}
-
-    def profile(self, user_id: str) -> ActivityProfile:
-        now = self.clock()
-        return self.profiles.get(user_id) or ActivityProfile(user_id=user_id, as_of=now, today=now.date())
 
 
 def test_start_validates_records_and_starts_the_workflow_with_the_configured_waits() -> None:
