@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.clock import utcnow
-from shared.crypto import EnvelopeCipher
+from shared.crypto import EnvelopeCipher, cipher
 from shared.face.challenges import ChallengeService, LivenessService
 from shared.face.enrolment import FaceEnrolmentService
 from shared.face.repository import DynamoFaceStore, EnrolmentTable
@@ -56,16 +56,10 @@ def face_store(table: str) -> DynamoFaceStore:
     return DynamoFaceStore(table)
 
 
-@cache
-def envelope_cipher(key_id: str, purpose: str, max_uses: int, max_age: int) -> EnvelopeCipher:
-    """One cipher (one cached data key) per container, key and purpose."""
-    return EnvelopeCipher(key_id, purpose, max_uses=max_uses, max_age=max_age)
-
-
 def face_cipher(settings: FaceApiSettings) -> EnvelopeCipher:
     if not settings.face_kms_key_id:
         raise RuntimeError("FACE_KMS_KEY_ID is required by face enrolment")
-    return envelope_cipher(settings.face_kms_key_id, "wallet-face", settings.face_data_key_max_uses,
+    return cipher(settings.face_kms_key_id, "wallet-face", settings.face_data_key_max_uses,
                            settings.face_data_key_max_age_seconds)
 
 

@@ -21,9 +21,10 @@ def b64(data: bytes) -> str:
 class FaceClient:
     """Challenges and liveness answers over the local API, as a client app would get them."""
 
-    def __init__(self, api: Api, images: dict[str, bytes]) -> None:
+    def __init__(self, api: Api, images: dict[str, bytes], models: Any = None) -> None:
         self.api = api
         self.photos = images
+        self.service = models  # the face models, to check generated frames before sending them (live_proof)
 
     def challenge(self, token: str) -> dict[str, Any]:
         reply = self.api.call("POST", "/real-name/challenges", token=token, key=str(uuid.uuid4()))
@@ -47,9 +48,26 @@ class FaceClient:
                 "liveness": {"challenge_id": challenge["challenge_id"], "frames": frames}}
 
 
+    def live_proof(self, token: str, photo: str, attempts: int = 8) -> dict[str, Any]:
+        """A proof the server's liveness check accepts: the local 2D-replay generator cannot reach every random
+        step sequence for every photo, so challenges are drawn until its frames pass the same check locally (an
+        unanswered challenge only expires; nothing is counted). For tests about what happens after liveness."""
+        from shared.face.models import LivenessStep
+
+        selfie = self.service.analyze_selfie(self.photos[photo])
+        for _ in range(attempts):
+            challenge = self.challenge(token)
+            frames = self.frames(challenge["challenge_id"], photo)
+            decoded = [self.service.decode_frame(base64.b64decode(f)) for f in frames]
+            if self.service.check_liveness(selfie, [LivenessStep(s) for s in challenge["steps"]], decoded).passed:
+                return {"face_image": b64(self.photos[photo]),
+                        "liveness": {"challenge_id": challenge["challenge_id"], "frames": frames}}
+        raise AssertionError(f"the frame generator did not answer {attempts} challenges for {photo}")
+
+
 @pytest.fixture
-def faces(api: Api, photos: dict[str, bytes]) -> FaceClient:  # noqa: F811  (the imported fixture)
-    return FaceClient(api, photos)
+def faces(api: Api, photos: dict[str, bytes], service: Any) -> FaceClient:  # noqa: F811  (the imported fixtures)
+    return FaceClient(api, photos, service)
 
 
 ReplyCheck = Callable[[Reply], None]
