@@ -142,7 +142,7 @@ def canonical_id_number(id_number: str) -> str:
 
 
 def canonical_name(name: str) -> str:
-    """NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"."""
+    """NFKC, case-folded, inner whitespace collapsed: "Wang  Wu" == "wang wu"."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 

@@ -114,7 +114,7 @@ class TooManyAttempts(LimitExceeded):
     code = "TOO_MANY_ATTEMPTS"
     default_message = "Too many failed attempts; try again later."
 
-    def __init__(self, retry_after_seconds: int, message: str | None = None, **details: object) -> None:
+    def __init__(self, retry_after_seconds: int = 60, message: str | None = None, **details: object) -> None:
         self.retry_after_seconds = max(1, int(retry_after_seconds))
         super().__init__(message, retry_after_seconds=self.retry_after_seconds, **details)
 

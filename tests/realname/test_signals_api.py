@@ -80,7 +80,7 @@ def test_devices_flagged_at_sign_in_or_shared_by_many_accounts_are_abnormal(api:
     shared = "shared-device-7"
     for user in (person(api, None), person(api, None)):
         sign_in(api, user, shared)
-    third = start(api, faces, person(api, None), "biden", shared).body
+    third = start(api, faces, person(api, None), "obama", shared).body
     assert not any(r.startswith("RISK_ABNORMAL_DEVICE") for r in third["reasons"])  # 3 accounts: the limit
     fourth = start(api, faces, person(api, None), "obama", shared).body
     assert "RISK_ABNORMAL_DEVICE_MANY_ACCOUNTS" in fourth["reasons"] and fourth["status"] == "AWAITING_IDENTITY"
@@ -102,9 +102,9 @@ def test_real_name_attempts_cluster_by_area_apart_from_sign_ins(api: Api, faces:
     for i, user in enumerate(crowd):  # sign-ins in the cell are a different kind of attempt: not counted
         sign_in(api, user, f"crowd-device-{i}", geo=SHANGHAI)
     first = start(api, faces, crowd[0], "obama", "crowd-device-0", geo=SHANGHAI).body
-    second = start(api, faces, crowd[1], "biden", "crowd-device-1", geo=SHANGHAI).body
+    second = start(api, faces, crowd[1], "obama", "crowd-device-1", geo=SHANGHAI).body
     elsewhere = start(api, faces, person(api, None), "obama", "far-device-1", geo=BEIJING).body
-    third = start(api, faces, crowd[2], "biden", "crowd-device-2", geo=SHANGHAI).body
+    third = start(api, faces, crowd[2], "obama", "crowd-device-2", geo=SHANGHAI).body
     for body in (first, second, elsewhere):
         assert not any(r.startswith("RISK_AREA_CLUSTER") for r in body["reasons"]), body["reasons"]
     assert "RISK_AREA_CLUSTER_CELL_ATTEMPTS" in third["reasons"]  # two earlier attempts in the cell, limit 1

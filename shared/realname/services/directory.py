@@ -16,11 +16,11 @@ from shared.identity_numbers import mask_id_number
 from shared.realname.models import VerifiedIdentity
 from shared.realname.ports import Hasher, RealNameRecords
 
-normalize_name = canonical_name  # NFKC, case-folded, inner whitespace collapsed: "Li  Hua" == "li hua"
+normalize_name = canonical_name  # NFKC, case-folded, inner whitespace collapsed: "Wang  Wu" == "wang wu"
 
 
 def mask_name(name: str) -> str:
-    """First character kept, the rest masked per character: "Li Hua" -> "L*****"; "张三" -> "张*"."""
+    """First character kept, the rest masked per character: "Wang Wu" -> "W******"; "张三" -> "张*"."""
     name = name.strip()
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
