@@ -14,7 +14,9 @@ from shared.ledger.errors import (
     AccountNotPayable,
     CurrencyMismatch,
     InsufficientFunds,
+    AccountNotPending,
     PhoneInUse,
+    SecurityAuthenticationRequired,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
@@ -75,6 +77,38 @@ class InMemoryLedgerStore:
         aid = self.phones.get(phone)
         return self.accounts.get(aid) if aid else None
 
+    def activate_for_binding(self, account_id: str, binding_id: str) -> None:
+        with self.lock:
+            acct = self.accounts.get(account_id)
+            if acct is None:
+                raise AccountNotFound(account_id=account_id)
+            if acct.status not in (AccountStatus.PENDING_BINDING, AccountStatus.ACTIVE):
+                raise AccountFrozen(account_id=account_id, status=acct.status.value)
+            self.accounts[account_id] = acct.model_copy(
+                update={"status": AccountStatus.ACTIVE, "security_auth_required": binding_id})
+
+    def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
+        with self.lock:
+            acct = self.accounts.get(account_id)
+            if acct is None or not acct.security_auth_required or (
+                    binding_id and acct.security_auth_required != binding_id):
+                return False
+            self.accounts[account_id] = acct.model_copy(update={"security_auth_required": None})
+            return True
+
+    def close_pending(self, account: Account, reason: str) -> None:
+        with self.lock:
+            acct = self.accounts.get(account.account_id)
+            if acct is None or acct.status is AccountStatus.CLOSED:
+                return
+            if acct.status is not AccountStatus.PENDING_BINDING or acct.balance != 0:
+                raise AccountNotPending(account_id=account.account_id)
+            self.accounts[acct.account_id] = acct.model_copy(update={"status": AccountStatus.CLOSED})
+            if self.owners.get(acct.owner) == acct.account_id:
+                del self.owners[acct.owner]
+            if acct.phone and self.phones.get(acct.phone) == acct.account_id:
+                del self.phones[acct.phone]
+
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
 
@@ -96,6 +130,8 @@ class InMemoryLedgerStore:
                     raise AccountNotPayable(account_id=aid)
                 if acct.status is not AccountStatus.ACTIVE:
                     raise AccountFrozen(account_id=aid, status=acct.status.value)
+                if is_debit and acct.security_auth_required:
+                    raise SecurityAuthenticationRequired(account_id=aid)
                 if acct.currency != tx.amount.currency:
                     raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
                 if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:

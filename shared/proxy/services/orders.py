@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from shared.errors import InvalidInput
-from shared.ledger.errors import InvalidAmount
+from shared.ledger.errors import InvalidAmount, SecurityAuthenticationRequired
 from shared.ledger.models import AccountKind, Transaction
 from shared.ledger.service import derived_transaction_id
 from shared.proxy.errors import OrderLimitExceeded, OrderNotPending, ProxyCodeExpired, ProxyModeRequired
@@ -37,6 +37,8 @@ class RequesterOrderService(ProxyServiceBase):
         if amount.amount > self.settings.proxy_daily_amount:
             raise OrderLimitExceeded(limit="daily", maximum=self.settings.proxy_daily_amount)
         account = self.my_account(owner)
+        if account.security_auth_required:  # a bank binding's first-use verification is due (SPEC §6)
+            raise SecurityAuthenticationRequired(account_id=account.account_id)
         if account.currency != amount.currency:
             raise InvalidInput("The amount's currency differs from the account's.", account_currency=account.currency)
         now = self.clock()
