@@ -77,7 +77,4 @@ def luhn_valid(digits: str) -> bool:
 
 def contains_pan(text: str) -> bool:
     """True when ``text`` holds a Luhn-valid run of 13-19 digits (spaces or dashes between digits allowed)."""
-    for match in _PAN_CANDIDATE.finditer(text):
-        if luhn_valid(re.sub(r"[ \-]", "", match.group(0))):
-            return True
-    return False
+    return any(luhn_valid(re.sub(r"[ \-]", "", m.group(0))) for m in _PAN_CANDIDATE.finditer(text))

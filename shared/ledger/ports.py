@@ -41,9 +41,9 @@ class LedgerStore(Protocol):
     def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
         """Remove the first-use gate (only ``binding_id``'s when given); False when it was not set."""
 
-    def close_pending(self, account: Account, reason: str) -> None:
-        """PENDING_BINDING with balance 0 -> CLOSED, releasing its owner and phone claims; no-op when CLOSED.
-        Raises ``AccountNotPending`` otherwise."""
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
+        """PENDING_BINDING (or gated by ``binding_id``) with balance 0 -> CLOSED, releasing its owner and phone
+        claims; no-op when CLOSED. Raises ``AccountNotPending`` otherwise."""
 
     def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
               credit_kinds: Collection[AccountKind] | None = None) -> None:

@@ -194,18 +194,20 @@ class DynamoLedgerStore(Repository):
             raise
         return True
 
-    def close_pending(self, account: Account, reason: str) -> None:
-        """Close an account opened for a binding and never used (PENDING_BINDING, balance 0) and release its
-        owner and phone claims, in one transaction; a no-op when it is already closed."""
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
+        """Close an account opened for a binding and never used (PENDING_BINDING, or activated by ``binding_id``
+        whose gate is still up; balance 0) and release its owner and phone claims, in one transaction; a no-op
+        when it is already closed."""
         if account.status is AccountStatus.CLOSED:
             return
         close = {"Update": {
             "TableName": self.accounts_table, "Key": account_key(account.account_id),
-            "UpdateExpression": "SET #st = :closed, closed_reason = :reason",
-            "ConditionExpression": "#st = :pending AND balance = :zero",
+            "UpdateExpression": "SET #st = :closed, closed_reason = :reason REMOVE security_auth_required",
+            "ConditionExpression": "balance = :zero AND (#st = :pending OR security_auth_required = :binding)",
             "ExpressionAttributeNames": {"#st": "status"},
             "ExpressionAttributeValues": {":closed": {"S": AccountStatus.CLOSED.value},
                                           ":pending": {"S": AccountStatus.PENDING_BINDING.value},
+                                          ":binding": {"S": binding_id or "-"},
                                           ":reason": {"S": reason}, ":zero": {"N": "0"}}}}
 
         def release(key: str) -> dict[str, Any]:

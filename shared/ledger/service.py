@@ -23,10 +23,10 @@ from shared.ledger.errors import (
     AccountNotPayable,
     AccountNotPending,
     DuplicateTransaction,
-    PhoneInUse,
-    SecurityAuthenticationRequired,
     InvalidAmount,
+    PhoneInUse,
     SameAccountTransfer,
+    SecurityAuthenticationRequired,
     UnsupportedCurrency,
 )
 from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, AccountStatus, EntryPage, Transaction
@@ -191,13 +191,14 @@ class AccountService:
     def activate_for_binding(self, account_id: str, binding_id: str) -> None:
         self.store.activate_for_binding(account_id, binding_id)
 
-    def close_unused(self, account_id: str, reason: str) -> bool:
-        """Close an account a failed binding opened, if it is still pending and empty; False if it was not."""
+    def close_unused(self, account_id: str, reason: str, binding_id: str | None = None) -> bool:
+        """Close an account a failed binding opened, if it is still pending (or only activated by ``binding_id``,
+        gate still up) and empty; False if it was not."""
         account = self.store.get_account(account_id)
-        if account is None or account.status not in (AccountStatus.PENDING_BINDING, AccountStatus.CLOSED):
+        if account is None:
             return False
         try:
-            self.store.close_pending(account, reason)
+            self.store.close_pending(account, reason, binding_id)
         except AccountNotPending:
             return False
         return True

@@ -12,9 +12,9 @@ from shared.ledger.errors import (
     AccountFrozen,
     AccountNotFound,
     AccountNotPayable,
+    AccountNotPending,
     CurrencyMismatch,
     InsufficientFunds,
-    AccountNotPending,
     PhoneInUse,
     SecurityAuthenticationRequired,
 )
@@ -96,14 +96,16 @@ class InMemoryLedgerStore:
             self.accounts[account_id] = acct.model_copy(update={"security_auth_required": None})
             return True
 
-    def close_pending(self, account: Account, reason: str) -> None:
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
         with self.lock:
             acct = self.accounts.get(account.account_id)
             if acct is None or acct.status is AccountStatus.CLOSED:
                 return
-            if acct.status is not AccountStatus.PENDING_BINDING or acct.balance != 0:
+            gated = binding_id is not None and acct.security_auth_required == binding_id
+            if (acct.status is not AccountStatus.PENDING_BINDING and not gated) or acct.balance != 0:
                 raise AccountNotPending(account_id=account.account_id)
-            self.accounts[acct.account_id] = acct.model_copy(update={"status": AccountStatus.CLOSED})
+            self.accounts[acct.account_id] = acct.model_copy(
+                update={"status": AccountStatus.CLOSED, "security_auth_required": None})
             if self.owners.get(acct.owner) == acct.account_id:
                 del self.owners[acct.owner]
             if acct.phone and self.phones.get(acct.phone) == acct.account_id:
