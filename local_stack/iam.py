@@ -172,6 +172,8 @@ class Policy:
 
 
 # --- what a call needs -----------------------------------------------------------------------------------------
+_KMS_ALIASES: dict[str, str] = {}  # alias name -> the ARN of the template key it names (AccessGuard.add_template)
+
 def _table_arn(name: str, index: str | None = None) -> str:
     arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
     return f"{arn}/index/{index}" if index else arn
@@ -215,6 +217,11 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [_queue_arn(str(params["QueueUrl"]))]
     if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
         return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if service == "kms" and "KeyId" in params:  # IAM authorizes the key, also when called by its alias
+        key = str(params["KeyId"])
+        if key.startswith("arn:"):
+            return [key]
+        return [_KMS_ALIASES.get(key, f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}")]
     if service == "lambda" and "FunctionName" in params:
         name = str(params["FunctionName"])
         return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]
@@ -248,6 +255,10 @@ class AccessGuard:
         self._lock = threading.Lock()
 
     def add_template(self, template: Template) -> None:
+        for logical_id, res in template.of_type("AWS::KMS::Alias").items():
+            target = (res.get("Properties") or {}).get("TargetKeyId")
+            if isinstance(target, dict) and target.get("Ref") in template.resources:
+                _KMS_ALIASES[template.ref(logical_id)] = template.arn(target["Ref"])
         for logical_id in template.of_type("AWS::Serverless::Function"):
             self.policies[logical_id] = Policy.of(function_statements(template, logical_id))
 

@@ -30,6 +30,7 @@ NOT_EMULATED = frozenset({
 _PROVISIONED = frozenset({
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup", "AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::Serverless::StateMachine",
+    "AWS::KMS::Key", "AWS::KMS::Alias",
 })
 _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "FifoQueue",
                      "SqsManagedSseEnabled", "KmsMasterKeyId", "ReceiveMessageWaitTimeSeconds")
@@ -84,7 +85,7 @@ def secret_value(name: str, props: dict[str, Any]) -> str:
 def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
     """Create every supported resource; returns the physical names by kind (and what was skipped)."""
     created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "topics": [], "log_groups": [],
-                                     "buses": [], "state_machines": [], "secrets": [], "skipped": []}
+                                     "buses": [], "state_machines": [], "secrets": [], "keys": [], "skipped": []}
     included = {lid for lid in template.resources if template.included(lid)}
 
     def of_type(*types: str) -> dict[str, dict[str, Any]]:
@@ -145,6 +146,21 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
         value = secret_value(name, template.resolve(res.get("Properties") or {}))
         secretsmanager.create_secret(Name=name, SecretString=value)
         created["secrets"].append(name)
+
+    # KMS keys get moto's ids; functions name them by alias (!Ref of an AWS::KMS::Alias is its name).
+    kms = client("kms", endpoint)
+    key_ids: dict[str, str] = {}
+    for lid, res in of_type("AWS::KMS::Key").items():
+        props = template.resolve(res.get("Properties") or {})
+        key_ids[lid] = kms.create_key(Description=str(props.get("Description", lid)))["KeyMetadata"]["KeyId"]
+        created["keys"].append(lid)
+    for lid, res in of_type("AWS::KMS::Alias").items():
+        props = res.get("Properties") or {}
+        target = props["TargetKeyId"]
+        target_lid = target.get("Ref") if isinstance(target, dict) else None
+        if target_lid not in key_ids:
+            raise TemplateError(f"{lid}: TargetKeyId must be a !Ref to a key of the template")
+        kms.create_alias(AliasName=template.ref(lid), TargetKeyId=key_ids[target_lid])
 
     sfn = client("stepfunctions", endpoint)
     role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"
