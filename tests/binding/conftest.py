@@ -154,8 +154,19 @@ def callbacks() -> Iterator[CallbackServer]:
     server.stop()
 
 
+def forget_data_keys() -> None:
+    """A reset re-creates the emulator's KMS key (moto cannot keep key material): the containers' cached data keys
+    belong to the old one. On AWS the key outlives every container."""
+    from shared.binding import wiring
+
+    for factory in (wiring.deps, wiring.partners, wiring.authenticator, wiring.requests, wiring.steps,
+                     wiring.user_bindings, wiring.first_use_gate):
+        factory.cache_clear()
+
+
 @pytest.fixture
 def bank(api: Api, callbacks: CallbackServer) -> Iterator[Bank]:
+    forget_data_keys()
     yield create_partner(api, callbacks)
     stop_running(api.stack)
 
