@@ -48,7 +48,7 @@ class CallbackServer:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 sink.received.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
                 self.send_response(sink.status)

@@ -129,7 +129,6 @@ def test_callbacks_that_keep_failing_do_not_block_the_binding(api: Api, bank: Ba
 
 def test_existing_account_is_bound_without_registering(api: Api, bank: Bank) -> None:
     customer, token = phone(), card_token()
-    user_token = api.token("existing-user", phone_number=customer) if False else None  # noqa: F841
     from local_stack import tokens
 
     sub = f"user-{uuid.uuid4().hex[:8]}"
