@@ -181,7 +181,8 @@ def test_bad_partner_input_is_4xx(api: Api, body: dict) -> None:
     assert api.stack.client("dynamodb").scan(TableName="PartnersTable")["Items"] == []
 
 
-def test_the_partner_secret_is_not_stored_in_clear_and_a_replay_returns_none(api: Api, callbacks: CallbackServer) -> None:
+def test_the_partner_secret_is_not_stored_in_clear_and_a_replay_returns_none(api: Api,
+                                                                            callbacks: CallbackServer) -> None:
     body = {"name": "Secret Bank", "callback_url": callbacks.url}
     first = api.call("POST", "/admin/partners", body, token=admin(api), key="partner-once")
     assert first.status == 201 and first.body["secret"]
