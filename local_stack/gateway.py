@@ -147,7 +147,8 @@ class Gateway:
                 body, is_b64 = base64.b64encode(raw).decode(), True
         else:
             body, is_b64 = base64.b64encode(raw).decode(), True
-        forwarded = {"X-Forwarded-Proto": request.scheme, "X-Forwarded-Port": str(request.server[1] or ""),
+        port = (request.server or ("", None))[1]
+        forwarded = {"X-Forwarded-Proto": request.scheme, "X-Forwarded-Port": str(port or ""),
                      "X-Forwarded-For": request.remote_addr or "127.0.0.1"}
         incoming = [(k, v) for k, v in request.headers.items() if k.lower() not in {f.lower() for f in forwarded}]
         headers = {**dict(incoming), **forwarded}

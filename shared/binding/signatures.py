@@ -80,15 +80,15 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _signature_input(value: str) -> tuple[list[str], dict[str, Any]]:
     try:
-        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
+        parsed: Any = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
         raise SignatureInvalid("Signature-Input is not a structured field dictionary.") from exc
     if not isinstance(parsed, dict) or len(parsed) != 1:
         raise SignatureInvalid("Send exactly one signature.")
     (member, params), = parsed.values()
-    if not isinstance(member, list):
+    if not isinstance(member, list) or not isinstance(params, dict):
         raise SignatureInvalid("Signature-Input must be an inner list of components.")
-    return [str(value) for value, _ in member], dict(params)
+    return [str(item) for item, _ in member], dict(params)
 
 
 def verify(method: str, url: str, headers: Mapping[str, str], body: bytes, key_for: Callable[[str], bytes],

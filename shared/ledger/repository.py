@@ -171,7 +171,7 @@ class DynamoLedgerStore(Repository):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            old = exc.response.get("Item")
+            old: Any = exc.response.get("Item")
             if not old:
                 raise AccountNotFound(account_id=account_id) from exc
             raise AccountFrozen(account_id=account_id, status=from_item(old).get("status")) from exc

@@ -181,7 +181,7 @@ class BindingSteps(BindingBase):
             binding = self.store.get_binding(request.binding_id) if request.binding_id else None
             if binding is not None:  # the request never became BOUND: its binding goes, whatever step it reached
                 self.store.remove_pending_binding(binding)
-            account_id = request.account_id if request.created_account else registered_account_id(request_id)
+            account_id = request.account_id or registered_account_id(request_id)
             if request.created_account or request.account_id is None:
                 self.deps.accounts.close_unused(account_id, f"BINDING_{why.value}", request.binding_id)
             elif request.account_id and request.binding_id:
