@@ -102,7 +102,7 @@ def run(n: int) -> None:
         cond = threading.Condition()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                 with cond:
                     arrived[body["binding_request_id"]] = body
@@ -164,7 +164,6 @@ def run(n: int) -> None:
             def go(seq: int) -> tuple[str, float]:
                 phone, token = tokened()
                 if existing:
-                    user = stack.token(f"u-{uuid.uuid4().hex[:8]}")
                     from local_stack import tokens as local_tokens
 
                     user = local_tokens.issue(f"u-{uuid.uuid4().hex[:8]}", phone_number=phone)
