@@ -15,7 +15,7 @@ def masked_card(last4: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """``Zhang Wei`` -> ``Z**** W**``; ``李华`` -> ``李*``."""
+    """``Ann Lee`` -> ``A** L**``; ``李华`` -> ``李*``."""
     parts = name.split()
     if len(parts) > 1:
         return " ".join(p[0] + "*" * (len(p) - 1) for p in parts)
