@@ -104,6 +104,12 @@ class Bank:
                 "bank_customer_ref": ref or f"cust-{uuid.uuid4().hex[:8]}"}
         return self.call("POST", "/partners/bindings", body, key=key or str(uuid.uuid4()))
 
+    def start(self, customer_phone: str, token: str, **kwargs: Any) -> str:
+        """A new request's id (the reply is shown if it was not a 202)."""
+        reply = self.request(customer_phone, token, **kwargs)
+        assert reply.status == 202, (reply.status, reply.body)
+        return str(reply.body["binding_request_id"])
+
     def get(self, request_id: str) -> Reply:
         return self.call("GET", f"/partners/bindings/{request_id}")
 

@@ -98,7 +98,7 @@ def test_new_customer_is_registered_then_bound_and_signs_in_with_the_phone(api: 
 
 def test_the_bank_gets_a_signed_callback_with_the_account_id(api: Api, bank: Bank) -> None:
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     awaiting = bank.wait(rid, "AWAITING_BANK")
     deadline = datetime.now(UTC) + timedelta(seconds=10)
     while not bank.callbacks.received and datetime.now(UTC) < deadline:
@@ -119,7 +119,7 @@ def test_the_bank_gets_a_signed_callback_with_the_account_id(api: Api, bank: Ban
 def test_callbacks_that_keep_failing_do_not_block_the_binding(api: Api, bank: Bank) -> None:
     bank.callbacks.status = 503
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     awaiting = bank.wait(rid, "AWAITING_BANK")  # the bank polls
     assert bank.confirm(rid, awaiting["account_id"], token).status == 202
     assert bank.wait(rid, "BOUND")["status"] == "BOUND"
@@ -155,7 +155,7 @@ def test_verified_identity_of_another_person_fails_identity_mismatch(api: Api, b
     store.put_identity(CustomerIdentity(owner=sub, id_hash=hasher.keyed_hash("id-number", id_number(7)),
                                         id_masked="1****************7", name_masked="W* W*", verified=True,
                                         source="REAL_NAME", recorded_at=datetime.now(UTC)))
-    rid = bank.request(customer, token, id_no=id_number(8)).body["binding_request_id"]
+    rid = bank.start(customer, token, id_no=id_number(8))
     body = bank.wait(rid, "FAILED")
     assert body["reason"] == "IDENTITY_MISMATCH" and body.get("account_id") is None
     assert execution(api.stack, rid)["status"] == "SUCCEEDED"  # a refusal, not an operational failure
@@ -176,7 +176,7 @@ def _hasher(api: Api) -> Any:
 def test_bank_never_confirms_times_out_and_is_compensated(api: Api, bank: Bank) -> None:
     short_timeout(api, 2)
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     awaiting = bank.wait(rid, "AWAITING_BANK")
     body = bank.wait(rid, "FAILED", timeout=30)
     assert body["reason"] == "CONFIRMATION_TIMEOUT"
@@ -193,7 +193,7 @@ def test_bank_never_confirms_times_out_and_is_compensated(api: Api, bank: Bank) 
 
 def test_bank_rejection_is_compensated(api: Api, bank: Bank) -> None:
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     bank.wait(rid, "AWAITING_BANK")
     assert bank.reject(rid).status == 202
     assert bank.wait(rid, "FAILED")["reason"] == "BANK_REJECTED"
@@ -204,7 +204,7 @@ def test_bank_rejection_is_compensated(api: Api, bank: Bank) -> None:
 def test_confirmation_naming_another_card_or_account_is_rejected_and_compensated(api: Api, bank: Bank,
                                                                                   wrong: str) -> None:
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     awaiting = bank.wait(rid, "AWAITING_BANK")
     account = awaiting["account_id"] if wrong == "card" else "acc_b" + "0" * 31
     reply = bank.confirm(rid, account, card_token() if wrong == "card" else token)
@@ -219,7 +219,7 @@ def test_a_bound_card_cannot_be_bound_to_another_account_until_unbound(api: Api,
     assert first["status"] == "BOUND"
     # Caught before anyone is registered: the card is already bound.
     second_phone = phone()
-    rid = bank.request(second_phone, token).body["binding_request_id"]
+    rid = bank.start(second_phone, token)
     failed = bank.wait(rid, "FAILED")
     assert failed["reason"] == "ALREADY_BOUND"
     assert accounts_item(api, f"PHONE#{second_phone}") is None
@@ -306,7 +306,7 @@ def test_a_failure_at_each_step_is_compensated(api: Api, bank: Bank, monkeypatch
                                                after: bool) -> None:
     _always_fail(monkeypatch, step, after)
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     if step == "activate":
         awaiting = bank.wait(rid, "AWAITING_BANK")
         assert bank.confirm(rid, awaiting["account_id"], token).status == 202
@@ -337,7 +337,7 @@ def test_a_failure_in_the_middle_of_activation_is_compensated(api: Api, bank: Ba
 
     monkeypatch.setattr(DynamoBindingStore, "update_request", failing)
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     awaiting = bank.wait(rid, "AWAITING_BANK")
     assert bank.confirm(rid, awaiting["account_id"], token).status == 202
     assert bank.wait(rid, "FAILED", timeout=60)["reason"] == "WORKFLOW_ERROR"
@@ -355,7 +355,7 @@ def test_a_failing_compensation_is_retried(api: Api, bank: Bank, monkeypatch: py
     short_timeout(api, 1)
     calls = _always_fail(monkeypatch, "compensate", times=1)
     customer, token = phone(), card_token()
-    rid = bank.request(customer, token).body["binding_request_id"]
+    rid = bank.start(customer, token)
     assert bank.wait(rid, "FAILED", timeout=30)["reason"] == "CONFIRMATION_TIMEOUT"
     assert calls[0] == 2
     assert_nothing_half_bound(api, bank, rid, token)
