@@ -26,6 +26,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench.bench_api_latency import pct, quiet_stdout
@@ -90,153 +91,171 @@ def id_number(seq: int) -> str:
     return first17 + id_check_character(first17)
 
 
-def run(n: int) -> None:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class CallbackSink:
+    """The bank's callback endpoint: records what arrives, by binding request."""
 
-    from tests.conftest import Api
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    with quiet_stdout(), LocalStack(api_port=0, time_scale=0.001) as stack:
-        api = Api(stack)
-        meter = Meter(stack)
-        arrived: dict[str, dict[str, Any]] = {}
-        cond = threading.Condition()
+        self.arrived: dict[str, dict[str, Any]] = {}
+        self.cond = threading.Condition()
+        sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                with cond:
-                    arrived[body["binding_request_id"]] = body
-                    cond.notify_all()
+                with sink.cond:
+                    sink.arrived[body["binding_request_id"]] = body
+                    sink.cond.notify_all()
                 self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        admin = api.token("bench-admin", "admin")
-        created = api.call("POST", "/admin/partners", {"name": "Bench Bank", "callback_url":
-                                                        f"http://127.0.0.1:{server.server_address[1]}/cb"},
-                           token=admin, key=str(uuid.uuid4())).body
-        pid, kid, secret = created["partner_id"], created["key_id"], base64.b64decode(created["secret"])
-        bank_token = api.token("bench-bank", "partner", partner_id=pid)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cb"
 
-        def signed(method: str, path: str, body: Any = None) -> Any:
-            raw = json.dumps(body).encode() if body is not None else b""
-            hdrs = signatures.sign(method, api.base + path, {"Content-Type": "application/json"}, raw or None,
-                                   kid, secret)
-            return api.call(method, path, token=bank_token, key=str(uuid.uuid4()) if body is not None else None,
-                            headers=hdrs, raw=raw or None)
+    def wait(self, rid: str, timeout: float = 30) -> dict[str, Any]:
+        with self.cond:
+            assert self.cond.wait_for(lambda: rid in self.arrived, timeout), "no callback"
+            return self.arrived[rid]
 
-        def request(phone: str, token: str, seq: int) -> str:
-            reply = signed("POST", "/partners/bindings", {
-                "customer": {"phone": phone, "name": "Li Hua", "id_number": id_number(seq)},
-                "card": {"token": token, "last4": "1234", "type": "DEBIT"},
-                "bank_customer_ref": f"c-{uuid.uuid4().hex[:8]}"})
-            assert reply.status == 202, reply.body
-            return str(reply.body["binding_request_id"])
 
-        def callback(rid: str, timeout: float = 30) -> dict[str, Any]:
-            with cond:
-                assert cond.wait_for(lambda: rid in arrived, timeout), "no callback"
-                return arrived[rid]
+def phone_and_token() -> tuple[str, str]:
+    letters = str.maketrans("0123456789", "ghijklmnop")  # no digit run that could look like a PAN
+    return "+86137" + str(uuid.uuid4().int)[:8], "tok_" + uuid.uuid4().hex[:20].translate(letters)
 
-        def until(rid: str, *statuses: str) -> dict[str, Any]:
-            while True:
-                body = signed("GET", f"/partners/bindings/{rid}").body
-                if body["status"] in statuses:
-                    return body  # type: ignore[no-any-return]
-                time.sleep(0.005)
 
-        sfn = stack.client("stepfunctions")
-        machine = stack.state_machine_arn("BindingStateMachine").replace(":stateMachine:", ":execution:")
+class BindingBench:
+    """One partner bank on one stack; each path method runs one binding and returns (request id, e2e ms)."""
 
-        def transitions(rid: str) -> int:
-            stack.wait_execution(f"{machine}:{rid}", 60)
-            events = sfn.get_execution_history(executionArn=f"{machine}:{rid}", maxResults=1000)["events"]
-            return sum(1 for e in events if e["type"].endswith("StateEntered"))
+    def __init__(self, stack: LocalStack) -> None:
+        from tests.conftest import Api
 
-        def tokened() -> tuple[str, str]:
-            letters = str.maketrans("0123456789", "ghijklmnop")  # no digit run that could look like a PAN
-            return "+86137" + str(uuid.uuid4().int)[:8], "tok_" + uuid.uuid4().hex[:20].translate(letters)
+        self.stack = stack
+        self.api = Api(stack)
+        self.meter = Meter(stack)
+        self.sink = CallbackSink()
+        admin = self.api.token("bench-admin", "admin")
+        created = self.api.call("POST", "/admin/partners", {"name": "Bench Bank", "callback_url": self.sink.url},
+                                token=admin, key=str(uuid.uuid4())).body
+        self.kid, self.secret = created["key_id"], base64.b64decode(created["secret"])
+        self.bank_token = self.api.token("bench-bank", "partner", partner_id=created["partner_id"])
+        self.sfn = stack.client("stepfunctions")
+        self.machine = stack.state_machine_arn("BindingStateMachine").replace(":stateMachine:", ":execution:")
 
-        def happy(existing: bool) -> Callable[[int], tuple[str, float]]:
-            def go(seq: int) -> tuple[str, float]:
-                phone, token = tokened()
-                if existing:
-                    from local_stack import tokens as local_tokens
+    def signed(self, method: str, path: str, body: Any = None) -> Any:
+        raw = json.dumps(body).encode() if body is not None else b""
+        hdrs = signatures.sign(method, self.api.base + path, {"Content-Type": "application/json"}, raw or None,
+                               self.kid, self.secret)
+        return self.api.call(method, path, token=self.bank_token, key=str(uuid.uuid4()) if body is not None else None,
+                             headers=hdrs, raw=raw or None)
 
-                    user = local_tokens.issue(f"u-{uuid.uuid4().hex[:8]}", phone_number=phone)
-                    assert api.call("POST", "/accounts", {}, token=user).status == 201
-                meter.reset()
-                start = time.perf_counter()
-                rid = request(phone, token, seq)
-                cb = callback(rid)
-                assert signed("POST", f"/partners/bindings/{rid}/confirmation",
-                              {"account_id": cb["account_id"], "card_token": token}).status == 202
-                assert until(rid, "BOUND", "FAILED")["status"] == "BOUND"
-                return rid, (time.perf_counter() - start) * 1000
-            return go
+    def request(self, phone: str, token: str, seq: int) -> str:
+        reply = self.signed("POST", "/partners/bindings", {
+            "customer": {"phone": phone, "name": "Li Hua", "id_number": id_number(seq)},
+            "card": {"token": token, "last4": "1234", "type": "DEBIT"},
+            "bank_customer_ref": f"c-{uuid.uuid4().hex[:8]}"})
+        assert reply.status == 202, reply.body
+        return str(reply.body["binding_request_id"])
 
-        def failing(kind: str) -> Callable[[int], tuple[str, float]]:
-            def go(seq: int) -> tuple[str, float]:
-                phone, token = tokened()
-                if kind == "already bound":
-                    other_phone, _ = tokened()
-                    rid0 = request(other_phone, token, seq)
-                    signed("POST", f"/partners/bindings/{rid0}/confirmation",
-                           {"account_id": callback(rid0)["account_id"], "card_token": token})
-                    until(rid0, "BOUND")
-                meter.reset()
-                start = time.perf_counter()
-                rid = request(phone, token, seq)
-                if kind == "lost race":
-                    cb = callback(rid)
-                    other_phone, _ = tokened()
-                    rid2 = request(other_phone, token, seq + 1)
-                    signed("POST", f"/partners/bindings/{rid2}/confirmation",
-                           {"account_id": callback(rid2)["account_id"], "card_token": token})
-                    until(rid2, "BOUND")
-                    meter.reset()
-                    start = time.perf_counter()
-                    assert signed("POST", f"/partners/bindings/{rid}/confirmation",
-                                  {"account_id": cb["account_id"], "card_token": token}).status == 409
-                elif kind == "timeout":
-                    callback(rid)
-                elif kind == "bank rejection":
-                    callback(rid)
-                    assert signed("POST", f"/partners/bindings/{rid}/rejection", {"reason": "no"}).status == 202
-                elif kind == "mismatching confirmation":
-                    cb = callback(rid)
-                    signed("POST", f"/partners/bindings/{rid}/confirmation",
-                           {"account_id": cb["account_id"], "card_token": tokened()[1]})
-                assert until(rid, "FAILED")["status"] == "FAILED"
-                return rid, (time.perf_counter() - start) * 1000
-            return go
+    def confirm(self, rid: str, account_id: str, token: str) -> int:
+        return int(self.signed("POST", f"/partners/bindings/{rid}/confirmation",
+                               {"account_id": account_id, "card_token": token}).status)
 
-        spec = stack.registry.specs["CreateBindingRequestFunction"]
+    def until(self, rid: str, *statuses: str) -> dict[str, Any]:
+        while True:
+            body = self.signed("GET", f"/partners/bindings/{rid}").body
+            if body["status"] in statuses:
+                return body  # type: ignore[no-any-return]
+            time.sleep(0.005)
+
+    def transitions(self, rid: str) -> int:
+        self.stack.wait_execution(f"{self.machine}:{rid}", 60)
+        events = self.sfn.get_execution_history(executionArn=f"{self.machine}:{rid}", maxResults=1000)["events"]
+        return sum(1 for e in events if e["type"].endswith("StateEntered"))
+
+    def bind_another(self, token: str, seq: int) -> None:
+        """Someone else's binding of the same card, to BOUND."""
+        rid = self.request(phone_and_token()[0], token, seq)
+        self.confirm(rid, self.sink.wait(rid)["account_id"], token)
+        self.until(rid, "BOUND")
+
+    # --- paths --------------------------------------------------------------------------------------------
+    def happy(self, seq: int, existing: bool) -> tuple[str, float]:
+        phone, token = phone_and_token()
+        if existing:
+            from local_stack import tokens as local_tokens
+
+            user = local_tokens.issue(f"u-{uuid.uuid4().hex[:8]}", phone_number=phone)
+            assert self.api.call("POST", "/accounts", {}, token=user, key=str(uuid.uuid4())).status == 201
+        self.meter.reset()
+        start = time.perf_counter()
+        rid = self.request(phone, token, seq)
+        assert self.confirm(rid, self.sink.wait(rid)["account_id"], token) == 202
+        assert self.until(rid, "BOUND", "FAILED")["status"] == "BOUND"
+        return rid, (time.perf_counter() - start) * 1000
+
+    def failing(self, seq: int, kind: str) -> tuple[str, float]:
+        phone, token = phone_and_token()
+        if kind == "already bound":
+            self.bind_another(token, seq)
+        self.meter.reset()
+        start = time.perf_counter()
+        rid = self.request(phone, token, seq)
+        if kind == "lost race":
+            cb = self.sink.wait(rid)
+            self.bind_another(token, seq + 1)
+            self.meter.reset()
+            start = time.perf_counter()
+            assert self.confirm(rid, cb["account_id"], token) == 409
+        elif kind == "bank rejection":
+            self.sink.wait(rid)
+            assert self.signed("POST", f"/partners/bindings/{rid}/rejection", {"reason": "no"}).status == 202
+        elif kind == "mismatching confirmation":
+            self.confirm(rid, self.sink.wait(rid)["account_id"], phone_and_token()[1])
+        elif kind == "timeout":
+            self.sink.wait(rid)
+        assert self.until(rid, "FAILED")["status"] == "FAILED"
+        return rid, (time.perf_counter() - start) * 1000
+
+    def measure(self, path: Callable[[int], tuple[str, float]], count: int) -> dict[str, list[float]]:
+        stats: dict[str, list[float]] = {"t": [], "ddb": [], "items": [], "e2e": [], "work": []}
+        for i in range(count):
+            rid, e2e = path(i)
+            stats["t"].append(self.transitions(rid))
+            work, reqs, items = self.meter.snapshot()
+            stats["ddb"].append(reqs)
+            stats["items"].append(items)
+            stats["e2e"].append(e2e)
+            stats["work"].append(work)
+        return stats
+
+
+def run(n: int) -> None:
+    with quiet_stdout(), LocalStack(api_port=0, time_scale=0.001) as stack:
+        bench = BindingBench(stack)
+        few = max(2, n // 3)
         paths: list[tuple[str, Callable[[int], tuple[str, float]], int]] = [
-            ("happy (new customer)", happy(False), n), ("happy (existing)", happy(True), n),
-            ("timeout (1 s window)", failing("timeout"), max(2, n // 3)),
-            ("bank rejection", failing("bank rejection"), max(2, n // 3)),
-            ("mismatching confirmation", failing("mismatching confirmation"), max(2, n // 3)),
-            ("already bound", failing("already bound"), max(2, n // 3)),
-            ("lost race (409 at confirm)", failing("lost race"), max(2, n // 3))]
+            ("happy (new customer)", partial(bench.happy, existing=False), n),
+            ("happy (existing)", partial(bench.happy, existing=True), n),
+            ("timeout (1 s window)", partial(bench.failing, kind="timeout"), few),
+            ("bank rejection", partial(bench.failing, kind="bank rejection"), few),
+            ("mismatching confirmation", partial(bench.failing, kind="mismatching confirmation"), few),
+            ("already bound", partial(bench.failing, kind="already bound"), few),
+            ("lost race (409 at confirm)", partial(bench.failing, kind="lost race"), few)]
+        spec = stack.registry.specs["CreateBindingRequestFunction"]
         rows = []
         for name, path, count in paths:
             spec.environment["BINDING_CONFIRMATION_TIMEOUT_SECONDS"] = "1" if name.startswith("timeout") else "60"
-            stats: dict[str, list[float]] = {"t": [], "ddb": [], "items": [], "e2e": [], "work": []}
-            for i in range(count):
-                rid, e2e = path(i)
-                stats["t"].append(transitions(rid))
-                work, reqs, items = meter.snapshot()
-                stats["ddb"].append(reqs)
-                stats["items"].append(items)
-                stats["e2e"].append(e2e)
-                stats["work"].append(work)
-            rows.append((name, count, stats))
-        server.shutdown()
+            rows.append((name, count, bench.measure(path, count)))
+        bench.sink.server.shutdown()
+    report(rows)
+
+
+def report(rows: list[tuple[str, int, dict[str, list[float]]]]) -> None:
     print(f"{'path':28} {'n':>3} {'transitions':>11} {'$/1000':>7} {'ddb req':>8} {'items':>6} "
           f"{'e2e p50 ms':>10} {'handlers ms':>11} {'ratio':>6}")
     for name, count, s in rows:

@@ -31,6 +31,13 @@ def run(args: argparse.Namespace) -> int:
     aws_only = [r for r in stack.resources["skipped"] if "AWS::Serverless::" not in r]
     print(f"  AWS only    {len(aws_only)} resources not emulated (alarms, Cognito, queue policies ...)")
     print("  IAM         every function runs under its template policies (local_stack/iam.py)")
+    for title, lines in (("Schedules (fire by themselves)", stack.scheduler.describe()),
+                         ("EventBridge rules -> functions", describe_rules(stack)),
+                         ("Stream event source mappings", stack.streams.describe())):
+        if lines:
+            print(f"\n{title}:")
+            for line in lines:
+                print(f"  {line}")
     if users:
         print("\nDemo users (tokens valid 12 h; more with POST /local/token {\"sub\": ..., \"groups\": [...]}):")
         for name, info in users.items():
@@ -50,10 +57,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_rules(stack: LocalStack) -> list[str]:
+    from local_stack.rules import rules_from
+
+    lines = []
+    for spec in rules_from(stack.template):
+        for target in spec.targets:
+            if ":lambda:" in str(target["Arn"]):
+                function = str(target["Arn"]).rsplit(":", 1)[-1]
+                lines.append(f"{function:34} bus {spec.bus}, pattern {json.dumps(spec.pattern, separators=(',', ':'))}")
+    return lines
+
+
 def openapi(args: argparse.Namespace) -> int:
     from local_stack.openapi import build_openapi
 
-    stack = LocalStack(api_port=None).start()
+    stack = LocalStack(api_port=None, schedules=False, streams=False).start()
     try:
         doc = build_openapi(stack.registry)
     finally:

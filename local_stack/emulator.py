@@ -12,13 +12,18 @@
   ``TransactWriteItems`` touches, to roll back on failure, which makes a
   ledger of n entries cost O(n) per transfer. The patch keeps moto's own
   transaction logic but backs up and restores only the items the transaction
-  names.
+  names, and drops the stream records a cancelled transaction appended.
 * **Queries in O(partition)**: moto 5.2.5 answers every base-table ``Query``
   by sorting all the table's items and filtering on the partition key; the
   patch hands that same code only the queried partition's items (index
   queries are untouched).
 * **Retry back-off** sleeps inside state machines are multiplied by
   ``time_scale`` (tests use a small factor).
+* **EventBridge Lambda targets**: moto 5.2.5 raises for them; ``Rule.send_to_targets`` hands each
+  matching Lambda target's event to ``rule_lambda_target`` (``local_stack.rules``) and lets moto
+  deliver the rule's other targets itself.
+* **Stream activity**: every record moto appends to a table's stream notifies ``stream_listeners``
+  (table name), so the stream pollers (``local_stack.streams``) wake up at once instead of spinning.
 
 The patch targets moto's internals, so the moto version is pinned and checked.
 """
@@ -79,6 +84,10 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._saved: dict[str, Any] = {}
         self.invokers: list[Invoker] = []
+        self.rule_lambda_target: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None
+        """(rule ARN, target, matching event) for each Lambda target; called under the emulator lock."""
+        self.stream_listeners: list[Callable[[str], None]] = []
+        """Called with the table name after each record appended to a table's stream (under the lock)."""
 
     @property
     def port(self) -> int:
@@ -97,7 +106,9 @@ class Emulator:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         self.invokers.append(invoker)
         self._patch()
-        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+        from local_stack.s3_post_policy import S3PostPolicy
+
+        app = S3PostPolicy(SerializedApp(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server("127.0.0.1", self.requested_port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -160,6 +171,20 @@ class Emulator:
             self._saved["query"], self._saved["all_items"])
         retrier_decl.time = SimpleNamespace(sleep=lambda s: time.sleep(s * scale))  # type: ignore[assignment]
 
+        from moto.dynamodb.models.table import StreamShard
+        from moto.events.models import Rule
+
+        self._saved.update({"send_to_targets": Rule.send_to_targets, "shard_add": StreamShard.add})
+        Rule.send_to_targets = _lambda_targets(self, self._saved["send_to_targets"])  # type: ignore[method-assign]
+        original_add = self._saved["shard_add"]
+
+        def shard_add(shard: Any, old: Any, new: Any) -> None:
+            original_add(shard, old, new)
+            for listener in list(emulator.stream_listeners):
+                listener(shard.table.name)
+
+        StreamShard.add = shard_add  # type: ignore[method-assign,assignment]
+
     def _unpatch(self) -> None:
         if not self._saved:
             return
@@ -175,7 +200,36 @@ class Emulator:
         Table.all_items = self._saved["all_items"]  # type: ignore[method-assign]
         ddb_models.copy = self._saved["copy"]
         retrier_decl.time = self._saved["time"]
+        from moto.dynamodb.models.table import StreamShard
+        from moto.events.models import Rule
+
+        Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
+        StreamShard.add = self._saved["shard_add"]  # type: ignore[method-assign]
         self._saved = {}
+
+
+def _lambda_targets(emulator: Emulator, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's ``Rule.send_to_targets``: Lambda targets go to ``emulator.rule_lambda_target``."""
+
+    def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+        lambdas = [t for t in rule.targets if ":lambda:" in str(t.get("Arn", ""))]
+        if not lambdas:
+            original(rule, event, transform_input)
+            return
+        if rule.scheduled_expression and not rule.event_pattern.get_pattern():
+            return  # a scheduled rule matches no event (local_stack.schedules fires it)
+        if rule.state == "ENABLED" and rule.event_pattern.matches_event(event) and emulator.rule_lambda_target:
+            for target in lambdas:
+                emulator.rule_lambda_target(rule.arn, target, copy.deepcopy(event))
+        others = [t for t in rule.targets if t not in lambdas]
+        if others:
+            saved, rule.targets = rule.targets, others  # every emulator request runs under one lock
+            try:
+                original(rule, event, transform_input)
+            finally:
+                rule.targets = saved
+
+    return send_to_targets
 
 
 def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:
@@ -187,46 +241,57 @@ def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:
 _NO_TABLE_COPY = SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
 
 
-def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap moto's transact_write_items: back up only the named items, restore them if it fails."""
+def _backup(backend: Any, entry: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    """(table, hash, range, deep copy of the item or None) for one transaction entry, if it names an item."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    if len(entry) != 1:
+        return None
+    op_type, op = next(iter(entry.items()))
+    table = backend.tables.get(op.get("TableName"))
+    attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+    if table is None or not attrs or table.hash_key_attr not in attrs:
+        return None
+    h = DynamoType(attrs[table.hash_key_attr])
+    if not table.range_key_attr:
+        return table, h, None, copy.deepcopy(table.items.get(h))
+    if table.range_key_attr not in attrs:
+        return None
+    r = DynamoType(attrs[table.range_key_attr])
+    return table, h, r, copy.deepcopy(table.items[h].get(r) if h in table.items else None)
+
+
+def _restore(table: Any, h: Any, r: Any, saved: Any) -> None:
+    if not table.range_key_attr:
+        if saved is None:
+            table.items.pop(h, None)
+        else:
+            table.items[h] = saved
+    elif saved is not None:
+        table.items[h][r] = saved
+    elif h in table.items:
+        table.items[h].pop(r, None)
+        if not table.items[h]:
+            del table.items[h]
+
+
+def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's transact_write_items: back up only the named items, restore them if it fails."""
+
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
-        undo: list[tuple[Any, Any, Any, Any]] = []
-        for entry in transact_items:
-            if len(entry) != 1:
-                continue
-            op_type, op = next(iter(entry.items()))
-            table = backend.tables.get(op.get("TableName"))
-            attrs = op.get("Item") if op_type == "Put" else op.get("Key")
-            if table is None or not attrs or table.hash_key_attr not in attrs:
-                continue
-            h = DynamoType(attrs[table.hash_key_attr])
-            if table.range_key_attr:
-                if table.range_key_attr not in attrs:
-                    continue
-                r = DynamoType(attrs[table.range_key_attr])
-                existing = table.items[h].get(r) if h in table.items else None
-            else:
-                r = None
-                existing = table.items.get(h) if h in table.items else None
-            undo.append((table, h, r, copy.deepcopy(existing)))
+        undo = [b for b in (_backup(backend, entry) for entry in transact_items) if b is not None]
+        # moto writes the items one by one and appends their stream records as it goes: a cancelled transaction
+        # must leave none (on DynamoDB it never appears in the stream). Requests are serialized, so no poller
+        # has read them in between.
+        shards = {id(t.stream_shard): (t.stream_shard, len(t.stream_shard.items))
+                  for t, *_ in undo if getattr(t, "stream_shard", None) is not None}
         try:
             return original(backend, transact_items)
         except Exception:
             for table, h, r, saved in reversed(undo):
-                if table.range_key_attr:
-                    if saved is None:
-                        if h in table.items:
-                            table.items[h].pop(r, None)
-                            if not table.items[h]:
-                                del table.items[h]
-                    else:
-                        table.items[h][r] = saved
-                elif saved is None:
-                    table.items.pop(h, None)
-                else:
-                    table.items[h] = saved
+                _restore(table, h, r, saved)
+            for shard, length in shards.values():
+                del shard.items[length:]
             raise
 
     return transact_write_items

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack import resolver_state
+from local_stack import log_context, resolver_state
 from local_stack.emulator import error_payload
 from local_stack.template import ROOT, FunctionSpec, Template
 
@@ -112,6 +112,10 @@ class LambdaContext:
         return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
+AsyncSubmit = Callable[[str, Any], Any]
+"""(function name or ARN, event) -> request id: queue an asynchronous invocation."""
+
+
 class UnknownFunction(LookupError):
     pass
 
@@ -128,6 +132,7 @@ class _Container:
         self.busy = False
         self.env = env
         self.canonical = canonical
+        self.log_state: dict[Any, Any] = {}  # this container's Powertools logger keys (log_context)
 
 
 class FunctionRegistry:
@@ -155,7 +160,9 @@ class FunctionRegistry:
         self._copies = itertools.count(1)
         self._load_lock = threading.Lock()
         self._pool_cond = threading.Condition()
+        self.async_invoker: AsyncSubmit | None = None  # set by LocalStack: Lambda's async queue (retries, DLQ)
         resolver_state.install()  # Powertools keeps the current event in class attributes: make them per thread
+        log_context.install()  # ... and the logger's keys in the formatter: make them per container
         if str(ROOT) not in sys.path:
             sys.path.insert(0, str(ROOT))
 
@@ -233,18 +240,21 @@ class FunctionRegistry:
         for lid in self.specs:
             self.handler(lid)
 
-    def context(self, logical_id: str) -> LambdaContext:
+    def context(self, logical_id: str, request_id: str | None = None) -> LambdaContext:
         spec = self.template.resources[logical_id].get("Properties") or {}
         timeout = int(spec.get("Timeout", self.template.globals.get("Timeout", 10)))
-        return LambdaContext(function_name=logical_id, aws_request_id=str(uuid.uuid4()),
+        return LambdaContext(function_name=logical_id, aws_request_id=request_id or str(uuid.uuid4()),
                              deadline_ms=int(time.time() * 1000) + timeout * 1000)
 
-    def invoke(self, logical_id: str, event: Any) -> Any:
-        """Call the handler in a free container; exceptions propagate (callers decide how to surface them)."""
+    def invoke(self, logical_id: str, event: Any, request_id: str | None = None) -> Any:
+        """Call the handler in a free container; exceptions propagate (callers decide how to surface them).
+
+        Each call gets its own request id (``request_id`` keeps one across the retries of an asynchronous
+        invocation, as Lambda does) and runs with its container's own logger keys."""
         container = self._acquire(logical_id)
         try:
-            with function_environ(self.environment(logical_id)):
-                return container.handler(event, self.context(logical_id))
+            with function_environ(self.environment(logical_id)), log_context.scope(container.log_state):
+                return container.handler(event, self.context(logical_id, request_id))
         finally:
             self._release(container)
 
@@ -258,7 +268,10 @@ class FunctionRegistry:
         except UnknownFunction:
             return None
         if is_async:
-            threading.Thread(target=self._safe_invoke, args=(logical_id, event), daemon=True).start()
+            if self.async_invoker is not None:
+                self.async_invoker(self.template.arn(logical_id), event)
+            else:
+                threading.Thread(target=self._safe_invoke, args=(logical_id, event), daemon=True).start()
             return {}, None
         try:
             return self.invoke(logical_id, event), None

@@ -45,12 +45,20 @@ class Gateway:
         self.template = template
         self.registry = registry
         self.routes: list[Route] = template.routes()
+        self._route_registry: dict[int, FunctionRegistry] = {}  # routes of attached templates
         self.stage = stage or template.parameters.get("Stage", "dev")
         self.gateway_responses = template.gateway_responses()
         self._openapi = openapi
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.callbacks: list[dict[str, Any]] = []  # POST /local/callbacks (a partner's callback URL under make run)
+
+    def add_routes(self, template: Template, registry: FunctionRegistry) -> None:
+        """Serve another template's Api events too (``LocalStack.attach``), with that template's functions."""
+        added = template.routes()
+        for route in added:
+            self._route_registry[id(route)] = registry
+        self.routes = sorted([*self.routes, *added], key=lambda r: (r.path.count("{"), -len(r.path)))
 
     # --- server ---------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 3000) -> None:
@@ -81,7 +89,8 @@ class Gateway:
                                 content_type="application/json")
         return response(environ, start_response)
 
-    def handle(self, request: Request) -> Response:
+    def _local_route(self, request: Request) -> Response | None:
+        """What only the local gateway serves: tokens, the API document and Swagger UI, the callback sink."""
         path = request.path
         if path == "/local/token" and request.method == "POST":
             return self._token(request)
@@ -93,6 +102,13 @@ class Gateway:
             return self._swagger_asset(path.removeprefix("/swagger/static/"))
         if path == "/local/callbacks":
             return self._callback_sink(request)
+        return None
+
+    def handle(self, request: Request) -> Response:
+        local = self._local_route(request)
+        if local is not None:
+            return local
+        path = request.path
         # Served at the root (like a custom domain) and under /<stage>/ (like the execute-api endpoint).
         if path.startswith(f"/{self.stage}/"):
             path = path.removeprefix(f"/{self.stage}")
@@ -107,7 +123,7 @@ class Gateway:
             if claims is None:
                 return self.gateway_response("UNAUTHORIZED", 401)
         event = self.to_event(request, route, params, claims, path)
-        result = self.registry.invoke(route.function, event)
+        result = self._route_registry.get(id(route), self.registry).invoke(route.function, event)
         return self.from_result(result)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:

@@ -196,6 +196,25 @@ def _queue_arn(url: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rstrip('/').rsplit('/', 1)[-1]}"
 
 
+def _arn_or(prefix: str, *, aliases: dict[str, str] | None = None) -> Any:
+    """A name as its ARN (``prefix`` + name), an ARN as given; ``aliases`` first (KMS aliases name their key)."""
+    def arn(value: str) -> str:
+        if value.startswith("arn:"):
+            return value
+        return (aliases or {}).get(value, prefix + value)
+    return arn
+
+
+# service: (the parameter naming the resource, how its value becomes the ARN IAM authorizes)
+_NAMED_RESOURCES: dict[str, tuple[str, Any]] = {
+    "secretsmanager": ("SecretId", _arn_or(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:")),
+    "sqs": ("QueueUrl", _queue_arn),
+    # IAM authorizes the key, also when called by its alias
+    "kms": ("KeyId", _arn_or(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/", aliases=_KMS_ALIASES)),
+    "lambda": ("FunctionName", _arn_or(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:")),
+}
+
+
 def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str | None]:
     """The resource ARNs of a (non-DynamoDB) call; ``[None]`` when the request names none."""
     if service == "events" and operation == "PutEvents":
@@ -203,28 +222,16 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [b if b.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}"
                 for b in sorted(buses)]
     if service == "states":
-        for key in ("stateMachineArn", "executionArn", "activityArn"):
-            if key in params:
-                return [str(params[key])]
-        return [None]
+        return [next((str(params[k]) for k in ("stateMachineArn", "executionArn", "activityArn") if k in params),
+                     None)]
     if service == "s3" and "Bucket" in params:
         obj = params.get("Key")
         return [f"arn:aws:s3:::{params['Bucket']}" + (f"/{obj}" if obj else "")]
-    if service == "secretsmanager" and "SecretId" in params:
-        secret = str(params["SecretId"])
-        return [secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"]
-    if service == "sqs" and "QueueUrl" in params:
-        return [_queue_arn(str(params["QueueUrl"]))]
     if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
         return [str(params.get("TopicArn") or params.get("TargetArn"))]
-    if service == "kms" and "KeyId" in params:  # IAM authorizes the key, also when called by its alias
-        key = str(params["KeyId"])
-        if key.startswith("arn:"):
-            return [key]
-        return [_KMS_ALIASES.get(key, f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}")]
-    if service == "lambda" and "FunctionName" in params:
-        name = str(params["FunctionName"])
-        return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]
+    named = _NAMED_RESOURCES.get(service)
+    if named and named[0] in params:
+        return [named[1](str(params[named[0]]))]
     return [None]
 
 

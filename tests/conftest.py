@@ -23,8 +23,11 @@ def stack() -> Any:
 
     Functions run under their template policies (``local_stack/iam.py``). With ``LOCAL_IAM_USAGE_DIR`` set
     (``make access-map``) what each function called is written there when the session ends.
-    """
-    s = LocalStack(api_port=0, time_scale=0.001).start()
+
+    Schedules fire by themselves on a clock 10x as fast as wall time (``rate(1 minute)``: every 6 s);
+    a test that counts what a scheduled function does when called directly holds them with
+    ``stack.scheduler.paused()``."""
+    s = LocalStack(api_port=0, time_scale=0.001, schedule_scale=0.1).start()
     yield s
     usage_dir = os.environ.get("LOCAL_IAM_USAGE_DIR")
     if usage_dir:
@@ -45,6 +48,20 @@ def clean_stack(stack: LocalStack) -> Iterator[LocalStack]:
     yield stack
     denials = stack.iam.take_denials()
     assert not denials, f"calls refused by the template's policies: {denials}"
+
+
+@pytest.fixture
+def schedules_held(clean_stack: LocalStack) -> Iterator[None]:
+    """No schedule fires during the test, and none is still running when it starts: for a test that counts
+    what a scheduled function (e.g. the expiry sweep) does when the test calls it directly."""
+    with clean_stack.scheduler.paused():
+        clean_stack.async_invoker.drain()
+        yield
+
+
+def new_key() -> str:
+    """A fresh Idempotency-Key (every route that moves money, consumes a right or creates an object needs one)."""
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -94,7 +111,7 @@ class Api:
     def user(self, sub: str | None = None, balance: int = 0) -> User:
         sub = sub or f"user-{uuid.uuid4().hex[:8]}"
         token = self.token(sub)
-        reply = self.call("POST", "/accounts", {}, token=token)
+        reply = self.call("POST", "/accounts", {}, token=token, key=new_key())
         assert reply.status == 201, reply.body
         account_id = reply.body["account_id"]
         if balance:

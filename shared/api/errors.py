@@ -7,6 +7,7 @@ specific class wins via the MRO walk), never matching message text.
 from __future__ import annotations
 
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -23,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from shared import errors
 from shared.api.schemas import ErrorBody, ErrorDetail
 from shared.observability import logger
+from shared.writes import ConflictingWrite
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 422,
@@ -68,52 +70,77 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     return {"fields": fields}
 
 
-def register_error_handlers(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(errors.DomainError)
-    def _domain(exc: errors.DomainError) -> Response:
-        status = status_for(exc)
-        logger.info("request refused", extra={"error_code": exc.code, "status": status})
-        return error_response(status, exc.code, exc.message, exc.details)
+_JSON_ONLY = "Send the body as JSON with Content-Type: application/json."
 
-    @app.exception_handler(RequestValidationError)
-    def _validation(exc: RequestValidationError) -> Response:
+
+def _domain(exc: errors.DomainError) -> Response:
+    status = status_for(exc)
+    logger.info("request refused", extra={"error_code": exc.code, "status": status})
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def _validation(app: APIGatewayRestResolver) -> Callable[[RequestValidationError], Response]:
+    def handle(exc: RequestValidationError) -> Response:
         content_type = (app.current_event.headers.get("content-type") or "").lower()
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            return error_response(415, "UNSUPPORTED_MEDIA_TYPE",
-                                  "Send the body as JSON with Content-Type: application/json.")
+            return error_response(415, "UNSUPPORTED_MEDIA_TYPE", _JSON_ONLY)
         details = _validation_details(exc)
         if any(f["type"] == "json_invalid" for f in details["fields"]):
             return error_response(400, "INVALID_JSON", "The request body is not valid JSON.", details)
         return error_response(422, "VALIDATION_ERROR", "The request does not match the schema.", details)
 
-    @app.exception_handler([UnicodeDecodeError, binascii.Error])
-    def _undecodable(_: Exception) -> Response:
-        return error_response(400, "INVALID_JSON", "The request body is not UTF-8 encoded JSON.")
+    return handle
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _media_type(_: RequestUnsupportedContentType) -> Response:
-        return error_response(415, "UNSUPPORTED_MEDIA_TYPE",
-                              "Send the body as JSON with Content-Type: application/json.")
 
-    @app.exception_handler(IdempotencyValidationError)
-    def _key_reused(_: IdempotencyValidationError) -> Response:
-        exc = errors.IdempotencyKeyReused()
-        return error_response(422, exc.code, exc.message)
+def _undecodable(_: Exception) -> Response:
+    return error_response(400, "INVALID_JSON", "The request body is not UTF-8 encoded JSON.")
 
-    @app.exception_handler(IdempotencyAlreadyInProgressError)
-    def _in_progress(_: IdempotencyAlreadyInProgressError) -> Response:
-        exc = errors.RequestInProgress()
-        return error_response(409, exc.code, exc.message)
 
-    @app.exception_handler(ServiceError)
-    def _service(exc: ServiceError) -> Response:
-        return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.msg))
+def _media_type(_: Exception) -> Response:
+    return error_response(415, "UNSUPPORTED_MEDIA_TYPE", _JSON_ONLY)
 
-    @app.not_found
-    def _not_found(_: Exception) -> Response:
-        return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(500, "INTERNAL_ERROR", "Internal error; it has been logged.")
+def _key_reused(_: Exception) -> Response:
+    exc = errors.IdempotencyKeyReused()
+    return error_response(422, exc.code, exc.message)
+
+
+def _in_progress(_: Exception) -> Response:
+    exc = errors.RequestInProgress()
+    return error_response(409, exc.code, exc.message)
+
+
+def _service(exc: ServiceError) -> Response:
+    return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.msg))
+
+
+def _contention(_: Exception) -> Response:
+    """A write lost to contention that the service did not retry away: the client retries (same key)."""
+    exc = errors.TemporarilyUnavailable()
+    return error_response(503, exc.code, exc.message)
+
+
+def _not_found(_: Exception) -> Response:
+    return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
+
+
+def _unexpected(_: Exception) -> Response:
+    logger.exception("unhandled error")
+    return error_response(500, "INTERNAL_ERROR", "Internal error; it has been logged.")
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    handlers: list[tuple[Any, Callable[[Any], Response]]] = [
+        (errors.DomainError, _domain),
+        (RequestValidationError, _validation(app)),
+        ([UnicodeDecodeError, binascii.Error], _undecodable),
+        (RequestUnsupportedContentType, _media_type),
+        (IdempotencyValidationError, _key_reused),
+        (IdempotencyAlreadyInProgressError, _in_progress),
+        (ServiceError, _service),
+        (ConflictingWrite, _contention),
+        (Exception, _unexpected),
+    ]
+    for exc_type, handler in handlers:
+        app.exception_handler(exc_type)(handler)
+    app.not_found(_not_found)

@@ -110,14 +110,7 @@ def verify(method: str, url: str, headers: Mapping[str, str], body: bytes, key_f
         raise SignatureInvalid(f"nonce must be 8-{MAX_NONCE} characters.")
     if params.get("alg", ALGORITHM.algorithm_id) != ALGORITHM.algorithm_id:
         raise SignatureInvalid(f"Only alg={ALGORITHM.algorithm_id} is accepted.")
-    try:
-        signed_at = datetime.fromtimestamp(created, tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise SignatureExpired("created is not a valid time.") from exc
-    if signed_at > now + skew:
-        raise SignatureExpired("created is in the future.", limit_seconds=int(skew.total_seconds()))
-    if signed_at < now - max_age:
-        raise SignatureExpired("created is too old.", limit_seconds=int(max_age.total_seconds()))
+    signed_at = _signed_at(created, now, max_age, skew)
     secret = key_for(key_id)
     verifier = HTTPMessageVerifier(signature_algorithm=ALGORITHM, key_resolver=_Keys({key_id: secret}))
     verifier.max_clock_skew = skew
@@ -126,14 +119,33 @@ def verify(method: str, url: str, headers: Mapping[str, str], body: bytes, key_f
         verifier.verify(message, max_age=None, require_components=required)
     except (InvalidSignature, HTTPMessageSignaturesException) as exc:
         raise SignatureInvalid() from exc
-    if DIGEST in lowered or body:
-        if DIGEST not in lowered:
-            raise DigestMismatch("Send Content-Digest with a body.")
-        try:
-            ContentDigest.verify(lowered[DIGEST], body)
-        except (InvalidSignature, HTTPMessageSignaturesException) as exc:
-            raise DigestMismatch() from exc
+    _check_digest(lowered, body)
     return Verified(key_id=key_id, nonce=nonce, created=signed_at)
+
+
+def _signed_at(created: int, now: datetime, max_age: timedelta, skew: timedelta) -> datetime:
+    """``created`` as a time within ``max_age`` back and ``skew`` ahead of ``now`` (``SignatureExpired``)."""
+    try:
+        signed_at = datetime.fromtimestamp(created, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise SignatureExpired("created is not a valid time.") from exc
+    if signed_at > now + skew:
+        raise SignatureExpired("created is in the future.", limit_seconds=int(skew.total_seconds()))
+    if signed_at < now - max_age:
+        raise SignatureExpired("created is too old.", limit_seconds=int(max_age.total_seconds()))
+    return signed_at
+
+
+def _check_digest(lowered: Mapping[str, str], body: bytes) -> None:
+    """The signed ``Content-Digest`` against the body, with the library's helper (``DigestMismatch``)."""
+    if DIGEST not in lowered and not body:
+        return
+    if DIGEST not in lowered:
+        raise DigestMismatch("Send Content-Digest with a body.")
+    try:
+        ContentDigest.verify(lowered[DIGEST], body)
+    except (InvalidSignature, HTTPMessageSignaturesException) as exc:
+        raise DigestMismatch() from exc
 
 
 __all__ = ["KeyNotPartners", "Verified", "sign", "verify"]

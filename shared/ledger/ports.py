@@ -16,7 +16,7 @@ from shared.writes import ConflictingWrite, GuardedWrite
 WriteConflict = ConflictingWrite
 """A concurrent write won the race (retryable)."""
 
-__all__ = ["GuardedWrite", "LedgerStore", "TransactionAlreadyApplied", "WriteConflict"]
+__all__ = ["GuardedWrite", "LedgerAudit", "LedgerStore", "TransactionAlreadyApplied", "WriteConflict"]
 
 
 class TransactionAlreadyApplied(Exception):
@@ -59,3 +59,17 @@ class LedgerStore(Protocol):
     def get_transaction(self, transaction_id: str) -> Transaction | None: ...
 
     def list_entries(self, account_id: str, limit: int, cursor: str | None) -> EntryPage: ...
+
+
+class LedgerAudit(Protocol):
+    """Read-only access to every account and every account's entries (reconciliation). Reads are strongly
+    consistent; listings are paginated so they scale with the tables."""
+
+    def scan_accounts(self, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+        """One page of accounts (every kind) and the cursor of the next page (``None`` after the last)."""
+
+    def get_accounts(self, account_ids: Collection[str]) -> dict[str, Account]:
+        """The accounts that exist among ``account_ids``, read consistently."""
+
+    def entries_total(self, account_id: str) -> int:
+        """Σ of the account's entries: credits minus debits (every page of its entries)."""

@@ -84,7 +84,7 @@ def test_binding_an_existing_account_gates_it_too(api: Api, bank: Bank) -> None:
     customer = phone()
     sub = f"user-{uuid.uuid4().hex[:8]}"
     user_token = tokens.issue(sub, phone_number=customer)
-    account = api.call("POST", "/accounts", {}, token=user_token).body
+    account = api.call("POST", "/accounts", {}, token=user_token, key=str(uuid.uuid4())).body
     api.deposit(account["account_id"], 1_000)
     friend = api.user()
     assert transfer(api, user_token, friend.account_id).status == 201

@@ -133,7 +133,7 @@ def test_existing_account_is_bound_without_registering(api: Api, bank: Bank) -> 
 
     sub = f"user-{uuid.uuid4().hex[:8]}"
     user_token = tokens.issue(sub, phone_number=customer)
-    account = api.call("POST", "/accounts", {}, token=user_token).body
+    account = api.call("POST", "/accounts", {}, token=user_token, key=str(uuid.uuid4())).body
     api.deposit(account["account_id"], 10_000)
     body = bank.bind(customer, token)
     assert body["status"] == "BOUND" and body["account_id"] == account["account_id"]
@@ -149,7 +149,8 @@ def test_verified_identity_of_another_person_fails_identity_mismatch(api: Api, b
 
     customer, token = phone(), card_token()
     sub = f"user-{uuid.uuid4().hex[:8]}"
-    account = api.call("POST", "/accounts", {}, token=tokens.issue(sub, phone_number=customer)).body
+    account = api.call("POST", "/accounts", {}, token=tokens.issue(sub, phone_number=customer),
+                       key=str(uuid.uuid4())).body
     store = DynamoBindingStore("BindingsTable", api.stack.client("dynamodb"))
     hasher = _hasher(api)
     store.put_identity(CustomerIdentity(owner=sub, id_hash=hasher.keyed_hash("id-number", id_number(7)),

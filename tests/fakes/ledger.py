@@ -126,18 +126,7 @@ class InMemoryLedgerStore:
             debit = self.accounts.get(tx.debit_account_id)
             credit = self.accounts.get(tx.credit_account_id)
             for acct, aid, is_debit in ((debit, tx.debit_account_id, True), (credit, tx.credit_account_id, False)):
-                if acct is None:
-                    raise AccountNotFound(account_id=aid)
-                if not is_debit and credit_kinds is not None and acct.kind not in credit_kinds:
-                    raise AccountNotPayable(account_id=aid)
-                if acct.status is not AccountStatus.ACTIVE:
-                    raise AccountFrozen(account_id=aid, status=acct.status.value)
-                if is_debit and acct.security_auth_required:
-                    raise SecurityAuthenticationRequired(account_id=aid)
-                if acct.currency != tx.amount.currency:
-                    raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
-                if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:
-                    raise InsufficientFunds(account_id=aid)
+                _check_side(acct, aid, is_debit, tx, credit_kinds)
             assert debit is not None and credit is not None
             n = tx.amount.amount
             self.accounts[debit.account_id] = debit.model_copy(update={"balance": debit.balance - n})
@@ -162,3 +151,33 @@ class InMemoryLedgerStore:
         page = rows[:limit]
         next_cursor = page[-1][0] if len(rows) > limit else None
         return EntryPage(items=[e for _, e in page], cursor=next_cursor)
+
+    # --- LedgerAudit -----------------------------------------------------------
+    def scan_accounts(self, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+        ids = sorted(a for a in self.accounts if cursor is None or a > cursor)
+        page = ids[:limit]
+        return [self.accounts[a] for a in page], (page[-1] if len(ids) > limit else None)
+
+    def get_accounts(self, account_ids: Collection[str]) -> dict[str, Account]:
+        return {a: self.accounts[a] for a in account_ids if a in self.accounts}
+
+    def entries_total(self, account_id: str) -> int:
+        return sum(e.amount.amount if e.direction is Direction.CREDIT else -e.amount.amount
+                   for _, e in self.entries.get(account_id, []))
+
+
+def _check_side(acct: Account | None, aid: str, is_debit: bool, tx: Transaction,
+                credit_kinds: Collection[AccountKind] | None) -> None:
+    """The conditions the real transaction puts on one side of a transfer."""
+    if acct is None:
+        raise AccountNotFound(account_id=aid)
+    if not is_debit and credit_kinds is not None and acct.kind not in credit_kinds:
+        raise AccountNotPayable(account_id=aid)
+    if acct.status is not AccountStatus.ACTIVE:
+        raise AccountFrozen(account_id=aid, status=acct.status.value)
+    if is_debit and acct.security_auth_required:
+        raise SecurityAuthenticationRequired(account_id=aid)
+    if acct.currency != tx.amount.currency:
+        raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
+    if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:
+        raise InsufficientFunds(account_id=aid)

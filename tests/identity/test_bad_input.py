@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import new_key
 from tests.identity.conftest import CLAIM, JPEG, WORKER, Identity
 
 FOREIGN = "iv_" + "0" * 32
@@ -28,7 +29,7 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
                                                           code: str) -> None:
     who = identity.person()
     before = _executions(identity)
-    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token)
+    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token, key=new_key())
     assert (reply.status, reply.code) == (status, code), reply.body
     assert _executions(identity) == before
     assert identity.store.latest_verification_id(who.sub, "student") is None
@@ -36,7 +37,8 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
 
 def test_bad_json_and_no_token(identity: Identity) -> None:
     who = identity.person()
-    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token).status == 400
+    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token,
+                             key=new_key()).code == "INVALID_JSON"
     assert identity.api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": CLAIM}
                              ).status == 401
 
@@ -83,6 +85,34 @@ def test_upload_form_enforces_content_type_and_size(identity: Identity) -> None:
     assert ticket.body["max_bytes"] == 5 * 1024 * 1024
 
 
+def test_upload_outside_the_presigned_policy_is_refused_at_upload_time(identity: Identity) -> None:
+    # Issue 9 item 16: the policy allows 1 byte .. 5 MB of image/jpeg under one key, nothing else
+    who = identity.person(WORKER)
+    vid = identity.start(who).body["verification_id"]
+    identity.wait_status(who, vid, "AWAITING_DOCUMENT")
+    ticket = identity.ticket(who, vid)
+    key = ticket.body["fields"]["key"]
+    html = b"<html>" + b"x" * (20 * 1024 * 1024)
+    refusals = [
+        (identity.post_form(ticket, html, key=f"{key}-other", **{"Content-Type": "text/html"}), 403, "AccessDenied"),
+        (identity.post_form(ticket, JPEG, key=f"{key}-other"), 403, "AccessDenied"),
+        (identity.post_form(ticket, JPEG, **{"Content-Type": "text/html"}), 403, "AccessDenied"),
+        (identity.post_form(ticket, JPEG + b"\x00" * (5 * 1024 * 1024)), 400, "EntityTooLarge"),
+        (identity.post_form(ticket, b""), 400, "EntityTooSmall"),
+        (identity.post_form(ticket, JPEG, **{"x-amz-meta-owner": "mallory"}), 403, "AccessDenied"),
+    ]
+    for resp, status, code in refusals:
+        assert resp.status_code == status, resp.text
+        assert f"<Code>{code}</Code>" in resp.text
+    # Nothing was stored, under either key; then the form as issued works
+    nothing = identity.submit(who, vid)
+    assert (nothing.status, nothing.code) == (409, "DOCUMENT_NOT_UPLOADED")
+    s3, bucket = identity.stack.client("s3"), ticket.body["upload_url"].rstrip("/").rsplit("/", 1)[-1]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix=key)
+    assert identity.post_form(ticket, JPEG).status_code in (200, 201, 204)
+    assert identity.submit(who, vid).status == 202
+
+
 def test_oversized_or_mistyped_upload_is_refused_at_submit_and_changes_nothing(identity: Identity) -> None:
     who = identity.person(WORKER)
     vid = identity.start(who).body["verification_id"]
@@ -90,12 +120,14 @@ def test_oversized_or_mistyped_upload_is_refused_at_submit_and_changes_nothing(i
     nothing = identity.submit(who, vid)
     assert (nothing.status, nothing.code) == (409, "DOCUMENT_NOT_UPLOADED")
 
-    identity.upload(who, vid, data=JPEG + b"\x00" * (5 * 1024 * 1024))  # the emulator does not enforce the policy
+    # The upload form refuses these (below); our own checks on submission still catch an object that got in
+    # another way.
+    identity.put_directly(who, vid, JPEG + b"\x00" * (5 * 1024 * 1024), "image/jpeg")
     big = identity.submit(who, vid)
     assert (big.status, big.code) == (422, "DOCUMENT_TOO_LARGE"), big.body
     assert identity.get(who, vid).body["status"] == "AWAITING_DOCUMENT"
 
-    identity.upload(who, vid, sent_type="text/html")
+    identity.put_directly(who, vid, JPEG, "text/html")
     wrong = identity.submit(who, vid)
     assert (wrong.status, wrong.code) == (422, "DOCUMENT_TYPE_MISMATCH"), wrong.body
     body = identity.get(who, vid).body
@@ -132,3 +164,23 @@ def test_review_queue_and_decisions_are_for_reviewers_only(identity: Identity) -
     again = identity.decide(review_id, "APPROVE")
     assert (again.status, again.code) == (409, "REVIEW_CLOSED")
     assert identity.wait_status(who, vid, "REJECTED")["status"] == "REJECTED"
+
+
+@pytest.mark.parametrize(("valid_until", "code"), [
+    ("not-a-date", "VALIDATION_ERROR"),
+    ("2028-02-30", "VALIDATION_ERROR"),
+    ("1999-12-31", "VALIDATION_ERROR"),
+    ("2100-01-01", "VALIDATION_ERROR"),
+    (20280701, "VALIDATION_ERROR"),
+    ("2021-06-30", "CREDENTIAL_EXPIRED"),
+])
+def test_a_bad_or_past_credential_expiry_is_refused_and_changes_nothing(identity: Identity, valid_until: object,
+                                                                       code: str) -> None:
+    who = identity.person(WORKER)
+    vid = identity.start(who).body["verification_id"]
+    identity.wait_status(who, vid, "AWAITING_DOCUMENT")
+    reply = identity.api.call("POST", f"/identity-verifications/{vid}/documents",
+                              {"content_type": "image/jpeg", "credential_number": "PKU2024001",
+                               "valid_until": valid_until}, token=who.token)
+    assert (reply.status, reply.code) == (422, code), reply.body
+    assert identity.get(who, vid).body["document"] is None

@@ -111,7 +111,11 @@ def test_another_users_order_is_404_everywhere(api: Api, proxy: Proxy) -> None:
     assert proxy.get(owner, oid).body["status"] == "PENDING" and api.balance(owner) == 4_000
 
 
-def test_ineligible_proxy_is_403_with_the_reason(api: Api, proxy: Proxy) -> None:
+def test_ineligible_proxy_is_403_with_the_reason(api: Api, proxy: Proxy, clean_stack: LocalStack,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # FriendWithdrawals=false: cash-out by agents only (friend withdrawals: tests/proxy/test_friend_withdrawals.py)
+    monkeypatch.setitem(clean_stack.registry.specs["ExecuteProxyOrderFunction"].environment,
+                        "PROXY_FRIEND_WITHDRAWALS", "false")
     user, friend, agent = api.user(balance=5_000), api.user(balance=100), proxy.agent(balance=10_000)
     top_up = proxy.order(user, "TOP_UP", 1_000)["code"]
     withdrawal = proxy.order(user, "WITHDRAW", 1_000)["code"]
@@ -153,8 +157,10 @@ def test_withdrawal_hold_cannot_be_spent_and_cancel_releases_once(api: Api, prox
     assert api.balance(user) == 5_000
 
 
+@pytest.mark.usefixtures("schedules_held")
 def test_expiry_refuses_the_code_and_the_sweep_releases_once(api: Api, proxy: Proxy, clean_stack: LocalStack,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the scheduled sweep is held: the counts below are the direct sweeps' own)
     monkeypatch.setitem(clean_stack.registry.specs["CreateProxyOrderFunction"].environment,
                         "PROXY_CODE_TTL_SECONDS", "1")
     user, agent = api.user(balance=5_000), proxy.agent(balance=1_000)
@@ -171,6 +177,26 @@ def test_expiry_refuses_the_code_and_the_sweep_releases_once(api: Api, proxy: Pr
     assert proxy.get(user, order["order_id"]).body["status"] == "EXPIRED"
     assert proxy.get(user, top_up["order_id"]).body["status"] == "EXPIRED"
     assert proxy.cancel(user, order["order_id"]).status == 409
+
+
+def test_the_scheduled_sweep_expires_orders_by_itself(api: Api, proxy: Proxy, clean_stack: LocalStack,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a withdrawal order whose code lives 1 s, and nobody calling the sweep
+    monkeypatch.setitem(clean_stack.registry.specs["CreateProxyOrderFunction"].environment,
+                        "PROXY_CODE_TTL_SECONDS", "1")
+    user = api.user(balance=5_000)
+    order = proxy.order(user, "WITHDRAW", 3_000)
+    assert api.balance(user) == 2_000
+    # When the template's schedule fires by itself (rate(1 minute); every 6 s on the test stack's clock)
+    fired = clean_stack.scheduler.fired["ExpireProxyOrdersFunctionSweep"]
+    deadline = time.monotonic() + 20
+    while proxy.get(user, order["order_id"]).body["status"] != "EXPIRED":
+        assert time.monotonic() < deadline, "the expiry sweep never ran"
+        time.sleep(0.1)
+    # Then the order expired and its hold was released, once
+    assert clean_stack.scheduler.fired["ExpireProxyOrdersFunctionSweep"] > fired
+    clean_stack.drain()
+    assert api.balance(user) == 5_000
 
 
 def test_reversal_request_and_decision(api: Api, proxy: Proxy) -> None:
@@ -370,6 +396,7 @@ def test_every_state_change_is_published_on_the_bus(api: Api, proxy: Proxy, clea
     assert user.sub not in json.dumps(seen) and user.account_id not in json.dumps(seen)
 
 
+@pytest.mark.usefixtures("schedules_held")
 def test_expiry_confirmation_and_reversal_events_are_published_once(api: Api, proxy: Proxy, clean_stack: LocalStack,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Expired (sweep), AwaitingConfirmation, ReversalRequested, OrderReversed, ReversalRejected: each exactly

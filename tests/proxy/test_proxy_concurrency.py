@@ -49,6 +49,7 @@ def test_64_concurrent_proxies_redeeming_one_code_execute_it_once(api: Api, prox
     assert sorted(api.balance(p) for p in proxies) == [7_500] + [10_000] * 63
 
 
+@pytest.mark.usefixtures("schedules_held")  # the test counts its own sweeps
 def test_mixed_concurrent_run_preserves_the_ledger_invariant(api: Api, proxy: Proxy, clean_stack: LocalStack,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Short-lived codes, and every fourth order of each worker left alone, so that some orders really expire.
