@@ -27,3 +27,6 @@ class BindingSettings(LedgerSettings):
     binding_allow_insecure_callbacks: bool = False
     binding_user_directory: Literal["cognito", "table"] = "cognito"
     user_pool_id: str = ""
+    # The risk-signals table where binding state changes are recorded in the owner's activity profile: set only on
+    # the functions that change a binding's state (activate, compensate, unbind); empty = not written.
+    signals_table: str = ""

@@ -28,6 +28,9 @@ from shared.binding.services import (
 )
 from shared.binding.settings import BindingSettings
 from shared.ledger.wiring import account_service
+from shared.signals.ports import SignalsWriter
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import signals_writer
 
 
 def user_directory(settings: BindingSettings, store: DynamoBindingStore) -> UserDirectory:
@@ -39,6 +42,11 @@ def user_directory(settings: BindingSettings, store: DynamoBindingStore) -> User
 def verification_tokens(settings: BindingSettings) -> VerificationTokens:
     """§4's token check (adaptive verification); until §4 lands, none verifies (fails closed)."""
     return PendingVerificationService()
+
+
+def binding_signals(settings: BindingSettings) -> SignalsWriter | None:
+    """The activity profile's writer (bindings are trusted information for §5), where the function writes it."""
+    return signals_writer(SignalsSettings(signals_table=settings.signals_table)) if settings.signals_table else None
 
 
 @cache
@@ -57,6 +65,7 @@ def deps(settings: BindingSettings) -> BindingDeps:
         verifier=verification_tokens(settings),
         events=event_publisher(settings),
         settings=settings,
+        signals=binding_signals(settings),
     )
 
 

@@ -17,6 +17,7 @@ from shared.signals.fold import RawProfile
 from shared.signals.models import (
     AccountRef,
     ActivityProfile,
+    BindingFact,
     Device,
     IpReputation,
     LedgerFact,
@@ -54,6 +55,9 @@ class SignalsWriter(Protocol):
 
     def trust_device(self, user_id: str, device_id: str) -> Device: ...
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
+    def record_binding(self, user_id: str, fact: BindingFact) -> None:
+        """Record a bank binding's state (§6), keyed by its id: idempotent, and never backwards (an UNBOUND
+        binding stays unbound, a passed first-use verification stays passed)."""
 
 
 # --- what the services depend on ------------------------------------------------------------------
@@ -104,6 +108,9 @@ class SignalsStore(Protocol):
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
+    def put_binding(self, user_id: str, fact: BindingFact) -> bool:
+        """Write the fact unless the stored one is further along (see ``SignalsWriter.record_binding``); False
+        when the stored one was kept."""
 
     # cross-user indexes
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]: ...

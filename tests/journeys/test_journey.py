@@ -162,6 +162,9 @@ def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(j
     assert profile["activity"]["by_type"]["P2P_TRANSFER"]["count_out"] == 2
     assert profile["activity"]["by_type"]["P2P_TRANSFER"]["amount_out"] == 4_000
     assert profile["activity"]["by_type"]["DEPOSIT"]["amount_in"] == 50_000
+    # and the card the bank bound in step 1, its first use verified (trusted binding information for §5)
+    assert profile["bindings"]["active"] == 1 and profile["bindings"]["first_use_pending"] is False
+    assert profile["bindings"]["items"][0]["bank_name"] == "Journey Bank"
     # And the identity model scores the customer from them (§3)
     started = api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": {
         "name": "Wang Fang", "school": "Sichuan University", "student_number": "SCU2025017"}},

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.binding.errors import BindingRequestNotFound, PartnerNotFound
-from shared.binding.models import Binding, BindingRequest, Partner
+from shared.binding.models import Binding, BindingRequest, BindingStatus, Partner
 from shared.binding.ports import (
     BindingStore,
     CallbackSender,
@@ -24,6 +24,8 @@ from shared.binding.settings import BindingSettings
 from shared.clock import utcnow
 from shared.events import EventPublisher
 from shared.ledger.service import AccountService
+from shared.signals.models import BindingFact, BindingState
+from shared.signals.ports import SignalsWriter
 
 
 @dataclass
@@ -40,6 +42,9 @@ class BindingDeps:
     verifier: VerificationTokens
     events: EventPublisher
     settings: BindingSettings
+    # The activity profile's ``bindings`` (trusted binding information for §5): None where the function does not
+    # write it (only the steps that change a binding's state do: activate, compensate, unbind, the first-use gate).
+    signals: SignalsWriter | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
@@ -69,6 +74,18 @@ class BindingBase:
             "status": request.status.value, "account_id": request.account_id, "owner": request.owner,
             "reason": request.reason.value if request.reason else None, "binding_id": request.binding_id,
             "occurred_at": self.clock().isoformat(), **extra})
+
+    def project(self, binding: Binding) -> None:
+        """The binding's state into its owner's activity profile (idempotent and forward-only, so a retried step
+        writes it again safely). Not best effort like the events: a failure fails the step, which is retried."""
+        if self.deps.signals is None or not binding.activated:
+            return
+        self.deps.signals.record_binding(binding.owner, BindingFact(
+            binding_id=binding.binding_id, partner_id=binding.partner_id, bank_name=binding.partner_name,
+            card_type=binding.card_type.value, account_id=binding.account_id,
+            state=BindingState.UNBOUND if binding.status is BindingStatus.UNBOUND else BindingState.ACTIVE,
+            bound_at=binding.created_at, first_use_verified_at=binding.first_use_cleared_at,
+            unbound_at=binding.unbound_at))
 
     def emit_binding(self, detail_type: str, binding: Binding, **extra: Any) -> None:
         self.deps.events.publish(detail_type, {

@@ -147,9 +147,16 @@ class BindingSteps(BindingBase):
         return {"delivered": True}
 
     # --- 4. activate ------------------------------------------------------------------
+    def _project_bound(self, request: BindingRequest) -> None:
+        """A BOUND request's binding into the profile (again, on a retry: the write is idempotent)."""
+        binding = self.store.get_binding(request.binding_id) if request.binding_id else None
+        if binding is not None:
+            self.project(binding)
+
     def activate(self, request_id: str) -> dict[str, Any]:
         request = self.request(request_id)
         if request.status is RequestStatus.BOUND:
+            self._project_bound(request)
             return {"outcome": "BOUND"}
         if request.status is not RequestStatus.AWAITING_BANK or not request.binding_id or not request.account_id:
             raise BindingNotAwaitingBank(status=request.status.value)
@@ -162,6 +169,7 @@ class BindingSteps(BindingBase):
         bound = request.model_copy(update={"status": RequestStatus.BOUND, "task_token": None,
                                            "version": request.version + 1, "updated_at": self.clock()})
         self.store.update_request(bound, [RequestStatus.AWAITING_BANK.value], release_inflight=True)
+        self.project(binding)
         self.emit_request("BindingBound", bound)
         self.emit_binding("BindingActivated", binding, security_authentication_required=True)
         return {"outcome": "BOUND", "binding_id": binding.binding_id}
@@ -175,6 +183,7 @@ class BindingSteps(BindingBase):
         for _ in range(5):  # the request may change under us (a late confirmation): re-read and re-decide
             request = self.request(request_id)
             if request.status is RequestStatus.BOUND:
+                self._project_bound(request)
                 return {"outcome": "BOUND"}
             if request.status is RequestStatus.FAILED:
                 return {"outcome": "FAILED", "reason": request.reason.value if request.reason else why.value}

@@ -25,11 +25,14 @@ class UserBindingService(BindingBase):
         if not verification_token:
             raise VerificationRequired(operation=UNBIND_OPERATION)
         binding = self.store.get_binding(binding_id)
-        if binding is None or binding.owner != owner or binding.status is not BindingStatus.ACTIVE \
-                or not binding.activated:
+        if binding is None or binding.owner != owner or not binding.activated:
+            raise BindingNotFound(binding_id=binding_id)
+        if binding.status is not BindingStatus.ACTIVE:
+            self.project(binding)  # a repeat after a failed profile write records it; the answer stays 404
             raise BindingNotFound(binding_id=binding_id)
         self.deps.verifier.verify(verification_token, owner, UNBIND_OPERATION)
         unbound = self.store.unbind(binding, self.clock())
+        self.project(unbound)
         self.emit_binding("BindingUnbound", unbound)
         return unbound
 
@@ -59,6 +62,7 @@ class FirstUseGate(BindingBase):
         if binding is not None:
             binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
             self.store.put_binding(binding)
+            self.project(binding)
             self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
                               method=verification.method)
         return True
