@@ -167,6 +167,16 @@ def test_admin_routes_need_the_admin_role_and_existing_partners(api: Api, bank: 
                     token=admin(api)).code == "IDEMPOTENCY_KEY_REQUIRED"
 
 
+def test_signed_partner_requests_without_idempotency_key_are_400_and_store_nothing(bank: Bank) -> None:
+    rid = "br_" + "0" * 24
+    for path, body in (("/partners/bindings", _body()),
+                       (f"/partners/bindings/{rid}/confirmation", {"account_id": "acc_x", "card_token": card_token()}),
+                       (f"/partners/bindings/{rid}/rejection", {"reason": "no"})):
+        reply = bank.call("POST", path, body)  # signed, no Idempotency-Key
+        assert reply.status == 400 and reply.code == "IDEMPOTENCY_KEY_REQUIRED", (path, reply.body)
+    assert bank.api.stack.client("dynamodb").scan(TableName="BindingsTable")["Items"] == []
+
+
 @pytest.mark.parametrize("body", [
     {"name": "X", "callback_url": "ftp://bank.example/cb"},
     {"name": "X\u202e", "callback_url": "https://bank.example/cb"},

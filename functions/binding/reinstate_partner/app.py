@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import build_resolver, current_caller
+from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.binding import wiring
 from shared.binding.models import PartnerStatus
@@ -21,8 +21,9 @@ SETTINGS = BindingSettings.load()  # at import: a misconfigured function fails i
 @app.delete(
     "/admin/partners/<partner_id>/suspension",
     summary="Reinstate a suspended partner bank (admin)",
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409),
     tags=["admin", "binding"],
+    middlewares=[idempotent(required=False)],
 )
 def reinstate_partner(partner_id: Annotated[PartnerId, Path()]) -> PartnerResponse:
     current_caller(app).require("admin")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import build_resolver, current_caller
+from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
 from shared.binding import wiring
 from shared.binding.schemas import BindingId, UnbindResponse
@@ -18,7 +18,8 @@ SETTINGS = BindingSettings.load()  # at import: a misconfigured function fails i
 
 
 @app.delete("/bindings/<binding_id>", summary="Unbind one of the caller's cards (X-Verification-Token required)",
-            responses=error_responses(401, 403, 404, 422), tags=["binding"])
+            responses=error_responses(400, 401, 403, 404, 422), tags=["binding"],
+            middlewares=[idempotent(required=False)])
 def unbind(binding_id: Annotated[BindingId, Path()],
            x_verification_token: Annotated[str | None, Header(alias="X-Verification-Token", max_length=2048)] = None,
            ) -> UnbindResponse:
