@@ -14,6 +14,7 @@ from shared.signals.fold import Limits, RawProfile, fold_sign_in, local_time
 from shared.signals.models import (
     ActivityProfile,
     AttemptKind,
+    BindingFact,
     ClientInfo,
     Device,
     IpReputation,
@@ -77,7 +78,8 @@ class SignalsService:
         return raw.to_profile(user_id, now, local_time(now, self.settings.utc_offset).date(),
                               account_id=account.account_id if account else None,
                               account_created_at=account.created_at if account else None, group_count=groups,
-                              window_days=self.settings.signals_max_window_days)
+                              window_days=self.settings.signals_max_window_days,
+                              max_bindings=self.settings.signals_max_bindings)
 
     def _since(self, window: timedelta) -> datetime:
         if window <= timedelta(0) or window > self.settings.max_window:
@@ -198,6 +200,10 @@ class SignalsService:
 
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None:
         self.store.set_sensitive_change(user_id, change, self.clock())
+
+    def record_binding(self, user_id: str, fact: BindingFact) -> None:
+        """§6 calls this on every state change of a binding (bound, first use verified, unbound)."""
+        self.store.put_binding(user_id, fact)
 
     def session(self, user_id: str, session_id: str) -> Session | None:
         return self.store.get_session(user_id, session_id)
