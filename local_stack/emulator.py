@@ -22,6 +22,8 @@
 * **EventBridge Lambda targets**: moto 5.2.5 raises for them; ``Rule.send_to_targets`` hands each
   matching Lambda target's event to ``rule_lambda_target`` (``local_stack.rules``) and lets moto
   deliver the rule's other targets itself.
+* **Definitions validated once**: moto parses a state machine's definition at every create to validate
+  it; a definition that passed once is not parsed again (every reset re-creates the same ones).
 * **Stream activity**: every record moto appends to a table's stream notifies ``stream_listeners``
   (table name), so the stream pollers (``local_stack.streams``) wake up at once instead of spinning.
 
@@ -189,6 +191,12 @@ class Emulator:
 
         StreamShard.add = shard_add  # type: ignore[method-assign,assignment]
 
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        self._saved["validate_asl"] = StepFunctionsParserBackend.__dict__["_validate_definition"]
+        StepFunctionsParserBackend._validate_definition = staticmethod(  # type: ignore[method-assign]
+            _validated_once(self._saved["validate_asl"].__func__))
+
     def _unpatch(self) -> None:
         if not self._saved:
             return
@@ -211,6 +219,9 @@ class Emulator:
 
         Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
         StreamShard.add = self._saved["shard_add"]  # type: ignore[method-assign]
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        StepFunctionsParserBackend._validate_definition = self._saved["validate_asl"]  # type: ignore[method-assign]
         self._saved = {}
 
 
@@ -236,6 +247,20 @@ def _lambda_targets(emulator: Emulator, original: Callable[..., Any]) -> Callabl
                 rule.targets = saved
 
     return send_to_targets
+
+
+def _validated_once(validate: Callable[..., None]) -> Callable[..., None]:
+    """moto parses a definition (ANTLR, ~0.2 s each) to validate it at every ``CreateStateMachine``; every
+    reset re-creates the template's state machines from the same definitions, so one that passed once passes
+    again without the parse. A definition that fails is parsed (and fails) every time."""
+    valid: set[str] = set()
+
+    def validate_definition(definition: str) -> None:
+        if definition not in valid:
+            validate(definition=definition)
+            valid.add(definition)
+
+    return validate_definition
 
 
 def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:

@@ -105,7 +105,8 @@ class _Snapshot:
             pending = {self.table: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
             while pending:
                 pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-        updates = [{"Update": {"TableName": self.table, "Key": key, "UpdateExpression": "SET expires_at = :exp ADD n :d",
+        updates = [{"Update": {"TableName": self.table, "Key": key,
+                               "UpdateExpression": "SET expires_at = :exp ADD n :d",
                                "ExpressionAttributeValues": {":exp": expires_at, ":d": {"N": str(delta)}}}}
                    for key, delta, expires_at in self.increments]
         for start in range(0, len(updates), 100):
