@@ -22,8 +22,9 @@
 * **EventBridge Lambda targets**: moto 5.2.5 raises for them; ``Rule.send_to_targets`` hands each
   matching Lambda target's event to ``rule_lambda_target`` (``local_stack.rules``) and lets moto
   deliver the rule's other targets itself.
-* **Definitions validated once**: moto parses a state machine's definition at every create to validate
-  it; a definition that passed once is not parsed again (every reset re-creates the same ones).
+* **Definitions parsed once**: moto parses a state machine's definition (ANTLR) at every create to validate
+  it and again at every execution; a definition that validated once is not parsed again, and executions of
+  one definition share its evaluation components (they keep no execution state).
 * **Stream activity**: every record moto appends to a table's stream notifies ``stream_listeners``
   (table name), so the stream pollers (``local_stack.streams``) wake up at once instead of spinning.
 
@@ -191,11 +192,15 @@ class Emulator:
 
         StreamShard.add = shard_add  # type: ignore[method-assign,assignment]
 
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         self._saved["validate_asl"] = StepFunctionsParserBackend.__dict__["_validate_definition"]
         StepFunctionsParserBackend._validate_definition = staticmethod(  # type: ignore[method-assign]
             _validated_once(self._saved["validate_asl"].__func__))
+        self._saved["entrypoint"] = ExecutionWorker._get_evaluation_entrypoint
+        ExecutionWorker._get_evaluation_entrypoint = _parsed_once(  # type: ignore[method-assign]
+            self._saved["entrypoint"])
 
     def _unpatch(self) -> None:
         if not self._saved:
@@ -222,6 +227,9 @@ class Emulator:
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
         StepFunctionsParserBackend._validate_definition = self._saved["validate_asl"]  # type: ignore[method-assign]
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        ExecutionWorker._get_evaluation_entrypoint = self._saved["entrypoint"]  # type: ignore[method-assign]
         self._saved = {}
 
 
@@ -261,6 +269,21 @@ def _validated_once(validate: Callable[..., None]) -> Callable[..., None]:
             valid.add(definition)
 
     return validate_definition
+
+
+def _parsed_once(entrypoint: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto parses the definition again for every execution. Its evaluation components keep no execution
+    state (that lives in the execution's ``Environment``), so executions of one definition share one parse."""
+    programs: dict[str, Any] = {}
+
+    def get_entrypoint(worker: Any) -> Any:
+        definition = worker._evaluation_details.state_machine_details.definition
+        program = programs.get(definition)
+        if program is None:
+            program = programs[definition] = entrypoint(worker)
+        return program
+
+    return get_entrypoint
 
 
 def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:
