@@ -199,7 +199,7 @@ class Emulator:
         StepFunctionsParserBackend._validate_definition = staticmethod(  # type: ignore[method-assign]
             _validated_once(self._saved["validate_asl"].__func__))
         self._saved["entrypoint"] = ExecutionWorker._get_evaluation_entrypoint
-        ExecutionWorker._get_evaluation_entrypoint = _parsed_once(  # type: ignore[method-assign]
+        ExecutionWorker._get_evaluation_entrypoint = _parsed_once(  # type: ignore[method-assign,assignment]
             self._saved["entrypoint"])
 
     def _unpatch(self) -> None:
