@@ -13,8 +13,11 @@ face slides relative to its outline and the nose slides most, as in a head turn.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -108,6 +111,33 @@ def liveness_frames(image: bytes, steps: Sequence[LivenessStep | str], *, servic
     way round) until the check's own thresholds are met with a margin. If no warp does, the strongest
     attempt is returned and the check will refuse it."""
     svc = service or _service()
+    t = Thresholds.of(svc.settings)
+    wanted = list(map(LivenessStep, steps))
+    photo = (hashlib.sha256(image).hexdigest(), quality, t)
+    missing = [step for step in dict.fromkeys(wanted) if (photo, step) not in _FRAMES]
+    if missing:
+        for step, frame in zip(missing, _answer(svc, image, missing, t, quality), strict=True):
+            _remember((photo, step), frame)
+    return [_FRAMES[(photo, step)] for step in wanted]
+
+
+# The frame answering one step depends only on the photo, the step, the JPEG quality and the check's
+# thresholds: a challenge of steps already answered for a photo costs no model run (tests and the demo draw
+# many challenges for the same few photos).
+_FRAMES: OrderedDict[tuple[tuple[str, int, Thresholds], LivenessStep], bytes] = OrderedDict()
+_FRAMES_KEPT = 256
+_FRAMES_LOCK = threading.Lock()
+
+
+def _remember(key: tuple[tuple[str, int, Thresholds], LivenessStep], frame: bytes) -> None:
+    with _FRAMES_LOCK:
+        _FRAMES[key] = frame
+        while len(_FRAMES) > _FRAMES_KEPT:
+            _FRAMES.popitem(last=False)
+
+
+def _answer(svc: FaceService, image: bytes, steps: Sequence[LivenessStep], t: Thresholds,
+            quality: int) -> list[bytes]:
     decoded = svc.decode_selfie(image)
     picture = decoded.image
     if max(picture.size) > MAX_SIDE:
@@ -116,10 +146,9 @@ def liveness_frames(image: bytes, steps: Sequence[LivenessStep | str], *, servic
         decoded = type(decoded)(picture, decoded.scale_to_original / k)
     selfie = svc.analyze(decoded)  # the photo itself must pass the gates
     marks = np.asarray(selfie.face.landmarks, dtype=np.float64)
-    t = Thresholds.of(svc.settings)
     margin = Thresholds(t.yaw_deg * MARGIN, t.pitch_deg * MARGIN, t.match)
     frames = []
-    for step in map(LivenessStep, steps):
+    for step in steps:
         chosen = b""
         for gain in GAINS:
             chosen = _encode(_warp(picture, marks, step, gain), quality)
