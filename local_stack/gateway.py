@@ -241,7 +241,9 @@ class Gateway:
             return None
         ddb = boto3.client("dynamodb")
         item = ddb.get_item(TableName=table, Key={"pk": {"S": f"PHONE#{phone}"}}, ConsistentRead=True).get("Item")
-        return item["owner"]["S"] if item and "owner" in item else None
+        if not item or "owner" not in item or item.get("released", {}).get("BOOL"):  # a number changed away
+            return None
+        return str(item["owner"]["S"])
 
     def openapi(self) -> dict[str, Any]:
         if self._openapi is None:

@@ -50,9 +50,10 @@ def status_for(exc: errors.DomainError) -> int:
     return 400
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   retry_after: int | None = None) -> Response:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details or {}))
-    headers = {"Retry-After": "1"} if status == 503 else None
+    headers = {"Retry-After": str(retry_after or 1)} if status == 503 or retry_after else None
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -75,7 +76,10 @@ _JSON_ONLY = "Send the body as JSON with Content-Type: application/json."
 def _domain(exc: errors.DomainError) -> Response:
     status = status_for(exc)
     logger.info("request refused", extra={"error_code": exc.code, "status": status})
-    return error_response(status, exc.code, exc.message, exc.details)
+    # An error that knows when to come back (a lockout: 429 TOO_MANY_ATTEMPTS) says so in Retry-After.
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    return error_response(status, exc.code, exc.message, exc.details,
+                          retry_after=retry_after if isinstance(retry_after, int) else None)
 
 
 def _validation(app: APIGatewayRestResolver) -> Callable[[RequestValidationError], Response]:

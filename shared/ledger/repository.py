@@ -7,6 +7,9 @@ Accounts table (``pk``)
     ``OWNER#<sub>``    put-once claim: one customer account per user
     ``PHONE#<e164>``   put-once claim: a phone number belongs to one account (CONTRACTS.md)
 
+A claim is taken again only once ``released`` (the phone was changed away from it, SPEC §4): nothing is ever
+deleted from the Accounts table.
+
 Ledger table (``pk``, ``sk``)
     ``TX#<id>`` / ``TX``                                   the transaction record (put-once)
     ``ACCOUNT#<id>`` / ``ENTRY#<created_at>#<tx>#<D|C>``  one entry per side, newest-first by ``sk``
@@ -26,7 +29,7 @@ from typing import Any
 
 from shared.clock import iso
 from shared.dynamo import Repository, from_item, to_item
-from shared.errors import AlreadyExists
+from shared.errors import AlreadyExists, Conflict
 from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
@@ -126,12 +129,50 @@ class DynamoLedgerStore(Repository):
         if account.phone:
             phone = to_item({"pk": f"PHONE#{account.phone}", "entity": "PHONE", "account_id": account.account_id,
                              "owner": account.owner})
-            writes.append(GuardedWrite.failing_with(self._put_once(phone), PhoneInUse))
+            writes.append(GuardedWrite.failing_with(self._claim(phone), PhoneInUse))
         transact(self.client, writes)
 
     def _put_once(self, item: dict[str, Any]) -> dict[str, Any]:
         return {"Put": {"TableName": self.accounts_table, "Item": item,
                         "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _claim(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Put-once, unless the previous holder's claim was released."""
+        return {"Put": {"TableName": self.accounts_table, "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk) OR released = :yes",
+                        "ExpressionAttributeValues": {":yes": {"BOOL": True}}}}
+
+    def _claimed(self, key: str) -> str | None:
+        """The account id a live (not released) claim names."""
+        item = self.client.get_item(TableName=self.accounts_table, Key={"pk": {"S": key}},
+                                    ConsistentRead=True).get("Item")
+        if not item or item.get("released", {}).get("BOOL"):
+            return None
+        return str(item["account_id"]["S"])
+
+    def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        """[writes..., release the old claim, claim the new number, set it on the account] in one transaction."""
+        claim = to_item({"pk": f"PHONE#{new_phone}", "entity": "PHONE", "account_id": account.account_id,
+                         "owner": account.owner})
+        changed = Conflict("The account's phone changed meanwhile; try again.")
+        update: dict[str, Any] = {
+            "TableName": self.accounts_table, "Key": account_key(account.account_id),
+            "UpdateExpression": "SET phone = :new",
+            "ConditionExpression": "attribute_exists(pk) AND "
+                                   + ("phone = :old" if account.phone else "attribute_not_exists(phone)"),
+            "ExpressionAttributeValues": {":new": {"S": new_phone},
+                                          **({":old": {"S": account.phone}} if account.phone else {})}}
+        guarded = [*writes]
+        if account.phone:
+            release = {"TableName": self.accounts_table, "Key": {"pk": {"S": f"PHONE#{account.phone}"}},
+                       "UpdateExpression": "SET released = :yes",
+                       "ConditionExpression": "account_id = :id",
+                       "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":id": {"S": account.account_id}}}
+            guarded.append(GuardedWrite.failing_with({"Update": release}, lambda: changed))
+        guarded += [GuardedWrite.failing_with(self._claim(claim), PhoneInUse),
+                    GuardedWrite.failing_with({"Update": update}, lambda: changed)]
+        transact(self.client, guarded)
+        return account.model_copy(update={"phone": new_phone})
 
     def get_account(self, account_id: str) -> Account | None:
         resp = self.client.get_item(TableName=self.accounts_table, Key=account_key(account_id), ConsistentRead=True)
@@ -148,9 +189,8 @@ class DynamoLedgerStore(Repository):
         return self.get_account(claim["account_id"]["S"])
 
     def find_account_by_phone(self, phone: str) -> Account | None:
-        claim = self.client.get_item(TableName=self.accounts_table, Key={"pk": {"S": f"PHONE#{phone}"}},
-                                     ConsistentRead=True).get("Item")
-        return self.get_account(claim["account_id"]["S"]) if claim else None
+        account_id = self._claimed(f"PHONE#{phone}")
+        return self.get_account(account_id) if account_id else None
 
     # --- transactions ---------------------------------------------------------
     def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),

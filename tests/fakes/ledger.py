@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from shared.errors import AlreadyExists
+from shared.errors import AlreadyExists, Conflict
 from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
@@ -74,6 +74,21 @@ class InMemoryLedgerStore:
     def find_account_by_phone(self, phone: str) -> Account | None:
         aid = self.phones.get(phone)
         return self.accounts.get(aid) if aid else None
+
+    def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        with self.lock:
+            check_all(writes)
+            current = self.accounts.get(account.account_id)
+            if current is None or current.phone != account.phone:
+                raise Conflict("The account's phone changed meanwhile; try again.")
+            if new_phone in self.phones:
+                raise PhoneInUse()
+            if current.phone:
+                self.phones.pop(current.phone, None)
+            self.phones[new_phone] = current.account_id
+            self.accounts[current.account_id] = current.model_copy(update={"phone": new_phone})
+            commit_all(writes)
+            return self.accounts[current.account_id]
 
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})

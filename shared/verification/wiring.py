@@ -1,0 +1,95 @@
+"""Builds the verification services from the function's settings, once per container and configuration."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from shared.ledger.service import AccountService
+from shared.ledger.wiring import account_service, ledger_service
+from shared.verification.adapters import (
+    HistoryDeviceTrust,
+    LedgerAccounts,
+    LedgerHistoryProfiles,
+    NoCardBindings,
+    NoFace,
+    NoFirstUseGate,
+    OnnxFeasibilityModel,
+    RangeIpReputation,
+    SecretHasher,
+    SnsSmsNotifier,
+    policy_source,
+)
+from shared.verification.repository import DynamoVerificationStore
+from shared.verification.services import (
+    ChallengeService,
+    DecisionService,
+    FeedbackService,
+    PasswordService,
+    PaymentGuardService,
+    PhoneChangeService,
+    TokenService,
+    VerificationDeps,
+)
+from shared.verification.settings import VerificationSettings
+
+
+@cache
+def deps(settings: VerificationSettings) -> VerificationDeps:
+    store = DynamoVerificationStore(settings.verifications_table)
+    accounts = account_service(settings.ledger)
+    return VerificationDeps(
+        store=store,
+        policies=policy_source(settings),
+        profiles=LedgerHistoryProfiles(accounts, store),
+        devices=HistoryDeviceTrust(),
+        ip_reputation=RangeIpReputation(settings.ip_ranges_file),
+        notifier=SnsSmsNotifier(settings.verification_sms_sender),
+        model=OnnxFeasibilityModel(settings.verification_model_dir),
+        hasher=SecretHasher(settings.verification_key_secret_id, settings.verification_hash_key,
+                            settings.verification_key_cache_seconds),
+        face=NoFace(),
+        cards=NoCardBindings(),
+        first_use=NoFirstUseGate(),
+        accounts=LedgerAccounts(accounts),
+    )
+
+
+@cache
+def decisions(settings: VerificationSettings) -> DecisionService:
+    return DecisionService(deps(settings))
+
+
+@cache
+def challenges(settings: VerificationSettings) -> ChallengeService:
+    return ChallengeService(deps(settings))
+
+
+@cache
+def tokens(settings: VerificationSettings) -> TokenService:
+    return TokenService(deps(settings))
+
+
+@cache
+def passwords(settings: VerificationSettings) -> PasswordService:
+    return PasswordService(deps(settings), tokens(settings))
+
+
+@cache
+def phone_changes(settings: VerificationSettings) -> PhoneChangeService:
+    return PhoneChangeService(deps(settings), tokens(settings), challenges(settings))
+
+
+@cache
+def feedback(settings: VerificationSettings) -> FeedbackService:
+    return FeedbackService(deps(settings))
+
+
+@cache
+def payment_guard(settings: VerificationSettings) -> PaymentGuardService:
+    return PaymentGuardService(deps(settings), decisions(settings), tokens(settings))
+
+
+@cache
+def guarded_accounts(settings: VerificationSettings) -> AccountService:
+    """The ledger's account service with the inline decision of transfers (``POST /transfers``)."""
+    return AccountService(ledger_service(settings.ledger), guard=payment_guard(settings))
