@@ -204,7 +204,7 @@ class Policy(_Doc):
     exemptions: Exemptions = Exemptions()
     methods: dict[Operation, tuple[Method, ...]]
     strong_from_level: Level = Level.HIGH  # a strong method is required at this overall level
-    sms_otp_max_level: Level = Level.LOW  # NIST SP 800-63B restricted: SMS OTP alone only up to this level
+    sms_otp_max_level: Level = Level.MEDIUM  # NIST SP 800-63B restricted: SMS OTP alone only up to this level
     both_high: BothHigh = BothHigh.DENY  # account and network HIGH: deny, or the strongest method only
     strongest: tuple[Method, ...] = (Method.FACE, Method.CARD)
     inactive: Inactive

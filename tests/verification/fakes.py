@@ -17,6 +17,7 @@ from shared.ledger.models import Account
 from shared.types import Money
 from shared.verification.errors import ExemptionExhausted, StaleState, VerificationInvalid
 from shared.verification.models import (
+    DeviceInfo,
     FaceEvidence,
     History,
     Operation,
@@ -31,19 +32,24 @@ from shared.verification.risk import IpInfo, ip_prefix
 from shared.verification.services import VerificationDeps
 from shared.writes import GuardedWrite
 from tests.fakes.ledger import FakeWrite, check_all, commit_all
+from training.policy_doc import content_version
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_FILE = REPO / "shared" / "verification" / "policy.json"
 
 
 def policy(**changes: Any) -> Policy:
-    """The committed policy with top-level ``changes`` (a dict replaces a section's keys one level down)."""
+    """The committed policy with top-level ``changes`` (a dict replaces a section's keys one level down); a
+    changed document gets its content version, as ``make calibrate`` / ``make train`` stamp it."""
     base = Policy.model_validate_json(POLICY_FILE.read_text()).model_dump(mode="json")
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}
         else:
             base[key] = value
+    base = Policy.model_validate(base).model_dump(mode="json")
+    if changes:
+        base["version"] = content_version(base)
     return Policy.model_validate(base)
 
 
@@ -358,3 +364,13 @@ class World:
 
     def set_policy(self, p: Policy) -> None:
         self.policies.policy = p
+
+    def user(self, owner: str, phone: str | None = "+8613800000001") -> Account:
+        """An account and an activity profile: device ``dev-1`` known (not trusted), ``10.0.0.0/24`` and WIFI
+        usual, active yesterday."""
+        account = self.accounts.add(owner, phone=phone)
+        self.profiles.profiles[owner] = Profile(
+            owner=owner, account_created_at=account.created_at, last_activity_at=self.clock.now - timedelta(days=1),
+            devices={"dev-1": DeviceInfo(device_id="dev-1", first_seen=account.created_at)},
+            ip_prefixes=frozenset({"10.0.0.0/24"}), network_types=frozenset({"WIFI"}), phone=phone)
+        return account

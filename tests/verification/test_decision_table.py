@@ -248,7 +248,8 @@ def test_levels_come_from_the_policy() -> None:
 # --- method selection ---------------------------------------------------------------------------------------
 def challenge(**kw: Any) -> Outcome:
     """A LOGIN from an unknown device (no exemption), plus ``kw``."""
-    base: dict[str, Any] = {"c": ctx(device_id="dev-new", header_device_id="dev-new", geo=None), "h": History(owner="u")}
+    base: dict[str, Any] = {"c": ctx(device_id="dev-new", header_device_id="dev-new", geo=None),
+                            "h": History(owner="u")}
     return run(**{**base, **kw})
 
 
@@ -259,15 +260,15 @@ def test_low_risk_offers_the_weak_methods_first_then_the_strong_ones_in_policy_o
 
 
 def test_sms_otp_is_never_offered_alone_above_its_level() -> None:
-    medium = challenge(ip=IpInfo(prefix=ip_prefix(IP), categories=frozenset({"VPN"})))
+    vpn = IpInfo(prefix=ip_prefix(IP), categories=frozenset({"VPN"}))
+    assert policy().sms_otp_max_level is Level.MEDIUM  # the committed policy: SMS OTP alone up to MEDIUM
+    assert Method.SMS_OTP in challenge(ip=vpn).methods
+    strict = policy(sms_otp_max_level="LOW")
+    medium = challenge(ip=vpn, pol=strict)
     assert medium.risk.highest is Level.MEDIUM
     assert Method.SMS_OTP not in medium.methods and "SMS_OTP_RESTRICTED" in medium.reasons
     assert medium.methods[0] is Method.PASSWORD and medium.strength is Strength.WEAK
-    relaxed = challenge(ip=IpInfo(prefix=ip_prefix(IP), categories=frozenset({"VPN"})),
-                        pol=policy(sms_otp_max_level="MEDIUM"))
-    assert Method.SMS_OTP in relaxed.methods
-    only_sms = challenge(ip=IpInfo(prefix=ip_prefix(IP), categories=frozenset({"VPN"})),
-                         enrolled=frozenset({Method.SMS_OTP, Method.CARD}))
+    only_sms = challenge(ip=vpn, pol=strict, enrolled=frozenset({Method.SMS_OTP, Method.CARD}))
     assert only_sms.methods == (Method.CARD,) and only_sms.strength is Strength.STRONG
     assert "STRONG_REQUIRED:NO_WEAK_METHOD_LEFT" in only_sms.reasons
 
