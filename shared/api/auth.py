@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import BaseModel
 
 from shared.errors import Forbidden, InvalidInput, Unauthenticated
@@ -87,3 +88,13 @@ def client_context(app: APIGatewayRestResolver) -> ClientContext:
     return ClientContext(session_id=values[SESSION_HEADER], device_id=values[DEVICE_HEADER], source_ip=source_ip,
                          verification_token=values[TOKEN_HEADER],
                          caller_phone=current_caller(app).phone_number)
+
+
+# The same headers as typed route parameters (documented in the OpenAPI document, validated by the resolver).
+SessionIdHeader = Annotated[str | None, Header(alias=SESSION_HEADER, min_length=1, max_length=128,
+                                               description="The sign-in session (POST /sessions).")]
+DeviceIdHeader = Annotated[str | None, Header(alias=DEVICE_HEADER, min_length=1, max_length=128,
+                                              description="The app's device id.")]
+VerificationTokenHeader = Annotated[str | None, Header(alias=TOKEN_HEADER, min_length=1, max_length=256,
+                                                       description="A verification token (POST /verifications/"
+                                                                   "{id}/attempts) for this protected call.")]

@@ -75,8 +75,26 @@ def _runner(settings: IdempotencySettings) -> Callable[..., dict[str, Any]]:
     return run  # type: ignore[no-any-return]
 
 
-def idempotent(required: bool = True) -> Middleware:
+def _without(response: Response, secret_fields: tuple[str, ...]) -> Response:
+    """The response as stored: each of ``secret_fields`` (top-level JSON members) set to null (CONTRACTS.md
+    "Secrets in responses": a replay returns the stored result without the secret)."""
+    body = response.body if isinstance(response.body, str) else json.dumps(response.body, separators=(",", ":"))
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return response
+    if not isinstance(data, dict) or not any(f in data for f in secret_fields):
+        return response
+    data.update({f: None for f in secret_fields if f in data})
+    return Response(status_code=response.status_code, content_type=response.content_type,
+                    body=json.dumps(data, separators=(",", ":")), headers=response.headers)
+
+
+def idempotent(required: bool = True, secret_fields: tuple[str, ...] = ()) -> Middleware:
     """Route middleware honouring the ``Idempotency-Key`` header.
+
+    ``secret_fields``: members of the JSON response that are never stored in the idempotency record; the first
+    answer carries them, a replay answers null for them.
 
     Called when the route is declared (the handler's import), so its settings are validated at cold start.
     """
@@ -94,11 +112,13 @@ def idempotent(required: bool = True) -> Middleware:
         run = _runner(settings)
         run.config.register_lambda_context(app.lambda_context)  # type: ignore[attr-defined]
         replayed = True
+        first: Response | None = None
 
         def call() -> Response:
-            nonlocal replayed
+            nonlocal replayed, first
             replayed = False
-            return next_middleware(app)
+            first = next_middleware(app)
+            return _without(first, secret_fields) if secret_fields else first
 
         request = {
             "caller": caller.sub,
@@ -112,6 +132,9 @@ def idempotent(required: bool = True) -> Middleware:
         headers[HEADER] = key
         if replayed:
             headers["Idempotent-Replayed"] = "true"
+        elif first is not None and secret_fields:  # the caller gets the secret once; the record never has it
+            return Response(status_code=first.status_code, content_type=first.content_type, body=first.body,
+                            headers={**(first.headers or {}), HEADER: key})
         return Response(
             status_code=stored["status_code"],
             content_type=stored["content_type"],
