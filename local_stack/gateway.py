@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_stack import tokens
 from local_stack.functions import FunctionRegistry
-from local_stack.template import ACCOUNT, Route, Template
+from local_stack.template import ACCOUNT, REGION, Route, Template
 from shared.api.auth import E164
 
 log = logging.getLogger("local_stack.gateway")
@@ -92,6 +92,8 @@ class Gateway:
         path = request.path
         if path == "/local/token" and request.method == "POST":
             return self._token(request)
+        if path == "/local/outbox" and request.method == "GET":
+            return self._outbox(request)
         if path == "/openapi.json" and request.method == "GET":
             return Response(json.dumps(self.openapi()), 200, content_type="application/json")
         if path in ("/swagger", "/swagger/") and request.method == "GET":
@@ -231,6 +233,17 @@ class Gateway:
         token = tokens.issue(sub, groups, data.get("partner_id"), phone_number=phone)
         return Response(json.dumps({"token": token}), 200, content_type="application/json")
 
+    def _outbox(self, request: Request) -> Response:
+        """``GET /local/outbox?phone=+86...``: the SMS messages (one-time codes) the functions sent to ``phone``
+        through SNS, newest first, as the emulator recorded them (a person reads their code here locally)."""
+        phone = request.args.get("phone", "")
+        if not E164.match(phone):
+            body = {"error": {"code": "VALIDATION_ERROR", "details": {},
+                              "message": "Query parameter phone must be an E.164 number, e.g. ?phone=%2B8613800000001"}}
+            return Response(json.dumps(body), 422, content_type="application/json")
+        return Response(json.dumps({"phone": phone, "messages": sms_outbox(phone)}), 200,
+                        content_type="application/json")
+
     def phone_owner(self, phone: str) -> str | None:
         """The user whose account holds ``phone`` (the ledger's put-once phone claim), read from the emulator."""
         import boto3
@@ -262,3 +275,11 @@ class Gateway:
             return Response("not found", 404)
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return Response(target.read_bytes(), 200, content_type=ctype)
+
+
+def sms_outbox(phone: str) -> list[dict[str, str]]:
+    """SMS messages the emulated SNS published to ``phone`` (newest first)."""
+    from moto.sns.models import sns_backends
+
+    sent = sns_backends[ACCOUNT][REGION].sms_messages
+    return [{"message_id": mid, "text": text} for mid, (to, text) in reversed(list(sent.items())) if to == phone]

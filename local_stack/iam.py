@@ -215,6 +215,8 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [_queue_arn(str(params["QueueUrl"]))]
     if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
         return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if service == "sns" and "PhoneNumber" in params:  # direct SMS names no ARN: IAM evaluates it against "*"
+        return ["*"]
     if service == "lambda" and "FunctionName" in params:
         name = str(params["FunctionName"])
         return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]
