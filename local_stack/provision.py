@@ -26,6 +26,8 @@ NOT_EMULATED = frozenset({
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",  # local tokens instead
     "AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Role", "AWS::IAM::Policy",
     "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
+    # the verification policy's AppConfig profile: locally the functions read the layer's file (Metadata.LocalStack)
+    "AWS::AppConfig::Application", "AWS::AppConfig::Environment", "AWS::AppConfig::ConfigurationProfile",
 })
 _PROVISIONED = frozenset({
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::SNS::Subscription",
