@@ -67,10 +67,11 @@ class VerificationStore(Protocol):
         counters are left alone (``w_count_exemption`` adds to them concurrently) unless ``reset_counters``: a
         passed verification restarts them under ``h.exempt_epoch``."""
 
-    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int,
-                          count_limit: int) -> GuardedWrite:
-        """Add one exempted payment of ``amount`` to the counters of ``epoch`` if they stay within the limits
-        (``ExemptionExhausted`` otherwise): concurrent exemptions cannot exceed them."""
+    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int | None = None,
+                          count_limit: int | None = None) -> GuardedWrite:
+        """Add one exempted payment of ``amount`` to the counters (every exemption counts, PSD2 art. 16). With
+        limits (a LOW_VALUE exemption) only if the counters of ``epoch`` stay within them, ``ExemptionExhausted``
+        otherwise: concurrent low-value exemptions cannot exceed them."""
 
     def w_put_token(self, token_hash: str, grant: TokenGrant) -> GuardedWrite: ...
 

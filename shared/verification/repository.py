@@ -154,23 +154,26 @@ class DynamoVerificationStore(Repository):
                                         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
                             _stale)
 
-    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int,
-                          count_limit: int) -> GuardedWrite:
-        room = cumulative_limit - amount
-        condition = ("exempt_epoch = :epoch AND "
-                     "(attribute_not_exists(exempt_count) OR (exempt_count < :maxc AND exempt_amount <= :room))")
-        if epoch == History.model_fields["exempt_epoch"].default:  # the user's first epoch: maybe no item yet
-            condition = f"attribute_not_exists(exempt_epoch) OR ({condition})"
-        update = {
+    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int | None = None,
+                          count_limit: int | None = None) -> GuardedWrite:
+        values: dict[str, Any] = {":epoch": {"S": epoch}, ":zero": {"N": "0"}, ":owner": {"S": owner},
+                                  ":amt": {"N": str(amount)}, ":one": {"N": "1"}}
+        condition = None
+        if cumulative_limit is not None and count_limit is not None:
+            condition = ("exempt_epoch = :epoch AND "
+                         "(attribute_not_exists(exempt_count) OR (exempt_count < :maxc AND exempt_amount <= :room))")
+            if epoch == History.model_fields["exempt_epoch"].default:  # the user's first epoch: maybe no item yet
+                condition = f"attribute_not_exists(exempt_epoch) OR ({condition})"
+            values.update({":maxc": {"N": str(count_limit)}, ":room": {"N": str(cumulative_limit - amount)}})
+        update: dict[str, Any] = {
             "TableName": self.table, "Key": {"pk": {"S": f"HIST#{owner}"}},
             "UpdateExpression": "SET exempt_epoch = if_not_exists(exempt_epoch, :epoch), "
                                 "version = if_not_exists(version, :zero), #owner = :owner "
                                 "ADD exempt_amount :amt, exempt_count :one",
-            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":epoch": {"S": epoch}, ":zero": {"N": "0"},
-                                          ":owner": {"S": owner}, ":amt": {"N": str(amount)}, ":one": {"N": "1"},
-                                          ":maxc": {"N": str(count_limit)}, ":room": {"N": str(room)}}}
+            "ExpressionAttributeValues": values}
+        if condition:
+            update["ConditionExpression"] = condition
         return GuardedWrite({"Update": update}, lambda _old: ExemptionExhausted())
 
     def w_put_token(self, token_hash: str, grant: TokenGrant) -> GuardedWrite:

@@ -137,9 +137,11 @@ class InMemoryVerificationStore:
         return self._write(lambda: self.histories.get(h.owner, History(owner=h.owner)).version == expected_version,
                            commit, StaleState)
 
-    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int,
-                          count_limit: int) -> GuardedWrite:
+    def w_count_exemption(self, owner: str, epoch: str, amount: int, cumulative_limit: int | None = None,
+                          count_limit: int | None = None) -> GuardedWrite:
         def check() -> bool:
+            if cumulative_limit is None or count_limit is None:
+                return True
             cur_epoch, spent, count = self.counters.get(owner, (History(owner=owner).exempt_epoch, 0, 0))
             return cur_epoch == epoch and count < count_limit and spent + amount <= cumulative_limit
 

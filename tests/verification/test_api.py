@@ -4,9 +4,11 @@ tokens at the protected operations (phone change, large transfers), dynamic link
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import boto3
+import pytest
 
 from local_stack import LocalStack
 from tests.conftest import Api
@@ -317,3 +319,34 @@ def test_the_outbox_is_local_and_validates_its_query(v: VerificationApi, api: Ap
         assert exc.code == 422
     c: Customer = v.customer()
     assert v.outbox(c.phone) == []
+
+
+def test_no_secret_or_personal_data_in_any_log_line(v: VerificationApi, api: Api,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A whole flow with every secret the API takes or gives; then every log record (message and every extra
+    field, before any redaction) and everything printed is scanned for each."""
+    caplog.set_level(logging.DEBUG, logger="wallet")  # the functions' logger (Powertools, service "wallet")
+    c = v.customer(balance=2_000_000)
+    payee = v.customer()
+    password, new_phone = "862731", "+8613788889999"
+    v.age_account(c, days=10)
+    api.call("PUT", "/me/payment-password", {"password": password}, token=c.token, key="log-pw")
+    vid = v.trigger(c, "ACCOUNT_UPDATE").body["verification_id"]
+    v.send_otp(c, vid)
+    code = v.code(c.phone)
+    v.attempt(c, vid, method="SMS_OTP", otp="000000" if code != "000000" else "111111")
+    token = v.attempt(c, vid, method="SMS_OTP", otp=code).body["token"]
+    api.call("PATCH", "/accounts/me", {"phone": new_phone}, token=c.token, key="log-ph",
+             headers={"X-Verification-Token": token})
+    new_code = v.code(new_phone)
+    api.call("POST", "/accounts/me/phone/confirmation", {"otp": new_code}, token=c.token, key="log-cf")
+    pay = v.trigger(c, "PAYMENT", amount={"amount": 600_000, "currency": "CNY"}, payee_account_id=payee.account_id)
+    v.attempt(c, pay.body["verification_id"], method="PASSWORD", password=password)
+    card = v.attempt(c, pay.body["verification_id"], method="CARD",
+                     card={"last4": "4242", "id_number": "11010119900307777X"})
+    assert card.status in (409, 422)  # passed already, or not offered (no binding): refused
+    v.trigger(c, "LOGIN", face_image="aGVsbG8gZmFjZQ==")
+    logs = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("wallet"))
+    assert "verification decided" in logs and "verification passed" in logs  # the logs were captured
+    for secret in (password, code, new_code, token, c.phone, new_phone, "11010119900307777X", "aGVsbG8gZmFjZQ=="):
+        assert secret not in logs, f"found a secret in the logs: {secret[:3]}..."

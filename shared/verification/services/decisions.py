@@ -26,6 +26,7 @@ from shared.verification.models import (
     Verification,
 )
 from shared.verification.policy import Policy
+from shared.verification.ports import VerificationStore
 from shared.verification.risk import Context, ip_prefix
 from shared.verification.services.base import STALE_RETRIES, VerificationBase
 from shared.writes import GuardedWrite
@@ -47,14 +48,12 @@ class DecisionService(VerificationBase):
             writes = [self.store.w_put_verification(verification)]
             token = self._free_token(verification, policy, writes)
             if outcome.counts_exemption and ctx.amount is not None:
-                rule = policy.exemptions.low_value
-                writes.append(self.store.w_count_exemption(owner, history.exempt_epoch, ctx.amount.amount,
-                                                           rule.cumulative_limit, rule.count_limit))
+                writes.append(count_exemption(self.store, owner, history, outcome, ctx.amount.amount, policy))
             try:
                 self.store.commit(writes)
             except ExemptionExhausted:
                 continue  # a concurrent exempted payment used the room: decide again on the new counters
-            self._log(verification)
+            self.log_decision(verification)
             return verification, token
         raise ExemptionExhausted()
 
@@ -128,7 +127,7 @@ class DecisionService(VerificationBase):
         return token
 
     @staticmethod
-    def _log(v: Verification) -> None:
+    def log_decision(v: Verification) -> None:
         o = v.outcome
         logger.info("verification decided", extra={
             "verification_id": v.verification_id, "operation": v.operation.value, "decision": o.decision.value,
@@ -145,3 +144,13 @@ def issue_token(v: Verification, policy: Policy, now: datetime) -> tuple[IssuedT
                        payee_account_id=v.payee_account_id if v.operation is Operation.PAYMENT else None,
                        expires_at=expires)
     return IssuedToken(token=new_token(), expires_at=expires), grant
+
+
+def count_exemption(store: VerificationStore, owner: str, history: History, outcome: Outcome, amount: int,
+                    policy: Policy) -> GuardedWrite:
+    """Every exempted payment adds to the counters since the last verification; a LOW_VALUE exemption only
+    while they stay within its limits (checked in the write)."""
+    if outcome.exemption is not None and outcome.exemption.rule == "LOW_VALUE":
+        rule = policy.exemptions.low_value
+        return store.w_count_exemption(owner, history.exempt_epoch, amount, rule.cumulative_limit, rule.count_limit)
+    return store.w_count_exemption(owner, history.exempt_epoch, amount)

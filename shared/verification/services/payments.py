@@ -15,7 +15,7 @@ from shared.ledger.ports import PaymentRequest
 from shared.verification.errors import VerificationDenied, VerificationRequired
 from shared.verification.models import Decision, Operation, TriggerContext
 from shared.verification.services.base import VerificationBase, VerificationDeps
-from shared.verification.services.decisions import DecisionService
+from shared.verification.services.decisions import DecisionService, count_exemption
 from shared.verification.services.tokens import TokenService
 from shared.writes import GuardedWrite
 
@@ -45,11 +45,9 @@ class PaymentGuardService(VerificationBase):
         verification = self.decisions.record(payment.owner, Operation.PAYMENT, ctx, outcome, policy,
                                              purpose="TRANSFER")
         self.store.commit([self.store.w_put_verification(verification)])
-        self.decisions._log(verification)
+        self.decisions.log_decision(verification)
         if outcome.decision is Decision.VERIFICATION_FREE:
-            rule = policy.exemptions.low_value
-            return [self.store.w_count_exemption(payment.owner, history.exempt_epoch, payment.amount.amount,
-                                                 rule.cumulative_limit, rule.count_limit)]
+            return [count_exemption(self.store, payment.owner, history, outcome, payment.amount.amount, policy)]
         if outcome.decision is Decision.DENY:
             raise VerificationDenied(verification_id=verification.verification_id,
                                      reasons=list(outcome.reasons))
