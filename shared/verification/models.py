@@ -71,9 +71,10 @@ class AttemptResult(StrEnum):
 
 
 class NetworkType(StrEnum):
+    """The same values as the risk-signals sign-in (``shared.signals.models.Network``)."""
+
     WIFI = "WIFI"
     CELLULAR = "CELLULAR"
-    ETHERNET = "ETHERNET"
     UNKNOWN = "UNKNOWN"
 
 
