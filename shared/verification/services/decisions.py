@@ -20,6 +20,7 @@ from shared.verification.models import (
     Method,
     Operation,
     Outcome,
+    Profile,
     Status,
     TokenGrant,
     TriggerContext,
@@ -75,8 +76,8 @@ class DecisionService(VerificationBase):
         profile = self.deps.profiles.profile(owner)
         ip = self.deps.ip_reputation.lookup(ctx.source_ip)
         c = Context(operation=operation, ctx=ctx, profile=profile, history=history, ip=ip, now=now)
-        return decide(operation, c, policy, self.feasibility(operation, c, policy), self.enrolled(owner),
-                      face)
+        return decide(operation, c, policy, self.feasibility(operation, c, policy),
+                      self.enrolled(owner, profile), face)
 
     def feasibility(self, operation: Operation, c: Context, policy: Policy) -> Feasibility | None:
         stats = session_stats(c.history, c.ctx, c.profile, c.now, policy.parameters.recent_days,
@@ -92,11 +93,16 @@ class DecisionService(VerificationBase):
         return Feasibility(score=round(score, 6), threshold=policy.model.threshold, model_version=version,
                            features=tuple(round(f, 6) for f in features))
 
-    def enrolled(self, owner: str) -> set[Method]:
-        """The methods the user can perform now: an exemption never stands in for enrolling one."""
+    def enrolled(self, owner: str, profile: Profile | None = None) -> set[Method]:
+        """The methods the user can perform now: an exemption never stands in for enrolling one. The account's
+        phone comes from ``profile`` when the caller read one (it carries the account's phone)."""
         methods: set[Method] = set()
-        account = self.deps.accounts.account(owner)
-        if account is not None and account.phone:
+        if profile is not None:
+            phone = profile.phone
+        else:
+            account = self.deps.accounts.account(owner)
+            phone = account.phone if account is not None else None
+        if phone:
             methods.add(Method.SMS_OTP)
         password = self.store.password(owner)
         if password is not None and not (password.locked_until and password.locked_until > self.now()):
