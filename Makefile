@@ -86,10 +86,14 @@ face-accuracy: $(STAMP) face-models ## Genuine/impostor table on package photos 
 openapi: $(STAMP) ## Write docs/openapi.json (all functions, one document)
 	$(BIN)/python -m local_stack openapi --out docs/openapi.json
 
+publish-policy: $(STAMP) ## Publish shared/verification/policy.json to the stack's AppConfig profile (STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make publish-policy STACK=<stack name>"; exit 1; }
+	$(BIN)/python scripts/publish_policy.py --stack $(STACK)
+
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(BIN)/sam deploy --guided
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build build-check constraints bench train calibrate face-models face-accuracy openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench train calibrate face-models face-accuracy openapi publish-policy deploy clean
