@@ -25,13 +25,13 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one BLAS thread, as a Lambda below 1769 MB has
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench.bench_api_latency import Client, pct, quiet_stdout  # noqa: E402
-from local_stack import LocalStack  # noqa: E402
-from shared.types import Money  # noqa: E402
-from shared.verification.adapters import OnnxFeasibilityModel, RangeIpReputation  # noqa: E402
-from shared.verification.models import (  # noqa: E402
+from bench.bench_api_latency import Client, pct, quiet_stdout
+from local_stack import LocalStack
+from shared.types import Money
+from shared.verification.adapters import OnnxFeasibilityModel, RangeIpReputation
+from shared.verification.models import (
     Decision,
     Level,
     NetworkType,
@@ -43,8 +43,8 @@ from shared.verification.models import (  # noqa: E402
     TriggerContext,
     Verification,
 )
-from shared.verification.services import DecisionService  # noqa: E402
-from shared.verification.settings import IP_RANGES_FILE  # noqa: E402
+from shared.verification.services import DecisionService
+from shared.verification.settings import IP_RANGES_FILE
 
 BASELINE = Path(__file__).resolve().parent / "baseline" / "verification_template.yaml"
 

@@ -1,0 +1,175 @@
+"""One journey, tested end to end (../shared/CONTRACTS.md): the local API driven as the apps would.
+
+1. a bank registers a new customer and binds a card (§6);
+2. the customer signs in with their phone on a new device (sessions);
+3. the first operation asks for BINDING_FIRST_USE; a strong method (CARD or FACE) passes (§4);
+4. real-name authentication proposes the identity, the customer confirms (§5);
+5. a large transfer runs the inline decision and succeeds with a payment token bound to it (§4);
+6. the activity profile shows the devices, sign-ins and transfers (signals), and the identity model scores the
+   customer from them (§3).
+
+Steps not yet built are skipped with the name of the issue that adds them; each issue extends ``Journey`` with
+its step and replaces the skip. Until step 1 exists, the customer registers their own account with the phone
+claim (what the bank's registration will do for them), and the card binding and its first-use gate are the
+``BindingFixture`` of CONTRACTS.md, installed in place of verification's "no binding" adapters.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from local_stack import tokens
+from shared.verification import adapters
+from tests.conftest import Api
+
+CARD = {"last4": "6217", "id_number": "51010719900307002X"}
+
+
+@dataclass
+class BindingFixture:
+    """A bank binding held by the customer and its first-use gate (until issue 13 lands)."""
+
+    bindings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    gated: set[str] = field(default_factory=set)
+    cleared: list[str] = field(default_factory=list)
+
+    def holds_binding(self, owner: str) -> bool:
+        return owner in self.bindings
+
+    def matches(self, owner: str, last4: str, id_number: str) -> bool:
+        return self.bindings.get(owner) == (last4, id_number.upper())
+
+    def is_required(self, owner: str) -> bool:
+        return owner in self.gated
+
+    def clear(self, owner: str, verification_id: str, method: str) -> bool:
+        if owner not in self.gated:
+            return False
+        self.gated.discard(owner)
+        self.cleared.append(verification_id)
+        return True
+
+
+class Journey:
+    def __init__(self, api: Api, binding: BindingFixture) -> None:
+        self.api = api
+        self.binding = binding
+        self.phone = f"+86139{uuid.uuid4().int % 10**8:08d}"
+        self.sub = f"customer-{uuid.uuid4().hex[:8]}"
+        self.token = ""
+        self.account_id = ""
+        self.headers = {"X-Device-Id": "journey-phone-1", "X-Session-Id": f"ses_{uuid.uuid4().hex[:12]}"}
+
+    # --- step 1 (stand-in until issue 13): the customer's account, registered with their phone --------------
+    def register(self) -> None:
+        self.token = tokens.issue(self.sub, phone_number=self.phone)
+        reply = self.api.call("POST", "/accounts", {}, token=self.token, key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+        self.account_id = reply.body["account_id"]
+
+    def bind_card(self) -> None:
+        self.binding.bindings[self.sub] = (CARD["last4"], CARD["id_number"])
+        self.binding.gated.add(self.sub)
+
+    # --- step 3 and 5: adaptive verification (issue 12) ------------------------------------------------------
+    def trigger(self, operation: str, **context: Any) -> dict[str, Any]:
+        reply = self.api.call("POST", "/verifications", {"operation": operation, "context": {
+            "device_id": self.headers["X-Device-Id"], "network": "CELLULAR", **context}},
+            token=self.token, key=str(uuid.uuid4()), headers=self.headers)
+        assert reply.status == 201, reply.body
+        return reply.body  # type: ignore[no-any-return]
+
+    def attempt(self, verification_id: str, **answer: Any) -> Any:
+        return self.api.call("POST", f"/verifications/{verification_id}/attempts", answer, token=self.token,
+                             key=str(uuid.uuid4()))
+
+    def sms_code(self) -> str:
+        url = f"{self.api.base}/local/outbox?phone={urllib.request.quote(self.phone)}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            text = json.loads(resp.read())["messages"][0]["text"]
+        return next(w for w in text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
+
+
+@pytest.fixture
+def binding(monkeypatch: pytest.MonkeyPatch) -> Iterator[BindingFixture]:
+    """The binding fixture in place of the adapters that say "no binding" (the handlers run in this process)."""
+    fixture = BindingFixture()
+    for name in ("holds_binding", "matches"):
+        monkeypatch.setattr(adapters.NoCardBindings, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
+    for name in ("is_required", "clear"):
+        monkeypatch.setattr(adapters.NoFirstUseGate, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
+    yield fixture
+
+
+@pytest.fixture
+def journey(api: Api, binding: BindingFixture) -> Journey:
+    j = Journey(api, binding)
+    j.register()
+    return j
+
+
+def test_step_1_bank_registers_the_customer_and_binds_a_card() -> None:
+    pytest.skip("issue 13: bank binding (SPEC §6)")
+
+
+def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device() -> None:
+    pytest.skip("issue 10: risk signals (sessions, POST /sessions)")
+
+
+def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
+    journey.bind_card()
+    decision = journey.trigger("BINDING_FIRST_USE")
+    assert decision["decision"] == "CHALLENGE" and decision["strength"] == "STRONG"
+    assert decision["methods"] == ["CARD"]  # strong only: no enrolled face, SMS OTP and password never
+    assert "STRONG_REQUIRED:BINDING_FIRST_USE" in decision["reasons"]
+    vid = decision["verification_id"]
+    weak = journey.attempt(vid, method="SMS_OTP", otp="123456")
+    assert (weak.status, weak.code) == (422, "METHOD_NOT_OFFERED")
+    wrong = journey.attempt(vid, method="CARD", card={**CARD, "id_number": "510107199003070000"})
+    assert wrong.body["result"] == "FAILED" and wrong.body["tries_left"] == 4
+    passed = journey.attempt(vid, method="CARD", card=CARD)
+    assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
+    assert passed.body["gate_cleared"] is True and passed.body["token"] is None  # the gate lifts by itself
+    assert journey.binding.cleared == [vid] and not journey.binding.is_required(journey.sub)
+
+
+def test_step_4_real_name_authentication_proposes_the_identity() -> None:
+    pytest.skip("issue 11: real-name authentication with face (SPEC §5)")
+
+
+def test_step_5_a_large_transfer_runs_the_inline_decision(journey: Journey, api: Api) -> None:
+    journey.bind_card()
+    landlord = api.user()
+    api.deposit(journey.account_id, 2_000_000)
+    rent = {"to_account_id": landlord.account_id, "amount": {"amount": 880_000, "currency": "CNY"}, "note": "rent"}
+    key = str(uuid.uuid4())
+    refused = api.call("POST", "/transfers", rent, token=journey.token, key=key, headers=journey.headers)
+    assert (refused.status, refused.code) == (403, "VERIFICATION_REQUIRED"), refused.body
+    details = refused.body["error"]["details"]
+    assert "CARD" in details["methods"] and api.balance(landlord) == 0
+    passed = journey.attempt(details["verification_id"], method="CARD", card=CARD)
+    assert passed.body["result"] == "PASSED", passed.body
+    token = passed.body["token"]
+    # bound to the amount and the payee: not a cent more
+    more = api.call("POST", "/transfers", {**rent, "amount": {"amount": 880_001, "currency": "CNY"}},
+                    token=journey.token, key=str(uuid.uuid4()), headers={"X-Verification-Token": token})
+    assert (more.status, more.code) == (403, "VERIFICATION_INVALID")
+    paid = api.call("POST", "/transfers", rent, token=journey.token, key=key,
+                    headers={**journey.headers, "X-Verification-Token": token})
+    assert paid.status == 201, paid.body
+    assert api.balance(landlord) == 880_000 and api.balance(journey) == 2_000_000 - 880_000  # type: ignore[arg-type]
+    # the device became trusted by the strong verification (§4 decides trust): recorded for the next decision
+    decisions = api.call("GET", f"/admin/verification-decisions?user_id={journey.sub}",
+                         token=api.token("risk-ops", "reviewer")).body["items"]
+    assert decisions[0]["passed_method"] == "CARD" and decisions[0]["purpose"] == "TRANSFER"
+
+
+def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it() -> None:
+    pytest.skip("issue 10: risk signals (the activity profile)")
