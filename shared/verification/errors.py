@@ -100,7 +100,7 @@ class TooManyAttempts(LimitExceeded):
     code = "TOO_MANY_ATTEMPTS"
     default_message = "Too many attempts; retry later."
 
-    def __init__(self, message: str | None = None, *, retry_after_seconds: int, **details: Any) -> None:
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 60, **details: Any) -> None:
         self.retry_after_seconds = max(1, int(retry_after_seconds))
         super().__init__(message, retry_after_seconds=self.retry_after_seconds, **details)
 
