@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
@@ -29,10 +29,12 @@ from shared.ledger.models import Account
 from shared.ledger.service import AccountService
 from shared.verification.errors import FaceNotAvailable
 from shared.verification.models import DeviceInfo, FaceEvidence, History, Profile
-from shared.verification.policy import Policy
 from shared.verification.ports import GuardedWrite, VerificationStore
 from shared.verification.risk import IpInfo, ip_prefix
 from shared.verification.settings import VerificationSettings
+
+if TYPE_CHECKING:
+    from shared.verification.policy import Policy
 
 LAYER_MODEL_DIR = Path("/opt/model")
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "layers" / "model" / "models"
@@ -77,6 +79,8 @@ class ParametersPolicySource:
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         digest = hashlib.sha256(text.encode()).hexdigest()
         if self._parsed is None or self._parsed[0] != digest:
+            from shared.verification.policy import Policy  # its ~20 models are built on the first read
+
             try:
                 self._parsed = (digest, Policy.model_validate_json(text))
             except ValueError as exc:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from shared.verification.models import (
     STRONG_METHODS,
@@ -33,8 +34,10 @@ from shared.verification.models import (
     Risk,
     Strength,
 )
-from shared.verification.policy import BothHigh, Policy
 from shared.verification.risk import Context, account_risk, biometric_risk, inactive_assessment, network_risk
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 NEVER_EXEMPT = frozenset({Operation.ACCOUNT_UPDATE, Operation.BINDING_FIRST_USE})
 
@@ -140,7 +143,7 @@ def decide(operation: Operation, c: Context, policy: Policy, feasibility: Feasib
 
     if risk.account.level is Level.HIGH and risk.network.level is Level.HIGH:
         reasons.append("BOTH_HIGH")
-        if policy.both_high is BothHigh.DENY:
+        if policy.both_high == "DENY":  # BothHigh.DENY (the policy module loads on first use)
             return Outcome(decision=Decision.DENY, reasons=(*reasons, "POLICY_DENY"), **base)
         strongest = [m for m in policy.strongest if m in enrolled and m in table]
         if not strongest:

@@ -21,7 +21,8 @@ Weight = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: only the functions that decide or challenge ever validate a policy document.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ModelPolicy(_Doc):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.ledger.models import Account
 from shared.types import Money
@@ -24,9 +24,11 @@ from shared.verification.models import (
     TokenGrant,
     Verification,
 )
-from shared.verification.policy import Policy
 from shared.verification.risk import IpInfo
 from shared.writes import GuardedWrite
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 __all__ = ["Accounts", "CardBindings", "DeviceTrust", "FaceMethod", "FeasibilityModel", "FirstUseGate",
            "GuardedWrite", "IpReputation", "KeyedHasher", "Notifier", "PolicySource", "ProfileSource",

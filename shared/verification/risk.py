@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.verification.models import (
     FaceEvidence,
@@ -25,7 +26,9 @@ from shared.verification.models import (
     RiskScore,
     TriggerContext,
 )
-from shared.verification.policy import Policy
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 EARTH_RADIUS_KM = 6371.0
 IP_CATEGORIES = ("PROXY", "VPN", "HOSTING", "TOR", "BAD_REPUTATION")

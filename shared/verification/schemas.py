@@ -51,8 +51,14 @@ def decode_image(text: str) -> bytes:
         raise NotAnImage("The image is not valid base64.") from None
 
 
+class _Out(BaseModel):
+    """Response shapes. Built on first use (``defer_build``): each function builds only the shapes it serves."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- trigger -------------------------------------------------------------------------------------------------
@@ -85,7 +91,7 @@ class CreateVerificationRequest(_In):
         return self
 
 
-class RiskScoreOut(BaseModel):
+class RiskScoreOut(_Out):
     score: float
     level: Level
     reasons: list[str]
@@ -96,13 +102,13 @@ class RiskScoreOut(BaseModel):
         return cls(score=r.score, level=r.level, reasons=list(r.reasons), contributions=dict(r.contributions))
 
 
-class RiskOut(BaseModel):
+class RiskOut(_Out):
     account: RiskScoreOut
     biometric: RiskScoreOut | None = None
     network: RiskScoreOut
 
 
-class ExemptionOut(BaseModel):
+class ExemptionOut(_Out):
     rule: str = Field(examples=["LOW_VALUE"])
     model_score: float
     model_threshold: float
@@ -110,20 +116,20 @@ class ExemptionOut(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class MethodRiskOut(BaseModel):
+class MethodRiskOut(_Out):
     score: float
     threshold: float
     allowed: bool
 
 
-class InactiveOut(BaseModel):
+class InactiveOut(_Out):
     days_inactive: float | None
     cutoff_days: float
     inactive: bool
     methods: dict[str, MethodRiskOut] = Field(default_factory=dict)
 
 
-class VerificationResponse(BaseModel):
+class VerificationResponse(_Out):
     verification_id: str
     operation: Operation
     decision: Decision
@@ -194,14 +200,14 @@ class DecisionRecordResponse(VerificationResponse):
                    label=v.label, label_note=v.label_note, labelled_by=v.labelled_by)
 
 
-class DecisionListResponse(BaseModel):
+class DecisionListResponse(_Out):
     user_id: str
     items: list[DecisionRecordResponse]
     next_token: str | None = None
 
 
 # --- challenges ----------------------------------------------------------------------------------------------
-class OtpSentResponse(BaseModel):
+class OtpSentResponse(_Out):
     verification_id: str
     sent_to: str = Field(description="The account's phone, masked.", examples=["+86138****5678"])
     expires_at: datetime
@@ -244,7 +250,7 @@ class AttemptRequest(_In):
         return self
 
 
-class AttemptResponse(BaseModel):
+class AttemptResponse(_Out):
     verification_id: str
     method: Method
     result: AttemptResult
@@ -270,7 +276,7 @@ class PaymentPasswordRequest(_In):
         description="6-64 characters; not repeated or sequential. Never stored in clear or echoed.")
 
 
-class PaymentPasswordResponse(BaseModel):
+class PaymentPasswordResponse(_Out):
     set: bool = True
     changed: bool = Field(description="False for the first password, True when it replaced one.")
     changed_at: datetime
@@ -285,7 +291,7 @@ class UpdateMyAccountRequest(_In):
                                     "current one.")
 
 
-class PhoneChangeResponse(BaseModel):
+class PhoneChangeResponse(_Out):
     status: str = Field(default="CONFIRMATION_SENT")
     phone: str = Field(description="The new phone, masked.")
     expires_at: datetime = Field(description="Confirm with POST /accounts/me/phone/confirmation before this.")
@@ -295,7 +301,7 @@ class ConfirmPhoneRequest(_In):
     otp: Otp
 
 
-class PhoneConfirmationResponse(BaseModel):
+class PhoneConfirmationResponse(_Out):
     result: AttemptResult
     tries_left: int
     account: AccountResponse | None = None
@@ -311,7 +317,7 @@ class FeedbackRequest(_In):
     note: Note | None = None
 
 
-class FeedbackResponse(BaseModel):
+class FeedbackResponse(_Out):
     verification_id: str
     label: Label
     note: str | None = None

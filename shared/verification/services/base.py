@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.clock import utcnow
 from shared.verification.errors import TooManyAttempts, VerificationNotFound
 from shared.verification.models import History, Verification
-from shared.verification.policy import Policy
 from shared.verification.ports import (
     Accounts,
     CardBindings,
@@ -24,6 +24,9 @@ from shared.verification.ports import (
     ProfileSource,
     VerificationStore,
 )
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 MAX_EVENTS = 50  # history events kept per user (session statistics and success rates read them)
 MAX_PREFIXES = 20

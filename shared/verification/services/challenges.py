@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.errors import TemporarilyUnavailable
 from shared.observability import logger, metrics
@@ -38,7 +39,6 @@ from shared.verification.models import (
     Status,
     Verification,
 )
-from shared.verification.policy import Policy
 from shared.verification.services.base import (
     MAX_EVENTS,
     MAX_PREFIXES,
@@ -49,6 +49,9 @@ from shared.verification.services.base import (
 )
 from shared.verification.services.decisions import issue_token
 from shared.writes import GuardedWrite
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 TOKEN_OPERATIONS = frozenset({Operation.PAYMENT, Operation.ACCOUNT_UPDATE})
 SMS_TEXT = "Your wallet verification code is {code}. It expires in {minutes} minutes. Never share it with anyone."

@@ -5,6 +5,7 @@ service asks for, and the audit views."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.observability import logger
 from shared.verification.crypto import new_id, new_token
@@ -26,11 +27,13 @@ from shared.verification.models import (
     TriggerContext,
     Verification,
 )
-from shared.verification.policy import Policy
 from shared.verification.ports import VerificationStore
 from shared.verification.risk import Context, ip_prefix
 from shared.verification.services.base import STALE_RETRIES, VerificationBase
 from shared.writes import GuardedWrite
+
+if TYPE_CHECKING:  # the policy's models are built when a policy is first read
+    from shared.verification.policy import Policy
 
 TOKEN_FREE_OPERATIONS = frozenset({Operation.PAYMENT})  # LOGIN and BINDING_FIRST_USE take effect by themselves
 
