@@ -259,6 +259,13 @@ def test_feedback_by_a_reviewer_not_a_party(v: VerificationApi, api: Api) -> Non
     missing = api.call("POST", "/admin/verification-decisions/ver_nope/feedback", {"label": "FRAUD"},
                        token=reviewer, key="l4")
     assert missing.status == 404
+    for bad in ({"label": "FRAUD", "note": "ok\u202eevil"}, {"label": "FRAUD", "note": "x" * 141},
+                {"label": "FRAUD", "note": "line\nbreak"}, {"label": "MAYBE"}):
+        reply = api.call("POST", f"/admin/verification-decisions/{vid}/feedback", bad, token=reviewer,
+                         key=str(uuid.uuid4()))
+        assert reply.status == 422, (bad, reply.body)
+    record = api.call("GET", f"/admin/verification-decisions?user_id={c.sub}", token=reviewer).body["items"][0]
+    assert record["label"] == "LEGITIMATE" and record["label_note"] == "known customer"  # unchanged
 
 
 def test_bad_input_is_a_4xx_and_changes_nothing(v: VerificationApi, api: Api, clean_stack: LocalStack) -> None:
