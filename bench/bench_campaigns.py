@@ -5,6 +5,10 @@
 2. **Claims per second** through ``CampaignService.claim`` with ``BENCH_THREADS`` workers (default 16), and
    in the same run the emulator's bare write rate (``PutItem`` of one small item, same workers, same count):
    the ratio says how much of the emulator's capacity one claim costs (a claim is 2-3 requests).
+   Then **claims per second from the pool**: ``BENCH_POOL`` vouchers (default 800) are issued to donors and
+   passed on, one at a time in a known order (not timed), then as many claims by fresh users drain the pool with
+   the same workers (timed). Printed with how well the drain followed the pool's age: the share of pairs of
+   same-kind pooled vouchers that were claimed newer-before-older (0 = oldest first, ~0.5 = random order).
 3. **A draw over 20,000 holders** (``BENCH_HOLDERS``): holders' states and the winners' vouchers are seeded
    with ``BatchWriteItem`` (seeding is not timed), then the real ``CampaignDraw`` state machine runs on the
    local stack (freeze, consume per bucket, tally, pay per bucket, settle) and is timed end to end; the
@@ -173,6 +177,52 @@ def claims_per_second(stack: LocalStack, counted: Counted, threads: int, n: int)
     return claims, bare, bare_claims
 
 
+def pool_claims_per_second(counted: Counted, threads: int, n: int) -> tuple[float, int, float]:
+    """(claims/s from the pool, claims that came from the pool, inversion rate of the drain order per kind)."""
+    service = build(counted.client)
+    cid = new_campaign(service)
+    donors = [f"d{i:03d}" for i in range(threads)]
+    claimants = [f"r{i:04d}" for i in range(threads * 16)]
+    per_donor = n // len(donors) + 1
+    seed = [{"PutRequest": {"Item": {
+        "pk": {"S": f"C#{cid}#U#{u}"}, "sk": {"S": "#STATE"}, "user_id": {"S": u},
+        "rights_granted": {"N": str(per_donor if u.startswith("d") else n)}, "entity": {"S": "USER_STATE"}}}}
+        for u in donors + claimants]
+    for j in range(0, len(seed), 25):
+        counted.client.batch_write_item(RequestItems={TABLE: seed[j:j + 25]})
+    with ThreadPoolExecutor(threads) as pool:  # not timed: the donors' vouchers
+        held = [v for vs in pool.map(lambda d: [(d, service.claim(cid, d)) for _ in range(per_donor)], donors)
+                for v in vs][:n]
+    age: dict[str, tuple[str, int]] = {}
+    for rank, (donor, voucher) in enumerate(held):  # passed one at a time: a strict age order
+        service.pass_on(cid, donor, voucher.voucher_id)
+        age[voucher.voucher_id] = (voucher.kind, rank)
+    plan = [claimants[i % len(claimants)] for i in range(n)]
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def claim(user: str) -> None:
+        voucher = service.claim(cid, user)
+        with lock:
+            order.append(voucher.voucher_id)
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(claim, plan))
+    rate = n / (time.perf_counter() - t)
+    drained: dict[str, list[int]] = {}
+    for vid in order:
+        if vid in age:
+            drained.setdefault(age[vid][0], []).append(age[vid][1])
+    pairs = inverted = 0
+    for ranks in drained.values():
+        for i, a in enumerate(ranks):
+            for b in ranks[i + 1:]:
+                pairs += 1
+                inverted += a > b
+    return rate, sum(len(r) for r in drained.values()), inverted / pairs if pairs else 0.0
+
+
 def seed_holders(stack: LocalStack, client: Any, service: Services, holders: int,
                  winners: int) -> tuple[str, str]:
     cid = new_campaign(service)
@@ -213,6 +263,7 @@ def balance(client: Any, account_id: str) -> int:
 def main() -> None:
     threads = int(os.environ.get("BENCH_THREADS", "16"))
     n_claims = int(os.environ.get("BENCH_CLAIMS", "800"))
+    n_pool = int(os.environ.get("BENCH_POOL", "800"))
     holders = int(os.environ.get("BENCH_HOLDERS", "20000"))
     winners = int(os.environ.get("BENCH_WINNERS", "400"))
     with LocalStack(api_port=None, time_scale=0.01) as stack:
@@ -227,6 +278,11 @@ def main() -> None:
         print(f"bare PutItem/s, same run:                {bare:8.1f}  -> ratio {claims / bare:.2f}")
         print(f"bare claim-shaped request pairs/s (same): {bare_claims:8.1f}  -> ratio {claims / bare_claims:.2f}"
               f"  (BatchGetItem of 9 + TransactWriteItems of 5, no service logic)")
+        pool_rate, from_pool, inversions = pool_claims_per_second(counted, threads, n_pool)
+        print(f"claims/s draining the pool:              {pool_rate:8.1f}  ({threads} workers, {n_pool} claims, "
+              f"{from_pool} from the pool) -> ratio {pool_rate / bare_claims:.2f} to the bare pairs")
+        print(f"drain order: {inversions:.3f} of same-kind pairs claimed newer-before-older "
+              f"(0 = oldest first, 0.5 = random)")
 
         stack.reset()
         service = build(stack.client("dynamodb"))

@@ -161,7 +161,7 @@ def measure(all_targets: list[Target], rounds: int) -> None:
             sample(target)
 
 
-def main() -> None:
+def main() -> None:  # noqa: C901 - a benchmark script: set-up, each measured phase and the report, read top to bottom
     rounds = max(7, int(os.environ.get("BENCH_ROUNDS", "7")))
     template = Template()
     functions, baseline, baseline_tracer, traced = targets(template)

@@ -54,7 +54,7 @@ def http(n: int) -> None:
         def user(balance: int) -> tuple[str, str]:
             sub = f"bench-{uuid.uuid4().hex[:8]}"
             token = stack.token(sub)
-            status, body = client.call("POST", "/accounts", token, {})
+            status, body = client.call("POST", "/accounts", token, {}, key=f"register-{sub}")
             assert status == 201, body
             if balance:
                 status, body = client.call("POST", f"/admin/accounts/{body['account_id']}/deposits", admin,

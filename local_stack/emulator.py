@@ -241,46 +241,50 @@ def _deepcopy_except_tables(obj: Any, memo: Any = None) -> Any:
 _NO_TABLE_COPY = SimpleNamespace(deepcopy=_deepcopy_except_tables, copy=copy.copy)
 
 
-def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap moto's transact_write_items: back up only the named items, restore them if it fails."""
+def _backup(backend: Any, entry: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    """(table, hash, range, deep copy of the item or None) for one transaction entry, if it names an item."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    if len(entry) != 1:
+        return None
+    op_type, op = next(iter(entry.items()))
+    table = backend.tables.get(op.get("TableName"))
+    attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+    if table is None or not attrs or table.hash_key_attr not in attrs:
+        return None
+    h = DynamoType(attrs[table.hash_key_attr])
+    if not table.range_key_attr:
+        return table, h, None, copy.deepcopy(table.items.get(h))
+    if table.range_key_attr not in attrs:
+        return None
+    r = DynamoType(attrs[table.range_key_attr])
+    return table, h, r, copy.deepcopy(table.items[h].get(r) if h in table.items else None)
+
+
+def _restore(table: Any, h: Any, r: Any, saved: Any) -> None:
+    if not table.range_key_attr:
+        if saved is None:
+            table.items.pop(h, None)
+        else:
+            table.items[h] = saved
+    elif saved is not None:
+        table.items[h][r] = saved
+    elif h in table.items:
+        table.items[h].pop(r, None)
+        if not table.items[h]:
+            del table.items[h]
+
+
+def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's transact_write_items: back up only the named items, restore them if it fails."""
+
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
-        undo: list[tuple[Any, Any, Any, Any]] = []
-        for entry in transact_items:
-            if len(entry) != 1:
-                continue
-            op_type, op = next(iter(entry.items()))
-            table = backend.tables.get(op.get("TableName"))
-            attrs = op.get("Item") if op_type == "Put" else op.get("Key")
-            if table is None or not attrs or table.hash_key_attr not in attrs:
-                continue
-            h = DynamoType(attrs[table.hash_key_attr])
-            if table.range_key_attr:
-                if table.range_key_attr not in attrs:
-                    continue
-                r = DynamoType(attrs[table.range_key_attr])
-                existing = table.items[h].get(r) if h in table.items else None
-            else:
-                r = None
-                existing = table.items.get(h) if h in table.items else None
-            undo.append((table, h, r, copy.deepcopy(existing)))
+        undo = [b for b in (_backup(backend, entry) for entry in transact_items) if b is not None]
         try:
             return original(backend, transact_items)
         except Exception:
             for table, h, r, saved in reversed(undo):
-                if table.range_key_attr:
-                    if saved is None:
-                        if h in table.items:
-                            table.items[h].pop(r, None)
-                            if not table.items[h]:
-                                del table.items[h]
-                    else:
-                        table.items[h][r] = saved
-                elif saved is None:
-                    table.items.pop(h, None)
-                else:
-                    table.items[h] = saved
+                _restore(table, h, r, saved)
             raise
 
     return transact_write_items

@@ -19,7 +19,8 @@ from local_stack.functions import FunctionRegistry
 
 DESCRIPTION = (
     "Server side of the wallet. Every route needs `Authorization: Bearer <token>` (Cognito ID token on AWS; "
-    "locally `POST /local/token {\"sub\": ..., \"groups\": [...]}`). Mutating routes accept `Idempotency-Key`. "
+    "locally `POST /local/token {\"sub\": ..., \"groups\": [...]}`). Every route that moves money, consumes a "
+    "right or creates an object requires `Idempotency-Key` (see each operation's parameters). "
     "Errors: `{\"error\": {\"code\", \"message\", \"details\"}}`."
 )
 
@@ -32,6 +33,7 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         security=[{"bearer": []}],
         on_conflict="error",
     )
+    keys: dict[tuple[str, str], bool] = {}
     for lid, spec in sorted(registry.specs.items()):
         if not spec.routes:
             continue
@@ -40,7 +42,12 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         if app is None or not hasattr(app, "get_openapi_json_schema"):
             continue
         merger.add_schema(json.loads(app.get_openapi_json_schema()))
+        keys.update(_idempotency_keys(app))
     doc: dict[str, Any] = merger.get_openapi_schema()
+    for (path, method), required in keys.items():
+        operation = doc.get("paths", {}).get(path, {}).get(method)
+        if operation is not None:
+            operation.setdefault("parameters", []).append(_key_parameter(required))
     doc["paths"] = dict(sorted(doc.get("paths", {}).items()))
     doc.setdefault("components", {})["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
@@ -49,3 +56,24 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         if prop in schemas.get(schema, {}).get("properties", {}):
             schemas[schema]["properties"][prop]["examples"] = examples
     return json.loads(json.dumps(doc))
+
+
+def _idempotency_keys(app: Any) -> dict[tuple[str, str], bool]:
+    """(path, method) -> whether the route requires ``Idempotency-Key`` (routes with ``shared.api.idempotent``)."""
+    out = {}
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        for middleware in route.middlewares or ():
+            required = getattr(middleware, "idempotency_key_required", None)
+            if required is not None:
+                out[(route.openapi_path, route.method.lower())] = bool(required)
+    return out
+
+
+def _key_parameter(required: bool) -> dict[str, Any]:
+    return {
+        "name": "Idempotency-Key", "in": "header", "required": required,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "A replay with the same key and body returns the first response (Idempotent-Replayed: true); "
+                       "the same key with another body is 422 IDEMPOTENCY_KEY_REUSED."
+                       + (" Required: without it, 400 IDEMPOTENCY_KEY_REQUIRED." if required else " Optional."),
+    }

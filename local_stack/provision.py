@@ -100,17 +100,13 @@ def sam_generated_queues(template: Template) -> list[str]:
     return names
 
 
-def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
-    """Create every supported resource; returns the physical names by kind (and what was skipped)."""
-    created: dict[str, list[str]] = {"tables": [], "buckets": [], "queues": [], "topics": [], "log_groups": [],
-                                     "buses": [], "state_machines": [], "secrets": [], "skipped": []}
-    included = {lid for lid in template.resources if template.included(lid)}
+Resources = dict[str, dict[str, Any]]
 
-    def of_type(*types: str) -> dict[str, dict[str, Any]]:
-        return {lid: res for lid, res in template.of_type(*types).items() if lid in included}
 
+def _tables(template: Template, endpoint: str, resources: Resources) -> list[str]:
     ddb = client("dynamodb", endpoint)
-    for lid, res in of_type("AWS::DynamoDB::Table").items():
+    names = []
+    for lid, res in resources.items():
         props = template.resolve(res.get("Properties") or {})
         name = template.physical_name(lid)
         kwargs: dict[str, Any] = {k: props[k] for k in _TABLE_KEYS if k in props}
@@ -122,66 +118,113 @@ def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
         ttl = props.get("TimeToLiveSpecification")
         if ttl:
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-        created["tables"].append(name)
+        names.append(name)
+    return names
 
+
+def _buckets(template: Template, endpoint: str, resources: Resources) -> list[str]:
     s3 = client("s3", endpoint)
-    for lid in of_type("AWS::S3::Bucket"):
-        name = template.physical_name(lid)
-        s3.create_bucket(Bucket=name)
-        created["buckets"].append(name)
+    for lid in resources:
+        s3.create_bucket(Bucket=template.physical_name(lid))
+    return [template.physical_name(lid) for lid in resources]
 
+
+def _queues(template: Template, endpoint: str, resources: Resources) -> list[str]:
     sqs = client("sqs", endpoint)
-    for lid, res in of_type("AWS::SQS::Queue").items():
+    names = []
+    for lid, res in resources.items():
         props = template.resolve(res.get("Properties") or {})
         attrs = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in props.items()
                  if k in _QUEUE_ATTRIBUTES}
         sqs.create_queue(QueueName=template.physical_name(lid), Attributes=attrs)
-        created["queues"].append(template.physical_name(lid))
+        names.append(template.physical_name(lid))
     for name in sam_generated_queues(template):
         sqs.create_queue(QueueName=name)
-        created["queues"].append(name)
+        names.append(name)
+    return names
 
+
+def _topics(template: Template, endpoint: str, resources: Resources) -> list[str]:
     sns = client("sns", endpoint)
-    for lid in of_type("AWS::SNS::Topic"):
-        sns.create_topic(Name=template.physical_name(lid))
-        created["topics"].append(template.physical_name(lid))
-    for res in of_type("AWS::SNS::Subscription").values():
-        props = template.resolve(res.get("Properties") or {})
-        sns.subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+    names = []
+    for lid, res in resources.items():
+        if res.get("Type") == "AWS::SNS::Topic":
+            sns.create_topic(Name=template.physical_name(lid))
+            names.append(template.physical_name(lid))
+    for res in resources.values():
+        if res.get("Type") == "AWS::SNS::Subscription":
+            props = template.resolve(res.get("Properties") or {})
+            sns.subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+    return names
 
+
+def _log_groups(template: Template, endpoint: str, resources: Resources) -> list[str]:
     logs = client("logs", endpoint)
-    for lid, res in of_type("AWS::Logs::LogGroup").items():
+    names = []
+    for lid, res in resources.items():
         props = template.resolve(res.get("Properties") or {})
         name = template.physical_name(lid)
         logs.create_log_group(logGroupName=name)
         if "RetentionInDays" in props:
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
-        created["log_groups"].append(name)
+        names.append(name)
+    return names
 
+
+def _buses(template: Template, endpoint: str, resources: Resources) -> list[str]:
     events = client("events", endpoint)
-    for lid in of_type("AWS::Events::EventBus"):
+    for lid in resources:
         events.create_event_bus(Name=template.physical_name(lid))
-        created["buses"].append(template.physical_name(lid))
-    from local_stack.rules import provision_rules
+    return [template.physical_name(lid) for lid in resources]
 
-    created["rules"] = provision_rules(template, events)
 
+def _secrets(template: Template, endpoint: str, resources: Resources) -> list[str]:
     secretsmanager = client("secretsmanager", endpoint)
-    for lid, res in of_type("AWS::SecretsManager::Secret").items():
+    names = []
+    for lid, res in resources.items():
         name = template.physical_name(lid)
         value = secret_value(name, template.resolve(res.get("Properties") or {}))
         secretsmanager.create_secret(Name=name, SecretString=value)
-        created["secrets"].append(name)
+        names.append(name)
+    return names
 
+
+def _state_machines(template: Template, endpoint: str, resources: Resources) -> list[str]:
     sfn = client("stepfunctions", endpoint)
     role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"
-    for lid, res in of_type("AWS::Serverless::StateMachine").items():
+    for lid, res in resources.items():
         props = res.get("Properties") or {}
         sfn.create_state_machine(name=template.physical_name(lid), definition=state_machine_definition(template, lid),
                                  roleArn=role, type=str(props.get("Type", "STANDARD")),
                                  **_state_machine_observability(template, props))
-        created["state_machines"].append(template.physical_name(lid))
+    return [template.physical_name(lid) for lid in resources]
 
+
+# In creation order: what later resources refer to first (rules after buses).
+_PROVISIONERS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
+    ("tables", ("AWS::DynamoDB::Table",), _tables),
+    ("buckets", ("AWS::S3::Bucket",), _buckets),
+    ("queues", ("AWS::SQS::Queue",), _queues),
+    ("topics", ("AWS::SNS::Topic", "AWS::SNS::Subscription"), _topics),
+    ("log_groups", ("AWS::Logs::LogGroup",), _log_groups),
+    ("buses", ("AWS::Events::EventBus",), _buses),
+    ("secrets", ("AWS::SecretsManager::Secret",), _secrets),
+    ("state_machines", ("AWS::Serverless::StateMachine",), _state_machines),
+)
+
+
+def provision(template: Template, endpoint: str) -> dict[str, list[str]]:
+    """Create every supported resource; returns the physical names by kind (and what was skipped)."""
+    from local_stack.rules import provision_rules
+
+    included = {lid for lid in template.resources if template.included(lid)}
+    created: dict[str, list[str]] = {}
+    for kind, types, make in _PROVISIONERS:
+        resources = {lid: res for lid, res in template.of_type(*types).items() if lid in included}
+        created[kind] = make(template, endpoint, resources)
+        if kind == "buses":
+            created["rules"] = provision_rules(template, client("events", endpoint))
+    created["skipped"] = []
     for lid, res in template.resources.items():
         rtype = str(res.get("Type"))
         if lid in included and rtype in _PROVISIONED:

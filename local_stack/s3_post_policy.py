@@ -47,6 +47,23 @@ def check_post(bucket: str, fields: dict[str, str], filename: str, size: int,
                now: datetime | None = None) -> None:
     """Raise ``PolicyRefused`` as S3 would for this form (field names are case-insensitive)."""
     fields = {k.lower(): v for k, v in fields.items()}
+    conditions = _policy_conditions(fields, now)
+    values = {**fields, "bucket": bucket}
+    if "key" in values:
+        values["key"] = values["key"].replace("${filename}", filename)
+    covered: set[str] = set()
+    size_range: tuple[int, int] | None = None
+    for condition in conditions:
+        size_range = _apply_condition(condition, values, covered) or size_range
+    extra = [k for k in fields if k not in covered and k not in _EXEMPT and not k.startswith("x-ignore-")]
+    if extra:
+        raise PolicyRefused(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}")
+    if size_range is not None:
+        _check_size(size, *size_range)
+
+
+def _policy_conditions(fields: dict[str, str], now: datetime | None) -> list[Any]:
+    """The signed policy's conditions, after checking the form carries the signature fields and is unexpired."""
     if "policy" not in fields:
         raise PolicyRefused(403, "AccessDenied", "Anonymous access is forbidden for this operation")
     required = _SIGV2 if "awsaccesskeyid" in fields or "signature" in fields else _SIGV4
@@ -58,43 +75,38 @@ def check_post(bucket: str, fields: dict[str, str], filename: str, size: int,
     try:
         policy = json.loads(base64.b64decode(fields["policy"]))
         expiration = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
-        conditions = policy.get("conditions") or []
+        conditions = list(policy.get("conditions") or [])
     except (ValueError, KeyError, TypeError) as exc:
         raise PolicyRefused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
     if (now or datetime.now(UTC)) > expiration:
         raise PolicyRefused(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
-    values = {**fields, "bucket": bucket}
-    if "key" in values:
-        values["key"] = values["key"].replace("${filename}", filename)
-    covered: set[str] = set()
-    size_range: tuple[int, int] | None = None
-    for condition in conditions:
-        if isinstance(condition, dict):
-            for name, expected in condition.items():
-                _require(name.lower(), values, "eq", str(expected), condition)
-                covered.add(name.lower())
-        elif isinstance(condition, list) and condition and str(condition[0]).lower() == "content-length-range":
-            size_range = (int(condition[1]), int(condition[2]))
-        elif isinstance(condition, list) and len(condition) == 3:
-            op, name, expected = str(condition[0]).lower(), str(condition[1]).lower().lstrip("$"), str(condition[2])
-            if op in ("eq", "starts-with"):
-                _require(name, values, op, expected, condition)
-            else:
-                raise PolicyRefused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid condition {condition}")
-            covered.add(name)
-        else:
-            raise PolicyRefused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid condition {condition}")
-    extra = [k for k in fields if k not in covered and k not in _EXEMPT and not k.startswith("x-ignore-")]
-    if extra:
-        raise PolicyRefused(403, "AccessDenied", f"Invalid according to Policy: Extra input fields: {extra[0]}")
-    if size_range is not None:
-        low, high = size_range
-        if size > high:
-            raise PolicyRefused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-                                ProposedSize=size, MaxSizeAllowed=high)
-        if size < low:
-            raise PolicyRefused(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
-                                "size", ProposedSize=size, MinSizeAllowed=low)
+    return conditions
+
+
+def _apply_condition(condition: Any, values: dict[str, str], covered: set[str]) -> tuple[int, int] | None:
+    """Check one policy condition against the form; returns the content-length range if that is what it is."""
+    if isinstance(condition, dict):
+        for name, expected in condition.items():
+            _require(name.lower(), values, "eq", str(expected), condition)
+            covered.add(name.lower())
+        return None
+    if isinstance(condition, list) and condition and str(condition[0]).lower() == "content-length-range":
+        return int(condition[1]), int(condition[2])
+    if isinstance(condition, list) and len(condition) == 3 and str(condition[0]).lower() in ("eq", "starts-with"):
+        name = str(condition[1]).lower().lstrip("$")
+        _require(name, values, str(condition[0]).lower(), str(condition[2]), condition)
+        covered.add(name)
+        return None
+    raise PolicyRefused(400, "InvalidPolicyDocument", f"Invalid Policy: Invalid condition {condition}")
+
+
+def _check_size(size: int, low: int, high: int) -> None:
+    if size > high:
+        raise PolicyRefused(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                            ProposedSize=size, MaxSizeAllowed=high)
+    if size < low:
+        raise PolicyRefused(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed "
+                            "size", ProposedSize=size, MinSizeAllowed=low)
 
 
 def _starts_with(name: str, value: str, prefix: str) -> bool:

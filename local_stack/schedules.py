@@ -197,6 +197,11 @@ def _input(template: Template, value: Any) -> str | None:
 
 def schedules_from(template: Template) -> list[ScheduleSpec]:
     """Every schedule of the template with a Lambda target; unsupported expressions raise TemplateError."""
+    return [*_function_schedules(template), *_rule_schedules(template), *_scheduler_schedules(template)]
+
+
+def _function_schedules(template: Template) -> list[ScheduleSpec]:
+    """``Schedule``/``ScheduleV2`` events of the template's functions."""
     specs: list[ScheduleSpec] = []
     for lid, res in template.of_type("AWS::Serverless::Function").items():
         target = template.arn(lid)
@@ -223,6 +228,12 @@ def schedules_from(template: Template) -> list[ScheduleSpec]:
             specs.append(ScheduleSpec(name, arn, kind, expression, target, lid, enabled,
                                       _input(template, props.get("Input")),
                                       dead_letter_arn(template, props.get("DeadLetterConfig"), f"{rule_id}Queue")))
+    return specs
+
+
+def _rule_schedules(template: Template) -> list[ScheduleSpec]:
+    """Scheduled ``AWS::Events::Rule`` resources with Lambda targets."""
+    specs: list[ScheduleSpec] = []
     for lid, res in template.of_type("AWS::Events::Rule").items():
         props = res.get("Properties") or {}
         if "ScheduleExpression" not in props:
@@ -239,6 +250,12 @@ def schedules_from(template: Template) -> list[ScheduleSpec]:
                                       template.resolve(props.get("State", "ENABLED")) != "DISABLED",
                                       _input(template, target.get("Input")),
                                       dead_letter_arn(template, target.get("DeadLetterConfig"), f"{lid}Queue")))
+    return specs
+
+
+def _scheduler_schedules(template: Template) -> list[ScheduleSpec]:
+    """``AWS::Scheduler::Schedule`` resources with Lambda targets."""
+    specs: list[ScheduleSpec] = []
     for lid, res in template.of_type("AWS::Scheduler::Schedule").items():
         props = template.resolve(res.get("Properties") or {})
         spec_target: dict[str, Any] = props.get("Target") or {}

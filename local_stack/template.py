@@ -8,9 +8,10 @@ are read from it, never copied. Physical names locally are the logical ids.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -179,28 +180,42 @@ class Template:
             return value
         if len(value) == 1:
             (key, arg), = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self.get_att(parts[0], parts[1])
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::Join":
-                sep, items = arg
-                return sep.join(str(self.resolve(i)) for i in self.resolve(items))
-            if key == "Fn::Select":
-                index, items = arg
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                sep, text = arg
-                return str(self.resolve(text)).split(sep)
-            if key == "Fn::If":
-                name, if_true, if_false = arg
-                return self.resolve(if_true if self.condition(name) else if_false)
+            intrinsic = self._INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, arg)
             if key.startswith("Fn::"):
                 raise TemplateError(f"{key} is not supported by the local stack")
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def _get_att_of(self, arg: Any) -> Any:
+        parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        return self.get_att(parts[0], parts[1])
+
+    def _join(self, arg: Any) -> str:
+        sep, items = arg
+        return str(sep).join(str(self.resolve(i)) for i in self.resolve(items))
+
+    def _select(self, arg: Any) -> Any:
+        index, items = arg
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def _split(self, arg: Any) -> list[str]:
+        sep, text = arg
+        return str(self.resolve(text)).split(sep)
+
+    def _if(self, arg: Any) -> Any:
+        name, if_true, if_false = arg
+        return self.resolve(if_true if self.condition(name) else if_false)
+
+    _INTRINSICS: ClassVar[dict[str, Callable[[Template, Any], Any]]] = {
+        "Ref": lambda self, arg: self.ref(arg),
+        "Fn::GetAtt": _get_att_of,
+        "Fn::Sub": lambda self, arg: self._sub(arg),
+        "Fn::Join": _join,
+        "Fn::Select": _select,
+        "Fn::Split": _split,
+        "Fn::If": _if,
+    }
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])

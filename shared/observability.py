@@ -31,6 +31,9 @@ PII_KEYS = frozenset(
         "national_id", "phone", "phone_number", "mobile", "card_number", "pan", "card_no",
         "face", "face_image", "image", "embedding", "face_embedding", "email", "address",
         "password", "otp", "code", "authorization", "token", "credential_number", "student_number",
+        # network and place (risk signals): addresses and coordinates are personal data
+        "ip", "source_ip", "sourceip", "ip_address", "x-forwarded-for", "x_forwarded_for", "lat", "lon",
+        "latitude", "longitude", "geo", "last_location",  # not "location": Powertools names the code line so
     }
 )
 REDACTED = "*****"

@@ -14,6 +14,7 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=
 AccountId = Annotated[str, StringConstraints(min_length=4, max_length=64, pattern=r"^[a-z]{2,4}_[A-Za-z0-9_\-]+$")]
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.#]+$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+CampaignId = Annotated[str, StringConstraints(pattern=r"^cmp_[0-9a-f]{32}$")]
 MinorUnits = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
 
 # Bidirectional embeddings, overrides and isolates (and the marks that steer them): they make a screen show
@@ -42,9 +43,17 @@ def safe_text(max_length: int, min_length: int = 1) -> Any:
                      AfterValidator(_displayable)]
 
 
+def check_safe_text(value: str) -> str:
+    """The ``safe_text`` rules for text inside a structure whose shape is configuration (e.g. a claim's fields):
+    NFC-normalised, trimmed, no control or bidirectional-override characters (``ValueError`` otherwise)."""
+    return _displayable(_nfc(value))
+
+
 Note = safe_text(140, min_length=0)
 Name = safe_text(80)
 Reason = safe_text(500)
+DecisionNote = safe_text(500, min_length=0)
+ShortText = safe_text(64)  # typed references a person reads back (credential numbers)
 DisplayName = Name
 
 

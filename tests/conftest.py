@@ -59,6 +59,11 @@ def schedules_held(clean_stack: LocalStack) -> Iterator[None]:
         yield
 
 
+def new_key() -> str:
+    """A fresh Idempotency-Key (every route that moves money, consumes a right or creates an object needs one)."""
+    return uuid.uuid4().hex
+
+
 @dataclass
 class Reply:
     status: int
@@ -106,7 +111,7 @@ class Api:
     def user(self, sub: str | None = None, balance: int = 0) -> User:
         sub = sub or f"user-{uuid.uuid4().hex[:8]}"
         token = self.token(sub)
-        reply = self.call("POST", "/accounts", {}, token=token)
+        reply = self.call("POST", "/accounts", {}, token=token, key=new_key())
         assert reply.status == 201, reply.body
         account_id = reply.body["account_id"]
         if balance:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from shared import errors
 from shared.api.schemas import ErrorBody, ErrorDetail
 from shared.observability import logger
+from shared.writes import ConflictingWrite
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: 422,
@@ -117,6 +118,12 @@ def _service(exc: ServiceError) -> Response:
     return error_response(exc.status_code, "HTTP_" + str(exc.status_code), str(exc.msg))
 
 
+def _contention(_: Exception) -> Response:
+    """A write lost to contention that the service did not retry away: the client retries (same key)."""
+    exc = errors.TemporarilyUnavailable()
+    return error_response(503, exc.code, exc.message)
+
+
 def _not_found(_: Exception) -> Response:
     return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
 
@@ -135,6 +142,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (IdempotencyValidationError, _key_reused),
         (IdempotencyAlreadyInProgressError, _in_progress),
         (ServiceError, _service),
+        (ConflictingWrite, _contention),
         (Exception, _unexpected),
     ]
     for exc_type, handler in handlers:

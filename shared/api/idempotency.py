@@ -142,4 +142,5 @@ def idempotent(required: bool = True, secret_fields: tuple[str, ...] = ()) -> Mi
             headers=headers,
         )
 
+    middleware.idempotency_key_required = required  # type: ignore[attr-defined]  # read by the API document
     return middleware

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.clock import iso
 from shared.types import Money
 
 
@@ -77,7 +78,13 @@ def stable_bucket(key: str, n: int) -> int:
 
 
 class PoolShard(BaseModel):
-    """One partition of the shared pool: its gate status and how many vouchers of each kind it holds."""
+    """One partition of the shared pool: its gate status, how many vouchers of each kind it holds and the age
+    (``PoolEntry.age``) of its oldest voucher of each kind.
+
+    ``oldest`` is a hint kept by the moves that change the shard (a pass sets it when the kind was empty, a claim
+    sets it to the oldest voucher it saw left behind): concurrent claims can leave it pointing at a voucher
+    another claim took, and the next claim from the shard corrects it. Claims use it to go to the shard with the
+    oldest voucher; the conditional delete of the pool entry stays the truth."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -85,6 +92,7 @@ class PoolShard(BaseModel):
     status: CampaignStatus
     counts: dict[str, int] = Field(default_factory=dict)
     issued: int = 0
+    oldest: dict[str, str] = Field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -138,6 +146,11 @@ class PoolEntry(BaseModel):
     pooled_at: datetime
     group_id: str | None = None
 
+    @property
+    def age(self) -> str:
+        """Sorts like the entry's age (oldest first): the pooled time, then the voucher id."""
+        return f"{iso(self.pooled_at)}#{self.voucher_id}"
+
 
 class DrawSet(BaseModel):
     """One complete set consumed by the draw: one voucher of each kind, won by ``user_id``."""
@@ -169,3 +182,18 @@ class DrawTally(BaseModel):
     total_sets: int
     share: int  # minor units per set
     remainder: int  # pot - share * total_sets (stays in the campaign account)
+
+
+class PotStatement(BaseModel):
+    """What a campaign's pot accounts (the pot and its payout buckets) hold together, by the campaign's records."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: str
+    account_ids: tuple[str, ...]
+    prize_pot: Money
+    paid: int  # prizes paid, recorded with each payment's transfer
+
+    @property
+    def expected(self) -> int:
+        return self.prize_pot.amount - self.paid

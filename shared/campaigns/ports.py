@@ -1,15 +1,19 @@
 """Interfaces the campaign services depend on (DynamoDB / EventBridge / Step Functions in production, fakes in
-unit tests), and the two signals the store raises to them.
+unit tests), and the signals the store raises to them.
 
 Store implementations enforce the invariants *in the write*: every voucher move
 is one atomic write that removes it from exactly one place and puts it in
 exactly one other, conditioned on the user's state version, on the pool entry
-still being there and on the pool shard's gate still being OPEN.
+still being there and on the pool shard's gate still being OPEN. Each condition
+is a ``GuardedWrite`` carrying what its failure means: a closed gate is the
+domain error ``CampaignClosed``; the others are ``StaleWrite`` signals, each
+naming the race that was lost, on which the service re-reads and re-decides
+(as on ``ConflictingWrite``, contention).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,16 +28,43 @@ from shared.campaigns.models import (
     Voucher,
 )
 from shared.events import EventPublisher
+from shared.groups.models import Group
+from shared.writes import ConflictingWrite, GuardedWrite
 
-__all__ = ["CampaignFrozen", "CampaignStore", "DrawStarter", "EventPublisher", "GroupDirectory", "StaleWrite"]
+__all__ = ["CampaignStore", "ConflictingWrite", "DrawStarter", "EventPublisher", "GroupDirectory", "GuardedWrite",
+           "HoldingChanged", "PoolEntryExists", "PoolEntryTaken", "SetAlreadyRecorded", "StaleWrite",
+           "StateChanged", "VoucherIdTaken"]
 
 
 class StaleWrite(Exception):
-    """A concurrent write won the race (the user's state changed or the pool entry was taken): re-read, retry."""
+    """A concurrent write won the race: what the decision was made on changed. Re-read and retry.
+
+    The draw's state machine retries its steps on this name (``StaleWrite``), so a draw step re-raises the
+    subclasses below under it."""
 
 
-class CampaignFrozen(Exception):
-    """The pool shard's gate is no longer OPEN: the draw has frozen the campaign."""
+class StateChanged(StaleWrite):
+    """The user's campaign state is not at the version the move was decided on."""
+
+
+class PoolEntryTaken(StaleWrite):
+    """The pooled voucher the claim chose was taken by another claim."""
+
+
+class PoolEntryExists(StaleWrite):
+    """A pool entry with the same key (voucher and time) is already pooled."""
+
+
+class HoldingChanged(StaleWrite):
+    """The holding is gone or no longer HELD (passed on or consumed meanwhile)."""
+
+
+class VoucherIdTaken(StaleWrite):
+    """A voucher with the new voucher's id is already held (a random id collided)."""
+
+
+class SetAlreadyRecorded(StaleWrite):
+    """The draw set with this number is already recorded (another run of the step recorded it)."""
 
 
 class CampaignStore(Protocol):
@@ -59,24 +90,30 @@ class CampaignStore(Protocol):
     # --- user operations ------------------------------------------------------
     def record_interaction(self, campaign_id: str, user_id: str, interaction_id: str, interaction_type: str,
                            at: datetime) -> bool:
-        """Put-once the interaction and grant one claim right, atomically. False if the id was already recorded."""
+        """Put-once the interaction and grant one claim right, atomically. False if the id was already recorded.
+        Raises ``ConflictingWrite``."""
 
     def read_for_user(self, campaign: Campaign, user_id: str, shards: Iterable[int],
                       voucher_id: str | None = None) -> tuple[UserState | None, list[PoolShard], Voucher | None]:
         """One consistent batch read: the user's state, the given pool shards, and optionally one holding."""
 
-    def pool_candidates(self, campaign: Campaign, shard: int, kind: str | None, limit: int) -> list[PoolEntry]:
-        """Oldest pool entries of one shard (of one kind, or of any kind when ``kind`` is None)."""
+    def pool_candidates(self, campaign: Campaign, shard: int, kind: str, limit: int) -> list[PoolEntry]:
+        """The oldest pool entries of one kind in one shard, oldest first."""
 
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
-                     gate_shard: int, taken: PoolEntry | None) -> None:
-        """Give ``voucher`` to the user: from the pool (``taken`` removed) or newly issued.
+                     gate_shard: int, taken: PoolEntry | None, next_oldest: str | None = None,
+                     writes: Sequence[GuardedWrite] = ()) -> None:
+        """Give ``voucher`` to the user: from the pool (``taken`` removed; the shard's ``oldest`` hint of its
+        kind becomes ``next_oldest``, removed when None) or newly issued; a group-shared voucher also registers
+        its group for the draw's snapshot. ``writes`` (another capability's) commit in the same transaction.
 
-        Raises ``StaleWrite`` (state version moved / pool entry gone / voucher id taken) or ``CampaignFrozen``."""
+        Raises ``CampaignClosed`` (gate), ``StateChanged``, ``PoolEntryTaken``, ``VoucherIdTaken``, the error
+        of a failing ``writes`` item, or ``ConflictingWrite``."""
 
     def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                     entry: PoolEntry) -> None:
-        """Move a HELD voucher from the user into the pool. Raises ``StaleWrite``, ``CampaignFrozen``."""
+        """Move a HELD voucher from the user into the pool. Raises ``CampaignClosed``, ``StateChanged``,
+        ``HoldingChanged``, ``PoolEntryExists`` or ``ConflictingWrite``."""
 
     def list_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]: ...
 
@@ -89,7 +126,8 @@ class CampaignStore(Protocol):
 
     def commit_set(self, campaign: Campaign, before: UserState, after: UserState, drawset: DrawSet,
                    at: datetime) -> None:
-        """Consume one set's vouchers (HELD -> CONSUMED), record the set put-once, update the user's state."""
+        """Consume one set's vouchers (HELD -> CONSUMED), record the set put-once, update the user's state.
+        Raises ``StateChanged``, ``HoldingChanged``, ``SetAlreadyRecorded`` or ``ConflictingWrite``."""
 
     def list_sets(self, campaign: Campaign, bucket: int, user_id: str | None = None) -> list[DrawSet]: ...
 
@@ -100,23 +138,45 @@ class CampaignStore(Protocol):
 
     def get_tally(self, campaign_id: str) -> DrawTally | None: ...
 
-    def save_group_snapshot(self, campaign_id: str, group_id: str, members: list[str]) -> list[str]:
+    def group_registry(self, campaign: Campaign, bucket: int) -> list[str]:
+        """Ids of the groups of one bucket (``campaign.bucket_of(group_id)``) that hold a group-shared voucher."""
+
+    def save_group_snapshot(self, campaign: Campaign, group_id: str, members: list[str]) -> list[str]:
         """Put-once; returns the snapshot already stored if there is one."""
 
-    def get_group_snapshot(self, campaign_id: str, group_id: str) -> list[str] | None: ...
+    def get_group_snapshot(self, campaign: Campaign, group_id: str) -> list[str] | None: ...
 
-    def record_payment(self, campaign_id: str, payment: Payment) -> None: ...
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+        """The payment's record and the bucket's paid total, committed with the prize's transfer (so a payment
+        is recorded exactly when its money moves, and a replayed transfer records nothing twice)."""
 
     def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]: ...
+
+    def paid_total(self, campaign: Campaign) -> int:
+        """Σ of the prizes paid (the buckets' paid totals, recorded with each payment's transfer)."""
 
 
 class GroupDirectory(Protocol):
     """What campaigns need from groups (``shared.groups``' ``GroupService`` provides it)."""
 
-    def key_user_group(self, user_id: str) -> str | None:
-        """The id of the group ``user_id`` created and still leads, if any."""
+    def create(self, owner: str, name: str, campaign_id: str) -> Group:
+        """A group in the campaign's context, its creator the key user. Raises ``AlreadyInGroup``."""
+
+    def key_user_group(self, user_id: str, campaign_id: str) -> str | None:
+        """The id of the group ``user_id`` created in this campaign (which makes them its key user), if any."""
 
     def members(self, group_id: str) -> list[str]: ...
+
+    def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
+                             on_failure: Callable[[], Exception]) -> GuardedWrite:
+        """Records on the group that it holds ``voucher_id``, on condition that ``key_user`` created the group in
+        this campaign (``on_failure()`` otherwise). Committed with the key-user claim."""
+
+    def lock_for_draw(self, campaign_id: str) -> None:
+        """From now until ``unlock_after_draw``, no one joins or leaves a group that holds a group-shared voucher
+        of the campaign (idempotent; does nothing once the campaign's draw was settled)."""
+
+    def unlock_after_draw(self, campaign_id: str) -> None: ...
 
 
 class DrawStarter(Protocol):

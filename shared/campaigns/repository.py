@@ -4,9 +4,14 @@ Items (the only place these shapes exist), all keyed under the campaign ``C#<cid
 
 ``C#<cid>`` / ``META``                     the campaign (configuration, status)
 ``C#<cid>`` / ``TALLY``                    the draw's split of the pot (put-once)
-``C#<cid>`` / ``GROUP#<gid>``              a group's membership snapshot at the draw (put-once)
-``C#<cid>#P#<s>`` / ``#SHARD``             pool shard ``s``: gate ``status`` and ``pool`` counts per kind, ``issued``
-``C#<cid>#P#<s>`` / ``K#<kind>#<ts>#<v>``  a pooled voucher (``age`` = ``<ts>#<v>`` for the ``ByAge`` LSI)
+``C#<cid>#G#<bucket>`` / ``<gid>``        a group holding a group-shared voucher (put with the key-user claim,
+                                            bucket = ``bucket_of(gid)``); the draw's freeze adds ``members``, the
+                                            group's membership at the draw (once)
+``C#<cid>`` / ``PAID#<bucket>``            prizes paid from a holder bucket (``amount``, ``count``), added in each
+                                            payment's transfer (reconciliation: pot = prize pot - paid)
+``C#<cid>#P#<s>`` / ``#SHARD``             pool shard ``s``: gate ``status``, ``pool`` counts per kind, ``issued``,
+                                            ``oldest``: per kind the ``age`` of its oldest pooled voucher (a hint)
+``C#<cid>#P#<s>`` / ``K#<kind>#<ts>#<v>``  a pooled voucher (``age`` = ``<ts>#<v>``, also the ``ByAge`` LSI key)
 ``C#<cid>#U#<user>`` / ``#STATE``          the user's state (rights, day counters, held per kind, ``version``)
 ``C#<cid>#H#<bucket>`` / ``<user>``        holder registry for the draw, put in the user's first voucher write
                                             (base table, so the draw reads it strongly consistent; no GSI lag)
@@ -18,18 +23,21 @@ Items (the only place these shapes exist), all keyed under the campaign ``C#<cid
 
 A voucher is therefore always exactly one item: a ``V#`` item in one user's partition or a ``K#`` item in one
 pool shard; every move deletes one and puts the other in one ``TransactWriteItems`` whose conditions are the
-invariants. Failures are mapped from ``CancellationReasons`` by item index, never from messages.
+invariants. Each conditional item is built as a ``GuardedWrite`` with the error its condition stands for (gate →
+``CampaignClosed``, state version → ``StateChanged``, pool entry → ``PoolEntryTaken`` …) and committed by
+``shared.writes.transact``, which raises the failing write's own error; nothing reads a position in the list.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.campaigns.errors import CampaignClosed
 from shared.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -45,11 +53,19 @@ from shared.campaigns.models import (
     VoucherSource,
     VoucherStatus,
 )
-from shared.campaigns.ports import CampaignFrozen, StaleWrite
+from shared.campaigns.ports import (
+    HoldingChanged,
+    PoolEntryExists,
+    PoolEntryTaken,
+    SetAlreadyRecorded,
+    StateChanged,
+    VoucherIdTaken,
+)
 from shared.clock import iso
-from shared.dynamo import RETRYABLE_ERRORS, Repository, cancellation_reasons, from_item, to_item
+from shared.dynamo import Repository, from_item, is_condition_failure, to_item
 from shared.errors import AlreadyExists
 from shared.types import Money
+from shared.writes import ConflictingWrite, GuardedWrite, transact
 
 STATE_SK = "#STATE"
 SHARD_SK = "#SHARD"
@@ -69,8 +85,20 @@ def _shard_pk(cid: str, shard: int) -> str:
     return f"C#{cid}#P#{shard}"
 
 
+def _group_pk(cid: str, bucket: int) -> str:
+    return f"C#{cid}#G#{bucket}"
+
+
+def _pool_sk(entry: PoolEntry) -> str:
+    return f"K#{entry.kind}#{entry.age}"
+
+
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+class _InteractionRecorded(Exception):
+    """The interaction id was recorded before (its put-once failed): nothing to grant."""
 
 
 def _campaign(d: dict[str, Any]) -> Campaign:
@@ -87,7 +115,8 @@ def _campaign(d: dict[str, Any]) -> Campaign:
 
 def _shard(d: dict[str, Any]) -> PoolShard:
     return PoolShard(shard=int(d["shard"]), status=CampaignStatus(d["status"]),
-                     counts={k: int(v) for k, v in (d.get("pool") or {}).items()}, issued=int(d.get("issued", 0)))
+                     counts={k: int(v) for k, v in (d.get("pool") or {}).items()}, issued=int(d.get("issued", 0)),
+                     oldest={k: str(v) for k, v in (d.get("oldest") or {}).items()})
 
 
 def _state(d: dict[str, Any]) -> UserState:
@@ -135,7 +164,7 @@ class DynamoCampaignStore(Repository):
         try:
             self.client.put_item(TableName=self.table, Item=meta, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 raise AlreadyExists(campaign_id=cid) from exc
             raise
         self.client.put_item(TableName=self.table, Item=to_item({
@@ -145,7 +174,7 @@ class DynamoCampaignStore(Repository):
         for s in range(campaign.pool_shards):
             self.client.put_item(TableName=self.table, Item=to_item({
                 "pk": _shard_pk(cid, s), "sk": SHARD_SK, "entity": "POOL_SHARD", "shard": s,
-                "status": CampaignStatus.OPEN.value, "pool": zero, "issued": 0}),
+                "status": CampaignStatus.OPEN.value, "pool": zero, "issued": 0, "oldest": {}}),
                 ConditionExpression="attribute_not_exists(pk)")
 
     def get_campaign(self, campaign_id: str) -> Campaign | None:
@@ -187,7 +216,7 @@ class DynamoCampaignStore(Repository):
                 ExpressionAttributeValues={":to": {"S": to}, **values},
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 return False
             raise
         return True
@@ -205,25 +234,18 @@ class DynamoCampaignStore(Repository):
                            at: datetime) -> bool:
         record = to_item({"pk": f"C#{campaign_id}#I#{interaction_id}", "sk": "#I", "entity": "INTERACTION",
                           "user_id": user_id, "interaction_type": interaction_type, "recorded_at": iso(at)})
-        items = [
+        put_once = GuardedWrite.failing_with(
             {"Put": {"TableName": self.table, "Item": record, "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {
-                "TableName": self.table, "Key": _key(_user_pk(campaign_id, user_id), STATE_SK),
-                "UpdateExpression": "ADD rights_granted :one SET user_id = :u, entity = :e",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":u": {"S": user_id}, ":e": {"S": "USER_STATE"}},
-            }},
-        ]
+            lambda: _InteractionRecorded(interaction_id))
+        grant = {"Update": {
+            "TableName": self.table, "Key": _key(_user_pk(campaign_id, user_id), STATE_SK),
+            "UpdateExpression": "ADD rights_granted :one SET user_id = :u, entity = :e",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":u": {"S": user_id}, ":e": {"S": "USER_STATE"}},
+        }}
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in RETRYABLE_ERRORS:
-                raise StaleWrite(exc.response["Error"]["Code"]) from exc
-            reasons = cancellation_reasons(exc)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
-            if any(r == "TransactionConflict" for r in reasons):
-                raise StaleWrite(",".join(reasons)) from exc
-            raise
+            transact(self.client, [put_once], before=[grant])
+        except _InteractionRecorded:
+            return False
         return True
 
     def read_for_user(self, campaign: Campaign, user_id: str, shards: Iterable[int],
@@ -242,18 +264,15 @@ class DynamoCampaignStore(Repository):
                 voucher = _voucher(d)
         return state, sorted(pool, key=lambda s: s.shard), voucher
 
-    def pool_candidates(self, campaign: Campaign, shard: int, kind: str | None, limit: int) -> list[PoolEntry]:
-        pk = {":pk": {"S": _shard_pk(campaign.campaign_id, shard)}}
-        if kind is None:
-            resp = self.client.query(TableName=self.table, IndexName=AGE_INDEX, KeyConditionExpression="pk = :pk",
-                                     ExpressionAttributeValues=pk, Limit=limit, ConsistentRead=True)
-        else:
-            resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :k)",
-                                     ExpressionAttributeValues={**pk, ":k": {"S": f"K#{kind}#"}}, Limit=limit,
-                                     ConsistentRead=True)
+    def pool_candidates(self, campaign: Campaign, shard: int, kind: str, limit: int) -> list[PoolEntry]:
+        resp = self.client.query(TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :k)",
+                                 ExpressionAttributeValues={":pk": {"S": _shard_pk(campaign.campaign_id, shard)},
+                                                            ":k": {"S": f"K#{kind}#"}},
+                                 Limit=limit, ConsistentRead=True)
         return [_entry(from_item(i), shard) for i in resp.get("Items", [])]
 
-    def _state_update(self, cid: str, before: UserState, after: UserState) -> dict[str, Any]:
+    # --- guarded writes (each with the error its condition stands for) -----------------------------------------
+    def _state_write(self, cid: str, before: UserState, after: UserState) -> GuardedWrite:
         cond = "attribute_not_exists(version)" if before.version == 0 else "version = :v"
         values: dict[str, Any] = {
             ":nv": {"N": str(after.version)}, ":ru": {"N": str(after.rights_used)}, ":day": {"S": after.day},
@@ -264,7 +283,7 @@ class DynamoCampaignStore(Repository):
         }
         if before.version:
             values[":v"] = {"N": str(before.version)}
-        return {"Update": {
+        update = {"Update": {
             "TableName": self.table, "Key": _key(_user_pk(cid, after.user_id), STATE_SK),
             "UpdateExpression": "SET version = :nv, rights_used = :ru, #day = :day, claims_today = :ct,"
                                 " passes_today = :pt, held = :held, key_user_claimed = :ku, #sets = :sets,"
@@ -273,14 +292,58 @@ class DynamoCampaignStore(Repository):
             "ConditionExpression": cond, "ExpressionAttributeNames": {"#day": "day", "#sets": "sets"},
             "ExpressionAttributeValues": values,
         }}
+        return GuardedWrite.failing_with(update, lambda: StateChanged(after.user_id, before.version))
 
-    def _gate(self, cid: str, shard: int, expression: str, values: dict[str, Any],
-              names: dict[str, str]) -> dict[str, Any]:
-        return {"Update": {
+    def _gate_write(self, cid: str, shard: int, expression: str, values: dict[str, Any],
+                    names: dict[str, str]) -> GuardedWrite:
+        update = {"Update": {
             "TableName": self.table, "Key": _key(_shard_pk(cid, shard), SHARD_SK), "UpdateExpression": expression,
             "ConditionExpression": "#st = :open", "ExpressionAttributeNames": {"#st": "status", **names},
             "ExpressionAttributeValues": {":open": {"S": CampaignStatus.OPEN.value}, **values},
         }}
+        return GuardedWrite.failing_with(update, lambda: CampaignClosed(campaign_id=cid))
+
+    def _take_write(self, cid: str, entry: PoolEntry) -> GuardedWrite:
+        delete = {"Delete": {"TableName": self.table, "Key": _key(_shard_pk(cid, entry.shard), _pool_sk(entry)),
+                             "ConditionExpression": "attribute_exists(pk)"}}
+        return GuardedWrite.failing_with(delete, lambda: PoolEntryTaken(entry.voucher_id))
+
+    def _hold_write(self, voucher: Voucher) -> GuardedWrite:
+        put = {"Put": {"TableName": self.table, "Item": self._holding(voucher),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        return GuardedWrite.failing_with(put, lambda: VoucherIdTaken(voucher.voucher_id))
+
+    def _release_write(self, cid: str, voucher: Voucher) -> GuardedWrite:
+        delete = {"Delete": {"TableName": self.table, "Key": _key(_user_pk(cid, voucher.holder),
+                                                                  f"V#{voucher.voucher_id}"),
+                             "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
+                             "ExpressionAttributeValues": {":held": {"S": VoucherStatus.HELD.value}}}}
+        return GuardedWrite.failing_with(delete, lambda: HoldingChanged(voucher.voucher_id))
+
+    def _pool_write(self, cid: str, entry: PoolEntry) -> GuardedWrite:
+        put = {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)", "Item": to_item({
+            "pk": _shard_pk(cid, entry.shard), "sk": _pool_sk(entry), "age": entry.age, "entity": "POOL_ENTRY",
+            "voucher_id": entry.voucher_id, "kind": entry.kind, "donor": entry.donor,
+            "pooled_at": iso(entry.pooled_at), "group_id": entry.group_id})}}
+        return GuardedWrite.failing_with(put, lambda: PoolEntryExists(entry.voucher_id))
+
+    def _consume_write(self, cid: str, user_id: str, voucher_id: str, set_id: str) -> GuardedWrite:
+        update = {"Update": {
+            "TableName": self.table, "Key": _key(_user_pk(cid, user_id), f"V#{voucher_id}"),
+            "UpdateExpression": "SET #st = :consumed, set_id = :set",
+            "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": {":consumed": {"S": VoucherStatus.CONSUMED.value},
+                                          ":held": {"S": VoucherStatus.HELD.value}, ":set": {"S": set_id}},
+        }}
+        return GuardedWrite.failing_with(update, lambda: HoldingChanged(voucher_id))
+
+    def _set_write(self, campaign: Campaign, drawset: DrawSet, at: datetime) -> GuardedWrite:
+        put = {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)", "Item": to_item({
+            "pk": f"C#{campaign.campaign_id}#S#{campaign.bucket_of(drawset.user_id)}",
+            "sk": drawset.set_id.split("#", 1)[1], "entity": "DRAW_SET", "set_id": drawset.set_id,
+            "user_id": drawset.user_id, "consumed_at": iso(at), "voucher_ids": list(drawset.voucher_ids),
+            "group_id": drawset.group_id})}}
+        return GuardedWrite.failing_with(put, lambda: SetAlreadyRecorded(drawset.set_id))
 
     def _audit(self, cid: str, voucher_id: str, action: str, at: datetime, **fields: Any) -> dict[str, Any]:
         item = to_item({"pk": f"C#{cid}#V#{voucher_id}", "sk": f"{iso(at)}#{action}#{uuid.uuid4().hex[:8]}",
@@ -296,65 +359,48 @@ class DynamoCampaignStore(Repository):
             "group_id": v.group_id,
         })
 
-    def _transact(self, items: list[dict[str, Any]], gate_index: int | None) -> None:
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code in RETRYABLE_ERRORS:
-                raise StaleWrite(code) from exc
-            if code != "TransactionCanceledException":
-                raise
-            reasons = cancellation_reasons(exc)
-            if gate_index is not None and gate_index < len(reasons) and reasons[gate_index] == "ConditionalCheckFailed":
-                raise CampaignFrozen() from exc
-            raise StaleWrite(",".join(reasons)) from exc
-
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
-                     gate_shard: int, taken: PoolEntry | None) -> None:
+                     gate_shard: int, taken: PoolEntry | None, next_oldest: str | None = None,
+                     writes: Sequence[GuardedWrite] = ()) -> None:
         cid = campaign.campaign_id
-        state = self._state_update(cid, before, after)
         if taken is not None:
-            gate = self._gate(cid, gate_shard, "SET #pool.#k = #pool.#k - :one",
-                              {":one": {"N": "1"}}, {"#pool": "pool", "#k": taken.kind})
+            names = {"#pool": "pool", "#k": taken.kind, "#old": "oldest"}
+            if next_oldest is None:
+                gate = self._gate_write(cid, gate_shard, "SET #pool.#k = #pool.#k - :one REMOVE #old.#k",
+                                        {":one": {"N": "1"}}, names)
+            else:
+                gate = self._gate_write(cid, gate_shard, "SET #pool.#k = #pool.#k - :one, #old.#k = :next",
+                                        {":one": {"N": "1"}, ":next": {"S": next_oldest}}, names)
         else:
-            gate = self._gate(cid, gate_shard, "SET issued = issued + :one", {":one": {"N": "1"}}, {})
-        items = [gate, state]
+            gate = self._gate_write(cid, gate_shard, "SET issued = issued + :one", {":one": {"N": "1"}}, {})
+        guarded = [gate, self._state_write(cid, before, after)]
+        if taken is not None:
+            guarded.append(self._take_write(cid, taken))
+        guarded.append(self._hold_write(voucher))
+        action = "FROM_POOL" if taken is not None else voucher.source.value
+        plain = [self._audit(cid, voucher.voucher_id, action, voucher.obtained_at, to=voucher.holder,
+                             donor=voucher.donor, kind=voucher.kind, group_id=voucher.group_id)]
         if before.version == 0:  # the user's first voucher: register them as a holder for the draw
-            items.append({"Put": {"TableName": self.table, "Item": to_item({
+            plain.append({"Put": {"TableName": self.table, "Item": to_item({
                 "pk": f"C#{cid}#H#{campaign.bucket_of(after.user_id)}", "sk": after.user_id,
                 "entity": "HOLDER", "user_id": after.user_id})}})
-        if taken is not None:
-            items.append({"Delete": {
-                "TableName": self.table,
-                "Key": _key(_shard_pk(cid, taken.shard), f"K#{taken.kind}#{iso(taken.pooled_at)}#{taken.voucher_id}"),
-                "ConditionExpression": "attribute_exists(pk)"}})
-        items.append({"Put": {"TableName": self.table, "Item": self._holding(voucher),
-                              "ConditionExpression": "attribute_not_exists(pk)"}})
-        action = "FROM_POOL" if taken is not None else voucher.source.value
-        items.append(self._audit(cid, voucher.voucher_id, action, voucher.obtained_at, to=voucher.holder,
-                                 donor=voucher.donor, kind=voucher.kind, group_id=voucher.group_id))
-        self._transact(items, gate_index=0)
+        if voucher.group_id:  # a group-shared voucher: its group is snapshotted when the draw freezes
+            plain.append({"Put": {"TableName": self.table, "Item": to_item({
+                "pk": _group_pk(cid, campaign.bucket_of(voucher.group_id)), "sk": voucher.group_id,
+                "entity": "SHARED_GROUP", "group_id": voucher.group_id, "voucher_id": voucher.voucher_id})}})
+        transact(self.client, [*guarded, *writes], before=plain)
 
     def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                     entry: PoolEntry) -> None:
         cid = campaign.campaign_id
-        ts = iso(entry.pooled_at)
-        items = [
-            self._gate(cid, entry.shard, "SET #pool.#k = #pool.#k + :one", {":one": {"N": "1"}},
-                       {"#pool": "pool", "#k": entry.kind}),
-            self._state_update(cid, before, after),
-            {"Delete": {"TableName": self.table, "Key": _key(_user_pk(cid, voucher.holder), f"V#{voucher.voucher_id}"),
-                        "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
-                        "ExpressionAttributeValues": {":held": {"S": VoucherStatus.HELD.value}}}},
-            {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)", "Item": to_item({
-                "pk": _shard_pk(cid, entry.shard), "sk": f"K#{entry.kind}#{ts}#{entry.voucher_id}",
-                "age": f"{ts}#{entry.voucher_id}", "entity": "POOL_ENTRY", "voucher_id": entry.voucher_id,
-                "kind": entry.kind, "donor": entry.donor, "pooled_at": ts, "group_id": entry.group_id})}},
-            self._audit(cid, voucher.voucher_id, "PASSED", entry.pooled_at, donor=entry.donor, kind=entry.kind,
-                        shard=entry.shard),
-        ]
-        self._transact(items, gate_index=0)
+        gate = self._gate_write(cid, entry.shard,
+                                "SET #pool.#k = #pool.#k + :one, #old.#k = if_not_exists(#old.#k, :age)",
+                                {":one": {"N": "1"}, ":age": {"S": entry.age}},
+                                {"#pool": "pool", "#k": entry.kind, "#old": "oldest"})
+        audit = self._audit(cid, voucher.voucher_id, "PASSED", entry.pooled_at, donor=entry.donor, kind=entry.kind,
+                            shard=entry.shard)
+        transact(self.client, [gate, self._state_write(cid, before, after), self._release_write(cid, voucher),
+                               self._pool_write(cid, entry)], before=[audit])
 
     def list_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]:
         return [_voucher(d) for d in self._query(_user_pk(campaign_id, user_id), "V#")]
@@ -396,23 +442,10 @@ class DynamoCampaignStore(Repository):
     def commit_set(self, campaign: Campaign, before: UserState, after: UserState, drawset: DrawSet,
                    at: datetime) -> None:
         cid = campaign.campaign_id
-        bucket = campaign.bucket_of(before.user_id)
-        items = [self._state_update(cid, before, after)]
-        for vid in drawset.voucher_ids:
-            items.append({"Update": {
-                "TableName": self.table, "Key": _key(_user_pk(cid, before.user_id), f"V#{vid}"),
-                "UpdateExpression": "SET #st = :consumed, set_id = :set",
-                "ConditionExpression": "#st = :held", "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":consumed": {"S": VoucherStatus.CONSUMED.value},
-                                              ":held": {"S": VoucherStatus.HELD.value}, ":set": {"S": drawset.set_id}},
-            }})
-        items.append({"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)",
-                              "Item": to_item({
-                                  "pk": f"C#{cid}#S#{bucket}", "sk": drawset.set_id.split("#", 1)[1],
-                                  "entity": "DRAW_SET", "set_id": drawset.set_id, "user_id": drawset.user_id,
-                                  "consumed_at": iso(at),
-                                  "voucher_ids": list(drawset.voucher_ids), "group_id": drawset.group_id})}})
-        self._transact(items, gate_index=None)
+        transact(self.client, [self._state_write(cid, before, after),
+                               *(self._consume_write(cid, before.user_id, v, drawset.set_id)
+                                 for v in drawset.voucher_ids),
+                               self._set_write(campaign, drawset, at)])
 
     def list_sets(self, campaign: Campaign, bucket: int, user_id: str | None = None) -> list[DrawSet]:
         rows = self._query(f"C#{campaign.campaign_id}#S#{bucket}", f"{user_id}#" if user_id else None)
@@ -438,7 +471,7 @@ class DynamoCampaignStore(Repository):
                                  ConditionExpression="attribute_not_exists(pk)")
             return None
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not is_condition_failure(exc):
                 raise
         resp = self.client.get_item(TableName=self.table, Key=_key(item["pk"], item["sk"]), ConsistentRead=True)
         return from_item(resp["Item"])
@@ -453,22 +486,53 @@ class DynamoCampaignStore(Repository):
         item = resp.get("Item")
         return DrawTally(**{k: from_item(item)[k] for k in DrawTally.model_fields}) if item else None
 
-    def save_group_snapshot(self, campaign_id: str, group_id: str, members: list[str]) -> list[str]:
-        stored = self._put_once({"pk": _c(campaign_id), "sk": f"GROUP#{group_id}", "entity": "GROUP_SNAPSHOT",
-                                 "members": sorted(members), "empty": not members})
-        return list(stored.get("members") or []) if stored else sorted(members)
+    def group_registry(self, campaign: Campaign, bucket: int) -> list[str]:
+        return [str(d["group_id"]) for d in self._query(_group_pk(campaign.campaign_id, bucket), None)]
 
-    def get_group_snapshot(self, campaign_id: str, group_id: str) -> list[str] | None:
-        resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), f"GROUP#{group_id}"),
-                                    ConsistentRead=True)
-        item = resp.get("Item")
-        return list(from_item(item).get("members") or []) if item else None
+    def save_group_snapshot(self, campaign: Campaign, group_id: str, members: list[str]) -> list[str]:
+        key = _key(_group_pk(campaign.campaign_id, campaign.bucket_of(group_id)), group_id)
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=key, ConditionExpression="attribute_not_exists(members)",
+                UpdateExpression="SET members = :m, group_id = :g, entity = if_not_exists(entity, :e)",
+                ExpressionAttributeValues={":m": {"L": [{"S": m} for m in sorted(members)]},
+                                           ":g": {"S": group_id}, ":e": {"S": "SHARED_GROUP"}})
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            stored = self.get_group_snapshot(campaign, group_id)
+            return stored if stored is not None else sorted(members)
+        return sorted(members)
 
-    def record_payment(self, campaign_id: str, payment: Payment) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item({
-            "pk": _user_pk(campaign_id, payment.payee), "sk": f"PAY#{payment.transaction_id}", "entity": "PAYMENT",
+    def get_group_snapshot(self, campaign: Campaign, group_id: str) -> list[str] | None:
+        key = _key(_group_pk(campaign.campaign_id, campaign.bucket_of(group_id)), group_id)
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        members = from_item(item).get("members")
+        return [str(m) for m in members] if members is not None else None
+
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+        # Unconditional: they commit only with the transfer, whose put-once transaction record fails a replay.
+        cid = campaign.campaign_id
+        record = {"Put": {"TableName": self.table, "Item": to_item({
+            "pk": _user_pk(cid, payment.payee), "sk": f"PAY#{payment.transaction_id}", "entity": "PAYMENT",
             "transaction_id": payment.transaction_id, "set_id": payment.set_id, "payee": payment.payee,
-            "amount": payment.amount.amount, "currency": payment.amount.currency, "group_id": payment.group_id}))
+            "amount": payment.amount.amount, "currency": payment.amount.currency, "group_id": payment.group_id})}}
+        paid = {"Update": {
+            "TableName": self.table, "Key": _key(_c(cid), f"PAID#{bucket}"),
+            "UpdateExpression": "SET entity = :e ADD #a :amt, #n :one",
+            "ExpressionAttributeNames": {"#a": "amount", "#n": "count"},
+            "ExpressionAttributeValues": {":e": {"S": "PAID"}, ":amt": {"N": str(payment.amount.amount)},
+                                          ":one": {"N": "1"}}}}
+
+        def never() -> Exception:  # neither write has a condition
+            return ConflictingWrite("payment record")
+
+        return [GuardedWrite.failing_with(record, never), GuardedWrite.failing_with(paid, never)]
+
+    def paid_total(self, campaign: Campaign) -> int:
+        return sum(int(d.get("amount", 0)) for d in self._query(_c(campaign.campaign_id), "PAID#"))
 
     def list_payments(self, campaign_id: str, user_id: str) -> list[Payment]:
         return [Payment(transaction_id=d["transaction_id"], set_id=d["set_id"], payee=d["payee"],

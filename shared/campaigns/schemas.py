@@ -8,12 +8,11 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from shared.campaigns.models import Campaign, DrawSet, DrawTally, Payment, PoolEntry, Voucher
-from shared.types import DisplayName, Money, UserId
+from shared.types import CampaignId, DisplayName, Money, UserId
 
 Kind = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,15}$")]
 InteractionType = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")]
 InteractionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
-CampaignId = Annotated[str, StringConstraints(pattern=r"^cmp_[0-9a-f]{32}$")]
 VoucherId = Annotated[str, StringConstraints(pattern=r"^v_[0-9a-f]{32}$")]
 
 

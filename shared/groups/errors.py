@@ -17,7 +17,7 @@ class InvitationNotFound(NotFound):
 
 class AlreadyInGroup(Conflict):
     code = "ALREADY_IN_GROUP"
-    default_message = "The caller already belongs to a group; leave it first."
+    default_message = "The caller already belongs to a group in this campaign; leave it first."
 
 
 class KeyUserCannotLeave(Conflict):
@@ -28,3 +28,9 @@ class KeyUserCannotLeave(Conflict):
 class GroupFull(Conflict):
     code = "GROUP_FULL"
     default_message = "The group has reached its maximum number of members."
+
+
+class GroupLockedForDraw(Conflict):
+    code = "GROUP_LOCKED_FOR_DRAW"
+    default_message = ("The group holds a group-shared voucher of a campaign whose draw is running: its members are "
+                       "fixed until the draw is settled.")

@@ -1,26 +1,38 @@
 """Interfaces the group service depends on (DynamoDB / EventBridge in production, fakes in unit tests).
 
-The store enforces the invariants *in the write*: one group per user (put-once
-membership), an invitation's expiry and the member cap are conditions of the join.
+The store enforces the invariants *in the write*, each condition a ``GuardedWrite`` carrying the error it stands
+for: one group per user and campaign (put-once membership), an invitation's expiry and the member cap are
+conditions of the join, and a group holding a group-shared voucher changes members only while its campaign's draw
+is not running.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from shared.events import EventPublisher
-from shared.groups.models import Group, Invitation
+from shared.groups.models import Group, Invitation, Role
+from shared.writes import ConflictingWrite, GuardedWrite
 
-__all__ = ["EventPublisher", "GroupStore"]
+__all__ = ["ConflictingWrite", "EventPublisher", "GroupChanged", "GroupStore", "GuardedWrite"]
+
+
+class GroupChanged(Exception):
+    """The group gained its group-shared voucher since it was read (the key user claimed it): re-read, retry."""
 
 
 class GroupStore(Protocol):
     def create(self, group: Group) -> None:
-        """The group with its creator as key user and only member. Raises ``AlreadyInGroup``."""
+        """The group with its creator as key user and only member. Raises ``AlreadyInGroup`` (the owner has a
+        group in this campaign) or ``AlreadyExists`` (the group id is taken)."""
 
-    def membership(self, user_id: str) -> tuple[str, str] | None:
-        """(group id, role: ``KEY_USER`` or ``MEMBER``) of the user's one group, if any."""
+    def membership(self, user_id: str, campaign_id: str) -> tuple[str, Role] | None:
+        """(group id, role) of the user's one group in the campaign, if any."""
+
+    def membership_count(self, user_id: str) -> int:
+        """In how many campaigns' groups the user is."""
 
     def get(self, group_id: str) -> Group | None: ...
 
@@ -28,8 +40,21 @@ class GroupStore(Protocol):
 
     def get_invitation(self, code: str) -> Invitation | None: ...
 
-    def join(self, invitation: Invitation, user_id: str, now: datetime) -> None:
-        """Raises ``InvitationNotFound`` (expired), ``AlreadyInGroup`` or ``GroupFull``."""
+    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime) -> None:
+        """Raises ``InvitationNotFound`` (expired), ``AlreadyInGroup``, ``GroupFull``, ``GroupNotFound``,
+        ``GroupLockedForDraw``, ``GroupChanged`` or ``ConflictingWrite``."""
 
-    def leave(self, group_id: str, user_id: str) -> None:
-        """Raises ``GroupNotFound`` unless the user is a (non-key-user) member of the group."""
+    def leave(self, group: Group, user_id: str) -> None:
+        """Raises ``GroupNotFound`` unless the user is a (non-key-user) member of the group; ``GroupLockedForDraw``,
+        ``GroupChanged`` or ``ConflictingWrite``."""
+
+    def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
+                             on_failure: Callable[[], Exception]) -> GuardedWrite:
+        """Records the group-shared voucher on the group, on condition that ``key_user`` created the group in this
+        campaign; for another capability's transaction (the key-user claim)."""
+
+    def lock_for_draw(self, campaign_id: str) -> None:
+        """The campaign's draw lock: DRAWING (unless the draw was already settled). Idempotent."""
+
+    def unlock_after_draw(self, campaign_id: str) -> None:
+        """The campaign's draw lock: SETTLED. Idempotent."""

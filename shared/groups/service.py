@@ -1,34 +1,46 @@
-"""Group rules: one group per user; the creator is the key user; members only see their group."""
+"""Group rules: a group lives in one campaign's context; a user holds at most one group per campaign; the creator
+is the group's key user (of that campaign only) and cannot leave; members only see their group; while the
+campaign's draw runs, a group holding a group-shared voucher keeps its members (the draw pays the members it
+snapshotted at the freeze)."""
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from shared.clock import utcnow
+from shared.errors import TemporarilyUnavailable
 from shared.groups.errors import GroupNotFound, InvitationNotFound, KeyUserCannotLeave
-from shared.groups.models import Group, Invitation
-from shared.groups.ports import EventPublisher, GroupStore
+from shared.groups.models import Group, Invitation, Role
+from shared.groups.ports import ConflictingWrite, EventPublisher, GroupChanged, GroupStore, GuardedWrite
 
 INVITATION_TTL = timedelta(days=7)
+MAX_ATTEMPTS = 8
+RETRY = (GroupChanged, ConflictingWrite)  # the group changed since read, or contention: re-read, retry
 
 
 class GroupService:
-    """Also what campaigns need from groups (their ``GroupDirectory`` port: key users and members)."""
+    """Also what campaigns need from groups (their ``GroupDirectory`` port: key users, members, the draw lock)."""
 
-    def __init__(self, store: GroupStore, events: EventPublisher,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, store: GroupStore, events: EventPublisher, clock: Callable[[], datetime] = utcnow,
+                 rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
         self.events = events
         self.clock = clock
+        self.rng = rng or random.Random()
+        self.sleep = sleep
 
-    def create(self, owner: str, name: str) -> Group:
-        group = Group(group_id=f"grp_{uuid.uuid4().hex}", name=name, owner=owner, created_at=self.clock(),
-                      members=(owner,))
-        self.store.create(group)
-        self.events.publish("GroupCreated", {"group_id": group.group_id, "key_user": owner})
+    def create(self, owner: str, name: str, campaign_id: str) -> Group:
+        """A group in the campaign's context (the caller checked the campaign); its creator is its key user."""
+        group = Group(group_id=f"grp_{uuid.uuid4().hex}", name=name, owner=owner, campaign_id=campaign_id,
+                      created_at=self.clock(), members=(owner,))
+        self._retrying(lambda: self.store.create(group))
+        self.events.publish("GroupCreated", {"group_id": group.group_id, "key_user": owner,
+                                             "campaign_id": campaign_id})
         return group
 
     def get(self, group_id: str, caller: str) -> Group:
@@ -49,22 +61,55 @@ class GroupService:
         now = self.clock()
         if invitation is None or invitation.expires_at <= now:
             raise InvitationNotFound()
-        self.store.join(invitation, user_id, now)
+
+        def attempt() -> None:
+            group = self.store.get(invitation.group_id)
+            if group is None:
+                raise GroupNotFound(group_id=invitation.group_id)
+            self.store.join(invitation, group, user_id, now)
+
+        self._retrying(attempt)
         self.events.publish("GroupJoined", {"group_id": invitation.group_id, "user_id": user_id})
         return self.get(invitation.group_id, user_id)
 
     def leave(self, group_id: str, user_id: str) -> None:
-        group = self.get(group_id, user_id)
-        if group.owner == user_id:
-            raise KeyUserCannotLeave(group_id=group_id)
-        self.store.leave(group_id, user_id)
+        def attempt() -> None:
+            group = self.get(group_id, user_id)
+            if group.owner == user_id:
+                raise KeyUserCannotLeave(group_id=group_id)
+            self.store.leave(group, user_id)
+
+        self._retrying(attempt)
         self.events.publish("GroupLeft", {"group_id": group_id, "user_id": user_id})
 
+    def _retrying(self, write: Callable[[], None]) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                write()
+                return
+            except RETRY:
+                self.sleep(self.rng.uniform(0, min(0.2, 0.005 * 2**attempt)))
+        raise TemporarilyUnavailable()
+
     # --- GroupDirectory -------------------------------------------------------
-    def key_user_group(self, user_id: str) -> str | None:
-        membership = self.store.membership(user_id)
-        return membership[0] if membership and membership[1] == "KEY_USER" else None
+    def group_count(self, user_id: str) -> int:
+        """How many groups the user belongs to, over every campaign (risk signals' ``Memberships`` port)."""
+        return self.store.membership_count(user_id)
+
+    def key_user_group(self, user_id: str, campaign_id: str) -> str | None:
+        membership = self.store.membership(user_id, campaign_id)
+        return membership[0] if membership and membership[1] is Role.KEY_USER else None
 
     def members(self, group_id: str) -> list[str]:
         group = self.store.get(group_id)
         return list(group.members) if group else []
+
+    def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
+                             on_failure: Callable[[], Exception]) -> GuardedWrite:
+        return self.store.shared_voucher_write(group_id, key_user, campaign_id, voucher_id, on_failure)
+
+    def lock_for_draw(self, campaign_id: str) -> None:
+        self.store.lock_for_draw(campaign_id)
+
+    def unlock_after_draw(self, campaign_id: str) -> None:
+        self.store.unlock_after_draw(campaign_id)

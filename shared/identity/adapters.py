@@ -1,5 +1,6 @@
 """External systems of identity verification other than its own table: the document bucket (S3), the
-verification workflow (Step Functions) and the authoritative registries (the ``Registry`` port).
+verification workflow (Step Functions), the authoritative registries (the ``Registry`` port) and the key of the
+credential index (``CredentialKeys``, Secrets Manager).
 
 Registries, both raising ``RegistryUnavailable`` when they cannot answer (the state machine retries that
 error with back-off, then falls through to the document path):
@@ -17,10 +18,13 @@ Only the registry key fields are sent (data minimisation); the name is compared 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -29,8 +33,10 @@ from pydantic import ValidationError
 from shared.aws import LazyClient
 from shared.dynamo import Repository
 from shared.identity.catalog import IdentityType
+from shared.identity.checks import credential_identity
 from shared.identity.errors import RegistryUnavailable, TaskExpired
 from shared.identity.models import RegistryRecord, normalize
+from shared.identity.settings import IdentitySettings
 
 
 class S3DocumentStore:
@@ -60,9 +66,9 @@ class S3DocumentStore:
             raise
         return int(resp["ContentLength"]), str(resp.get("ContentType", ""))
 
-    def first_bytes(self, key: str, n: int = 8) -> bytes:
-        resp = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{n - 1}")
-        return bytes(resp["Body"].read())
+    def read(self, key: str, max_bytes: int) -> bytes:
+        resp = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        return bytes(resp["Body"].read(max_bytes + 1))
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -90,6 +96,43 @@ class StepFunctionsWorkflow:
             if exc.response.get("Error", {}).get("Code") in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
                 raise TaskExpired(exc.response["Error"]["Code"]) from exc
             raise
+
+
+# --- the credential index's keyed hash ----------------------------------------------
+class LookupKeyUnavailable(RuntimeError):
+    """No usable key for the credential index: a deployment error, not a client's."""
+
+
+class HmacCredentialKeys:
+    """``CredentialKeys``: HMAC-SHA256 over ``checks.credential_identity`` with a key from Secrets Manager
+    (``IDENTITY_LOOKUP_KEY_SECRET_ID``, fetched once per container) or ``IDENTITY_LOOKUP_KEY`` (local/dev).
+
+    A plain hash of a school and a student number is reversed by trying every number; without the key it
+    cannot be. The key is a lookup key, not a signing key: rotating it orphans the index (re-key first)."""
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        self.settings = settings
+        self._key: bytes | None = None
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            local = self.settings.identity_lookup_key.get_secret_value()
+            if local:
+                self._key = local.encode()
+            elif self.settings.identity_lookup_key_secret_id:
+                from aws_lambda_powertools.utilities import parameters
+
+                value = parameters.get_secret(self.settings.identity_lookup_key_secret_id, max_age=3600)
+                if not isinstance(value, str) or len(value) < 32:
+                    raise LookupKeyUnavailable("the lookup key secret is shorter than 32 characters")
+                self._key = value.encode()
+            else:
+                raise LookupKeyUnavailable("set IDENTITY_LOOKUP_KEY_SECRET_ID (or IDENTITY_LOOKUP_KEY locally)")
+        return self._key
+
+    def key_for(self, identity_type: IdentityType, fields: Mapping[str, str]) -> str:
+        message = credential_identity(identity_type, fields).encode()
+        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()
 
 
 # --- registries ------------------------------------------------------------------
@@ -154,17 +197,15 @@ class HttpRegistry:
             except (urllib.error.URLError, TimeoutError, OSError) as exc:
                 last = type(exc).__name__
                 continue
-            return self._parse(raw, identity_type)
+            return self._parse(raw)
         raise RegistryUnavailable(last)
 
     @staticmethod
-    def _parse(raw: bytes, identity_type: IdentityType) -> RegistryRecord:
+    def _parse(raw: bytes) -> RegistryRecord:
         if len(raw) > 64 * 1024:
             raise RegistryUnavailable("registry answer too large")
         try:
             record = RegistryRecord.model_validate_json(raw)
         except ValidationError as exc:
             raise RegistryUnavailable("malformed registry answer") from exc
-        if record.identity_type != identity_type.name:
-            raise RegistryUnavailable("registry answered for another identity type")
-        return record
+        return record  # a record of another identity type is a mismatch (service.match), never a match

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.decisions import SelfReview as SelfReview  # the platform-wide refusal, still importable from here
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
 class UnknownIdentityType(InvalidInput):
@@ -35,6 +36,11 @@ class DocumentTypeMismatch(InvalidInput):
     default_message = "The uploaded file's type differs from the declared content type; upload it again."
 
 
+class CredentialExpired(InvalidInput):
+    code = "CREDENTIAL_EXPIRED"
+    default_message = "The credential's validity has ended; upload a valid credential."
+
+
 class VerificationNotFound(NotFound):
     code = "VERIFICATION_NOT_FOUND"
     default_message = "The verification does not exist."
@@ -43,11 +49,6 @@ class VerificationNotFound(NotFound):
 class ReviewNotFound(NotFound):
     code = "REVIEW_NOT_FOUND"
     default_message = "The review does not exist."
-
-
-class SelfReview(Forbidden):
-    code = "SELF_REVIEW"
-    default_message = "A reviewer may not decide their own verification."
 
 
 class InvalidTransition(Conflict):
@@ -73,6 +74,11 @@ class ReviewClosed(Conflict):
 class WaitExpired(Conflict):
     code = "WAIT_EXPIRED"
     default_message = "The verification stopped waiting (timed out); start a new attempt."
+
+
+class CredentialHeldElsewhere(Conflict):
+    code = "CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT"
+    default_message = "This credential is already verified for another account."
 
 
 class TaskExpired(Exception):

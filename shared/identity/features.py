@@ -1,83 +1,121 @@
-"""The one feature builder shared by training (``training/``) and serving (the scoring function).
+"""The one feature definition shared by training (``training/``) and serving (the scoring function).
 
-A user's stored activity profile (``ActivityProfile``: raw counts and amounts
-kept by the activity pipeline) becomes the model's feature vector here and
-nowhere else, so training and serving cannot drift apart (no skew). The
-training generator produces ``ActivityProfile`` objects and calls
-:func:`build_features` exactly as the scoring function does.
+The identity model sees only what the platform observes: the projected activity profile of risk signals
+(``shared.signals.models.ActivityProfile``: ledger activity, sign-ins, devices, places, groups) and, once
+real-name authentication (§5) has confirmed an identity, its birth date. Inputs the platform never sees
+(merchant categories, campus geofences, device price tiers) were dropped with issue 10.
 
-Pure Python on purpose: the shared layer stays free of numpy; the predictor
-turns the list into a float32 array.
+Serving reads the profile through ``SignalsReader.profile(user)``; the training generator folds synthetic
+sign-ins and ledger entries into profiles of exactly the same schema with ``shared.signals.fold`` and calls
+:func:`build_features`, so training and serving cannot drift apart.
+
+A feature the profile cannot give (no birth date yet, no activity yet) takes the value ``MISSING`` (-1, a
+value no real feature takes) and is named in ``Features.missing``: a user with no history still gets a
+real model score, and the decision records which features were missing.
+
+Pure Python on purpose: the shared layer stays free of numpy; the predictor turns the list into float32.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import BaseModel, ConfigDict
 
-# Spending categories tracked by the activity pipeline (merchant category groups).
-CATEGORIES = ("education", "food_delivery", "entertainment", "groceries", "travel", "transit", "books", "other")
+from shared.signals.models import ActivityProfile, Direction, Network
+
+MISSING = -1.0
 
 FEATURE_NAMES: tuple[str, ...] = (
-    "age_years",                # from the registered birth date; -1 when unknown
-    "account_age_days",         # days since the wallet account was opened
-    "monthly_txn_count",        # payments per month over the last 90 days
-    "log_avg_txn_yuan",         # log(1 + average payment in yuan)
-    *(f"share_{c}" for c in CATEGORIES),  # share of 90-day spend per category
-    "share_night_txn",          # share of payments between 22:00 and 06:00
-    "share_weekday_daytime_txn",  # share of payments Mon-Fri 09:00-17:00
-    "share_weekend_txn",        # share of payments on Saturday/Sunday
-    "campus_location_share",    # share of location pings inside a school/university geofence
-    "distinct_cities_90d",      # cities seen in location history, 90 days
-    "device_count_90d",         # devices used to sign in, 90 days
-    "device_price_tier",        # 0 budget, 1 mid-range, 2 flagship (main device)
+    "age_years",                # from the real-name identity's birth date (§5); missing until then
+    "account_age_days",         # days since the wallet account was opened; missing without an account
+    "days_inactive",            # days since the last ledger entry; missing if never active
+    "entries_per_month_90d",    # ledger entries (any type, both directions) per month over 90 days
+    "log_avg_spend_yuan",       # log(1 + average outgoing payment in yuan, 90 days); missing without one
+    "log_spend_30d_yuan",       # log(1 + yuan spent in the last 30 days)
+    "log_spend_90d_yuan",       # log(1 + yuan spent in the last 90 days)
+    "share_p2p_out",            # shares of all entries: P2P payments sent ...
+    "share_p2p_in",             # ... P2P payments received ...
+    "share_top_up",             # ... deposits and proxy top-ups ...
+    "share_campaign",           # ... campaign prizes; all four missing without entries
+    "share_night",              # shares of entries by local hour: 22:00-06:00 ...
+    "share_morning",            # ... 06:00-09:00 ...
+    "share_daytime",            # ... 09:00-17:00 ...
+    "share_evening",            # ... 17:00-22:00; missing without entries
+    "share_weekend",            # share of entries on Saturday/Sunday; missing without entries
+    "log_counterparties",       # log(1 + distinct customer counterparties)
+    "group_count",              # groups the user belongs to
+    "log_login_count",          # log(1 + sign-ins)
+    "device_count",             # devices in the bounded device list
+    "place_count",              # area cells (~5 km) in the bounded place list
+    "network_prefix_count",     # IP prefixes (/24, /48) in the bounded list
+    "share_wifi",               # share of sign-ins on Wi-Fi; missing without sign-ins
+    "share_cellular",           # share of sign-ins on a cellular network; missing without sign-ins
 )
 N_FEATURES = len(FEATURE_NAMES)
+TOP_UP_TYPES = ("DEPOSIT", "PROXY_TOP_UP")
+NIGHT, MORNING, DAYTIME, EVENING = (22, 23, 0, 1, 2, 3, 4, 5), (6, 7, 8), tuple(range(9, 17)), tuple(range(17, 22))
 
 
-class ActivityProfile(BaseModel):
-    """The user's stored profile and 90-day activity aggregates (no personal identifiers)."""
+class Features(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    values: tuple[float, ...]
+    missing: tuple[str, ...]
 
-    birth_date: date | None = None
-    account_opened_on: date
-    txn_count_90d: NonNegativeInt = 0
-    spend_90d_fen: NonNegativeInt = 0
-    spend_by_category_fen: dict[str, NonNegativeInt] = Field(default_factory=dict)
-    night_txn_count: NonNegativeInt = 0
-    weekday_daytime_txn_count: NonNegativeInt = 0
-    weekend_txn_count: NonNegativeInt = 0
-    location_pings_90d: NonNegativeInt = 0
-    campus_pings_90d: NonNegativeInt = 0
-    distinct_cities_90d: NonNegativeInt = 0
-    device_count_90d: NonNegativeInt = 0
-    device_price_tier: int = Field(default=1, ge=0, le=2)
+    def as_dict(self) -> dict[str, float]:
+        return dict(zip(FEATURE_NAMES, self.values, strict=True))
 
 
-def _share(part: int, whole: int) -> float:
-    return min(1.0, part / whole) if whole > 0 else 0.0
+def _log_yuan(fen: int) -> float:
+    return math.log1p(fen / 100)
 
 
-def build_features(profile: ActivityProfile, as_of: date) -> list[float]:
-    """Feature vector in ``FEATURE_NAMES`` order."""
-    age = (as_of - profile.birth_date).days / 365.25 if profile.birth_date else -1.0
-    txns = profile.txn_count_90d
-    category_total = sum(profile.spend_by_category_fen.get(c, 0) for c in CATEGORIES)
-    avg_yuan = profile.spend_90d_fen / txns / 100 if txns else 0.0
-    return [
-        round(age, 3),
-        float(max(0, (as_of - profile.account_opened_on).days)),
-        txns / 3.0,
-        math.log1p(avg_yuan),
-        *(_share(profile.spend_by_category_fen.get(c, 0), category_total) for c in CATEGORIES),
-        _share(profile.night_txn_count, txns),
-        _share(profile.weekday_daytime_txn_count, txns),
-        _share(profile.weekend_txn_count, txns),
-        _share(profile.campus_pings_90d, profile.location_pings_90d),
-        float(profile.distinct_cities_90d),
-        float(profile.device_count_90d),
-        float(profile.device_price_tier),
+def build_features(p: ActivityProfile) -> Features:
+    """Feature vector in ``FEATURE_NAMES`` order, relative to ``p.as_of`` / ``p.today``."""
+    birth = p.real_name.birth_date
+    age = (p.today - birth).days / 365.25 if birth else None
+    entries = sum(p.by_hour)
+
+    def count_of(types: tuple[str, ...], direction: Direction) -> int:
+        return sum((a.count_out if direction is Direction.OUT else a.count_in) for t, a in p.by_type.items()
+                   if t in types)
+
+    spend_n = p.spend_count(90)
+    logins = sum(p.networks.values())
+
+    def share(part: float, whole: float) -> float | None:
+        return min(1.0, part / whole) if whole > 0 else None
+
+    def hours(bucket: tuple[int, ...]) -> float | None:
+        return share(sum(p.by_hour[h] for h in bucket), entries)
+
+    raw: list[tuple[str, float | None]] = [
+        ("age_years", round(age, 3) if age is not None else None),
+        ("account_age_days", float(p.account_age_days) if p.account_age_days is not None else None),
+        ("days_inactive", float(p.days_inactive) if p.days_inactive is not None else None),
+        ("entries_per_month_90d", p.entry_count(90) / 3.0),
+        ("log_avg_spend_yuan", _log_yuan(p.spend(90) // spend_n) if spend_n else None),
+        ("log_spend_30d_yuan", _log_yuan(p.spend(30))),
+        ("log_spend_90d_yuan", _log_yuan(p.spend(90))),
+        ("share_p2p_out", share(count_of(("P2P_TRANSFER",), Direction.OUT), entries)),
+        ("share_p2p_in", share(count_of(("P2P_TRANSFER",), Direction.IN), entries)),
+        ("share_top_up", share(count_of(TOP_UP_TYPES, Direction.IN), entries)),
+        ("share_campaign", share(count_of(("CAMPAIGN_PRIZE",), Direction.IN), entries)),
+        ("share_night", hours(NIGHT)),
+        ("share_morning", hours(MORNING)),
+        ("share_daytime", hours(DAYTIME)),
+        ("share_evening", hours(EVENING)),
+        ("share_weekend", share(p.by_weekday[5] + p.by_weekday[6], entries)),
+        ("log_counterparties", math.log1p(p.counterparties)),
+        ("group_count", float(p.group_count)),
+        ("log_login_count", math.log1p(p.login_count)),
+        ("device_count", float(len(p.devices))),
+        ("place_count", float(len(p.cells))),
+        ("network_prefix_count", float(len(p.ip_prefixes))),
+        ("share_wifi", share(p.networks.get(Network.WIFI, 0), logins)),
+        ("share_cellular", share(p.networks.get(Network.CELLULAR, 0), logins)),
     ]
+    assert tuple(name for name, _ in raw) == FEATURE_NAMES
+    return Features(values=tuple(MISSING if v is None else round(float(v), 6) for _, v in raw),
+                    missing=tuple(name for name, v in raw if v is None))

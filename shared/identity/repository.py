@@ -7,9 +7,12 @@ Items of ``IdentityTable`` (pk / sk):
 * ``USER#<sub>`` / ``LATEST#<type>``: the user's latest attempt for a type (links attempts;
   written with the attempt in one transaction, conditioned on the previous pointer).
 * ``USER#<sub>`` / ``TAG#<type>``: the identity tag with its validity.
-* ``USER#<sub>`` / ``PROFILE``: the activity profile that the model scores.
 * ``REVIEW#<id>`` / ``META``: a human review; open reviews carry ``gsi1pk = REVIEWS#OPEN``
   (sparse index, ``gsi1sk`` = created time) and the review wait's task token.
+* ``CREDENTIAL#<keyed hash>`` / ``HOLDER``: the account a credential is verified for; put once with the
+  verified outcome (or again by the same account), so a second account's verification cannot commit.
+* ``DOCFP#<index key>`` / ``<submitted at>#<verification id>``: one submitted document under each of its
+  fingerprint's index keys (``imagehash.index_keys``), read back to find other accounts' near-identical ones.
 
 Legal state transitions are conditions on the current status; nothing relies on TTL.
 """
@@ -19,24 +22,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shared.clock import iso
-from shared.dynamo import Repository, cancellation_reasons, from_item, is_condition_failure, to_attr, to_item
+from shared.dynamo import Repository, from_item, is_condition_failure, to_attr, to_item
 from shared.errors import InvalidPageToken
-from shared.identity.errors import ConcurrentAttempt, InvalidTransition, ReviewClosed
-from shared.identity.features import ActivityProfile
+from shared.identity.errors import ConcurrentAttempt, CredentialHeldElsewhere, InvalidTransition, ReviewClosed
 from shared.identity.models import (
     FINAL,
     AuditEvent,
+    CredentialHolder,
+    Fingerprint,
+    FingerprintEntry,
     IdentityTag,
     Review,
     ReviewStatus,
     Status,
     Verification,
 )
+from shared.writes import GuardedWrite, transact
 
 OPEN_REVIEWS = "REVIEWS#OPEN"
 
@@ -61,15 +68,12 @@ class DynamoIdentityStore(Repository):
                     "ExpressionAttributeValues": {":prev": {"S": previous_id}}}
         else:
             cond = {"ConditionExpression": "attribute_not_exists(pk)"}
-        try:
-            self.client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self.table, "Item": pointer, **cond}},
-            ])
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in cancellation_reasons(exc):
-                raise ConcurrentAttempt(identity_type=v.identity_type) from exc
-            raise
+        concurrent = ConcurrentAttempt(identity_type=v.identity_type)  # the pointer moved, or the id was taken
+        transact(self.client, [
+            GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": item,
+                                               "ConditionExpression": "attribute_not_exists(pk)"}}, lambda: concurrent),
+            GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": pointer, **cond}}, lambda: concurrent),
+        ])
 
     def get_verification(self, verification_id: str) -> tuple[Verification, dict[str, Any]] | None:
         """The verification and its private attributes (task token)."""
@@ -149,8 +153,9 @@ class DynamoIdentityStore(Repository):
         return Verification.model_validate(data)
 
     def record_outcome(self, verification_id: str, status: Status, fields: Mapping[str, Any], reasons: list[str],
-                       audit: AuditEvent, tag: IdentityTag | None) -> None:
-        """Final status (only from a non-final one) and, when verified, the identity tag, in one transaction."""
+                       audit: AuditEvent, tag: IdentityTag | None, holder: CredentialHolder | None = None) -> None:
+        """Final status (only from a non-final one) and, when verified, the identity tag and the put-once
+        credential holder (``attribute_not_exists`` or the same account), in one transaction."""
         final = sorted(s.value for s in FINAL)
         names = {"#st": "status", "#reasons": "reasons", "#audit": "audit", "#upd": "updated_at"}
         values: dict[str, Any] = {":st": {"S": status.value}, ":reasons": to_attr(reasons), ":audit":
@@ -163,43 +168,79 @@ class DynamoIdentityStore(Repository):
             values[f":f{i}"] = to_attr(value)
             sets.append(f"#f{i} = :f{i}")
         not_final = f"NOT (#st IN ({', '.join(f':fin{i}' for i in range(len(final)))}))"
-        items: list[dict[str, Any]] = [{"Update": {
+        writes = [GuardedWrite.failing_with({"Update": {
             "TableName": self.table, "Key": self._vkey(verification_id),
             "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE document_task_token",
             "ConditionExpression": f"attribute_exists(pk) AND {not_final}",
             "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }}]
+        }}, lambda: InvalidTransition(verification_id=verification_id))]
         if tag is not None:
-            items.append({"Put": {"TableName": self.table, "Item": to_item(
+            writes.append(GuardedWrite.failing_with({"Put": {"TableName": self.table, "Item": to_item(
                 {"pk": f"USER#{tag.user_id}", "sk": f"TAG#{tag.identity_type}", "entity": "TAG",
-                 **tag.model_dump()})}})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
-                raise InvalidTransition(verification_id=verification_id) from exc
-            raise
+                 **tag.model_dump()})}}, lambda: InvalidTransition(verification_id=verification_id)))
+        if holder is not None:
+            writes.append(GuardedWrite({"Put": {
+                "TableName": self.table, "Item": to_item({**self._holder_key(holder.credential_key),
+                                                          "entity": "CREDENTIAL_HOLDER", **holder.model_dump()}),
+                "ConditionExpression": "attribute_not_exists(pk) OR user_id = :uid",
+                "ExpressionAttributeValues": {":uid": {"S": holder.user_id}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }}, lambda old: CredentialHeldElsewhere(verification_id=(old or {}).get("verification_id"))))
+        transact(self.client, writes)
 
-    # --- tags and profiles ----------------------------------------------------
+    # --- the credential index: credential (keyed hash) -> the account it is verified for ---------------------
+    @staticmethod
+    def _holder_key(credential_key: str) -> dict[str, str]:
+        return {"pk": f"CREDENTIAL#{credential_key}", "sk": "HOLDER"}
+
+    def credential_holder(self, credential_key: str) -> CredentialHolder | None:
+        resp = self.client.get_item(TableName=self.table, ConsistentRead=True,
+                                    Key=to_item(self._holder_key(credential_key)))
+        item = resp.get("Item")
+        return CredentialHolder.model_validate(from_item(item)) if item else None
+
+    # --- the document-fingerprint index: fingerprint band -> submissions ---------------------------------------
+    def index_fingerprint(self, entry: FingerprintEntry, keys: list[str]) -> None:
+        data = {"entity": "DOCUMENT_FINGERPRINT", "kind": entry.fingerprint.kind, "value": entry.fingerprint.value,
+                "verification_id": entry.verification_id, "user_id": entry.user_id,
+                "submitted_at": entry.submitted_at}
+        sk = f"{iso(entry.submitted_at)}#{entry.verification_id}"
+        self.client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": self.table, "Item": to_item({"pk": f"DOCFP#{key}", "sk": sk, **data})}}
+            for key in keys])
+
+    def fingerprints_under(self, keys: list[str], since: datetime, limit: int) -> tuple[list[FingerprintEntry], bool]:
+        found: dict[str, FingerprintEntry] = {}
+        read = 0
+        for key in keys:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table, "ConsistentRead": True,
+                "KeyConditionExpression": "pk = :pk AND sk >= :since",
+                "ExpressionAttributeValues": {":pk": {"S": f"DOCFP#{key}"}, ":since": {"S": iso(since)}},
+            }
+            while True:
+                if read >= limit:
+                    return list(found.values()), True
+                resp = self.client.query(**kwargs, Limit=limit - read)
+                for item in resp.get("Items", []):
+                    data = from_item(item)
+                    found.setdefault(data["verification_id"], FingerprintEntry(
+                        fingerprint=Fingerprint(kind=data["kind"], value=data["value"]),
+                        verification_id=data["verification_id"], user_id=data["user_id"],
+                        submitted_at=data["submitted_at"]))
+                read += len(resp.get("Items", []))
+                if "LastEvaluatedKey" not in resp:
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return list(found.values()), False
+
+    # --- tags -----------------------------------------------------------------
     def list_tags(self, user_id: str) -> list[IdentityTag]:
         resp = self.client.query(
             TableName=self.table, KeyConditionExpression="pk = :pk AND begins_with(sk, :tag)",
             ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":tag": {"S": "TAG#"}},
         )
         return [IdentityTag.model_validate(from_item(i)) for i in resp.get("Items", [])]
-
-    def get_profile(self, user_id: str) -> ActivityProfile | None:
-        resp = self.client.get_item(TableName=self.table,
-                                    Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "PROFILE"}})
-        item = resp.get("Item")
-        if not item:
-            return None
-        data = from_item(item)
-        return ActivityProfile.model_validate(json.loads(data["profile"]))
-
-    def put_profile(self, user_id: str, profile: ActivityProfile) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item(
-            {"pk": f"USER#{user_id}", "sk": "PROFILE", "entity": "PROFILE", "profile": profile.model_dump_json()}))
 
     # --- reviews --------------------------------------------------------------
     @staticmethod

@@ -17,18 +17,23 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.clock import utcnow
+from shared.decisions import ensure_not_party
 from shared.errors import InvalidInput
+from shared.identity import imagehash
 from shared.identity.catalog import IdentityType, identity_type
+from shared.identity.checks import RegistryAnswer, decide, finding, registry_answer
 from shared.identity.errors import (
     ConcurrentAttempt,
+    CredentialExpired,
+    CredentialHeldElsewhere,
     DocumentNotUploaded,
     DocumentTooLarge,
     DocumentTypeMismatch,
     InvalidCredentialNumber,
     InvalidTransition,
+    RegistryUnavailable,
     ReviewClosed,
     ReviewNotFound,
-    SelfReview,
     TaskExpired,
     UnsupportedDocumentType,
     VerificationNotFound,
@@ -38,8 +43,13 @@ from shared.identity.features import build_features
 from shared.identity.models import (
     FINAL,
     AuditEvent,
+    CredentialHolder,
     Decision,
     Document,
+    Finding,
+    FindingCode,
+    Fingerprint,
+    FingerprintEntry,
     IdentityTag,
     MatchResult,
     RegistryRecord,
@@ -49,7 +59,7 @@ from shared.identity.models import (
     Verification,
     normalize,
 )
-from shared.identity.ports import DocumentStore, IdentityStore, Registry, Workflow
+from shared.identity.ports import CredentialKeys, DocumentStore, IdentityStore, Registry, SignalsReader, Workflow
 from shared.identity.predictor import Predictor
 from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
 
@@ -70,7 +80,7 @@ def match(identity_type: IdentityType, claimed: dict[str, str], record: Registry
           today: date) -> MatchResult:
     """Whether a registry record confirms a claim. All must hold:
 
-    1. the registry has a record under the claimed key (e.g. school + student number);
+    1. the registry has a record under the claimed key (e.g. school + student number), of the claimed type;
     2. the record is ``ACTIVE`` (enrolled / employed);
     3. the claimed name equals the record's name after ``normalize``, and so does every key field;
     4. the record's ``valid_until`` (e.g. expected graduation) is after today.
@@ -79,6 +89,8 @@ def match(identity_type: IdentityType, claimed: dict[str, str], record: Registry
     if record is None:
         return MatchResult(matched=False, reasons=["REGISTRY_NO_RECORD"])
     reasons = []
+    if record.identity_type != identity_type.name:
+        reasons.append("REGISTRY_MISMATCH_IDENTITY_TYPE")
     if record.status != "ACTIVE":
         reasons.append("REGISTRY_RECORD_INACTIVE")
     for name in ("name", *identity_type.registry_key):
@@ -143,7 +155,7 @@ class VerificationService:
         return found[0]
 
     def request_upload(self, user_id: str, verification_id: str, content_type: str,
-                       credential_number: str) -> UploadTicket:
+                       credential_number: str, valid_until: date | None = None) -> UploadTicket:
         v = self.get(user_id, verification_id)
         if content_type not in ALLOWED_DOCUMENT_TYPES:
             raise UnsupportedDocumentType(allowed=list(ALLOWED_DOCUMENT_TYPES))
@@ -152,12 +164,14 @@ class VerificationService:
             t.validate_claimed({**v.claimed, t.credential_field: credential_number})
         except InvalidInput as exc:  # any claim error means the number is malformed
             raise InvalidCredentialNumber(field=t.credential_field) from exc
+        now = self.clock()
+        if valid_until is not None and valid_until <= now.date():
+            raise CredentialExpired(valid_until=valid_until.isoformat())
         if v.status is not Status.AWAITING_DOCUMENT:
             raise InvalidTransition("The verification is not waiting for a document.", status=v.status.value)
         key = f"identity/{v.verification_id}/{uuid.uuid4().hex}"
-        now = self.clock()
         doc = Document(key=key, content_type=content_type, credential_number=credential_number.strip(),
-                       requested_at=now)
+                       requested_at=now, valid_until=valid_until)
         self.store.update_verification(
             v.verification_id, expect={Status.AWAITING_DOCUMENT}, fields={"document": doc.model_dump()},
             audit=AuditEvent(at=now, step="document_upload_requested", detail={"content_type": content_type}))
@@ -228,8 +242,7 @@ class ReviewService:
         if not found:
             raise ReviewNotFound(review_id=review_id[:80])
         review, token = found
-        if review.user_id == reviewer:
-            raise SelfReview()
+        ensure_not_party(reviewer, [review.user_id], case="identity_review")
         now = self.clock()
         decided = self.store.close_review(review_id, ReviewStatus.DECIDED, {
             "decision": decision.value, "reason": reason, "reviewer": reviewer, "decided_at": now})
@@ -249,12 +262,15 @@ class WorkflowSteps:
 
     def __init__(self, store: IdentityStore, settings: IdentitySettings, predictor: Predictor | None = None,
                  registry: Registry | None = None, documents: DocumentStore | None = None,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, credential_keys: CredentialKeys | None = None,
+                 signals: SignalsReader | None = None) -> None:
         self.store = store
         self.settings = settings
         self.predictor = predictor
+        self.signals = signals
         self.registry = registry
         self.documents = documents
+        self.credential_keys = credential_keys
         self.clock = clock
 
     def _load(self, verification_id: str) -> Verification:
@@ -264,23 +280,26 @@ class WorkflowSteps:
         return found[0]
 
     def score(self, verification_id: str) -> dict[str, Any]:
-        assert self.predictor is not None
+        """P(identity) from the user's projected activity profile (risk signals). A user with no history is
+        scored too (with the features it lacks as missing, recorded on the verification). The registry is
+        asked only when P > threshold (§3: strictly greater)."""
+        assert self.predictor is not None and self.signals is not None
         v = self._load(verification_id)
         t = identity_type(v.identity_type)
-        profile = self.store.get_profile(v.user_id)
+        features = build_features(self.signals.profile(v.user_id))
+        prediction = self.predictor.predict(t.model, features.values)
+        probability, version = prediction.probability, prediction.model_version
+        above = probability > t.threshold
+        reasons = ["SCORE_ABOVE_THRESHOLD" if above else "SCORE_AT_OR_BELOW_THRESHOLD"]
+        missing = list(features.missing)
         now = self.clock()
-        if profile is None:
-            probability, version, reasons = 0.0, None, ["NO_ACTIVITY_PROFILE"]
-        else:
-            prediction = self.predictor.predict(t.model, build_features(profile, now.date()))
-            probability, version, reasons = prediction.probability, prediction.model_version, []
-        above = probability >= t.threshold
-        reasons.append("SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD")
         self.store.update_verification(
             verification_id, expect={Status.PENDING}, path=["model"], reasons=reasons,
-            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version},
+            fields={"score": round(probability, 6), "threshold": t.threshold, "model_version": version,
+                    "missing_features": missing},
             audit=AuditEvent(at=now, step="scored", detail={"score": round(probability, 6),
-                                                            "threshold": t.threshold, "model_version": version}))
+                                                            "threshold": t.threshold, "model_version": version,
+                                                            "missing_features": missing}))
         return {"probability": round(probability, 6), "threshold": t.threshold, "model_version": version}
 
     def query_registry(self, verification_id: str) -> dict[str, Any]:
@@ -303,45 +322,125 @@ class WorkflowSteps:
 
     def await_document(self, verification_id: str, task_token: str, reason: str) -> dict[str, Any]:
         now = self.clock()
+        before = self._load(verification_id)
         v = self.store.update_verification(
             verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
             status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
-            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"], reasons=[reason],
+            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"],
+            reasons=_not_yet_recorded(before, [reason]),
             audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
         return {"status": v.status.value}
 
     def check_document(self, verification_id: str) -> dict[str, Any]:
-        assert self.documents is not None
+        """The automated checks of the uploaded credential (rules: ``checks.py``). The file first (a failure
+        rejects); then the registry asked again by the credential's number and institution, the credential
+        index (verified for another account?), the fingerprint index (the same document from another
+        account?) and the credential's validity. Returns the decision for the state machine's Choice."""
         v = self._load(verification_id)
         t = identity_type(v.identity_type)
-        failures: list[str] = []
+        now = self.clock()
+        failures, data = self._file_checks(v, t)
+        findings: list[Finding] = []
+        confirmed, valid_until, fingerprint = False, None, None
+        if not failures and v.document is not None and data is not None:
+            try:
+                fingerprint = imagehash.fingerprint(data, v.document.content_type)
+            except imagehash.UnreadableImage as exc:
+                failures.append(exc.code)
+        if not failures and v.document is not None and fingerprint is not None:
+            answer = self._registry_answer(v, t, now)
+            findings += answer.findings
+            confirmed, valid_until = answer.confirmed, answer.valid_until
+            if v.document.valid_until is not None and v.document.valid_until <= now.date() and not any(
+                    f.code is FindingCode.CREDENTIAL_EXPIRED for f in findings):
+                findings.append(finding(FindingCode.CREDENTIAL_EXPIRED))
+                confirmed = False
+            findings += self._credential_findings(v, t)
+            findings += self._fingerprint_findings(v, fingerprint, now)
+        decision, reason = decide(failures, findings, confirmed, self.settings.identity_auto_reject_findings,
+                                  self.settings.identity_auto_approve)
+        codes = [f.code.value for f in findings]
+        # Each reason once, the decision's last (a rejecting finding moves to the end; record_outcome keeps it).
+        reasons = [r for r in [*failures, *codes, *(["REGISTRY_CONFIRMED"] if confirmed else [])] if r != reason]
+        reasons.append(reason)
+        self.store.update_verification(
+            verification_id, reasons=reasons, fields={"findings": [f.model_dump() for f in findings]},
+            audit=AuditEvent(at=now, step="document_checked", detail={
+                "decision": decision.value, "failures": failures, "findings": codes, "registry_confirmed": confirmed,
+                "fingerprint": fingerprint.kind if fingerprint else None}))
+        return {"decision": decision.value, "reason": reason, "reasons": reasons,
+                "findings": [f.model_dump(mode="json") for f in findings],
+                "valid_until": valid_until.isoformat() if confirmed and valid_until else None}
+
+    def _file_checks(self, v: Verification, t: IdentityType) -> tuple[list[str], bytes | None]:
+        """What is wrong with the file itself (each rejects), and its bytes when it is there."""
+        assert self.documents is not None
         doc = v.document
         head = self.documents.head(doc.key) if doc and doc.submitted_at else None
         if doc is None or head is None:
-            failures.append("DOCUMENT_MISSING")
-        else:
-            size, stored_type = head
-            if doc.content_type not in ALLOWED_DOCUMENT_TYPES or stored_type.split(";")[0] != doc.content_type:
-                failures.append("DOCUMENT_TYPE_NOT_ALLOWED")
-            elif not self.documents.first_bytes(doc.key).startswith(MAGIC[doc.content_type]):
-                failures.append("DOCUMENT_CONTENT_NOT_" + doc.content_type.split("/")[1].upper())
-            if not 0 < size <= self.settings.identity_max_document_bytes:
+            return ["DOCUMENT_MISSING"], None
+        failures: list[str] = []
+        size, stored_type = head
+        data = None
+        if not 0 < size <= self.settings.identity_max_document_bytes:
+            failures.append("DOCUMENT_SIZE_OUT_OF_RANGE")
+        if doc.content_type not in ALLOWED_DOCUMENT_TYPES or stored_type.split(";")[0] != doc.content_type:
+            failures.append("DOCUMENT_TYPE_NOT_ALLOWED")
+        elif not failures:
+            data = self.documents.read(doc.key, self.settings.identity_max_document_bytes)
+            if len(data) > self.settings.identity_max_document_bytes:
                 failures.append("DOCUMENT_SIZE_OUT_OF_RANGE")
-            if normalize(doc.credential_number) != normalize(v.claimed[t.credential_field]):
-                failures.append("CREDENTIAL_NUMBER_MISMATCH")
-        reasons = failures or ["DOCUMENT_CHECKS_PASSED"]
-        self.store.update_verification(
-            verification_id, reasons=reasons,
-            audit=AuditEvent(at=self.clock(), step="document_checked", detail={"passed": not failures}))
-        return {"passed": not failures, "reasons": reasons}
+            elif not data.startswith(MAGIC[doc.content_type]):
+                failures.append("DOCUMENT_CONTENT_NOT_" + doc.content_type.split("/")[1].upper())
+        if normalize(doc.credential_number) != normalize(v.claimed[t.credential_field]):
+            failures.append("CREDENTIAL_NUMBER_MISMATCH")
+        return failures, data
 
-    def open_review(self, verification_id: str, task_token: str, checks: list[str]) -> dict[str, Any]:
+    def _registry_answer(self, v: Verification, t: IdentityType, now: datetime) -> RegistryAnswer:
+        """The registry asked again, by the credential's institution and number (the key fields only)."""
+        if self.registry is None:
+            return RegistryAnswer(findings=[finding(FindingCode.REGISTRY_UNAVAILABLE)], confirmed=False)
+        try:
+            record = self.registry.lookup(t, v.claimed)
+        except RegistryUnavailable:  # the adapter already retried; a person checks instead of the registry
+            return RegistryAnswer(findings=[finding(FindingCode.REGISTRY_UNAVAILABLE)], confirmed=False)
+        return registry_answer(t, v.claimed, record, now.date())
+
+    def _credential_findings(self, v: Verification, t: IdentityType) -> list[Finding]:
+        assert self.credential_keys is not None
+        holder = self.store.credential_holder(self.credential_keys.key_for(t, v.claimed))
+        if holder is None or holder.user_id == v.user_id:
+            return []
+        return [finding(FindingCode.CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT, [holder.verification_id])]
+
+    def _fingerprint_findings(self, v: Verification, fingerprint: Fingerprint, now: datetime) -> list[Finding]:
+        """Index this submission, then look for near-identical ones that other accounts submitted before this
+        account first did. Writing before reading means that of two accounts submitting the same document at
+        once, at least one sees the other."""
+        keys = imagehash.index_keys(fingerprint)
+        self.store.index_fingerprint(FingerprintEntry(fingerprint=fingerprint, verification_id=v.verification_id,
+                                                      user_id=v.user_id, submitted_at=now), keys)
+        since = now - timedelta(days=self.settings.identity_image_index_days)
+        entries, truncated = self.store.fingerprints_under(keys, since, self.settings.identity_image_max_candidates)
+        limit = self.settings.identity_image_match_max_distance if fingerprint.kind == "phash256" else 0
+        same = [e for e in entries if (d := imagehash.distance(fingerprint, e.fingerprint)) is not None and d <= limit]
+        # The first account to submit an image keeps it: another account's copy is flagged, and so is the first
+        # account's resubmission only if someone else had it before that account's first one.
+        first_own = min((e.submitted_at for e in same if e.user_id == v.user_id), default=now)
+        reused = [e.verification_id for e in same if e.user_id != v.user_id and e.submitted_at <= first_own]
+        found = [finding(FindingCode.DOCUMENT_IMAGE_REUSED, reused)] if reused else []
+        if truncated:
+            found.append(finding(FindingCode.DOCUMENT_IMAGE_CHECK_INCOMPLETE))
+        return found
+
+    def open_review(self, verification_id: str, task_token: str, checks: list[str],
+                    findings: list[Finding] | None = None) -> dict[str, Any]:
         v = self._load(verification_id)
         review_id = v.review_id or "rv_" + verification_id.removeprefix("iv_")
         now = self.clock()
         self.store.open_review(Review(review_id=review_id, verification_id=verification_id, user_id=v.user_id,
                                       identity_type=v.identity_type, status=ReviewStatus.OPEN, created_at=now,
-                                      checks=checks), task_token)
+                                      checks=checks, findings=findings or []), task_token)
         self.store.update_verification(
             verification_id, expect={Status.AWAITING_DOCUMENT, Status.IN_REVIEW}, status=Status.IN_REVIEW,
             fields={"review_id": review_id}, path=[] if v.review_id else ["review"],
@@ -356,20 +455,47 @@ class WorkflowSteps:
         t = identity_type(v.identity_type)
         now = self.clock()
         fields: dict[str, Any] = {}
-        tag = None
+        tag = holder = None
         if status is Status.VERIFIED:
-            until = date.fromisoformat(valid_until) if valid_until else \
-                now.date() + timedelta(days=t.document_validity_days)
+            until = date.fromisoformat(valid_until) if valid_until else self._document_validity(v, t, now)
             fields["valid_until"] = until
             tag = IdentityTag(user_id=v.user_id, identity_type=v.identity_type, verification_id=verification_id,
                               path=v.path, valid_from=now.date(), valid_until=until, verified_at=now)
-        reasons = [] if v.reasons[-1:] == [reason] else [reason]  # REGISTRY_MATCH is already the last reason
+            assert self.credential_keys is not None
+            holder = CredentialHolder(credential_key=self.credential_keys.key_for(t, v.claimed), user_id=v.user_id,
+                                      identity_type=v.identity_type, verification_id=verification_id,
+                                      verified_at=now)
+        reasons = _not_yet_recorded(v, [reason])  # e.g. REGISTRY_MATCH is already recorded by the registry step
         if detail:
             reasons.append(f"REVIEWER_NOTE: {detail[:200]}")
-        self.store.record_outcome(verification_id, status, fields, reasons,
-                                  AuditEvent(at=now, step="outcome", detail={"status": status.value,
-                                                                             "reason": reason}), tag)
+        try:
+            self.store.record_outcome(verification_id, status, fields, reasons,
+                                      AuditEvent(at=now, step="outcome", detail={"status": status.value,
+                                                                                 "reason": reason}), tag, holder)
+        except CredentialHeldElsewhere as exc:
+            # Another account's verification of this credential committed first (two reviews approved at once,
+            # or the registry path after another account's review): the write's condition refused this one.
+            held = finding(FindingCode.CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT,
+                           [x for x in [exc.details.get("verification_id")] if x])
+            code = FindingCode.CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT.value
+            self.store.record_outcome(
+                verification_id, Status.REJECTED, {"findings": [f.model_dump() for f in [*v.findings, held]]},
+                [*reasons, code], AuditEvent(at=now, step="outcome", detail={
+                    "status": Status.REJECTED.value, "reason": code, "refused": status.value}), None)
+            status = Status.REJECTED
         if status is Status.EXPIRED and v.review_id:
             with contextlib.suppress(ReviewClosed):  # decided just before the timeout: keep the decision
                 self.store.close_review(v.review_id, ReviewStatus.EXPIRED, {"reason": reason})
         return {"status": status.value}
+
+    def _document_validity(self, v: Verification, t: IdentityType, now: datetime) -> date:
+        """A tag from a reviewed document: the type's validity, or less if the credential says it ends sooner."""
+        until = now.date() + timedelta(days=t.document_validity_days)
+        if v.document and v.document.valid_until and v.document.valid_until < until:
+            return v.document.valid_until
+        return until
+
+def _not_yet_recorded(v: Verification, reasons: list[str]) -> list[str]:
+    """The reasons the verification does not carry yet: each reason is recorded once (the score step records
+    SCORE_AT_OR_BELOW_THRESHOLD, and the document wait it leads to must not record it again)."""
+    return [r for r in dict.fromkeys(reasons) if r not in v.reasons]

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
-from shared.identity.adapters import HttpRegistry, S3DocumentStore, StepFunctionsWorkflow, TableRegistry
+from shared.identity.adapters import (
+    HmacCredentialKeys,
+    HttpRegistry,
+    S3DocumentStore,
+    StepFunctionsWorkflow,
+    TableRegistry,
+)
 from shared.identity.ports import Registry
 from shared.identity.predictor import OnnxPredictor
 from shared.identity.repository import DynamoIdentityStore
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import signals_reader
 
 
 @cache
@@ -51,4 +59,9 @@ def workflow_steps(settings: IdentitySettings) -> WorkflowSteps:
         predictor=predictor(),
         registry=registry(settings) if settings.identity_registry_table or settings.identity_registry_url else None,
         documents=S3DocumentStore(settings.identity_documents_bucket) if settings.identity_documents_bucket else None,
+        credential_keys=HmacCredentialKeys(settings),
+        signals=signals_reader(SignalsSettings(
+            signals_table=settings.signals_table, accounts_table=settings.accounts_table,
+            ledger_table=settings.ledger_table, groups_table=settings.groups_table))
+        if settings.signals_table else None,
     )

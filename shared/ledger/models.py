@@ -20,6 +20,12 @@ class AccountKind(StrEnum):
 
 PAYABLE_BY_CUSTOMERS = frozenset({AccountKind.CUSTOMER})
 """What a P2P transfer or an admin deposit may credit: never a system account (pot, holds, settlement)."""
+CUSTOMER_ONLY = PAYABLE_BY_CUSTOMERS
+"""What money paid to a person may credit: prizes, proxy settlements, hold releases, reversals."""
+HOLDS_ONLY = frozenset({AccountKind.HOLDS})
+"""What a proxy withdrawal's hold may credit: the holds account, nothing else."""
+CAMPAIGN_ONLY = frozenset({AccountKind.CAMPAIGN})
+"""What a campaign's funding (and its payout buckets) may credit: the campaign's own pot accounts."""
 
 
 class AccountStatus(StrEnum):

@@ -19,7 +19,7 @@ from shared.writes import ConflictingWrite, GuardedWrite
 WriteConflict = ConflictingWrite
 """A concurrent write won the race (retryable)."""
 
-__all__ = ["GuardedWrite", "LedgerStore", "PaymentGuard", "PaymentRequest", "StaleAuthorization",
+__all__ = ["GuardedWrite", "LedgerAudit", "LedgerStore", "PaymentGuard", "PaymentRequest", "StaleAuthorization",
            "TransactionAlreadyApplied", "WriteConflict"]
 
 
@@ -81,3 +81,15 @@ class PaymentGuard(Protocol):
         """Raise a domain error to refuse (``403 VERIFICATION_REQUIRED`` …) or return the writes that must commit
         with the transfer (a token consumed once, an exemption counter); a failing one raises its own error, a
         ``StaleAuthorization`` one makes the service ask again."""
+class LedgerAudit(Protocol):
+    """Read-only access to every account and every account's entries (reconciliation). Reads are strongly
+    consistent; listings are paginated so they scale with the tables."""
+
+    def scan_accounts(self, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+        """One page of accounts (every kind) and the cursor of the next page (``None`` after the last)."""
+
+    def get_accounts(self, account_ids: Collection[str]) -> dict[str, Account]:
+        """The accounts that exist among ``account_ids``, read consistently."""
+
+    def entries_total(self, account_id: str) -> int:
+        """Σ of the account's entries: credits minus debits (every page of its entries)."""

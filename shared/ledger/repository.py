@@ -9,6 +9,8 @@ Accounts table (``pk``)
 
 A claim is taken again only once ``released`` (the phone was changed away from it, SPEC §4): nothing is ever
 deleted from the Accounts table.
+A scan of ``ACCOUNT#`` items, batch reads of accounts and the sum of an account's entries serve reconciliation
+(``LedgerAudit``).
 
 Ledger table (``pk``, ``sk``)
     ``TX#<id>`` / ``TX``                                   the transaction record (put-once)
@@ -307,6 +309,50 @@ class DynamoLedgerStore(Repository):
         """Why a side's condition failed, from the account as it was (re-read if the store did not return it)."""
         account = _account_from_plain(old) if old else self.get_account(account_id)
         return _diagnose(account, account_id, tx, is_debit, credit_kinds)
+
+    # --- audit (LedgerAudit: reconciliation) ------------------------------------
+    def scan_accounts(self, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.accounts_table, "Limit": limit, "ConsistentRead": True,
+            "FilterExpression": "entity = :account", "ExpressionAttributeValues": {":account": {"S": "ACCOUNT"}},
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": cursor}}
+        resp = self.client.scan(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return [_account_from_item(i) for i in resp.get("Items", [])], (last["pk"]["S"] if last else None)
+
+    def get_accounts(self, account_ids: Collection[str]) -> dict[str, Account]:
+        ids = sorted(set(account_ids))
+        out: dict[str, Account] = {}
+        for start in range(0, len(ids), 100):
+            request: dict[str, Any] = {self.accounts_table: {
+                "Keys": [account_key(a) for a in ids[start:start + 100]], "ConsistentRead": True}}
+            while request:
+                resp = self.client.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.accounts_table, []):
+                    account = _account_from_item(item)
+                    out[account.account_id] = account
+                request = resp.get("UnprocessedKeys") or {}
+        return out
+
+    def entries_total(self, account_id: str) -> int:
+        kwargs: dict[str, Any] = {
+            "TableName": self.ledger_table, "ConsistentRead": True,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :entry)",
+            "ProjectionExpression": "direction, amount",
+            "ExpressionAttributeValues": {":pk": {"S": f"ACCOUNT#{account_id}"}, ":entry": {"S": "ENTRY#"}},
+        }
+        total = 0
+        while True:
+            resp = self.client.query(**kwargs)
+            for item in resp.get("Items", []):
+                amount = int(item["amount"]["N"])
+                total += amount if item["direction"]["S"] == Direction.CREDIT.value else -amount
+            if not resp.get("LastEvaluatedKey"):
+                return total
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
 
 
 def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debit: bool,

@@ -30,6 +30,16 @@ class OrderNotPending(Conflict):
     default_message = "The order is no longer pending (already executed, cancelled or expired)."
 
 
+class ConfirmationNotRequired(Conflict):
+    code = "CONFIRMATION_NOT_REQUIRED"
+    default_message = "Orders are executed without the requester's confirmation: there is nothing to confirm."
+
+
+class NotAwaitingConfirmation(Conflict):
+    code = "NOT_AWAITING_CONFIRMATION"
+    default_message = "No proxy has executed the order yet: there is nothing to confirm."
+
+
 class ProxyNotEligible(Forbidden):
     code = "PROXY_NOT_ELIGIBLE"
     default_message = "This account may not execute the order."
@@ -38,6 +48,11 @@ class ProxyNotEligible(Forbidden):
 class AgentLimitExceeded(Conflict):
     code = "AGENT_LIMIT_EXCEEDED"
     default_message = "The agent's limit does not allow this order."
+
+
+class FriendLimitExceeded(Conflict):
+    code = "FRIEND_LIMIT_EXCEEDED"
+    default_message = "The friend's withdrawal limit does not allow this order."
 
 
 class OrderLimitExceeded(Conflict):

@@ -116,3 +116,14 @@ class AgentDayTotals(BaseModel):
     @property
     def net(self) -> int:
         return self.withdrawal_amount - self.top_up_amount
+
+
+class PendingHolds(BaseModel):
+    """What one currency's holds account must hold: the open withdrawals' amounts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    currency: str
+    amount: int
+    orders: int

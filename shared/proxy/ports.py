@@ -35,6 +35,10 @@ class ProxyStore(Protocol):
     def list_due(self, now: int, limit: int) -> list[ProxyOrder]:
         """Open orders (pending or awaiting confirmation) whose ``expires_at <= now``."""
 
+    def list_open(self) -> list[ProxyOrder]:
+        """Every open order (pending or awaiting confirmation), read from the sparse open-orders index (which may
+        lag a moment behind the orders: callers confirm what they rely on with ``get_order``)."""
+
     def list_agent_orders(self, account_id: str, day: str) -> list[ProxyOrder]:
         """Orders the account executed on ``day`` (UTC, ``YYYY-MM-DD``), oldest first."""
 
@@ -63,6 +67,10 @@ class ProxyStore(Protocol):
     def add_agent_usage(self, agent: Agent, day: str, amount: int) -> GuardedWrite:
         """Add ``amount`` to the agent's total of ``day`` if it stays within its daily limit.
         Fails with ``AgentLimitExceeded(limit="daily")``."""
+
+    def add_friend_usage(self, account_id: str, day: str, amount: int, daily_limit: int) -> GuardedWrite:
+        """Add ``amount`` to the friend account's withdrawal total of ``day`` if it stays within ``daily_limit``.
+        Fails with ``FriendLimitExceeded(limit="daily")``."""
 
     def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
         """Put the new reversal request once. Fails with ``AlreadyExists`` (128 random bits)."""

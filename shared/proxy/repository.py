@@ -14,6 +14,7 @@ ProxyOrders (``pk``)
 ProxyAgents (``pk``)
     ``AGENT#<account_id>``        agent record: owner, status, limits
     ``USAGE#<account_id>#<day>``  the agent's executed total (``amount``, ``count``) of the day
+    ``FRIEND#<account_id>#<day>`` a friend's (non-agent proxy's) withdrawal total of the day
 
 Every conditional write is built here as a ``GuardedWrite``: the ``TransactWriteItems`` entry plus the domain
 error its condition stands for (see ``ports.ProxyStore``). ``commit`` and ``LedgerService.transfer`` raise the
@@ -36,6 +37,7 @@ from shared.errors import AlreadyExists, TemporarilyUnavailable
 from shared.proxy.errors import (
     AgentAlreadyExists,
     AgentLimitExceeded,
+    FriendLimitExceeded,
     OrderLimitExceeded,
     OrderNotPending,
     ProxyCodeExpired,
@@ -192,6 +194,22 @@ class DynamoProxyStore(Repository):
                 break
         return out[:limit]
 
+    def list_open(self) -> list[ProxyOrder]:
+        out: list[ProxyOrder] = []
+        for shard in SHARDS:
+            kwargs: dict[str, Any] = {
+                "TableName": self.orders_table, "IndexName": OPEN_INDEX,
+                "KeyConditionExpression": "open_shard = :s",
+                "ExpressionAttributeValues": {":s": {"S": f"OPEN#{shard}"}},
+            }
+            while True:
+                resp = self.client.query(**kwargs)
+                out.extend(_order_from(i) for i in resp.get("Items", []))
+                if not resp.get("LastEvaluatedKey"):
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return out
+
     def list_agent_orders(self, account_id: str, day: str) -> list[ProxyOrder]:
         kwargs: dict[str, Any] = {
             "TableName": self.orders_table, "IndexName": PROXY_DAY_INDEX,
@@ -264,6 +282,11 @@ class DynamoProxyStore(Repository):
         update = self._usage_update(self.agents_table, f"USAGE#{agent.account_id}#{day}", amount, agent.daily)
         return GuardedWrite.failing_with(update, lambda: AgentLimitExceeded(
             "The agent's daily limit does not allow this order.", limit="daily", maximum=agent.daily))
+
+    def add_friend_usage(self, account_id: str, day: str, amount: int, daily_limit: int) -> GuardedWrite:
+        update = self._usage_update(self.agents_table, f"FRIEND#{account_id}#{day}", amount, daily_limit)
+        return GuardedWrite.failing_with(update, lambda: FriendLimitExceeded(
+            "The friend's daily withdrawal limit does not allow this order.", limit="daily", maximum=daily_limit))
 
     def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
         put = {"Put": {"TableName": self.orders_table, "Item": _reversal_item(request),

@@ -18,10 +18,9 @@ from shared.proxy.models import (
     ProxyOrder,
     ReversalRequest,
 )
-from shared.types import MAX_MINOR_UNITS, AccountId, Balance, Money
+from shared.types import MAX_MINOR_UNITS, AccountId, Balance, DecisionNote, DisplayName, Money, Reason
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 Limit = Annotated[StrictInt, Field(gt=0, le=MAX_MINOR_UNITS)]
 
 
@@ -121,7 +120,7 @@ class ReversalDecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     approve: StrictBool
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: DecisionNote | None = None
 
 
 class ReversalResponse(BaseModel):
@@ -158,7 +157,7 @@ class RegisterAgentRequest(BaseModel):
 
     account_id: AccountId
     limits: AgentLimits
-    display_name: Annotated[str, StringConstraints(min_length=1, max_length=80)] | None = None
+    display_name: DisplayName | None = None
 
 
 class AgentResponse(BaseModel):

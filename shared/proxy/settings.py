@@ -27,3 +27,9 @@ class ProxySettings(LedgerSettings):
     proxy_confirmation_required: bool = False
     proxy_reversal_window_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     proxy_sweep_batch: int = Field(default=200, ge=1, le=1000)
+    # Friends (customers who are not agents) may execute withdrawals: the held amount is paid into their own
+    # account and they hand over the cash. Template parameters FriendWithdrawals / FriendWithdrawalMaxOrder /
+    # FriendWithdrawalDailyLimit; false keeps cash-out agent-only (WITHDRAWAL_REQUIRES_AGENT).
+    proxy_friend_withdrawals: bool = True
+    proxy_friend_max_order_amount: int = Field(default=100_000, gt=0)  # 1,000.00 per withdrawal
+    proxy_friend_daily_amount: int = Field(default=300_000, gt=0)  # 3,000.00 per friend account per UTC day

@@ -17,6 +17,7 @@ from shared.proxy.repository import DynamoProxyStore
 from shared.proxy.services import (
     AgentService,
     ExecutionService,
+    HoldsService,
     ProxyDeps,
     RequesterOrderService,
     ReversalService,
@@ -53,3 +54,8 @@ def reversals(settings: ProxySettings) -> ReversalService:
 @cache
 def agents(settings: ProxySettings) -> AgentService:
     return AgentService(deps(settings))
+
+
+@cache
+def holds(settings: ProxySettings) -> HoldsService:
+    return HoldsService(deps(settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api
+from tests.conftest import Api, new_key
 
 
 def test_register_read_and_transfer(api: Api) -> None:
@@ -32,7 +32,7 @@ def test_register_read_and_transfer(api: Api) -> None:
 
 def test_register_twice_is_409(api: Api) -> None:
     user = api.user("carol")
-    again = api.call("POST", "/accounts", {}, token=user.token)
+    again = api.call("POST", "/accounts", {}, token=user.token, key=new_key())
     assert again.status == 409
     assert again.code == "ACCOUNT_EXISTS"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.ledger.service import encode_page_token
-from tests.conftest import Api, User
+from tests.conftest import Api, User, new_key
 
 
 def snapshot(api: Api) -> tuple[list[Any], list[Any]]:
@@ -132,7 +132,7 @@ def test_every_route_needs_a_token(api: Api, method: str, path: str) -> None:
 ])
 def test_register_bad_input(api: Api, body: Any, status: int, code: str) -> None:
     before = snapshot(api)
-    reply = api.call("POST", "/accounts", body, token=api.token("newbie"))
+    reply = api.call("POST", "/accounts", body, token=api.token("newbie"), key=new_key())
     assert (reply.status, reply.code) == (status, code), reply.body
     assert snapshot(api) == before
 

@@ -58,8 +58,9 @@ def test_register_replayed_returns_the_same_account(api: Api) -> None:
     assert first.status == 201
     for _ in range(random.randint(1, 10)):
         assert same(first, api.call("POST", "/accounts", {}, token=token, key="reg-1"))
-    # without a key, a second registration is a conflict, not a replay
-    assert api.call("POST", "/accounts", {}, token=token).status == 409
+    # with another key, a second registration is a conflict, not a replay; without one it is refused
+    assert api.call("POST", "/accounts", {}, token=token, key="reg-2").status == 409
+    assert api.call("POST", "/accounts", {}, token=token).code == "IDEMPOTENCY_KEY_REQUIRED"
 
 
 @pytest.mark.parametrize("route", ["transfer", "deposit", "register"])

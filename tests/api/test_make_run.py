@@ -39,6 +39,19 @@ def test_local_platform_starts_seeds_and_serves() -> None:
         with urllib.request.urlopen(req, timeout=30) as resp:
             account = json.loads(resp.read())
         assert account["owner"] == "alice" and account["balance"] == {"amount": 100_000, "currency": "CNY"}
+        # the seed's sign-ins and transfers went through the API; the ledger stream projects them into profiles
+        profile: dict = {}
+        for _ in range(100):
+            req = urllib.request.Request(api.group(1) + "/me/activity-profile",
+                                         headers={"Authorization": f"Bearer {token.group(1)}"})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                profile = json.loads(resp.read())
+            if profile["activity"]["by_type"].get("P2P_TRANSFER", {}).get("count_out") == 4:
+                break
+            time.sleep(0.2)
+        assert {d["device_id"] for d in profile["devices"]} == {"demo-alice-phone", "demo-alice-laptop"}
+        assert profile["sign_ins"]["count"] == 3 and profile["activity"]["by_type"]["P2P_TRANSFER"] == {
+            "count_out": 4, "amount_out": 5_500, "count_in": 2, "amount_in": 5_500}
         with urllib.request.urlopen(api.group(1) + "/swagger", timeout=30) as resp:
             assert b"swagger-ui" in resp.read()
     finally:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.conftest import Api, Reply
+from tests.conftest import Api, Reply, new_key
 
 KINDS = [{"kind": "FU", "weight": 10}, {"kind": "LU", "weight": 5}, {"kind": "SHOU", "weight": 2}]
 
@@ -42,4 +42,4 @@ def interact(api: Api, campaign_id: str, user: str, interaction_id: str | None =
 
 
 def claim(api: Api, campaign_id: str, token: str) -> Reply:
-    return api.call("POST", f"/campaigns/{campaign_id}/claims", token=token)
+    return api.call("POST", f"/campaigns/{campaign_id}/claims", token=token, key=new_key())

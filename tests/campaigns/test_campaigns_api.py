@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.campaigns.helpers import admin, campaign_body, claim, create_campaign, interact
-from tests.conftest import Api
+from tests.conftest import Api, new_key
 
 MISSING_CAMPAIGN = "cmp_" + "0" * 32
 MISSING_VOUCHER = "v_" + "0" * 32
@@ -82,7 +82,7 @@ def test_interaction_claim_pass_and_pool_first(api: Api) -> None:
 
     # Alice passes it on; Bob's claim takes it from the pool, with Alice recorded as donor
     vid = got.body["voucher"]["voucher_id"]
-    passed = api.call("POST", f"/campaigns/{cid}/vouchers/{vid}/pass", token=alice)
+    passed = api.call("POST", f"/campaigns/{cid}/vouchers/{vid}/pass", token=alice, key=new_key())
     assert passed.status == 200, passed.body
     assert passed.body["status"] == "POOLED"
     pool = api.call("GET", f"/campaigns/{cid}", token=bob).body["pool"]
@@ -100,7 +100,7 @@ def test_interaction_claim_pass_and_pool_first(api: Api) -> None:
     assert api.call("GET", f"/campaigns/{cid}/vouchers", token=alice).body["items"] == []
 
     # Alice cannot pass Bob's voucher (not hers), nor one she no longer holds
-    foreign = api.call("POST", f"/campaigns/{cid}/vouchers/{vid}/pass", token=alice)
+    foreign = api.call("POST", f"/campaigns/{cid}/vouchers/{vid}/pass", token=alice, key=new_key())
     assert foreign.status == 404 and foreign.code == "VOUCHER_NOT_FOUND"
 
 
@@ -113,7 +113,7 @@ def test_limits_are_named_in_the_error(api: Api) -> None:
     over = claim(api, cid, alice)
     assert over.status == 429 and over.code == "CLAIMS_PER_DAY_EXCEEDED"
     assert over.body["error"]["details"]["limit"] == "claims_per_day"
-    assert api.call("POST", f"/campaigns/{cid}/vouchers/{v1}/pass", token=alice).status == 200
+    assert api.call("POST", f"/campaigns/{cid}/vouchers/{v1}/pass", token=alice, key=new_key()).status == 200
 
 
 def test_routes_reject_malformed_and_unknown_ids(api: Api) -> None:
@@ -122,16 +122,16 @@ def test_routes_reject_malformed_and_unknown_ids(api: Api) -> None:
     for method, path in [("GET", "/campaigns/nope"), ("GET", "/campaigns/nope/vouchers"),
                          ("POST", "/campaigns/nope/claims"), ("POST", "/campaigns/nope/key-user-claims"),
                          ("GET", "/campaigns/nope/results"), ("POST", f"/campaigns/{cid}/vouchers/nope/pass")]:
-        reply = api.call(method, path, token=user)
+        reply = api.call(method, path, token=user, key=new_key())
         assert reply.status == 422 and reply.code == "VALIDATION_ERROR", (path, reply.body)
     for method, path in [("GET", f"/campaigns/{MISSING_CAMPAIGN}"), ("GET", f"/campaigns/{MISSING_CAMPAIGN}/vouchers"),
                          ("POST", f"/campaigns/{MISSING_CAMPAIGN}/claims"),
                          ("POST", f"/campaigns/{MISSING_CAMPAIGN}/key-user-claims"),
                          ("GET", f"/campaigns/{MISSING_CAMPAIGN}/results"),
                          ("POST", f"/campaigns/{MISSING_CAMPAIGN}/vouchers/{MISSING_VOUCHER}/pass")]:
-        reply = api.call(method, path, token=user)
+        reply = api.call(method, path, token=user, key=new_key())
         assert reply.status == 404 and reply.code == "CAMPAIGN_NOT_FOUND", (path, reply.body)
-    unknown = api.call("POST", f"/campaigns/{cid}/vouchers/{MISSING_VOUCHER}/pass", token=user)
+    unknown = api.call("POST", f"/campaigns/{cid}/vouchers/{MISSING_VOUCHER}/pass", token=user, key=new_key())
     assert unknown.status == 404 and unknown.code == "VOUCHER_NOT_FOUND"
 
 
@@ -139,7 +139,7 @@ def test_interaction_route_is_internal_only_and_validated(api: Api) -> None:
     cid = create_campaign(api)["campaign_id"]
     path = f"/internal/campaigns/{cid}/interactions"
     body = {"user_id": "alice", "interaction_type": "SCAN", "interaction_id": "i-1"}
-    assert api.call("POST", path, body, token=api.token("alice")).code == "FORBIDDEN"
+    assert api.call("POST", path, body, token=api.token("alice"), key=new_key()).code == "FORBIDDEN"
     internal = api.token("src", "internal")
     assert api.call("POST", path, {**body, "interaction_type": "DANCE"},
                     token=internal).code == "INTERACTION_TYPE_NOT_ACCEPTED"
@@ -154,6 +154,7 @@ def test_interaction_route_is_internal_only_and_validated(api: Api) -> None:
 
 def test_draw_route_needs_admin(api: Api) -> None:
     cid = create_campaign(api)["campaign_id"]
-    assert api.call("POST", f"/admin/campaigns/{cid}/draw", token=api.token("alice")).code == "FORBIDDEN"
-    assert api.call("POST", f"/admin/campaigns/{MISSING_CAMPAIGN}/draw", token=admin(api)).code == "CAMPAIGN_NOT_FOUND"
-    assert api.call("POST", "/admin/campaigns/x/draw", token=admin(api)).status == 422
+    assert api.call("POST", f"/admin/campaigns/{cid}/draw", token=api.token("alice"), key=new_key()).code == "FORBIDDEN"
+    missing = api.call("POST", f"/admin/campaigns/{MISSING_CAMPAIGN}/draw", token=admin(api), key=new_key())
+    assert missing.code == "CAMPAIGN_NOT_FOUND"
+    assert api.call("POST", "/admin/campaigns/x/draw", token=admin(api), key=new_key()).status == 422

@@ -1,5 +1,6 @@
-"""Concurrency: many workers interact, claim, pass and key-user-claim on one campaign at once, through the
-service against the serialized emulator; afterwards every invariant of SPEC §2 is checked on the stored items."""
+"""Concurrency: many workers interact, claim, pass, join and leave groups and key-user-claim on two campaigns at
+once, through the services against the serialized emulator; afterwards every invariant of SPEC §2 is checked on
+the stored items (key users per campaign included)."""
 
 from __future__ import annotations
 
@@ -56,23 +57,28 @@ def scan(ddb: Any, table: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
-def run_mixed(stack: LocalStack, operations: int, workers: int, users: int, weights: dict[str, int],
-              seed: int = 11) -> int:
+def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in order
+        stack: LocalStack, operations: int, workers: int, users: int, weights: dict[str, int],
+        seed: int = 11) -> int:
     """Run the mix, check every invariant, return the number of successful claims."""
     service, groups, ddb = build(stack)
     campaign = service.create("admin", str(uuid.uuid4()), "Stress", KINDS, Money(amount=10_000_000, currency="CNY"),
                               datetime.now(UTC) + timedelta(days=3), ["SCAN"], LIMITS)
     cid = campaign.campaign_id
+    other = service.create("admin", str(uuid.uuid4()), "Other", KINDS, Money(amount=1_000, currency="CNY"),
+                           datetime.now(UTC) + timedelta(days=3), ["SCAN"], LIMITS).campaign_id
     people = [f"u{i:03d}" for i in range(users)]
-    key_users = people[:6]
-    for u in key_users:
-        groups.create(u, f"family of {u}")
+    # key users per campaign: u000-u005 lead a group in the stress campaign, u003-u008 one in the other
+    creators = {cid: people[:6], other: people[3:9]}
+    group_of = {(c, u): service.create_group(c, u, f"family of {u}").group_id for c, us in creators.items() for u in us}
+    invitations = [groups.invite(g, u).code for (c, u), g in group_of.items()]
 
     lock = threading.Lock()
     granted: Counter[str] = Counter()
     claimed: Counter[str] = Counter()
     passed: Counter[str] = Counter()
-    key_claims: Counter[str] = Counter()
+    key_claims: Counter[tuple[str, str]] = Counter()
+    memberships: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     interaction_ids: list[str] = []
     max_pool = 0
@@ -80,7 +86,7 @@ def run_mixed(stack: LocalStack, operations: int, workers: int, users: int, weig
     plan = rng.choices(list(weights), weights=list(weights.values()), k=operations)
     actors = [rng.choice(people) for _ in range(operations)]
 
-    def op(i: int) -> None:
+    def op(i: int) -> None:  # noqa: C901 - one branch per operation of the mix, each with its bookkeeping
         nonlocal max_pool
         kind, user = plan[i], actors[i]
         local = random.Random(seed * 100_003 + i)
@@ -108,10 +114,19 @@ def run_mixed(stack: LocalStack, operations: int, workers: int, users: int, weig
                 service.pass_on(cid, user, local.choice(held).voucher_id)
                 with lock:
                     passed[user] += 1
-            else:
-                service.key_user_claim(cid, user)
+            elif kind == "group":
+                joined = groups.join(local.choice(invitations), user)
                 with lock:
-                    key_claims[user] += 1
+                    memberships["joined"] += 1
+                if local.random() < 0.5:
+                    groups.leave(joined.group_id, user)
+                    with lock:
+                        memberships["left"] += 1
+            else:
+                which = local.choice([cid, other])
+                service.key_user_claim(which, user)
+                with lock:
+                    key_claims[(which, user)] += 1
             if i % 200 == 0:
                 _, pool, _ = service.overview(cid)
                 with lock:
@@ -163,17 +178,36 @@ def run_mixed(stack: LocalStack, operations: int, workers: int, users: int, weig
         held = Counter(str(h["kind"]) for h in holdings if h["holder"] == user)
         assert {k: v for k, v in state.get("held", {}).items() if v} == dict(held), user
         assert all(v <= (LIMITS.held_per_kind or 0) for v in held.values())
-    assert sum(key_claims.values()) == len([h for h in holdings if h["source"] == VoucherSource.KEY_USER.value])
+    # key users per campaign: a key-user voucher of a campaign only for the creator of a group in that campaign,
+    # once, group-shared with that group, which records it
+    group_items = {str(i["pk"]).removeprefix("GROUP#"): i for i in scan(ddb, "GroupsTable") if i["sk"] == "META"}
+    for c in (cid, other):
+        keyed = [h for h in items if str(h["pk"]).startswith(f"C#{c}#U#") and str(h["sk"]).startswith("V#")
+                 and h["source"] == VoucherSource.KEY_USER.value]
+        assert sorted(str(h["holder"]) for h in keyed) == sorted(u for (cc, u), n in key_claims.items() if cc == c)
+        for h in keyed:
+            gid = group_of[(c, str(h["holder"]))]
+            assert h["group_id"] == gid and group_items[gid]["shared_voucher"] == h["voucher_id"], h
     assert all(n == 1 for n in key_claims.values())
+    assert {u for (_c, u) in key_claims} <= set(people[:9])
+    # group membership: the member count agrees with the member rows, one group per user and campaign
+    rows = scan(ddb, "GroupsTable")
+    for gid, meta in group_items.items():
+        members = [r for r in rows if r["pk"] == f"GROUP#{gid}" and str(r["sk"]).startswith("MEMBER#")]
+        assert int(meta["member_count"]) == len(members), gid
+    per_campaign = Counter((str(r["pk"]), str(r["sk"])) for r in rows if str(r["pk"]).startswith("USER#"))
+    assert all(n == 1 for n in per_campaign.values())
     assert sum(claimed.values()) > 0 and sum(passed.values()) > 0, (claimed, passed, refusals)
     assert refusals.keys() <= {"NO_INTERACTION", "CLAIMS_PER_DAY_EXCEEDED", "PASSES_PER_DAY_EXCEEDED",
                                "HELD_PER_KIND_EXCEEDED", "KEY_USER_ALREADY_CLAIMED", "NOT_KEY_USER",
-                               "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD", "TEMPORARILY_UNAVAILABLE"}, refusals
+                               "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD", "TEMPORARILY_UNAVAILABLE",
+                               "ALREADY_IN_GROUP", "GROUP_NOT_FOUND", "GROUP_FULL"}, refusals
+    assert refusals["NOT_KEY_USER"] > 0 and memberships["joined"] > 0, (refusals, memberships)
     assert refusals["TEMPORARILY_UNAVAILABLE"] <= operations // 100, refusals  # 503 "retry": rare, changes nothing
     return sum(claimed.values())
 
 
-MIX = {"interact": 40, "claim": 36, "pass": 20, "key": 4}
+MIX = {"interact": 38, "claim": 34, "pass": 18, "group": 4, "key": 6}
 
 
 def test_2000_mixed_operations_with_32_workers_keep_every_invariant(clean_stack: LocalStack) -> None:
@@ -183,5 +217,5 @@ def test_2000_mixed_operations_with_32_workers_keep_every_invariant(clean_stack:
 @pytest.mark.stress
 def test_stress_10000_claims(clean_stack: LocalStack) -> None:
     claims = run_mixed(clean_stack, operations=31_000, workers=64, users=500,
-                       weights={"interact": 52, "claim": 46, "pass": 2, "key": 1}, seed=5)
+                       weights={"interact": 52, "claim": 46, "pass": 2, "group": 1, "key": 1}, seed=5)
     assert claims >= 10_000

@@ -10,7 +10,7 @@ import pytest
 
 from local_stack import LocalStack
 from tests.campaigns.helpers import admin, claim, create_campaign, interact
-from tests.conftest import Api, User
+from tests.conftest import Api, User, new_key
 
 EVEN = [{"kind": "FU", "weight": 1}, {"kind": "LU", "weight": 1}, {"kind": "SHOU", "weight": 1}]
 POT = 1_000_003
@@ -51,18 +51,18 @@ def test_two_people_play_a_whole_campaign_and_the_draw_is_rerunnable(api: Api) -
     campaign = create_campaign(api, kinds=EVEN, limits={"claims_per_day": 200, "passes_per_day": 10})
     cid, pot_account = campaign["campaign_id"], campaign["account_id"]
     alice, bob, carol = api.user("alice"), api.user("bob"), api.user("carol")
-    group = api.call("POST", "/groups", {"name": "family"}, token=alice.token)
+    group = api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=alice.token, key=new_key())
     assert group.status == 201, group.body
     gid = group.body["group_id"]
-    code = api.call("POST", f"/groups/{gid}/invitations", token=alice.token).body["code"]
-    assert api.call("POST", "/groups/join", {"code": code}, token=carol.token).status == 200
+    code = api.call("POST", f"/groups/{gid}/invitations", token=alice.token, key=new_key()).body["code"]
+    assert api.call("POST", "/groups/join", {"code": code}, token=carol.token, key=new_key()).status == 200
 
     # Alice's key-user voucher is group-shared; she passes a spare on, Bob's next claim takes it
-    key = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token)
+    key = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key())
     assert key.status == 201 and key.body["source"] == "KEY_USER"
     interact(api, cid, "alice")
     spare = claim(api, cid, alice.token).body["voucher"]["voucher_id"]
-    assert api.call("POST", f"/campaigns/{cid}/vouchers/{spare}/pass", token=alice.token).status == 200
+    assert api.call("POST", f"/campaigns/{cid}/vouchers/{spare}/pass", token=alice.token, key=new_key()).status == 200
     interact(api, cid, "bob")
     assert claim(api, cid, bob.token).body["source"] == "POOL"
     collect_sets(api, cid, alice)
@@ -98,11 +98,58 @@ def test_two_people_play_a_whole_campaign_and_the_draw_is_rerunnable(api: Api) -
     interact_after = interact(api, cid, "bob")
     assert interact_after.status == 409 and interact_after.code == "CAMPAIGN_CLOSED"
     assert claim(api, cid, bob.token).code == "CAMPAIGN_CLOSED"
-    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token).code == "CAMPAIGN_CLOSED"
+    closed_claim = api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key())
+    assert closed_claim.code == "CAMPAIGN_CLOSED"
     left = [v for v in vouchers if v["status"] == "HELD"]
     if left:
-        closed = api.call("POST", f"/campaigns/{cid}/vouchers/{left[0]['voucher_id']}/pass", token=bob.token)
+        closed = api.call("POST", f"/campaigns/{cid}/vouchers/{left[0]['voucher_id']}/pass", token=bob.token,
+                          key=new_key())
         assert closed.status == 409 and closed.code == "CAMPAIGN_CLOSED"
+
+
+def test_group_members_are_the_freezes_and_fixed_until_settlement(api: Api) -> None:
+    # Given Alice's group (Carol a member) holds the campaign's group-shared voucher, Bob's group holds none,
+    # and Alice completes a set with the shared voucher in it
+    campaign = create_campaign(api, kinds=EVEN, limits={"claims_per_day": 200, "passes_per_day": 10})
+    cid = campaign["campaign_id"]
+    alice, bob, carol, dave, erin = (api.user(n) for n in ("alice", "bob", "carol", "dave", "erin"))
+    shared = api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=alice.token,
+                      key=new_key()).body["group_id"]
+    other = api.call("POST", "/groups", {"name": "friends", "campaign_id": cid}, token=bob.token,
+                     key=new_key()).body["group_id"]
+    invite = {g: api.call("POST", f"/groups/{g}/invitations", token=owner.token, key=new_key()).body["code"]
+              for g, owner in ((shared, alice), (other, bob))}
+    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=carol.token, key=new_key()).status == 200
+    assert api.call("POST", f"/campaigns/{cid}/key-user-claims", token=alice.token, key=new_key()).status == 201
+    collect_sets(api, cid, alice)
+
+    # When the draw's freeze has run
+    frozen = api.stack.invoke("DrawFreezeFunction", {"campaign_id": cid})
+    assert frozen["campaign_id"] == cid
+
+    # Then nobody joins or leaves the group holding the shared voucher: its members are the freeze's
+    late = api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token, key=new_key())
+    assert late.status == 409 and late.code == "GROUP_LOCKED_FOR_DRAW", late.body
+    leaving = api.call("POST", f"/groups/{shared}/leave", token=carol.token)
+    assert leaving.status == 409 and leaving.code == "GROUP_LOCKED_FOR_DRAW", leaving.body
+    assert api.call("GET", f"/groups/{shared}", token=alice.token).body["members"] == ["alice", "carol"]
+    # while a group without a shared voucher keeps changing (its members share no prize)
+    assert api.call("POST", "/groups/join", {"code": invite[other]}, token=erin.token, key=new_key()).status == 200
+
+    # And the draw pays the shared set to the members at the freeze only
+    run = draw(api, cid)
+    assert run["status"] == "SUCCEEDED", run
+    results = {u.sub: api.call("GET", f"/campaigns/{cid}/results", token=u.token).body for u in (alice, carol, dave)}
+    share = results["alice"]["share"]["amount"]
+    assert results["alice"]["sets"][0]["group_id"] == shared
+    assert [p["amount"]["amount"] for p in results["carol"]["payments"]] == [share // 2]
+    assert results["dave"]["payments"] == [] and api.balance(dave) == 0
+
+    # After settlement the group changes again
+    assert api.call("POST", "/groups/join", {"code": invite[shared]}, token=dave.token, key=new_key()).status == 200
+    assert api.call("POST", f"/groups/{shared}/leave", token=carol.token).status == 200
+    assert api.call("GET", f"/groups/{shared}", token=alice.token).body["members"] == ["alice", "dave"]
+    assert api.balance(carol) == share // 2 and api.balance(dave) == 0  # nothing paid again, nothing taken back
 
 
 def test_failure_mid_payout_then_rerun_pays_everyone_exactly_once(api: Api) -> None:

@@ -24,7 +24,7 @@ from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, FakeGroups, InMemoryCampaignStore, RecordingPublisher
+from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, RecordingPublisher, group_service
 from tests.fakes.ledger import InMemoryLedgerStore
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
@@ -38,8 +38,8 @@ class Env:
         self.ledger_store = InMemoryLedgerStore()
         self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
                                     clock=lambda: self.now, sleep=lambda _: None)
-        self.groups = FakeGroups()
         self.events = RecordingPublisher()
+        self.groups = group_service(events=self.events, clock=lambda: self.now)
         self.service = CampaignServices(self.store, self.ledger, self.groups, self.events, clock=lambda: self.now,
                                         rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
         self.campaign = self.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),
@@ -54,6 +54,13 @@ class Env:
     def claim(self, user: str):  # type: ignore[no-untyped-def]
         self.interact(user)
         return self.service.claim(self.cid, user)
+
+    def group(self, owner: str, *members: str, campaign_id: str | None = None) -> str:
+        """A group created by ``owner`` for the campaign (this one by default), joined by ``members``."""
+        group = self.service.create_group(campaign_id or self.cid, owner, f"family of {owner}")
+        for member in members:
+            self.groups.join(self.groups.invite(group.group_id, owner).code, member)
+        return group.group_id
 
 
 def test_create_funds_the_pot_once_per_key() -> None:
@@ -165,9 +172,9 @@ def test_key_user_claims_once_per_campaign() -> None:
     env = Env()
     with pytest.raises(NotKeyUser):
         env.service.key_user_claim(env.cid, "alice")
-    env.groups.add("g1", "alice", "bob")
+    gid = env.group("alice", "bob")
     v = env.service.key_user_claim(env.cid, "alice")
-    assert (v.source, v.group_id) == (VoucherSource.KEY_USER, "g1")
+    assert (v.source, v.group_id) == (VoucherSource.KEY_USER, gid)
     with pytest.raises(KeyUserAlreadyClaimed):
         env.service.key_user_claim(env.cid, "alice")
     with pytest.raises(VoucherNotTransferable):
@@ -197,7 +204,7 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
     from shared.campaigns.services import DrawService
 
     env = Env(Limits(claims_per_day=500))
-    env.groups.add("g1", "alice", "bob", "carol")
+    env.group("alice", "bob", "carol")
     env.service.key_user_claim(env.cid, "alice")
     env.now += timedelta(seconds=1)  # the key-user voucher is Alice's oldest
     for user in ("alice", "dave"):
@@ -208,6 +215,8 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
 
     def run() -> None:
         draw.freeze(env.cid)
+        for b in range(env.campaign.holder_buckets):
+            draw.snapshot_groups(env.cid, b)
         for b in range(env.campaign.holder_buckets):
             draw.consume(env.cid, b)
         draw.tally(env.cid)
@@ -226,3 +235,86 @@ def test_draw_splits_the_pot_by_integer_division_and_reruns_pay_nothing_more() -
     assert pot is not None and sum(balances.values()) + pot.balance == 100_000
     run()  # a second run pays nothing more
     assert {u: env.ledger_store.find_account_by_owner(u).balance for u in balances} == balances  # type: ignore[union-attr]
+
+
+def _complete_set(env: Env, user: str) -> None:
+    while min(env.store.states.get((env.cid, user), UserState(user_id=user)).held.get(k.kind, 0) for k in KINDS) < 1:
+        env.claim(user)
+
+
+def test_the_prize_goes_to_the_members_at_the_freeze_not_to_later_ones() -> None:
+    from shared.campaigns.services import DrawService
+    from shared.groups.errors import GroupLockedForDraw
+    from shared.groups.models import Role
+
+    # Given Alice's group (Bob a member) holds the shared voucher, which is in Alice's one set
+    env = Env(Limits(claims_per_day=500))
+    gid = env.group("alice", "bob")
+    env.service.key_user_claim(env.cid, "alice")
+    env.now += timedelta(seconds=1)
+    _complete_set(env, "alice")
+    draw = DrawService(env.store, env.ledger, env.groups, env.events, clock=lambda: env.now)
+    code = env.groups.invite(gid, "alice").code
+
+    # When the draw freezes and snapshots the groups
+    draw.freeze(env.cid)
+    for b in range(env.campaign.holder_buckets):
+        draw.snapshot_groups(env.cid, b)
+
+    # Then joining and leaving are refused until settlement
+    with pytest.raises(GroupLockedForDraw):
+        env.groups.join(code, "carol")
+    with pytest.raises(GroupLockedForDraw):
+        env.groups.leave(gid, "bob")
+    # and even a member who got in after the freeze (straight into the store, past the lock) is not paid:
+    # the sets are consumed and paid after the snapshot, which does not see them
+    store = env.groups.store
+    store.memberships[("mallory", env.cid)] = (gid, Role.MEMBER)  # type: ignore[attr-defined]
+    store.member_rows[gid]["mallory"] = env.now  # type: ignore[attr-defined]
+    assert "mallory" in env.groups.members(gid)
+    for b in range(env.campaign.holder_buckets):
+        draw.consume(env.cid, b)
+    draw.tally(env.cid)
+    for b in range(env.campaign.holder_buckets):
+        draw.pay(env.cid, b)
+    draw.settle(env.cid)
+    share = env.store.get_tally(env.cid).share  # type: ignore[union-attr]
+    paid = {u: (a.balance if (a := env.ledger_store.find_account_by_owner(u)) else 0)
+            for u in ("alice", "bob", "carol", "mallory")}
+    assert paid == {"alice": share // 2, "bob": share // 2, "carol": 0, "mallory": 0}
+    # After settlement members come and go again
+    env.groups.join(code, "carol")
+    env.groups.leave(gid, "bob")
+
+
+def test_a_winning_group_without_its_snapshot_is_not_paid_to_anyone() -> None:
+    from shared.campaigns.errors import DrawNotReady
+    from shared.campaigns.services import DrawService
+
+    env = Env(Limits(claims_per_day=500))
+    env.group("alice", "bob")
+    env.service.key_user_claim(env.cid, "alice")
+    env.now += timedelta(seconds=1)
+    _complete_set(env, "alice")
+    draw = DrawService(env.store, env.ledger, env.groups, env.events, clock=lambda: env.now)
+    draw.freeze(env.cid)  # the snapshot step is skipped
+    for b in range(env.campaign.holder_buckets):
+        draw.consume(env.cid, b)
+    draw.tally(env.cid)
+    with pytest.raises(DrawNotReady):
+        for b in range(env.campaign.holder_buckets):
+            draw.pay(env.cid, b)
+    assert env.ledger_store.find_account_by_owner("alice") is None
+
+
+def test_a_group_for_another_campaign_makes_nobody_a_key_user_here() -> None:
+    env = Env()
+    other = env.service.create("admin", "k-other", "Other", KINDS, Money(amount=1_000, currency="CNY"),
+                               NOW + timedelta(days=10), ["SCAN"], Limits()).campaign_id
+    env.group("alice", campaign_id=other)
+    with pytest.raises(NotKeyUser):
+        env.service.key_user_claim(env.cid, "alice")
+    assert env.service.key_user_claim(other, "alice").source is VoucherSource.KEY_USER
+    env.store.set_status(env.campaign, "DRAWING", ["OPEN"])
+    with pytest.raises(CampaignClosed):  # and a closed campaign takes no new group
+        env.group("bob")

@@ -33,7 +33,7 @@ def balances(stack: LocalStack) -> dict[str, int]:
     return {i["account_id"]["S"]: int(i["balance"]["N"]) for i in items}
 
 
-def run_random_transfers(stack: LocalStack, transfers: int, workers: int, seed: int) -> None:
+def run_random_transfers(stack: LocalStack, transfers: int, workers: int, seed: int) -> None:  # noqa: C901 - one randomized worker loop with its bookkeeping
     settings = LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable")
     ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable"), settings)
     accounts = AccountService(ledger)

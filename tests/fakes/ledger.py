@@ -139,3 +139,16 @@ class InMemoryLedgerStore:
         page = rows[:limit]
         next_cursor = page[-1][0] if len(rows) > limit else None
         return EntryPage(items=[e for _, e in page], cursor=next_cursor)
+
+    # --- LedgerAudit -----------------------------------------------------------
+    def scan_accounts(self, limit: int, cursor: str | None) -> tuple[list[Account], str | None]:
+        ids = sorted(a for a in self.accounts if cursor is None or a > cursor)
+        page = ids[:limit]
+        return [self.accounts[a] for a in page], (page[-1] if len(ids) > limit else None)
+
+    def get_accounts(self, account_ids: Collection[str]) -> dict[str, Account]:
+        return {a: self.accounts[a] for a in account_ids if a in self.accounts}
+
+    def entries_total(self, account_id: str) -> int:
+        return sum(e.amount.amount if e.direction is Direction.CREDIT else -e.amount.amount
+                   for _, e in self.entries.get(account_id, []))

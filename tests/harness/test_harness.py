@@ -16,7 +16,7 @@ from local_stack.emulator import SUPPORTED_MOTO
 from local_stack.functions import function_environ
 from local_stack.stack import LocalStack
 from local_stack.template import Template, TemplateError
-from tests.conftest import Api
+from tests.conftest import Api, new_key
 
 FIXTURE = Path(__file__).parent / "fixtures" / "template.yaml"
 
@@ -147,7 +147,7 @@ def test_function_environment_is_per_thread() -> None:
 
 # --- gateway and tokens -------------------------------------------------------------
 def test_a_route_answers_and_claims_reach_the_handler(api: Api) -> None:
-    reply = api.call("POST", "/accounts", {}, token=api.token("harness-user"))
+    reply = api.call("POST", "/accounts", {}, token=api.token("harness-user"), key=new_key())
     assert reply.status == 201
     assert reply.body["owner"] == "harness-user"  # read from requestContext.authorizer.claims
 

@@ -1,4 +1,6 @@
-"""Identity-verification fixtures: seeded registry, stored profiles, and a driver for the API flows."""
+"""Identity-verification fixtures: seeded registry, activity histories in the signals table, and a driver for the
+API flows. ``STUDENT``/``WORKER`` name generated persona histories (``tests/signals/history.py``) that score
+clearly above / below the student model's threshold."""
 
 from __future__ import annotations
 
@@ -14,16 +16,16 @@ import requests
 
 from local_stack import LocalStack
 from local_stack.demo_data import seed_registry
-from shared.identity.features import ActivityProfile
 from shared.identity.repository import DynamoIdentityStore
-from tests.conftest import Api, Reply
-from tests.events import load_event
+from tests.conftest import Api, Reply, new_key
+from tests.identity.documents import card_jpeg
+from tests.signals.history import persona_history, write_history
 
 STATE_MACHINE = "IdentityVerificationStateMachine"
-STUDENT = ActivityProfile.model_validate(load_event("identity/profile_student"))
-WORKER = ActivityProfile.model_validate(load_event("identity/profile_worker"))
+STUDENT = "university_student"  # a history that scores above the student threshold
+WORKER = "young_worker"  # ... and one that scores below it
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2048
+JPEG = card_jpeg("conftest")  # a decodable credential image; uploads default to one of their own per attempt
 
 
 @dataclass
@@ -43,15 +45,16 @@ class Identity:
         seed_registry(self.ddb)
         self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
 
-    def person(self, profile: ActivityProfile | None = STUDENT) -> Person:
+    def person(self, persona: str | None = STUDENT) -> Person:
         sub = f"user-{uuid.uuid4().hex[:8]}"
-        if profile is not None:
-            self.store.put_profile(sub, profile)
+        if persona is not None:
+            write_history(self.ddb, persona_history(persona, above=persona == STUDENT), sub)
         return Person(sub, self.api.token(sub))
 
     def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:
         return self.api.call("POST", "/identity-verifications",
-                             {"identity_type": identity_type, "claimed": claimed or CLAIM}, token=who.token)
+                             {"identity_type": identity_type, "claimed": claimed or CLAIM}, token=who.token,
+                             key=new_key())
 
     def get(self, who: Person, verification_id: str) -> Reply:
         return self.api.call("GET", f"/identity-verifications/{verification_id}", token=who.token)
@@ -76,9 +79,11 @@ class Identity:
         return sfn.get_execution_history(executionArn=f"{arn}:{verification_id}", maxResults=1000)["events"]
 
     def ticket(self, who: Person, verification_id: str, content_type: str = "image/jpeg",
-               credential_number: str = "PKU2024001") -> Reply:
-        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents",
-                               {"content_type": content_type, "credential_number": credential_number},
+               credential_number: str = "PKU2024001", valid_until: str | None = None) -> Reply:
+        body = {"content_type": content_type, "credential_number": credential_number}
+        if valid_until:
+            body["valid_until"] = valid_until
+        ticket = self.api.call("POST", f"/identity-verifications/{verification_id}/documents", body,
                                token=who.token)
         assert ticket.status == 201, ticket.body
         return ticket
@@ -90,10 +95,14 @@ class Identity:
         return requests.post(ticket.body["upload_url"], data=fields,
                              files={"file": ("card.jpg", data, fields.get("Content-Type", "image/jpeg"))}, timeout=60)
 
-    def upload(self, who: Person, verification_id: str, data: bytes = JPEG, content_type: str = "image/jpeg",
-               credential_number: str = "PKU2024001") -> Reply:
-        ticket = self.ticket(who, verification_id, content_type, credential_number)
-        resp = self.post_form(ticket, data)
+    def upload(self, who: Person, verification_id: str, data: bytes | None = None, content_type: str = "image/jpeg",
+               credential_number: str = "PKU2024001", sent_type: str | None = None,
+               valid_until: str | None = None) -> Reply:
+        """Upload a credential within the upload form's policy (key, content type, size); by default an image
+        of this attempt's own (another account's image would be DOCUMENT_IMAGE_REUSED)."""
+        ticket = self.ticket(who, verification_id, content_type, credential_number, valid_until)
+        data = card_jpeg(verification_id) if data is None else data
+        resp = self.post_form(ticket, data, **({"Content-Type": sent_type} if sent_type else {}))
         assert resp.status_code in (200, 201, 204), resp.text
         return ticket
 

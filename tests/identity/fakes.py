@@ -8,17 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from shared.identity.catalog import IdentityType
+from shared.identity.checks import credential_identity
 from shared.identity.errors import (
     ConcurrentAttempt,
+    CredentialHeldElsewhere,
     InvalidTransition,
     RegistryUnavailable,
     ReviewClosed,
     TaskExpired,
 )
-from shared.identity.features import ActivityProfile
 from shared.identity.models import (
     FINAL,
     AuditEvent,
+    CredentialHolder,
+    FingerprintEntry,
     IdentityTag,
     RegistryRecord,
     Review,
@@ -27,6 +30,7 @@ from shared.identity.models import (
     Verification,
 )
 from shared.identity.predictor import Prediction
+from shared.signals.models import ActivityProfile
 
 
 class FakeStore:
@@ -34,8 +38,9 @@ class FakeStore:
         self.verifications: dict[str, dict[str, Any]] = {}
         self.latest: dict[tuple[str, str], str] = {}
         self.tags: dict[tuple[str, str], IdentityTag] = {}
-        self.profiles: dict[str, ActivityProfile] = {}
         self.reviews: dict[str, tuple[Review, str | None]] = {}
+        self.holders: dict[str, CredentialHolder] = {}
+        self.fingerprints: dict[str, list[FingerprintEntry]] = {}
 
     def create_verification(self, v: Verification, previous_id: str | None) -> None:
         if self.latest.get((v.user_id, v.identity_type)) != previous_id:
@@ -73,20 +78,37 @@ class FakeStore:
         return row["v"]  # type: ignore[no-any-return]
 
     def record_outcome(self, verification_id: str, status: Status, fields: Mapping[str, Any], reasons: list[str],
-                       audit: AuditEvent, tag: IdentityTag | None) -> None:
+                       audit: AuditEvent, tag: IdentityTag | None, holder: CredentialHolder | None = None) -> None:
         v = self.verifications[verification_id]["v"]
         if v.status in FINAL:
             raise InvalidTransition()
+        held = self.holders.get(holder.credential_key) if holder else None
+        if held is not None and holder is not None and held.user_id != holder.user_id:
+            raise CredentialHeldElsewhere(verification_id=held.verification_id)
         self.update_verification(verification_id, audit=audit, status=status, fields=fields, reasons=reasons,
                                  remove=["document_task_token"])
         if tag:
             self.tags[(tag.user_id, tag.identity_type)] = tag
+        if holder:
+            self.holders[holder.credential_key] = holder
+
+    def credential_holder(self, credential_key: str) -> CredentialHolder | None:
+        return self.holders.get(credential_key)
+
+    def index_fingerprint(self, entry: FingerprintEntry, keys: list[str]) -> None:
+        for key in keys:
+            entries = self.fingerprints.setdefault(key, [])
+            if all(e.verification_id != entry.verification_id for e in entries):
+                entries.append(entry)
+
+    def fingerprints_under(self, keys: list[str], since: datetime, limit: int) -> tuple[list[FingerprintEntry], bool]:
+        read = [e for key in keys for e in sorted(self.fingerprints.get(key, []), key=lambda e: e.submitted_at)
+                if e.submitted_at >= since]
+        unique = {e.verification_id: e for e in read[:limit]}
+        return list(unique.values()), len(read) > limit
 
     def list_tags(self, user_id: str) -> list[IdentityTag]:
         return [t for (u, _), t in self.tags.items() if u == user_id]
-
-    def get_profile(self, user_id: str) -> ActivityProfile | None:
-        return self.profiles.get(user_id)
 
     def open_review(self, review: Review, task_token: str) -> None:
         current = self.reviews.get(review.review_id)
@@ -137,8 +159,8 @@ class FakeDocuments:
         obj = self.objects.get(key)
         return (len(obj[0]), obj[1]) if obj else None
 
-    def first_bytes(self, key: str, n: int = 8) -> bytes:
-        return self.objects[key][0][:n]
+    def read(self, key: str, max_bytes: int) -> bytes:
+        return self.objects[key][0][: max_bytes + 1]
 
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
@@ -155,6 +177,13 @@ class FakePredictor:
     def predict(self, model: str, features: Sequence[float]) -> Prediction:
         self.calls.append((model, features))
         return Prediction(probability=self.probability, model_version=f"{model}-fake-1")
+
+
+class FakeCredentialKeys:
+    """Keys without a secret: the canonical credential text itself (the rule under test is the index's)."""
+
+    def key_for(self, identity_type: IdentityType, fields: Mapping[str, str]) -> str:
+        return credential_identity(identity_type, fields)
 
 
 class FakeRegistry:
@@ -174,3 +203,15 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class FakeSignals:
+    """The ``SignalsReader`` part the scoring step uses: profiles by user, empty for a user with no history."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.profiles: dict[str, ActivityProfile] = {}
+
+    def profile(self, user_id: str) -> ActivityProfile:
+        now = self.clock()
+        return self.profiles.get(user_id) or ActivityProfile(user_id=user_id, as_of=now, today=now.date())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import new_key
 from tests.identity.conftest import CLAIM, JPEG, WORKER, Identity
 
 FOREIGN = "iv_" + "0" * 32
@@ -28,7 +29,7 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
                                                           code: str) -> None:
     who = identity.person()
     before = _executions(identity)
-    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token)
+    reply = identity.api.call("POST", "/identity-verifications", body, token=who.token, key=new_key())
     assert (reply.status, reply.code) == (status, code), reply.body
     assert _executions(identity) == before
     assert identity.store.latest_verification_id(who.sub, "student") is None
@@ -36,7 +37,8 @@ def test_bad_start_requests_are_refused_and_start_nothing(identity: Identity, bo
 
 def test_bad_json_and_no_token(identity: Identity) -> None:
     who = identity.person()
-    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token).status == 400
+    assert identity.api.call("POST", "/identity-verifications", raw=b"{nope", token=who.token,
+                             key=new_key()).code == "INVALID_JSON"
     assert identity.api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": CLAIM}
                              ).status == 401
 
@@ -162,3 +164,23 @@ def test_review_queue_and_decisions_are_for_reviewers_only(identity: Identity) -
     again = identity.decide(review_id, "APPROVE")
     assert (again.status, again.code) == (409, "REVIEW_CLOSED")
     assert identity.wait_status(who, vid, "REJECTED")["status"] == "REJECTED"
+
+
+@pytest.mark.parametrize(("valid_until", "code"), [
+    ("not-a-date", "VALIDATION_ERROR"),
+    ("2028-02-30", "VALIDATION_ERROR"),
+    ("1999-12-31", "VALIDATION_ERROR"),
+    ("2100-01-01", "VALIDATION_ERROR"),
+    (20280701, "VALIDATION_ERROR"),
+    ("2021-06-30", "CREDENTIAL_EXPIRED"),
+])
+def test_a_bad_or_past_credential_expiry_is_refused_and_changes_nothing(identity: Identity, valid_until: object,
+                                                                       code: str) -> None:
+    who = identity.person(WORKER)
+    vid = identity.start(who).body["verification_id"]
+    identity.wait_status(who, vid, "AWAITING_DOCUMENT")
+    reply = identity.api.call("POST", f"/identity-verifications/{vid}/documents",
+                              {"content_type": "image/jpeg", "credential_number": "PKU2024001",
+                               "valid_until": valid_until}, token=who.token)
+    assert (reply.status, reply.code) == (422, code), reply.body
+    assert identity.get(who, vid).body["document"] is None

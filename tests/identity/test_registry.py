@@ -109,7 +109,6 @@ def test_http_registry_retries_5xx_then_succeeds(registry_server: FakeRegistrySe
     (500, {}, 0.0),
     (200, b"<html>oops</html>", 0.0),
     (200, {"identity_type": "student", "fields": {}, "status": "MAYBE", "valid_until": "2028-01-01"}, 0.0),
-    (200, {**json.loads(RECORD.model_dump_json()), "identity_type": "teacher"}, 0.0),
     (200, {**json.loads(RECORD.model_dump_json()), "extra": 1}, 0.0),
     (200, json.loads(RECORD.model_dump_json()), 1.0),  # slower than the timeout
 ])
@@ -118,6 +117,18 @@ def test_http_registry_bad_answers_are_unavailable_never_a_match(registry_server
     registry_server.script = [answer, answer]
     with pytest.raises(RegistryUnavailable):
         _client(registry_server).lookup(STUDENT, CLAIM)
+
+
+def test_http_registry_record_of_another_type_is_a_mismatch_never_a_match(
+        registry_server: FakeRegistryServer) -> None:
+    """The registry's answer about the credential is evidence (the document checks report it); only the
+    comparison decides, and it never matches another type."""
+    teacher = RECORD.model_copy(update={"identity_type": "teacher"})
+    registry_server.script = [(200, json.loads(teacher.model_dump_json()), 0.0)]
+    record = _client(registry_server).lookup(STUDENT, CLAIM)
+    assert record == teacher
+    result = match(STUDENT, CLAIM, record, TODAY)
+    assert not result.matched and result.reasons == ["REGISTRY_MISMATCH_IDENTITY_TYPE"]
 
 
 def test_http_registry_client_errors_are_not_retried(registry_server: FakeRegistryServer) -> None:

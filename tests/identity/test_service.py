@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shared.identity.catalog import identity_type
 from shared.identity.errors import (
     ConcurrentAttempt,
     InvalidClaim,
@@ -15,11 +16,21 @@ from shared.identity.errors import (
     VerificationNotFound,
     WaitExpired,
 )
+from shared.identity.features import FEATURE_NAMES
 from shared.identity.models import Decision, RegistryRecord, ReviewStatus, Status
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
 from shared.identity.settings import IdentitySettings
-from tests.identity.conftest import CLAIM, JPEG, STUDENT
-from tests.identity.fakes import Clock, FakeDocuments, FakePredictor, FakeRegistry, FakeStore, FakeWorkflow
+from tests.identity.conftest import CLAIM, JPEG
+from tests.identity.fakes import (
+    Clock,
+    FakeCredentialKeys,
+    FakeDocuments,
+    FakePredictor,
+    FakeRegistry,
+    FakeSignals,
+    FakeStore,
+    FakeWorkflow,
+)
 
 SETTINGS = IdentitySettings(identity_table="t", identity_document_wait_seconds=600, identity_review_wait_seconds=300)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -33,9 +44,10 @@ class World:
         self.predictor = FakePredictor(probability)
         self.api = VerificationService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
         self.reviews = ReviewService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
+        self.signals = FakeSignals(self.clock)
         self.steps = WorkflowSteps(self.store, SETTINGS, self.predictor, registry or FakeRegistry(RECORD),
-                                   self.documents, self.clock)
-        self.store.profiles["u1"] = STUDENT
+                                   self.documents, signals=self.signals, clock=self.clock,
+                                   credential_keys=FakeCredentialKeys())
 
 
 def test_start_validates_records_and_starts_the_workflow_with_the_configured_waits() -> None:
@@ -56,26 +68,39 @@ def test_start_validates_records_and_starts_the_workflow_with_the_configured_wai
         w.api.get("u2", v.verification_id)
 
 
-@pytest.mark.parametrize(("probability", "above"), [(0.42, True), (0.419999, False), (0.99, True)])
+THRESHOLD = identity_type("student").threshold
+
+
+@pytest.mark.parametrize(("probability", "above"), [(THRESHOLD, False), (round(THRESHOLD + 1e-6, 6), True),
+                                                    (round(THRESHOLD - 1e-6, 6), False), (0.99, True)])
 def test_score_records_score_threshold_model_version_and_the_side_of_the_threshold(probability: float,
                                                                                    above: bool) -> None:
     w = World(probability)
     vid = w.api.start("u1", "student", CLAIM).verification_id
     out = w.steps.score(vid)
-    assert out == {"probability": probability, "threshold": 0.42, "model_version": "student-fake-1"}
+    assert out == {"probability": probability, "threshold": THRESHOLD, "model_version": "student-fake-1"}
     v = w.api.get("u1", vid)
-    assert (v.score, v.threshold, v.model_version, v.path) == (probability, 0.42, "student-fake-1", ["model"])
-    assert v.reasons == ["SCORE_AT_OR_ABOVE_THRESHOLD" if above else "SCORE_BELOW_THRESHOLD"]
-    assert v.audit[-1].detail == {"score": probability, "threshold": 0.42, "model_version": "student-fake-1"}
+    assert (v.score, v.threshold, v.model_version, v.path) == (probability, THRESHOLD, "student-fake-1", ["model"])
+    # §3: the registry is asked only when P is strictly greater than the threshold (issue 9, item 10)
+    assert v.reasons == ["SCORE_ABOVE_THRESHOLD" if above else "SCORE_AT_OR_BELOW_THRESHOLD"]
+    assert v.audit[-1].detail["threshold"] == THRESHOLD and v.audit[-1].detail["score"] == probability
     assert w.predictor.calls[0][0] == "student"
 
 
-def test_no_profile_scores_zero_without_calling_the_model() -> None:
-    w = World()
+def test_a_user_with_no_history_gets_a_real_score_and_the_missing_features_are_recorded() -> None:
+    w = World(probability=0.07)
     vid = w.api.start("u9", "student", CLAIM).verification_id
-    assert w.steps.score(vid)["probability"] == 0.0
-    assert w.predictor.calls == []
-    assert w.api.get("u9", vid).reasons == ["NO_ACTIVITY_PROFILE", "SCORE_BELOW_THRESHOLD"]
+    assert w.steps.score(vid)["probability"] == 0.07
+    [(model, features)] = w.predictor.calls  # the model was asked, with every feature in place
+    assert model == "student" and len(features) == len(FEATURE_NAMES)
+    v = w.api.get("u9", vid)
+    assert v.reasons == ["SCORE_AT_OR_BELOW_THRESHOLD"]
+    assert {"age_years", "account_age_days", "days_inactive", "share_night", "share_wifi"} <= set(v.missing_features)
+    assert "log_login_count" not in v.missing_features  # zero sign-ins is a value, not a missing feature
+    assert v.audit[-1].detail["missing_features"] == v.missing_features
+    # And the document path does not repeat the reason the score step gave
+    w.steps.await_document(vid, "tok-doc", "SCORE_AT_OR_BELOW_THRESHOLD")
+    assert w.api.get("u9", vid).reasons == ["SCORE_AT_OR_BELOW_THRESHOLD"]
 
 
 def test_registry_outage_propagates_for_the_state_machine_to_retry() -> None:
@@ -95,14 +120,16 @@ def test_document_path_with_checks_review_and_a_tag_valid_for_the_configured_day
     w = World(probability=0.1)
     vid = w.api.start("u1", "student", CLAIM).verification_id
     w.steps.score(vid)
-    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    w.steps.await_document(vid, "tok-doc", "SCORE_AT_OR_BELOW_THRESHOLD")
     ticket = w.api.request_upload("u1", vid, "image/jpeg", "PKU2024001")
     w.documents.objects[ticket.key] = (JPEG, "image/jpeg")
     w.api.submit_document("u1", vid)
     assert w.workflow.resumed[-1][0] == "tok-doc"
     with pytest.raises(InvalidTransition):  # the token is spent: a second submission changes nothing
         w.api.submit_document("u1", vid)
-    assert w.steps.check_document(vid) == {"passed": True, "reasons": ["DOCUMENT_CHECKS_PASSED"]}
+    assert w.steps.check_document(vid) == {"decision": "REVIEW", "reason": "DOCUMENT_CHECKS_PASSED",
+                                           "reasons": ["REGISTRY_CONFIRMED", "DOCUMENT_CHECKS_PASSED"],
+                                           "findings": [], "valid_until": "2028-07-01"}
     review_id = w.steps.open_review(vid, "tok-review", ["DOCUMENT_CHECKS_PASSED"])["review_id"]
     assert w.steps.open_review(vid, "tok-review-2", [])["review_id"] == review_id  # a retried step
     assert w.reviews.decide("rev", review_id, Decision.APPROVE, "ok").status is ReviewStatus.DECIDED
@@ -116,11 +143,23 @@ def test_document_path_with_checks_review_and_a_tag_valid_for_the_configured_day
     assert w.api.my_identities("u1")[0][1] is False  # expired tags are not valid
 
 
+def test_each_reason_is_recorded_once() -> None:
+    # Given a score below the threshold (recorded by the score step)
+    w = World(probability=0.1)
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    # When the workflow waits for a document because of it (and the step is retried)
+    w.steps.await_document(vid, "tok-doc", "SCORE_AT_OR_BELOW_THRESHOLD")
+    w.steps.await_document(vid, "tok-doc", "SCORE_AT_OR_BELOW_THRESHOLD")
+    # Then the reason is listed once
+    assert w.api.get("u1", vid).reasons == ["SCORE_AT_OR_BELOW_THRESHOLD"]
+
+
 def test_a_decision_after_the_review_timed_out_is_refused() -> None:
     w = World(probability=0.1)
     vid = w.api.start("u1", "student", CLAIM).verification_id
     w.steps.score(vid)
-    w.steps.await_document(vid, "tok-doc", "SCORE_BELOW_THRESHOLD")
+    w.steps.await_document(vid, "tok-doc", "SCORE_AT_OR_BELOW_THRESHOLD")
     review_id = w.steps.open_review(vid, "tok-review", [])["review_id"]
     w.workflow.expired_tokens.add("tok-review")
     with pytest.raises(WaitExpired):

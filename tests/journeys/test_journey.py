@@ -17,6 +17,7 @@ claim (what the bank's registration will do for them), and the card binding and 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from local_stack import tokens
 from shared.verification import adapters
 from tests.conftest import Api
 
+ANDROID = {"os": "Android 14", "app_version": "3.2.1"}
 CARD = {"last4": "6217", "id_number": "51010719900307002X"}
 
 
@@ -78,6 +80,24 @@ class Journey:
         self.binding.bindings[self.sub] = (CARD["last4"], CARD["id_number"])
         self.binding.gated.add(self.sub)
 
+    # --- step 2: sign in with the phone on a new device ---------------------------------------------------
+    def sign_in_with_phone(self, device_id: str, network: str = "CELLULAR") -> dict[str, Any]:
+        req = urllib.request.Request(self.api.base + "/local/token", data=json.dumps({"phone_number": self.phone})
+                                     .encode(), headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            self.token = json.loads(resp.read())["token"]
+        reply = self.api.call("POST", "/sessions", {"device_id": device_id, "network": network, "client": ANDROID,
+                                                    "geo": {"lat": 30.5728, "lon": 104.0668}},
+                              token=self.token, key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+        return reply.body  # type: ignore[no-any-return]
+
+    def transfer(self, to_account_id: str, amount: int) -> None:
+        reply = self.api.call("POST", "/transfers", {"to_account_id": to_account_id,
+                                                     "amount": {"amount": amount, "currency": "CNY"}},
+                              token=self.token, key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+
     # --- step 3 and 5: adaptive verification (issue 12) ------------------------------------------------------
     def trigger(self, operation: str, **context: Any) -> dict[str, Any]:
         reply = self.api.call("POST", "/verifications", {"operation": operation, "context": {
@@ -119,8 +139,12 @@ def test_step_1_bank_registers_the_customer_and_binds_a_card() -> None:
     pytest.skip("issue 13: bank binding (SPEC §6)")
 
 
-def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device() -> None:
-    pytest.skip("issue 10: risk signals (sessions, POST /sessions)")
+def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device(journey: Journey) -> None:
+    session = journey.sign_in_with_phone("journey-phone-1")
+    assert session["session_id"].startswith("ses_")
+    assert session["device"] == {"device_id": "journey-phone-1", "trusted": False} and session["new_device"]
+    again = journey.sign_in_with_phone("journey-phone-1")
+    assert again["new_device"] is False and again["device"]["trusted"] is False  # trust is §4's decision
 
 
 def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
@@ -171,5 +195,34 @@ def test_step_5_a_large_transfer_runs_the_inline_decision(journey: Journey, api:
     assert decisions[0]["passed_method"] == "CARD" and decisions[0]["purpose"] == "TRANSFER"
 
 
-def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it() -> None:
-    pytest.skip("issue 10: risk signals (the activity profile)")
+def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(journey: Journey, api: Api) -> None:
+    friend = api.user()
+    api.deposit(journey.account_id, 50_000)
+    journey.sign_in_with_phone("journey-phone-1")
+    journey.sign_in_with_phone("journey-laptop-2", network="WIFI")
+    journey.transfer(friend.account_id, 2_600)
+    journey.transfer(friend.account_id, 1_400)
+    api.stack.drain_streams(timeout=20)
+    # The activity profile shows the devices, the sign-ins and the transfers
+    reply = api.call("GET", "/me/activity-profile", token=journey.token)
+    assert reply.status == 200, reply.body
+    profile = reply.body
+    assert {d["device_id"] for d in profile["devices"]} == {"journey-phone-1", "journey-laptop-2"}
+    assert profile["sign_ins"]["count"] == 2 and profile["sign_ins"]["by_network"] == {"CELLULAR": 1, "WIFI": 1}
+    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["count_out"] == 2
+    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["amount_out"] == 4_000
+    assert profile["activity"]["by_type"]["DEPOSIT"]["amount_in"] == 50_000
+    # And the identity model scores the customer from them (§3)
+    started = api.call("POST", "/identity-verifications", {"identity_type": "student", "claimed": {
+        "name": "Wang Fang", "school": "Sichuan University", "student_number": "SCU2025017"}},
+        token=journey.token, key=str(uuid.uuid4()))
+    assert started.status == 202, started.body
+    deadline = time.monotonic() + 30
+    while True:
+        v = api.call("GET", f"/identity-verifications/{started.body['verification_id']}", token=journey.token).body
+        if v["score"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert v["score"] is not None and 0.0 < v["score"] < 1.0, v
+    assert v["model_version"].startswith("student-gbt-") and v["path"][0] == "model"
+    assert v["missing_features"] == ["age_years"]  # everything else came from the journey; no real name yet

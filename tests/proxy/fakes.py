@@ -14,6 +14,7 @@ from shared.errors import AlreadyExists
 from shared.proxy.errors import (
     AgentAlreadyExists,
     AgentLimitExceeded,
+    FriendLimitExceeded,
     OrderLimitExceeded,
     ProxyNotEligible,
     ReversalNotAllowed,
@@ -64,6 +65,10 @@ class InMemoryProxyStore:
         self.reads += 1
         due = [o for o in self.orders.values() if o.status in OPEN_STATUSES and o.expires_at <= now]
         return sorted(due, key=lambda o: o.expires_at)[:limit]
+
+    def list_open(self) -> list[ProxyOrder]:
+        self.reads += 1
+        return [o for o in self.orders.values() if o.status in OPEN_STATUSES]
 
     def list_agent_orders(self, account_id: str, day: str) -> list[ProxyOrder]:
         self.reads += 1
@@ -126,6 +131,11 @@ class InMemoryProxyStore:
         usage = self._usage(f"agent#{agent.account_id}#{day}", amount, agent.daily)
         return GuardedWrite.failing_with(usage, lambda: AgentLimitExceeded(
             "The agent's daily limit does not allow this order.", limit="daily", maximum=agent.daily))
+
+    def add_friend_usage(self, account_id: str, day: str, amount: int, daily_limit: int) -> GuardedWrite:
+        usage = self._usage(f"friend#{account_id}#{day}", amount, daily_limit)
+        return GuardedWrite.failing_with(usage, lambda: FriendLimitExceeded(
+            "The friend's daily withdrawal limit does not allow this order.", limit="daily", maximum=daily_limit))
 
     def put_reversal(self, request: ReversalRequest) -> GuardedWrite:
         def put() -> None:

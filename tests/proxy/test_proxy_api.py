@@ -111,7 +111,11 @@ def test_another_users_order_is_404_everywhere(api: Api, proxy: Proxy) -> None:
     assert proxy.get(owner, oid).body["status"] == "PENDING" and api.balance(owner) == 4_000
 
 
-def test_ineligible_proxy_is_403_with_the_reason(api: Api, proxy: Proxy) -> None:
+def test_ineligible_proxy_is_403_with_the_reason(api: Api, proxy: Proxy, clean_stack: LocalStack,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # FriendWithdrawals=false: cash-out by agents only (friend withdrawals: tests/proxy/test_friend_withdrawals.py)
+    monkeypatch.setitem(clean_stack.registry.specs["ExecuteProxyOrderFunction"].environment,
+                        "PROXY_FRIEND_WITHDRAWALS", "false")
     user, friend, agent = api.user(balance=5_000), api.user(balance=100), proxy.agent(balance=10_000)
     top_up = proxy.order(user, "TOP_UP", 1_000)["code"]
     withdrawal = proxy.order(user, "WITHDRAW", 1_000)["code"]

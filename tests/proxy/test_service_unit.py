@@ -255,7 +255,8 @@ def test_expired_code_and_expired_order_are_refused(w: World) -> None:
         w.execution.execute("bob", code, agent)
 
 
-def test_eligibility_reasons(w: World) -> None:
+def test_eligibility_reasons() -> None:
+    w = World(proxy_friend_withdrawals=False)  # FriendWithdrawals=false: cash-out by agents only
     w.account("alice", 5_000)
     friend = w.account("dave", 100)
     agent = w.agent("bob", 50_000)

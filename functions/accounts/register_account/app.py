@@ -19,7 +19,7 @@ SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails it
     status_code=201,
     summary="Register the caller's payment account",
     responses=error_responses(400, 401, 409, 422),
-    middlewares=[idempotent(required=False)],
+    middlewares=[idempotent(required=True)],
     tags=["accounts"],
 )
 def register_account(request: RegisterAccountRequest | None = None) -> AccountResponse:

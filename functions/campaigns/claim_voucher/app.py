@@ -19,7 +19,7 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
 
 @app.post("/campaigns/<campaign_id>/claims", status_code=201,
           summary="Claim a voucher (needs an unused claim right from an interaction)",
-          responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=True)],
           tags=["campaigns"])
 def claim_voucher(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
     voucher = claim_service(SETTINGS).claim(campaign_id, current_caller(app).sub)

@@ -1,4 +1,5 @@
-"""Draw step 1: freeze the campaign (DRAWING) and close every pool shard's gate.
+"""Draw step 1: lock the membership of the groups holding a group-shared voucher, freeze the campaign (DRAWING)
+and close every pool shard's gate.
 
 Invoked by the ``CampaignDraw`` state machine; idempotent, so Retry and re-runs are safe.
 """

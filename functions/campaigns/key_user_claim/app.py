@@ -20,7 +20,7 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
 @app.post("/campaigns/<campaign_id>/key-user-claims", status_code=201,
           summary="The key user's group-shared voucher (once per user per campaign)",
           responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
-          middlewares=[idempotent(required=False)], tags=["campaigns", "groups"])
+          middlewares=[idempotent(required=True)], tags=["campaigns", "groups"])
 def key_user_claim(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
     voucher = key_user_service(SETTINGS).key_user_claim(campaign_id, current_caller(app).sub)
     return ClaimResponse(voucher=VoucherResponse.of(voucher), source=voucher.source.value)

@@ -19,7 +19,7 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
 
 @app.post("/campaigns/<campaign_id>/vouchers/<voucher_id>/pass", status_code=200,
           summary="Pass one of the caller's held vouchers on into the campaign's pool",
-          responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=True)],
           tags=["campaigns"])
 def pass_voucher(campaign_id: Annotated[CampaignId, Path()], voucher_id: Annotated[VoucherId, Path()]) -> PassResponse:
     entry = pass_service(SETTINGS).pass_on(campaign_id, current_caller(app).sub, voucher_id)

@@ -20,7 +20,7 @@ STARTER = DrawStarterSettings.load()
 
 @app.post("/admin/campaigns/<campaign_id>/draw", status_code=202,
           summary="Start the draw now (re-running a finished or failed draw pays nobody twice)",
-          responses=error_responses(400, 401, 403, 404, 422), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 403, 404, 422), middlewares=[idempotent(required=True)],
           tags=["campaigns", "admin"])
 def start_draw(campaign_id: Annotated[CampaignId, Path()]) -> DrawStarted:
     current_caller(app).require("admin")

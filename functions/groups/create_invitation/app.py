@@ -18,7 +18,7 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
 
 
 @app.post("/groups/<group_id>/invitations", status_code=201, summary="Create an invitation code (members only)",
-          responses=error_responses(400, 401, 404, 422), middlewares=[idempotent(required=False)], tags=["groups"])
+          responses=error_responses(400, 401, 404, 422), middlewares=[idempotent(required=True)], tags=["groups"])
 def create_invitation(group_id: Annotated[GroupId, Path()]) -> InvitationResponse:
     return InvitationResponse.of(group_service(SETTINGS).invite(group_id, current_caller(app).sub))
 

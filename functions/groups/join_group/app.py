@@ -1,4 +1,5 @@
-"""POST /groups/join: join a group with an invitation code."""
+"""POST /groups/join: join a group with an invitation code (refused with 409 GROUP_LOCKED_FOR_DRAW while the draw
+of the campaign whose shared voucher the group holds is running: its members are the ones snapshotted)."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,7 +16,7 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
 
 
 @app.post("/groups/join", status_code=200, summary="Join a group with an invitation code",
-          responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 404, 409, 422, 503), middlewares=[idempotent(required=True)],
           tags=["groups"])
 def join_group(request: JoinGroupRequest) -> GroupResponse:
     return GroupResponse.of(group_service(SETTINGS).join(request.code, current_caller(app).sub))

@@ -1,4 +1,5 @@
-"""POST /groups/{group_id}/leave: leave a group (forfeits group shares not yet snapshotted)."""
+"""POST /groups/{group_id}/leave: leave a group (forfeits the group's shares of draws not yet frozen; refused with
+409 GROUP_LOCKED_FOR_DRAW while the draw of the campaign whose shared voucher the group holds is running)."""
 
 from typing import Annotated
 
@@ -18,7 +19,7 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
 
 
 @app.post("/groups/<group_id>/leave", status_code=200, summary="Leave a group",
-          responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
+          responses=error_responses(400, 401, 404, 409, 422, 503), middlewares=[idempotent(required=False)],
           tags=["groups"])
 def leave_group(group_id: Annotated[GroupId, Path()]) -> LeftResponse:
     group_service(SETTINGS).leave(group_id, current_caller(app).sub)

@@ -1,4 +1,5 @@
-"""Step Functions task: automated checks of the uploaded credential (type, signature, size, number)."""
+"""Step Functions task: automated checks of the uploaded credential (the file; the registry, the credential and
+fingerprint indexes, validity) and their decision: reject, approve or review (shared/identity/checks.py)."""
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 

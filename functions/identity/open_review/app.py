@@ -15,4 +15,5 @@ SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails 
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = OpenReviewInput.model_validate(event)
-    return workflow_steps(SETTINGS).open_review(request.verification_id, request.task_token, request.checks)
+    return workflow_steps(SETTINGS).open_review(request.verification_id, request.task_token, request.checks,
+                                                request.findings)

@@ -28,7 +28,8 @@ SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails 
 def request_document_upload(verification_id: Annotated[VerificationIdStr, Path()],
                             request: DocumentUploadRequest) -> DocumentUploadResponse:
     ticket = verification_service(SETTINGS).request_upload(current_caller(app).sub, verification_id,
-                                                           request.content_type, request.credential_number)
+                                                           request.content_type, request.credential_number,
+                                                           request.valid_until)
     return DocumentUploadResponse(**ticket.model_dump())
 
 

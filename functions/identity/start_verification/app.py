@@ -19,7 +19,7 @@ SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails 
     status_code=202,
     summary="Ask to be verified as holding a specific identity (e.g. student)",
     responses=error_responses(400, 401, 409, 422),
-    middlewares=[idempotent(required=False)],
+    middlewares=[idempotent(required=True)],
     tags=["identity"],
 )
 def start_verification(request: StartVerificationRequest) -> VerificationResponse:

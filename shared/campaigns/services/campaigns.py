@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from shared.campaigns.errors import CampaignNotFound, InvalidDrawTime
-from shared.campaigns.models import Campaign, CampaignStatus, KindWeight, Limits
+from shared.campaigns.models import Campaign, CampaignStatus, KindWeight, Limits, PotStatement
 from shared.campaigns.ports import CampaignStore, DrawStarter, EventPublisher
 from shared.clock import iso, utcnow
 from shared.errors import AlreadyExists, InvalidInput
-from shared.ledger.models import AccountKind
+from shared.ledger.models import CAMPAIGN_ONLY, AccountKind
 from shared.ledger.service import LedgerService, derived_transaction_id
 from shared.types import Money
 
 CONFIG_CACHE_S = 60.0  # campaign configuration is immutable; status is enforced in the write, not from here
 
 
+_POT_ACCOUNT = re.compile(r"^cpa_([0-9a-f]{32})(?:_b\d+)?$")
+
+
 def campaign_account_id(campaign_id: str) -> str:
     return "cpa_" + campaign_id.removeprefix("cmp_")
+
+
+def bucket_account_id(campaign: Campaign, bucket: int) -> str:
+    """The payout account of one holder bucket (the draw moves each bucket's payouts there first)."""
+    return f"{campaign.account_id}_b{bucket}"
+
+
+def campaign_id_for_account(account_id: str) -> str | None:
+    """The campaign whose pot (or payout bucket) ``account_id`` is, from the ids this module gives them."""
+    match = _POT_ACCOUNT.match(account_id)
+    return f"cmp_{match.group(1)}" if match else None
 
 
 class CampaignService:
@@ -60,7 +75,7 @@ class CampaignService:
         self.ledger.ensure_system_account(account_id, AccountKind.CAMPAIGN, prize_pot.currency,
                                           owner=f"campaign:{campaign_id}")
         self.ledger.issue(derived_transaction_id("cfund", campaign_id), account_id, prize_pot, by=admin,
-                          type="CAMPAIGN_FUNDING", note=name[:140])
+                          type="CAMPAIGN_FUNDING", note=name[:140], credit_kinds=CAMPAIGN_ONLY)
         campaign = Campaign(
             campaign_id=campaign_id, name=name, kinds=tuple(kinds), prize_pot=prize_pot, account_id=account_id,
             draw_at=draw_at.astimezone(UTC), interaction_types=frozenset(interaction_types), limits=limits,
@@ -90,6 +105,16 @@ class CampaignService:
         if hit and time.monotonic() - hit[0] < CONFIG_CACHE_S:
             return hit[1]
         return self.campaign(campaign_id)
+
+    def pot_statement(self, campaign_id: str) -> PotStatement | None:
+        """What the campaign's pot accounts must hold together: the recorded prize pot minus the prizes paid
+        (``None`` when no such campaign is recorded). Reconciliation compares it with the ledger."""
+        campaign = self.store.get_campaign(campaign_id)
+        if campaign is None:
+            return None
+        accounts = (campaign.account_id, *(bucket_account_id(campaign, b) for b in range(campaign.holder_buckets)))
+        return PotStatement(campaign_id=campaign_id, account_ids=accounts, prize_pot=campaign.prize_pot,
+                            paid=self.store.paid_total(campaign))
 
     def overview(self, campaign_id: str) -> tuple[Campaign, dict[str, int], int]:
         """The campaign, its pool counts by kind, and how many vouchers were issued."""

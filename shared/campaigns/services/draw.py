@@ -2,16 +2,20 @@
 
 Every step is idempotent, so the whole workflow can be re-run after any failure:
 
-* ``freeze``        campaign -> DRAWING and every pool shard's gate closed (no voucher moves after it);
+* ``freeze``        the membership of every group holding a group-shared voucher of the campaign is locked
+                    (no one joins or leaves them until settlement), then campaign -> DRAWING and every pool
+                    shard's gate closed (no voucher moves after it);
+* ``snapshot_groups`` per group bucket, right after the freeze: each such group's members, as they were
+                    locked at the freeze, are recorded once: the draw time's membership that shares the prize;
 * ``consume``       per holder bucket: each holder's complete sets are consumed, one put-once set record
-                    each (``<user>#<n>``, n from the user's version-checked ``sets`` counter); the members
-                    of a group that wins a group-shared set are snapshotted (put-once) right then;
+                    each (``<user>#<n>``, n from the user's version-checked ``sets`` counter);
 * ``tally``         the pot split, fixed once: ``share = pot // total_sets``, remainder stays in the
                     campaign account;
 * ``pay``           per holder bucket: the bucket's payouts move once from the pot to the bucket's payout
                     account, then each share is paid from there through the ledger with a transaction id
-                    derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice;
-* ``settle``        campaign -> SETTLED.
+                    derived from (campaign, set, payee), so a retried step or a re-run pays nobody twice; the
+                    payment's record and the bucket's paid total commit in the same transaction;
+* ``settle``        campaign -> SETTLED, and the groups' membership unlocked.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from typing import Any
 
 from shared.campaigns.errors import CampaignNotFound, DrawNotReady
 from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState
-from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.ports import CampaignStore, ConflictingWrite, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.services.campaigns import bucket_account_id
 from shared.clock import utcnow
 from shared.ledger.errors import AccountAlreadyExists
-from shared.ledger.models import AccountKind
+from shared.ledger.models import CAMPAIGN_ONLY, CUSTOMER_ONLY, AccountKind
 from shared.ledger.service import AccountService, LedgerService, derived_transaction_id
 from shared.types import Money
 
@@ -50,22 +55,38 @@ class DrawService:
     # --- steps ----------------------------------------------------------------
     def freeze(self, campaign_id: str) -> dict[str, Any]:
         campaign = self._campaign(campaign_id)
+        # First the groups: from here no membership of a group holding a group-shared voucher changes, so the
+        # snapshot taken next is the membership at the draw time (a re-run after settlement locks nothing).
+        self.groups.lock_for_draw(campaign_id)
         moved = self.store.set_status(campaign, CampaignStatus.DRAWING.value, [CampaignStatus.OPEN.value])
         self.store.freeze_shards(campaign)
         if moved:
             self.events.publish("CampaignFrozen", {"campaign_id": campaign_id})
         return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets))}
 
+    def snapshot_groups(self, campaign_id: str, bucket: int) -> dict[str, Any]:
+        """Record, once, the members of every group of the bucket that holds a group-shared voucher."""
+        campaign = self._campaign(campaign_id)
+        if campaign.status is CampaignStatus.OPEN:
+            raise DrawNotReady("Freeze the campaign before taking the groups' snapshot.", campaign_id=campaign_id)
+        taken = 0
+        for group_id in self.store.group_registry(campaign, bucket):
+            if self.store.get_group_snapshot(campaign, group_id) is None:
+                self.store.save_group_snapshot(campaign, group_id, self.groups.members(group_id))
+                taken += 1
+        return {"campaign_id": campaign_id, "bucket": bucket, "snapshots": taken}
+
     def consume(self, campaign_id: str, bucket: int) -> dict[str, Any]:
         campaign = self._campaign(campaign_id)
         if campaign.status is CampaignStatus.OPEN:
             raise DrawNotReady("Freeze the campaign before consuming sets.", campaign_id=campaign_id)
         for state in self.store.holders(campaign, bucket):
-            self._consume_holder(campaign, state)
+            try:
+                self._consume_holder(campaign, state)
+            except (StaleWrite, ConflictingWrite) as exc:
+                # The state machine retries this step by error name: every lost race is ``StaleWrite`` to it.
+                raise StaleWrite(f"{type(exc).__name__} while consuming bucket {bucket}; the step is re-run") from exc
         sets = self.store.list_sets(campaign, bucket)
-        for group_id in sorted({s.group_id for s in sets if s.group_id}):  # a re-run after a crash mid-consume
-            if self.store.get_group_snapshot(campaign_id, group_id) is None:
-                self.store.save_group_snapshot(campaign_id, group_id, self.groups.members(group_id))
         return {"campaign_id": campaign_id, "bucket": bucket, "sets": len(sets)}
 
     def _consume_holder(self, campaign: Campaign, state: UserState) -> None:
@@ -88,8 +109,6 @@ class DrawService:
             held = {**state.held, **{k: state.held[k] - 1 for k in campaign.kind_names}}
             after = state.model_copy(update={"version": state.version + 1, "sets": n, "held": held})
             self.store.commit_set(campaign, state, after, drawset, self.clock())
-            if group_id:  # membership at the draw: snapshotted once, by the first set of that group
-                self.store.save_group_snapshot(campaign.campaign_id, group_id, self.groups.members(group_id))
             state = after
 
     def tally(self, campaign_id: str) -> dict[str, Any]:
@@ -113,7 +132,7 @@ class DrawService:
         paid = sum(p.amount.amount for p in payments)
         source = self._fund_bucket(campaign, bucket, paid)
         for payment in payments:
-            self._pay(campaign, source, payment)
+            self._pay(campaign, bucket, source, payment)
         return {"campaign_id": campaign_id, "bucket": bucket, "paid": paid, "payments": len(payments)}
 
     def _fund_bucket(self, campaign: Campaign, bucket: int, amount: int) -> str:
@@ -121,7 +140,7 @@ class DrawService:
 
         Every payout would otherwise debit the one campaign account: a single hot item that serializes
         millions of transfers. Per-bucket accounts spread the debits; the remainder stays in the pot."""
-        account_id = f"{campaign.account_id}_b{bucket}"
+        account_id = bucket_account_id(campaign, bucket)
         if amount <= 0:
             return account_id
         self.ledger.ensure_system_account(account_id, AccountKind.CAMPAIGN, campaign.prize_pot.currency,
@@ -129,14 +148,18 @@ class DrawService:
         self.ledger.transfer(derived_transaction_id("cfundb", campaign.campaign_id, str(bucket)), campaign.account_id,
                              account_id, Money(amount=amount, currency=campaign.prize_pot.currency),
                              "CAMPAIGN_PAYOUT_FUNDING", metadata={"campaign_id": campaign.campaign_id,
-                                                                  "bucket": str(bucket)})
+                                                                  "bucket": str(bucket)},
+                             credit_kinds=CAMPAIGN_ONLY)
         return account_id
 
     def payments_for(self, campaign: Campaign, tally: DrawTally, drawset: DrawSet) -> list[Payment]:
         """The set's share for its winner, or split equally among the group's members at the snapshot."""
         payees = [drawset.user_id]
         if drawset.group_id:
-            snapshot = self.store.get_group_snapshot(campaign.campaign_id, drawset.group_id)
+            snapshot = self.store.get_group_snapshot(campaign, drawset.group_id)
+            if snapshot is None:  # every group-shared voucher registers its group, which the freeze snapshots
+                raise DrawNotReady("A winning group has no snapshot of its members.", campaign_id=campaign.campaign_id,
+                                   group_id=drawset.group_id)
             payees = snapshot or payees
         amount = tally.share // len(payees)
         if amount <= 0:
@@ -145,7 +168,7 @@ class DrawService:
                         set_id=drawset.set_id, payee=p, group_id=drawset.group_id,
                         amount=Money(amount=amount, currency=campaign.prize_pot.currency)) for p in payees]
 
-    def _pay(self, campaign: Campaign, source_account_id: str, payment: Payment) -> None:
+    def _pay(self, campaign: Campaign, bucket: int, source_account_id: str, payment: Payment) -> None:
         account = self.accounts.store.find_account_by_owner(payment.payee)
         if account is None:  # a winner without a payment account gets one opened for the prize
             try:
@@ -154,8 +177,8 @@ class DrawService:
                 account = self.accounts.my_account(payment.payee)
         self.ledger.transfer(payment.transaction_id, source_account_id, account.account_id, payment.amount,
                              "CAMPAIGN_PRIZE", metadata={"campaign_id": campaign.campaign_id,
-                                                         "set_id": payment.set_id})
-        self.store.record_payment(campaign.campaign_id, payment)
+                                                         "set_id": payment.set_id}, credit_kinds=CUSTOMER_ONLY,
+                             writes=self.store.payment_writes(campaign, bucket, payment))  # recorded with the money
         self.events.publish("PrizePaid", {"campaign_id": campaign.campaign_id, "payee": payment.payee,
                                           "transaction_id": payment.transaction_id,
                                           "amount": payment.amount.model_dump()})
@@ -167,4 +190,5 @@ class DrawService:
             raise DrawNotReady("Tally the draw before settling.", campaign_id=campaign_id)
         if self.store.set_status(campaign, CampaignStatus.SETTLED.value, [CampaignStatus.DRAWING.value]):
             self.events.publish("CampaignSettled", {"campaign_id": campaign_id, **tally.model_dump()})
+        self.groups.unlock_after_draw(campaign_id)  # also on a re-run: members may join and leave again
         return {"campaign_id": campaign_id, "status": CampaignStatus.SETTLED.value, **tally.model_dump()}

@@ -1,4 +1,10 @@
-"""The key user's voucher (SPEC §2 flow 4): a group's creator gets one group-shared voucher per campaign."""
+"""Groups and key users (SPEC §2 flow 4), per campaign: a user who creates a group in a campaign's context is a
+key user *of that campaign* and gets one group-shared voucher of it on request.
+
+A group belongs to the campaign it was created for (``POST /groups {name, campaign_id}``); a user holds at most one
+group per campaign. A group created for another campaign, or before this campaign existed, makes nobody a key
+user of this one.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.campaigns.errors import CampaignClosed, KeyUserAlreadyClaimed, NotKeyUser
-from shared.campaigns.models import UserState, Voucher, VoucherSource
-from shared.campaigns.ports import CampaignFrozen, CampaignStore, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.models import CampaignStatus, UserState, Voucher, VoucherSource
+from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory
 from shared.campaigns.services.campaigns import CampaignService
-from shared.campaigns.services.moves import MAX_ATTEMPTS, VoucherMoves
+from shared.campaigns.services.moves import MAX_ATTEMPTS, RETRY, VoucherMoves
 from shared.clock import utcnow
 from shared.errors import TemporarilyUnavailable
+from shared.groups.models import Group
 
 
 class KeyUserService(VoucherMoves):
@@ -30,10 +37,20 @@ class KeyUserService(VoucherMoves):
         super().__init__(campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
         self.groups = groups
 
+    def create_group(self, campaign_id: str, owner: str, name: str) -> Group:
+        """A group in the context of an OPEN campaign; its creator becomes a key user of that campaign only."""
+        campaign = self.campaigns.campaign(campaign_id)  # fresh: the status decides
+        if campaign.status is not CampaignStatus.OPEN:
+            raise CampaignClosed(campaign_id=campaign_id, status=campaign.status.value)
+        return self.groups.create(owner, name, campaign_id)
+
     def key_user_claim(self, campaign_id: str, user_id: str) -> Voucher:
-        """One group-shared voucher per campaign for a group's key user, on request (no claim right used)."""
+        """One group-shared voucher per campaign for a key user of that campaign, on request (no claim right used).
+
+        The claim commits with the group's record of the voucher, on condition that the caller created the group
+        in this campaign: from then on the group's membership is what the draw will snapshot."""
         campaign = self.campaigns.config(campaign_id)
-        group_id = self.groups.key_user_group(user_id)
+        group_id = self.groups.key_user_group(user_id, campaign_id)
         if group_id is None:
             raise NotKeyUser(campaign_id=campaign_id)
         home = campaign.shard_of(user_id)
@@ -48,13 +65,13 @@ class KeyUserService(VoucherMoves):
             allowed = self._allowed_kinds(campaign, before)
             voucher = self._new_voucher(campaign, user_id, allowed, VoucherSource.KEY_USER, now, group_id)
             after = self._after(before, day, voucher.kind, +1, key_user_claimed=True)
+            shared = self.groups.shared_voucher_write(group_id, user_id, campaign_id, voucher.voucher_id,
+                                                      on_failure=lambda: NotKeyUser(campaign_id=campaign_id))
             try:
-                self.store.commit_claim(campaign, before, after, voucher, home, None)
-            except StaleWrite:
+                self.store.commit_claim(campaign, before, after, voucher, home, None, writes=[shared])
+            except RETRY:
                 self._backoff(attempt)
                 continue
-            except CampaignFrozen:
-                raise CampaignClosed(campaign_id=campaign_id) from None
             self.events.publish("KeyUserVoucherClaimed", self._voucher_event(voucher))
             return voucher
         raise TemporarilyUnavailable(campaign_id=campaign_id)

@@ -1,8 +1,9 @@
 """What every voucher move shares (claims, passing on, key-user claims).
 
 Every voucher move is read -> decide -> one conditional write (``CampaignStore.commit_*``);
-when a concurrent write wins (``StaleWrite``) the whole decision is re-made on fresh
-state, with full-jitter back-off, at most ``MAX_ATTEMPTS`` times.
+when a concurrent write wins (``StaleWrite``: the store names the race that was lost) or the
+write met contention (``ConflictingWrite``), the whole decision is re-made on fresh state, with
+full-jitter back-off, at most ``MAX_ATTEMPTS`` times; then ``TemporarilyUnavailable`` (503).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from datetime import datetime
 
 from shared.campaigns.errors import CampaignClosed, HeldPerKindExceeded
 from shared.campaigns.models import Campaign, CampaignStatus, PoolShard, UserState, Voucher, VoucherSource
-from shared.campaigns.ports import CampaignStore, EventPublisher
+from shared.campaigns.ports import CampaignStore, ConflictingWrite, EventPublisher, StaleWrite
 from shared.campaigns.services.campaigns import CampaignService
 from shared.clock import utcnow
 
 MAX_ATTEMPTS = 16
 BASE_DELAY_S = 0.005
 MAX_DELAY_S = 0.4
+RETRY = (StaleWrite, ConflictingWrite)  # lost a race or met contention: re-read, re-decide
 
 
 class VoucherMoves:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from shared.campaigns.errors import (
-    CampaignClosed,
     PassesPerDayExceeded,
     VoucherNotFound,
     VoucherNotHeld,
     VoucherNotTransferable,
 )
 from shared.campaigns.models import PoolEntry, VoucherStatus
-from shared.campaigns.ports import CampaignFrozen, StaleWrite
-from shared.campaigns.services.moves import MAX_ATTEMPTS, VoucherMoves
+from shared.campaigns.services.moves import MAX_ATTEMPTS, RETRY, VoucherMoves
 from shared.errors import TemporarilyUnavailable
 
 
@@ -36,11 +34,9 @@ class PassService(VoucherMoves):
             entry = PoolEntry(voucher_id=voucher_id, kind=voucher.kind, shard=shard, donor=user_id, pooled_at=now)
             try:
                 self.store.commit_pass(campaign, state, after, voucher, entry)
-            except StaleWrite:
+            except RETRY:
                 self._backoff(attempt)
                 continue
-            except CampaignFrozen:
-                raise CampaignClosed(campaign_id=campaign_id) from None
             self.events.publish("VoucherPassed", {"campaign_id": campaign_id, "voucher_id": voucher_id,
                                                   "kind": voucher.kind, "donor": user_id, "shard": shard})
             return entry

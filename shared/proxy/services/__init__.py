@@ -4,6 +4,7 @@
 * ``execution.ExecutionService``    verify_code, execute (eligibility, settle), expire_due (the sweep)
 * ``reversals.ReversalService``     request_reversal, list_reversals, get_reversal, decide_reversal
 * ``agents.AgentService``           register_agent, my_agent, my_agent_orders (day totals)
+* ``holds.HoldsService``             pending_holds: what each holds account must hold (for reconciliation)
 * ``settlement.Settlement``         the money-moving transitions orders and execution share (settle, close)
 
 Money never moves outside ``LedgerService.transfer``; every order change is a
@@ -13,8 +14,9 @@ conditional write the store builds as a ``GuardedWrite`` carrying its own error.
 from shared.proxy.services.agents import AgentService
 from shared.proxy.services.base import ProxyDeps, holds_account_id
 from shared.proxy.services.execution import ExecutionService
+from shared.proxy.services.holds import HoldsService
 from shared.proxy.services.orders import RequesterOrderService
 from shared.proxy.services.reversals import ReversalService
 
-__all__ = ["AgentService", "ExecutionService", "ProxyDeps", "RequesterOrderService", "ReversalService",
-           "holds_account_id"]
+__all__ = ["AgentService", "ExecutionService", "HoldsService", "ProxyDeps", "RequesterOrderService",
+           "ReversalService", "holds_account_id"]

@@ -7,12 +7,12 @@ one costs one HMAC. Single use is the order's conditional write, not the code.
 from __future__ import annotations
 
 from shared.errors import DomainError
-from shared.ledger.models import Account, AccountStatus, Transaction
+from shared.ledger.models import Account, AccountKind, AccountStatus, Transaction
 from shared.proxy.codes import VerifiedCode
 from shared.proxy.errors import AgentLimitExceeded, InvalidProxyCode, OrderNotPending, ProxyNotEligible
 from shared.proxy.models import Agent, AgentStatus, OrderStatus, OrderType, ProxyOrder
 from shared.proxy.services.base import ProxyDeps, ProxyServiceBase
-from shared.proxy.services.settlement import Settlement
+from shared.proxy.services.settlement import Settlement, check_friend_withdrawal
 
 
 class ExecutionService(ProxyServiceBase):
@@ -45,8 +45,22 @@ class ExecutionService(ProxyServiceBase):
         return self.settlement.settle(order, agent)
 
     def _eligible(self, caller: str, account_id: str, order: ProxyOrder) -> tuple[Account, Agent | None]:
+        """The proxy's account and, when it is a registered agent, its agent record; refusals name the reason.
+
+        Limits that a concurrent execution could exhaust (an agent's or a friend's daily total, the balance
+        a top-up pays from) are enforced again in the execution's write; these checks give the reason early."""
+        proxy = self._proxy_account(caller, account_id, order)
+        agent = self.store.get_agent(proxy.account_id)
+        if agent is None:
+            self._friend_may_execute(proxy, order)
+        else:
+            _agent_may_execute(agent, proxy, order)
+        return proxy, agent
+
+    def _proxy_account(self, caller: str, account_id: str, order: ProxyOrder) -> Account:
+        """The caller's own, active customer account in the order's currency, not the requester's."""
         proxy = self.accounts.get_account(account_id)
-        if proxy is None or proxy.owner != caller:
+        if proxy is None or proxy.owner != caller or proxy.kind is not AccountKind.CUSTOMER:
             raise ProxyNotEligible("The proxy account must be the caller's own account.", reason="ACCOUNT_NOT_OWNED")
         if caller == order.owner or proxy.account_id == order.owner_account_id:
             raise ProxyNotEligible("The requester cannot be their own proxy.", reason="SELF_PROXY")
@@ -54,25 +68,17 @@ class ExecutionService(ProxyServiceBase):
             raise ProxyNotEligible("The proxy account is not active.", reason="ACCOUNT_NOT_ACTIVE")
         if proxy.currency != order.amount.currency:
             raise ProxyNotEligible("The proxy account holds another currency.", reason="CURRENCY_MISMATCH")
-        agent = self.store.get_agent(proxy.account_id)
-        if agent is None:
-            if order.type is OrderType.WITHDRAW:
-                raise ProxyNotEligible("Cash withdrawals are executed by registered agents only.",
-                                       reason="WITHDRAWAL_REQUIRES_AGENT")
+        return proxy
+
+    def _friend_may_execute(self, proxy: Account, order: ProxyOrder) -> None:
+        """A friend (a customer who is not an agent) tops up from their balance, or, when friend withdrawals are
+        on, takes a withdrawal within the friends' per-order limit (the daily one is in the write)."""
+        if order.type is OrderType.TOP_UP:
             if proxy.balance < order.amount.amount:
                 raise ProxyNotEligible("The proxy account's balance is too low for this top-up.",
                                        reason="INSUFFICIENT_BALANCE")
-            return proxy, None
-        if agent.status is not AgentStatus.ACTIVE:
-            raise ProxyNotEligible("The agent is not active.", reason="AGENT_NOT_ACTIVE")
-        amount = order.amount.amount
-        if amount > agent.per_order:
-            raise AgentLimitExceeded("The amount exceeds the agent's per-order limit.", limit="per_order",
-                                     maximum=agent.per_order)
-        # The daily limit is enforced by the usage write's condition in the execution transaction.
-        if order.type is OrderType.TOP_UP and proxy.balance < amount:
-            raise AgentLimitExceeded("The agent's float is too low for this top-up.", limit="float")
-        return proxy, agent
+            return
+        check_friend_withdrawal(self.settings, order)
 
     def expire_due(self) -> int:
         """Expire open orders past ``expires_at`` and release their holds (the scheduled sweep)."""
@@ -84,3 +90,14 @@ class ExecutionService(ProxyServiceBase):
             except DomainError:
                 continue  # changed since the index was read (executed, cancelled, expired) or busy: next sweep
         return expired
+
+
+def _agent_may_execute(agent: Agent, proxy: Account, order: ProxyOrder) -> None:
+    """An active agent within its per-order limit, with the float a top-up pays from (daily: in the write)."""
+    if agent.status is not AgentStatus.ACTIVE:
+        raise ProxyNotEligible("The agent is not active.", reason="AGENT_NOT_ACTIVE")
+    if order.amount.amount > agent.per_order:
+        raise AgentLimitExceeded("The amount exceeds the agent's per-order limit.", limit="per_order",
+                                 maximum=agent.per_order)
+    if order.type is OrderType.TOP_UP and proxy.balance < order.amount.amount:
+        raise AgentLimitExceeded("The agent's float is too low for this top-up.", limit="float")

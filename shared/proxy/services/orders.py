@@ -11,9 +11,16 @@ import secrets
 
 from shared.errors import InvalidInput
 from shared.ledger.errors import InvalidAmount
-from shared.ledger.models import AccountKind, Transaction
+from shared.ledger.models import HOLDS_ONLY, AccountKind, Transaction
 from shared.ledger.service import derived_transaction_id
-from shared.proxy.errors import OrderLimitExceeded, OrderNotPending, ProxyCodeExpired, ProxyModeRequired
+from shared.proxy.errors import (
+    ConfirmationNotRequired,
+    NotAwaitingConfirmation,
+    OrderLimitExceeded,
+    OrderNotPending,
+    ProxyCodeExpired,
+    ProxyModeRequired,
+)
 from shared.proxy.models import OPEN_STATUSES, OrderStatus, OrderType, ProxyOrder
 from shared.proxy.ports import GuardedWrite
 from shared.proxy.services.base import ProxyDeps, ProxyServiceBase, day_of, holds_account_id
@@ -46,12 +53,13 @@ class RequesterOrderService(ProxyServiceBase):
                            owner_account_id=account.account_id, amount=amount, kid=signer.keys.active,
                            created_at=now, expires_at=int(now.timestamp()) + self.settings.proxy_code_ttl_seconds)
         if type is OrderType.WITHDRAW:
-            holds = self.ledger.ensure_system_account(holds_account_id(amount.currency), AccountKind.PLATFORM,
+            holds = self.ledger.ensure_system_account(holds_account_id(amount.currency), AccountKind.HOLDS,
                                                       amount.currency)
             hold_tx = derived_transaction_id("pxh", order_id)
             order = order.model_copy(update={"hold_transaction_id": hold_tx})
             self.ledger.transfer(hold_tx, account.account_id, holds.account_id, amount, "PROXY_HOLD",
-                                 metadata={"order_id": order_id}, writes=self._create_writes(order))
+                                 metadata={"order_id": order_id}, writes=self._create_writes(order),
+                                 credit_kinds=HOLDS_ONLY)
         else:
             self.store.commit(self._create_writes(order))
         self.emit("ProxyOrderCreated", order)
@@ -85,8 +93,17 @@ class RequesterOrderService(ProxyServiceBase):
         """The requester confirms the proxy of an order awaiting confirmation (money moves) or declines it."""
         order = self.owned(owner, order_id)
         if order.status is not OrderStatus.AWAITING_CONFIRMATION:
-            raise OrderNotPending(status=order.status.value)
+            raise _nothing_to_confirm(order, self.settings.proxy_confirmation_required)
         if not approve:
             return self.settlement.close(order, OrderStatus.CANCELLED, expiry=None), None
         agent = self.store.get_agent(order.proxy_account_id or "") if order.proxy_is_agent else None
         return self.settlement.settle(order, agent)
+
+
+def _nothing_to_confirm(order: ProxyOrder, confirmation_required: bool) -> Exception:
+    """Why an order that is not awaiting confirmation cannot be confirmed."""
+    if not confirmation_required:
+        return ConfirmationNotRequired(status=order.status.value)
+    if order.status is OrderStatus.PENDING:
+        return NotAwaitingConfirmation(status=order.status.value)
+    return OrderNotPending(status=order.status.value)

@@ -10,8 +10,9 @@ import base64
 import json
 import secrets
 
+from shared.decisions import ensure_not_party
 from shared.errors import InvalidPageToken
-from shared.ledger.models import Transaction
+from shared.ledger.models import CUSTOMER_ONLY, Transaction
 from shared.ledger.service import derived_transaction_id
 from shared.proxy.errors import ReversalNotAllowed, ReversalNotFound
 from shared.proxy.models import OrderStatus, OrderType, ReversalRequest, ReversalStatus
@@ -57,6 +58,9 @@ class ReversalService(ProxyServiceBase):
                         note: str | None) -> tuple[ReversalRequest, Transaction | None]:
         """Reject (the request is closed), or approve: the opposite transfer, the order REVERSED, once."""
         request = self.get_reversal(request_id)
+        order = self.load(request.order_id)
+        # the requester, the proxy that executed it and whoever asked for the reversal may not decide it
+        ensure_not_party(decider, [order.owner, order.proxy_owner, request.requested_by], case="proxy_reversal")
         if request.status is not ReversalStatus.REQUESTED:
             raise ReversalNotAllowed("The request was already decided.", reason="ALREADY_DECIDED",
                                      status=request.status.value)
@@ -67,7 +71,6 @@ class ReversalService(ProxyServiceBase):
             self.store.commit([self.store.decide_reversal(decided, request)])
             self.events.publish("ProxyReversalRejected", {"order_id": request.order_id, "request_id": request_id})
             return decided, None
-        order = self.load(request.order_id)
         if order.status is not OrderStatus.EXECUTED or order.reversal_request_id != request_id:
             raise ReversalNotAllowed("The order is not in a reversible state.", reason="NOT_EXECUTED")
         tx_id = derived_transaction_id("pxr", order.order_id)
@@ -81,7 +84,7 @@ class ReversalService(ProxyServiceBase):
                                               on_failure=_changed_meanwhile)]
         tx = self.ledger.transfer(tx_id, debit, credit, order.amount, "PROXY_REVERSAL",
                                   metadata={"order_id": order.order_id, "reversal_request_id": request_id},
-                                  writes=writes)
+                                  writes=writes, credit_kinds=CUSTOMER_ONLY)
         self.emit("ProxyOrderReversed", after)
         return decided, tx
 

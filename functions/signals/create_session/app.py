@@ -1,0 +1,37 @@
+"""POST /sessions: a sign-in from a device (recorded in the caller's activity profile; a new device is untrusted)."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller, idempotent
+from shared.api.schemas import error_responses
+from shared.observability import logger, metrics, tracer
+from shared.signals.models import ClientInfo
+from shared.signals.schemas import SessionResponse, SignInRequest
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import signals_service
+
+app = build_resolver()
+SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails its cold start
+
+
+@app.post("/sessions", status_code=201, summary="Sign in from a device (call at every sign-in)",
+          responses=error_responses(400, 401, 409, 422, 503), middlewares=[idempotent(required=True)],
+          tags=["signals"])
+def create_session(request: SignInRequest) -> SessionResponse:
+    caller = current_caller(app)
+    client = ClientInfo(os=request.client.os, app_version=request.client.app_version,
+                        emulator=request.client.emulator, rooted=request.client.rooted)
+    session = signals_service(SETTINGS).sign_in(
+        caller.sub, request.device_id, request.network, client,
+        lat=request.geo.lat if request.geo else None, lon=request.geo.lon if request.geo else None,
+        source_ip=app.current_event.request_context.identity.source_ip)
+    metrics.add_metric(name="SignInNewDevice" if session.new_device else "SignInKnownDevice", unit="Count", value=1)
+    return SessionResponse.of(session)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,35 @@
+"""PUT /admin/users/{sub}/tags/{tag}: put a user on a watch list (admin; audited: who, when, why)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_resolver, current_caller, idempotent
+from shared.api.schemas import error_responses
+from shared.observability import logger, metrics, tracer
+from shared.signals.models import WatchTag
+from shared.signals.schemas import TagRequest, TagResponse
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import signals_service
+from shared.types import UserId
+
+app = build_resolver()
+SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails its cold start
+
+
+@app.put("/admin/users/<sub>/tags/<tag>", summary="Tag a user (HIGH_RISK, BLACK, GREY, SENSITIVE; admin)",
+         responses=error_responses(400, 401, 403, 409, 422), middlewares=[idempotent(required=False)],
+         tags=["admin"])
+def set_user_tag(sub: Annotated[UserId, Path()], tag: Annotated[WatchTag, Path()], request: TagRequest) -> TagResponse:
+    admin = current_caller(app).require("admin")
+    record = signals_service(SETTINGS).set_tag(admin.sub, sub, tag, request.reason)
+    return TagResponse.of(sub, record)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,110 @@
+"""The interfaces of risk signals: what other capabilities read (``SignalsReader``) and what the services need.
+
+**For other capabilities** (§3 identity scoring, §4 adaptive verification, §5 real-name trust detection):
+depend on ``SignalsReader`` only (built by ``shared.signals.wiring.signals_reader(settings)``; fakes in
+``tests/signals/fakes.py``). Every method is a read; windows are ``timedelta``s checked against the items'
+own times, so an answer never depends on when DynamoDB's TTL last ran. Writers for the reserved parts
+(verification history, bindings, real name, device trust) are on ``SignalsWriter``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from shared.signals.fold import RawProfile
+from shared.signals.models import (
+    AccountRef,
+    ActivityProfile,
+    Device,
+    IpReputation,
+    LedgerFact,
+    SensitiveChange,
+    Session,
+    SignInFact,
+    TagAudit,
+    TagRecord,
+    WatchTag,
+    WindowCount,
+)
+
+
+class SignalsReader(Protocol):
+    """The read contract of the signals store (docs/architecture.md, "Risk signals")."""
+
+    def profile(self, user_id: str) -> ActivityProfile:
+        """The user's profile as of now (an empty profile, never ``None``, for a user with no history)."""
+
+    def accounts_on_device(self, device_id: str, window: timedelta) -> list[str]:
+        """Users (``sub``) who signed in on this device within ``window`` (most recent first, bounded)."""
+
+    def attempts_in_cell(self, cell: str, window: timedelta) -> WindowCount:
+        """Sign-in attempts (all users) in a coarse area cell (geohash, ``settings.signals_cell_precision``)."""
+
+    def attempts_from_prefix(self, prefix: str, window: timedelta) -> WindowCount:
+        """Sign-in attempts (all users) from an IP prefix (/24 IPv4, /48 IPv6)."""
+
+    def ip_reputation(self, ip: str) -> IpReputation:
+        """What the configured CIDR lists (proxy/VPN/hosting, known-bad) say about an address."""
+
+
+class SignalsWriter(Protocol):
+    """Writes other capabilities make to the reserved parts of the profile (§4, §5, §6)."""
+
+    def trust_device(self, user_id: str, device_id: str) -> Device: ...
+    def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
+
+
+# --- what the services depend on ------------------------------------------------------------------
+class AccountDirectory(Protocol):
+    """The ledger's accounts, read-only (``adapters.LedgerAccounts`` over ``shared.ledger``'s service)."""
+
+    def by_id(self, account_id: str) -> AccountRef | None: ...
+    def of_user(self, user_id: str) -> AccountRef | None: ...
+
+
+class Memberships(Protocol):
+    """How many groups the user belongs to (``adapters.GroupMemberships`` over ``shared.groups``' service)."""
+
+    def group_count(self, user_id: str) -> int: ...
+
+
+class IpReputationList(Protocol):
+    def lookup(self, ip: str) -> IpReputation: ...
+
+
+class SignalsStore(Protocol):
+    """The signals table (``repository.DynamoSignalsStore``; item shapes in its docstring)."""
+
+    # ledger projection (exactly once per entry)
+    def contact_known(self, user_id: str, counterparty_account_id: str) -> bool: ...
+    def touch_last_active(self, user_id: str, at: datetime) -> None: ...
+    def project_entry(self, fact: LedgerFact, *, local: datetime, spend: bool, new_contact: bool,
+                      expires_after: timedelta) -> bool:
+        """Fold one entry in; False if it was already projected (its marker exists). Raises
+        ``ContactAlreadyCounted`` when ``new_contact`` lost a race (retry with ``new_contact=False``)."""
+
+    # profile
+    def load(self, user_id: str, since: date) -> RawProfile | None:
+        """The stored profile with the day buckets since ``since``; None when nothing is stored."""
+
+    def record_sign_in(self, fact: SignInFact, state_version: int, after: RawProfile, *, bucket: datetime,
+                       expires_after: timedelta) -> None:
+        """Session put once, the profile's lists replaced under its version, the indexes counted; raises
+        ``ProfileChanged`` when another write moved the version (the service re-reads and retries)."""
+
+    def replace_devices(self, user_id: str, state_version: int, devices: Sequence[Device]) -> None: ...
+    def get_session(self, user_id: str, session_id: str) -> Session | None: ...
+
+    # watch-list tags and sensitive changes
+    def set_tag(self, user_id: str, record: TagRecord, audit: TagAudit) -> None: ...
+    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit) -> None:
+        """Raises ``TagNotSet`` when the tag is not on the user."""
+
+    def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
+    def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
+
+    # cross-user indexes
+    def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]: ...
+    def count_buckets(self, key: str, since: datetime) -> int: ...

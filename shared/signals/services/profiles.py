@@ -1,0 +1,192 @@
+"""``SignalsService``: sign-ins, the profile reader (``SignalsReader``), people's own data, watch-list tags."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from shared.clock import utcnow
+from shared.errors import InvalidInput
+from shared.signals import geo
+from shared.signals.errors import DeviceNotFound, ProfileChanged, TagNotSet
+from shared.signals.fold import Limits, RawProfile, fold_sign_in, local_time
+from shared.signals.models import (
+    ActivityProfile,
+    ClientInfo,
+    Device,
+    IpReputation,
+    LastLocation,
+    Network,
+    SensitiveChange,
+    Session,
+    SignInFact,
+    TagAudit,
+    TagRecord,
+    WatchTag,
+    WindowCount,
+)
+from shared.signals.ports import AccountDirectory, IpReputationList, Memberships, SignalsStore
+from shared.signals.settings import SignalsSettings
+from shared.writes import ConflictingWrite
+
+Clock = Callable[[], datetime]
+ATTEMPTS = 5  # optimistic retries of a list rewrite (a user's own sign-ins rarely race)
+
+
+class InvalidWindow(InvalidInput):
+    code = "INVALID_WINDOW"
+    default_message = "The window must be positive and no longer than the signals' longest window."
+
+
+class SignalsService:
+    """Implements ``SignalsReader`` and ``SignalsWriter`` (``ports.py``) and the sign-in/profile routes."""
+
+    def __init__(self, store: SignalsStore, settings: SignalsSettings, reputation: IpReputationList,
+                 accounts: AccountDirectory | None = None, memberships: Memberships | None = None,
+                 clock: Clock = utcnow) -> None:
+        self.store = store
+        self.settings = settings
+        self.reputation = reputation
+        self.accounts = accounts
+        self.memberships = memberships
+        self.clock = clock
+        self.limits = Limits(max_devices=settings.signals_max_devices, max_ip_prefixes=settings.signals_max_ip_prefixes,
+                             max_cells=settings.signals_max_cells, window_days=settings.signals_max_window_days)
+
+    # --- SignalsReader ----------------------------------------------------------------------------
+    def _raw(self, user_id: str, now: datetime) -> RawProfile:
+        today = local_time(now, self.settings.utc_offset).date()
+        since = today - timedelta(days=self.settings.signals_max_window_days - 1)
+        return self.store.load(user_id, since) or RawProfile()
+
+    def profile(self, user_id: str) -> ActivityProfile:
+        now = self.clock()
+        raw = self._raw(user_id, now)
+        account = self.accounts.of_user(user_id) if self.accounts else None
+        groups = self.memberships.group_count(user_id) if self.memberships else 0
+        return raw.to_profile(user_id, now, local_time(now, self.settings.utc_offset).date(),
+                              account_id=account.account_id if account else None,
+                              account_created_at=account.created_at if account else None, group_count=groups,
+                              window_days=self.settings.signals_max_window_days)
+
+    def _since(self, window: timedelta) -> datetime:
+        if window <= timedelta(0) or window > self.settings.max_window:
+            raise InvalidWindow(max_days=self.settings.signals_max_window_days)
+        return self.clock() - window
+
+    def accounts_on_device(self, device_id: str, window: timedelta) -> list[str]:
+        return self.store.device_users(device_id, self._since(window), self.settings.signals_accounts_on_device_limit)
+
+    def _bucket(self, at: datetime) -> datetime:
+        size = self.settings.signals_bucket_seconds
+        return datetime.fromtimestamp(int(at.timestamp()) // size * size, UTC)
+
+    def _count(self, key: str, window: timedelta) -> int:
+        # whole buckets: the first bucket of the window is counted when it starts inside the window
+        return self.store.count_buckets(key, self._bucket(self._since(window) + timedelta(
+            seconds=self.settings.signals_bucket_seconds - 1)))
+
+    def attempts_in_cell(self, cell: str, window: timedelta) -> WindowCount:
+        if not geo.is_cell(cell):
+            raise InvalidInput("Not a geohash cell.", cell=cell[:12])
+        return WindowCount(key=cell, window_seconds=int(window.total_seconds()),
+                           count=self._count(f"CELL#{cell}", window))
+
+    def attempts_from_prefix(self, prefix: str, window: timedelta) -> WindowCount:
+        if not geo.is_prefix(prefix):
+            raise InvalidInput("Not a /24 (IPv4) or /48 (IPv6) prefix.")
+        return WindowCount(key=prefix, window_seconds=int(window.total_seconds()),
+                           count=self._count(f"PREFIX#{prefix}", window))
+
+    def ip_reputation(self, ip: str) -> IpReputation:
+        return self.reputation.lookup(ip)
+
+    # --- sign-ins ---------------------------------------------------------------------------------
+    def sign_in(self, user_id: str, device_id: str, network: Network, client: ClientInfo,
+                lat: float | None = None, lon: float | None = None, source_ip: str | None = None) -> Session:
+        now = self.clock()
+        try:
+            prefix = geo.ip_prefix(source_ip) if source_ip else None
+        except ValueError:
+            prefix = None  # the gateway always gives an address; a test event may not
+        cell = location = None
+        if lat is not None and lon is not None:
+            cell = geo.encode(lat, lon, self.settings.signals_cell_precision)
+            fine = geo.encode(lat, lon, self.settings.signals_location_precision)
+            c_lat, c_lon = geo.centre(fine)
+            location = LastLocation(cell=fine, lat=c_lat, lon=c_lon, at=now)
+        fact = SignInFact(user_id=user_id, session_id=f"ses_{uuid.uuid4().hex}", device_id=device_id,
+                          network=network, ip_prefix=prefix, cell=cell, location=location, client=client, at=now)
+        for attempt in range(ATTEMPTS):
+            raw = self._raw(user_id, now)
+            after = raw.model_copy(deep=True)
+            new_device = fold_sign_in(after, fact, self.limits)
+            try:
+                self.store.record_sign_in(fact, raw.version, after, bucket=self._bucket(now),
+                                          expires_after=self.settings.max_window + timedelta(days=1))
+            except (ProfileChanged, ConflictingWrite):
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            device = next(d for d in after.devices if d.device_id == device_id)
+            return Session(session_id=fact.session_id, user_id=user_id, device_id=device_id,
+                           trusted_device=device.trusted, new_device=new_device, created_at=now)
+        raise AssertionError("unreachable")
+
+    # --- the user's own devices, and trust (§4) ---------------------------------------------------
+    def _rewrite_devices(self, user_id: str, device_id: str, change: Callable[[Device], Device | None]) -> Device:
+        for attempt in range(ATTEMPTS):
+            raw = self._raw(user_id, self.clock())
+            device = next((d for d in raw.devices if d.device_id == device_id), None)
+            if device is None:
+                raise DeviceNotFound(device_id=device_id[:64])
+            changed = change(device)
+            if changed is None:
+                devices = [d for d in raw.devices if d.device_id != device_id]
+            else:
+                devices = [changed if d.device_id == device_id else d for d in raw.devices]
+            try:
+                self.store.replace_devices(user_id, raw.version, devices)
+            except (ProfileChanged, ConflictingWrite):
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            return changed or device
+        raise AssertionError("unreachable")
+
+    def forget_device(self, user_id: str, device_id: str) -> None:
+        """The device leaves the user's list: it is no longer trusted, and signs in as a new device next time.
+        (The cross-user device index keeps its time-bounded entry: it is a fraud signal, not the user's list.)"""
+        self._rewrite_devices(user_id, device_id, lambda _d: None)
+
+    def trust_device(self, user_id: str, device_id: str) -> Device:
+        """§4 (adaptive verification) calls this once a strong verification passed on the device."""
+        now = self.clock()
+        return self._rewrite_devices(user_id, device_id,
+                                     lambda d: d.model_copy(update={"trusted": True, "trusted_at": now}))
+
+    def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None:
+        self.store.set_sensitive_change(user_id, change, self.clock())
+
+    def session(self, user_id: str, session_id: str) -> Session | None:
+        return self.store.get_session(user_id, session_id)
+
+    # --- watch-list tags (admin) ------------------------------------------------------------------
+    def set_tag(self, admin: str, user_id: str, tag: WatchTag, reason: str) -> TagRecord:
+        now = self.clock()
+        record = TagRecord(tag=tag, set_by=admin, reason=reason, set_at=now)
+        self.store.set_tag(user_id, record, TagAudit(user_id=user_id, tag=tag, action="SET", by=admin, reason=reason,
+                                                     at=now))
+        return record
+
+    def clear_tag(self, admin: str, user_id: str, tag: WatchTag, reason: str) -> TagAudit:
+        audit = TagAudit(user_id=user_id, tag=tag, action="CLEARED", by=admin, reason=reason, at=self.clock())
+        try:
+            self.store.clear_tag(user_id, tag, audit)
+        except TagNotSet:
+            raise TagNotSet(tag=tag.value) from None
+        return audit
+
+    def tag_history(self, user_id: str) -> list[TagAudit]:
+        return self.store.tag_history(user_id, self.settings.signals_tag_history_limit)

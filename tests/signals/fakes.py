@@ -1,0 +1,135 @@
+"""In-memory fakes of the signals ports: the store folds facts with ``shared.signals.fold`` (the same rules the
+DynamoDB store applies with update expressions)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, TagNotSet
+from shared.signals.fold import RawProfile, fold_entry
+from shared.signals.models import (
+    AccountRef,
+    LedgerFact,
+    SensitiveChange,
+    Session,
+    SignInFact,
+    TagAudit,
+    TagRecord,
+    WatchTag,
+)
+
+
+class FakeSignalsStore:
+    def __init__(self) -> None:
+        self.raw: dict[str, RawProfile] = {}
+        self.markers: set[str] = set()
+        self.contacts: set[tuple[str, str]] = set()
+        self.sessions: dict[tuple[str, str], Session] = {}
+        self.audits: list[TagAudit] = []
+        self.device_index: dict[str, dict[str, datetime]] = {}
+        self.buckets: dict[str, dict[datetime, int]] = {}
+        self.fail_next_contact = False
+
+    def _get(self, user_id: str) -> RawProfile:
+        return self.raw.setdefault(user_id, RawProfile())
+
+    def contact_known(self, user_id: str, counterparty_account_id: str) -> bool:
+        return (user_id, counterparty_account_id) in self.contacts
+
+    def touch_last_active(self, user_id: str, at: datetime) -> None:
+        raw = self._get(user_id)
+        if raw.last_active_at is None or raw.last_active_at < at:
+            raw.last_active_at = at
+
+    def project_entry(self, fact: LedgerFact, *, local: datetime, spend: bool, new_contact: bool,
+                      expires_after: timedelta) -> bool:
+        if f"{fact.user_id}#{fact.entry_key}" in self.markers:
+            return False
+        if new_contact and ((fact.user_id, fact.counterparty_account_id) in self.contacts or self.fail_next_contact):
+            self.fail_next_contact = False
+            self.contacts.add((fact.user_id, fact.counterparty_account_id))
+            raise ContactAlreadyCounted()
+        self.markers.add(f"{fact.user_id}#{fact.entry_key}")
+        if new_contact:
+            self.contacts.add((fact.user_id, fact.counterparty_account_id))
+        fold_entry(self._get(fact.user_id), fact, local=local, spend=spend, new_contact=new_contact)
+        return True
+
+    def load(self, user_id: str, since: date) -> RawProfile | None:
+        raw = self.raw.get(user_id)
+        if raw is None:
+            return None
+        copy = raw.model_copy(deep=True)
+        copy.days = {d: a for d, a in copy.days.items() if d >= since}
+        return copy
+
+    def record_sign_in(self, fact: SignInFact, state_version: int, after: RawProfile, *, bucket: datetime,
+                       expires_after: timedelta) -> None:
+        raw = self._get(fact.user_id)
+        if raw.version != state_version:
+            raise ProfileChanged()
+        raw.devices, raw.ip_prefixes, raw.cells = after.devices, after.ip_prefixes, after.cells
+        raw.last_location, raw.last_login_at = after.last_location, after.last_login_at
+        raw.login_count += 1
+        raw.networks[fact.network] = raw.networks.get(fact.network, 0) + 1
+        raw.version = state_version + 1
+        self.sessions[(fact.user_id, fact.session_id)] = Session(
+            session_id=fact.session_id, user_id=fact.user_id, device_id=fact.device_id, trusted_device=False,
+            new_device=False, created_at=fact.at)
+        self.device_index.setdefault(fact.device_id, {})[fact.user_id] = fact.at
+        for key in (f"CELL#{fact.cell}" if fact.cell else None, f"PREFIX#{fact.ip_prefix}" if fact.ip_prefix else None):
+            if key:
+                counts = self.buckets.setdefault(key, {})
+                counts[bucket] = counts.get(bucket, 0) + 1
+
+    def replace_devices(self, user_id: str, state_version: int, devices: list) -> None:  # type: ignore[type-arg]
+        raw = self._get(user_id)
+        if raw.version != state_version:
+            raise ProfileChanged()
+        raw.devices = list(devices)
+        raw.version += 1
+
+    def get_session(self, user_id: str, session_id: str) -> Session | None:
+        return self.sessions.get((user_id, session_id))
+
+    def set_tag(self, user_id: str, record: TagRecord, audit: TagAudit) -> None:
+        self._get(user_id).tags[record.tag] = record
+        self.audits.append(audit)
+
+    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit) -> None:
+        if tag not in self._get(user_id).tags:
+            raise TagNotSet()
+        del self._get(user_id).tags[tag]
+        self.audits.append(audit)
+
+    def tag_history(self, user_id: str, limit: int) -> list[TagAudit]:
+        return [a for a in reversed(self.audits) if a.user_id == user_id][:limit]
+
+    def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None:
+        self._get(user_id).sensitive_changes[change] = at
+
+    def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]:
+        seen = self.device_index.get(device_id, {})
+        return [u for u, at in sorted(seen.items(), key=lambda x: x[1], reverse=True) if at >= since][:limit]
+
+    def count_buckets(self, key: str, since: datetime) -> int:
+        return sum(n for b, n in self.buckets.get(key, {}).items() if b >= since)
+
+
+class FakeAccounts:
+    def __init__(self, accounts: list[AccountRef] | None = None) -> None:
+        self.accounts = {a.account_id: a for a in accounts or []}
+
+    def by_id(self, account_id: str) -> AccountRef | None:
+        return self.accounts.get(account_id)
+
+    def of_user(self, user_id: str) -> AccountRef | None:
+        return next((a for a in self.accounts.values() if a.owner == user_id and a.is_customer), None)
+
+
+class FakeMemberships:
+    def __init__(self, counts: dict[str, int] | None = None) -> None:
+        self.counts = counts or {}
+
+    def group_count(self, user_id: str) -> int:
+        return self.counts.get(user_id, 0)
