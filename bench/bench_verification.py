@@ -29,8 +29,9 @@ import numpy as np
 
 from bench.bench_api_latency import Client, pct, quiet_stdout
 from local_stack import LocalStack
+from shared.signals.adapters import DEFAULT_IP_LISTS, CidrReputation
 from shared.types import Money
-from shared.verification.adapters import OnnxFeasibilityModel, RangeIpReputation
+from shared.verification.adapters import OnnxFeasibilityModel, SignalsIpReputation
 from shared.verification.models import (
     Decision,
     Level,
@@ -44,9 +45,17 @@ from shared.verification.models import (
     Verification,
 )
 from shared.verification.services import DecisionService
-from shared.verification.settings import IP_RANGES_FILE
 
 BASELINE = Path(__file__).resolve().parent / "baseline" / "verification_template.yaml"
+
+
+class IpLists:
+    """The risk signals' IP lists, as ``SignalsReader.ip_reputation`` reads them (no table involved)."""
+
+    lists = CidrReputation(DEFAULT_IP_LISTS)
+
+    def ip_reputation(self, ip: str):  # type: ignore[no-untyped-def]
+        return self.lists.lookup(ip)
 
 
 def engine(n: int = 3000) -> None:
@@ -56,7 +65,7 @@ def engine(n: int = 3000) -> None:
     world.user("alice")
     deps = world.deps()
     service = DecisionService(deps.__class__(**{**deps.__dict__, "model": OnnxFeasibilityModel(),
-                                                "ip_reputation": RangeIpReputation(IP_RANGES_FILE)}))
+                                                "ip_reputation": SignalsIpReputation(IpLists())}))
     ctx = TriggerContext(device_id="dev-1", header_device_id="dev-1", network=NetworkType.WIFI, session_id="s",
                          source_ip="10.0.0.8", amount=Money(amount=68_000, currency="CNY"), payee_account_id="acc_b")
     zero = RiskScore(score=0.0, level=Level.LOW)

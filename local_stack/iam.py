@@ -213,13 +213,19 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"]
     if service == "sqs" and "QueueUrl" in params:
         return [_queue_arn(str(params["QueueUrl"]))]
-    if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
-        return [str(params.get("TopicArn") or params.get("TargetArn"))]
-    if service == "sns" and "PhoneNumber" in params:  # direct SMS names no ARN: IAM evaluates it against "*"
-        return ["*"]
+    if service == "sns":
+        return _sns_resources(params)
     if service == "lambda" and "FunctionName" in params:
         name = str(params["FunctionName"])
         return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]
+    return [None]
+
+
+def _sns_resources(params: dict[str, Any]) -> list[str | None]:
+    if "TopicArn" in params or "TargetArn" in params:
+        return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if "PhoneNumber" in params:  # direct SMS names no ARN: IAM evaluates it against "*"
+        return ["*"]
     return [None]
 
 

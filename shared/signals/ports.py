@@ -22,6 +22,8 @@ from shared.signals.models import (
     LedgerFact,
     SensitiveChange,
     Session,
+    SignInAttempt,
+    SignInDecision,
     SignInFact,
     TagAudit,
     TagRecord,
@@ -54,6 +56,14 @@ class SignalsWriter(Protocol):
 
     def trust_device(self, user_id: str, device_id: str) -> Device: ...
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
+    def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
+        """One answered challenge (§4) into the profile's ``verification`` history (counters added atomically)."""
+
+
+class SignInDecider(Protocol):
+    """Adaptive verification's LOGIN decision (§4), asked by ``sign_in`` for a new or untrusted device."""
+
+    def decide_sign_in(self, attempt: SignInAttempt) -> SignInDecision: ...
 
 
 # --- what the services depend on ------------------------------------------------------------------
@@ -104,6 +114,7 @@ class SignalsStore(Protocol):
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
+    def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None: ...
 
     # cross-user indexes
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]: ...

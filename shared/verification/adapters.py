@@ -2,22 +2,21 @@
 Parameters: AppConfig or the layer's file), the hashing key (Secrets Manager), SMS (SNS), the feasibility model
 (ONNX, model layer), IP reputation ranges, and the other capabilities behind this package's ports.
 
-Until the risk-signals (issue 10), real-name/face (issue 11) and bank-binding (issue 13) branches are merged, the
-adapters for them read what exists on this branch: the profile is built from the ledger (account age, last
-transaction, counterparties) and this capability's own history (devices verified on, places, networks); FACE and
-CARD are not offered (no enrolled face, no binding) and there is no first-use gate to lift.
+The profile is the risk signals' activity profile (issue 10, ``SignalsReader``), and answered challenges and
+trusted devices are written back through its ``SignalsWriter``. Until the real-name/face (issue 11) and
+bank-binding (issue 13) branches are merged, FACE and CARD are not offered (no enrolled face, no binding) and
+there is no first-use gate to lift.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +26,13 @@ from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from shared.aws import LazyClient
 from shared.ledger.models import Account
 from shared.ledger.service import AccountService
+from shared.signals.errors import DeviceNotFound, InvalidIpAddress
+from shared.signals.fold import local_time
+from shared.signals.models import ActivityProfile, SensitiveChange
+from shared.signals.ports import SignalsReader, SignalsWriter
 from shared.verification.errors import FaceNotAvailable
-from shared.verification.models import DeviceInfo, FaceEvidence, History, Profile
-from shared.verification.ports import GuardedWrite, VerificationStore
+from shared.verification.models import DeviceInfo, FaceEvidence, Geo, Profile
+from shared.verification.ports import GuardedWrite
 from shared.verification.risk import IpInfo, ip_prefix
 from shared.verification.settings import VerificationSettings
 
@@ -192,24 +195,22 @@ class OnnxFeasibilityModel:
 
 
 # --- IP reputation ---------------------------------------------------------------------------------------------
-class RangeIpReputation:
-    """Categories of address ranges (PROXY, VPN, HOSTING, TOR, BAD_REPUTATION) from a JSON file in the layer
-    (``{"HOSTING": ["203.0.113.0/24", ...], ...}``); replace with a reputation feed where one is licensed."""
+class SignalsIpReputation:
+    """The ``IpReputation`` port on the risk signals' lists (``SignalsReader.ip_reputation``): one set of ranges
+    for sign-ins and verifications. Its categories (PROXY_VPN, HOSTING, TOR, KNOWN_BAD) are the policy's
+    ``IP_<category>`` weights; an address the gateway did not give, or not an address, is no evidence."""
 
-    def __init__(self, path: Path) -> None:
-        raw = json.loads(path.read_text())
-        self.ranges = [(ipaddress.ip_network(cidr), category) for category, cidrs in raw.get("ranges", {}).items()
-                       for cidr in cidrs]
+    def __init__(self, reader: SignalsReader) -> None:
+        self.reader = reader
 
     def lookup(self, ip: str | None) -> IpInfo:
         if not ip:
             return IpInfo(prefix=None)
         try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
+            found = self.reader.ip_reputation(ip)
+        except InvalidIpAddress:
             return IpInfo(prefix=None)
-        categories = frozenset(c for net, c in self.ranges if addr.version == net.version and addr in net)
-        return IpInfo(prefix=ip_prefix(ip), categories=categories)
+        return IpInfo(prefix=ip_prefix(ip), categories=frozenset(found.categories))
 
 
 # --- the other capabilities, as they exist on this branch ----------------------------------------------------
@@ -230,52 +231,63 @@ class LedgerAccounts:
         return self.service.change_phone(owner, new_phone, writes)
 
 
-class LedgerHistoryProfiles:
-    """A profile from what exists without the risk-signals store: the ledger account (created, phone), its
-    recent entries (last activity, counterparties, count and amount) and this capability's history (devices
-    verified on, trusted when a strong verification passed on them, places, networks, sensitive changes)."""
+class SignalsProfiles:
+    """The ``ProfileSource`` port on the risk-signals profile (``SignalsReader``, issue 10) and the ledger account
+    (the phone the one-time code goes to)."""
 
-    RECENT_ENTRIES = 50
-
-    def __init__(self, accounts: AccountService, store: VerificationStore) -> None:
+    def __init__(self, reader: SignalsReader, accounts: AccountService, utc_offset: timedelta) -> None:
+        self.reader = reader
         self.accounts = accounts
-        self.store = store
+        self.utc_offset = utc_offset
 
     def profile(self, owner: str) -> Profile | None:
         account = self.accounts.store.find_account_by_owner(owner)
         if account is None:
             return None
-        entries = self.accounts.store.list_entries(account.account_id, self.RECENT_ENTRIES, None).items
-        history = self.store.history(owner)
-        moments = [account.created_at, *(e.created_at for e in entries[:1])]
-        if history.last_passed_at:
-            moments.append(history.last_passed_at)
-        debits = [e for e in entries if e.direction.value == "DEBIT"]
-        return Profile(owner=owner, account_created_at=account.created_at, last_activity_at=max(moments),
-                       devices=devices_of(history), ip_prefixes=frozenset(history.ip_prefixes),
-                       network_types=frozenset(history.network_types), last_geo=history.last_geo,
-                       last_geo_at=history.last_geo_at, txn_count_90d=len(debits),
-                       txn_amount_90d=sum(e.amount.amount for e in debits),
-                       counterparties=frozenset(e.counterparty_account_id for e in debits),
-                       sensitive_changes=history.sensitive_changes, phone=account.phone)
+        return to_profile(self.reader.profile(owner), account, self.utc_offset)
 
 
-def devices_of(history: History) -> dict[str, DeviceInfo]:
-    seen: dict[str, tuple[datetime, datetime]] = {}
-    for event in history.events:
-        if event.passed and event.device_id:
-            first, _ = seen.get(event.device_id, (event.at, event.at))
-            seen[event.device_id] = (min(first, event.at), event.at)
-    return {d: DeviceInfo(device_id=d, first_seen=first, last_seen=last, trusted=d in history.strong_devices)
-            for d, (first, last) in seen.items()}
+def to_profile(ap: ActivityProfile, account: Account, utc_offset: timedelta) -> Profile:
+    """The activity profile as the decision reads it. Inactivity counts from the last ledger activity (a user who
+    never moved money: from the account's creation); the spend since the last passed verification sums the
+    profile's local days from that verification's day on (whole days: it may count a little more, never less)."""
+    last_passed = ap.verification.last_passed_at
+    since_day = local_time(last_passed, utc_offset).date() if last_passed else None
+    days = [d for d in ap.window(90) if since_day is None or d.day >= since_day]
+    last = ap.last_location
+    return Profile(
+        owner=ap.user_id, account_created_at=ap.account_created_at or account.created_at,
+        last_activity_at=ap.last_active_at or ap.account_created_at or account.created_at,
+        devices={d.device_id: DeviceInfo(device_id=d.device_id, first_seen=d.first_seen, last_seen=d.last_seen,
+                                         trusted=d.trusted) for d in ap.devices},
+        ip_prefixes=frozenset(p.prefix for p in ap.ip_prefixes),
+        network_types=frozenset(n.value for n, count in ap.networks.items() if count > 0),
+        last_geo=Geo(lat=last.lat, lon=last.lon) if last else None, last_geo_at=last.at if last else None,
+        txn_count_90d=ap.spend_count(90), txn_amount_90d=ap.spend(90),
+        watch_tags=frozenset(t.value for t in ap.tags), sensitive_changes=tuple(ap.sensitive_changes.values()),
+        bindings=ap.bindings.count, phone=account.phone,
+        spent_since_verification=sum(d.spend for d in days), count_since_verification=sum(d.spend_count for d in days))
 
 
-class HistoryDeviceTrust:
-    """Trust is recorded in this capability's history (``strong_devices``); the activity profile gets it when the
-    risk-signals port is wired."""
+class SignalsProfileWriter:
+    """The ``ProfileWriter`` port on the risk signals' writer: answered challenges into the profile's
+    verification history, and a device trusted once a strong verification passed on it."""
 
-    def trust(self, owner: str, device_id: str, at: datetime) -> None:
-        return None
+    def __init__(self, writer: SignalsWriter) -> None:
+        self.writer = writer
+
+    def trust(self, owner: str, device_id: str, at: datetime) -> bool:
+        try:
+            self.writer.trust_device(owner, device_id)
+        except DeviceNotFound:
+            return False  # never signed in on it: trusted in this capability's history only
+        return True
+
+    def record(self, owner: str, *, passed: bool, strong: bool) -> None:
+        self.writer.record_verification(owner, passed=passed, strong=strong)
+
+    def sensitive_change(self, owner: str, kind: str) -> None:
+        self.writer.record_sensitive_change(owner, SensitiveChange(kind))
 
 
 class NoFace:

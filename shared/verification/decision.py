@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.verification.models import (
     STRONG_METHODS,
@@ -108,13 +108,14 @@ def _low_value(operation: Operation, c: Context, policy: Policy) -> dict[str, st
     if not rule.enabled or operation is not Operation.PAYMENT or c.ctx.amount is None:
         return None
     amount = c.ctx.amount.amount
-    spent = c.history.exempt_amount + ((c.profile.spent_since_verification or 0) if c.profile else 0)
-    count = c.history.exempt_count + ((c.profile.count_since_verification or 0) if c.profile else 0)
+    profile_spent = (c.profile.spent_since_verification or 0) if c.profile else 0
+    profile_count = (c.profile.count_since_verification or 0) if c.profile else 0
+    spent, count = c.history.exempt_amount + profile_spent, c.history.exempt_count + profile_count
     if amount >= rule.per_transaction_limit or spent + amount > rule.cumulative_limit or count + 1 > rule.count_limit:
         return None
     return {"amount": amount, "cumulative_after": spent + amount, "count_after": count + 1,
             "per_transaction_limit": rule.per_transaction_limit, "cumulative_limit": rule.cumulative_limit,
-            "count_limit": rule.count_limit}
+            "count_limit": rule.count_limit, "profile_amount": profile_spent, "profile_count": profile_count}
 
 
 def _usual_context(c: Context, policy: Policy) -> dict[str, str | int | float] | None:
@@ -142,45 +143,62 @@ def decide(operation: Operation, c: Context, policy: Policy, feasibility: Feasib
     available = [m for m in table if m in enrolled]
 
     if risk.account.level is Level.HIGH and risk.network.level is Level.HIGH:
-        reasons.append("BOTH_HIGH")
-        if policy.both_high == "DENY":  # BothHigh.DENY (the policy module loads on first use)
-            return Outcome(decision=Decision.DENY, reasons=(*reasons, "POLICY_DENY"), **base)
-        strongest = [m for m in policy.strongest if m in enrolled and m in table]
-        if not strongest:
-            return Outcome(decision=Decision.DENY, reasons=(*reasons, "NO_STRONG_METHOD_ENROLLED"), **base)
-        return Outcome(decision=Decision.CHALLENGE, strength=Strength.STRONG, methods=(strongest[0],),
-                       reasons=(*reasons, "STRONGEST_ONLY"), **base)
-
-    strong_required = False
-    if operation is Operation.BINDING_FIRST_USE:
-        strong_required = True
-        reasons.append("STRONG_REQUIRED:BINDING_FIRST_USE")
-    if risk.highest.rank >= policy.strong_from_level.rank:
-        strong_required = True
-        reasons.append(f"STRONG_REQUIRED:RISK_{risk.highest.value}")
-    if risk.biometric is not None and risk.biometric.level is Level.HIGH:
-        strong_required = True
-        reasons.append("STRONG_REQUIRED:BIOMETRIC")
-
-    weak: list[Method] = []
-    if not strong_required:
-        for method in (m for m in available if m not in STRONG_METHODS):
-            if method is Method.SMS_OTP and risk.highest.rank > policy.sms_otp_max_level.rank:
-                reasons.append("SMS_OTP_RESTRICTED")
-                continue
-            gate = inactive.methods.get(method.value)
-            if inactive.inactive and gate is not None and not gate.allowed:
-                reasons.append(f"INACTIVE:{method.value}_OVER_THRESHOLD")
-                continue
-            if inactive.inactive and gate is None:
-                reasons.append(f"INACTIVE:{method.value}_NOT_CALIBRATED")
-                continue
-            weak.append(method)
-        if not weak:
-            reasons.append("STRONG_REQUIRED:NO_WEAK_METHOD_LEFT")
+        return _both_high(policy, table, enrolled, reasons, base)
+    strong_required = _strong_required(operation, risk, policy, reasons)
+    weak = [] if strong_required else _weak_methods(available, risk, inactive, policy, reasons)
+    if not strong_required and not weak:
+        reasons.append("STRONG_REQUIRED:NO_WEAK_METHOD_LEFT")
     strong = [m for m in available if m in STRONG_METHODS]
     methods = weak + strong
     if not methods:
         return Outcome(decision=Decision.DENY, reasons=(*reasons, "NO_ELIGIBLE_METHOD"), **base)
     return Outcome(decision=Decision.CHALLENGE, strength=Strength.WEAK if weak else Strength.STRONG,
                    methods=tuple(methods), reasons=tuple(reasons), **base)
+
+
+def _both_high(policy: Policy, table: Collection[Method], enrolled: Collection[Method], reasons: list[str],
+               base: dict[str, Any]) -> Outcome:
+    """Both the account and the network risk HIGH: deny, or the strongest enrolled method alone (by policy)."""
+    reasons.append("BOTH_HIGH")
+    if policy.both_high == "DENY":  # BothHigh.DENY (the policy module loads on first use)
+        return Outcome(decision=Decision.DENY, reasons=(*reasons, "POLICY_DENY"), **base)
+    strongest = [m for m in policy.strongest if m in enrolled and m in table]
+    if not strongest:
+        return Outcome(decision=Decision.DENY, reasons=(*reasons, "NO_STRONG_METHOD_ENROLLED"), **base)
+    return Outcome(decision=Decision.CHALLENGE, strength=Strength.STRONG, methods=(strongest[0],),
+                   reasons=(*reasons, "STRONGEST_ONLY"), **base)
+
+
+def _strong_required(operation: Operation, risk: Risk, policy: Policy, reasons: list[str]) -> bool:
+    """BINDING_FIRST_USE, a risk at or above the policy's strong level, or a HIGH biometric risk."""
+    required = False
+    if operation is Operation.BINDING_FIRST_USE:
+        required = True
+        reasons.append("STRONG_REQUIRED:BINDING_FIRST_USE")
+    if risk.highest.rank >= policy.strong_from_level.rank:
+        required = True
+        reasons.append(f"STRONG_REQUIRED:RISK_{risk.highest.value}")
+    if risk.biometric is not None and risk.biometric.level is Level.HIGH:
+        required = True
+        reasons.append("STRONG_REQUIRED:BIOMETRIC")
+    return required
+
+
+def _weak_methods(available: list[Method], risk: Risk, inactive: InactiveAssessment, policy: Policy,
+                  reasons: list[str]) -> list[Method]:
+    """The enrolled weak methods still allowed: SMS OTP only up to its risk level (NIST SP 800-63B), and for an
+    inactive user each method only under its calibrated threshold."""
+    weak: list[Method] = []
+    for method in (m for m in available if m not in STRONG_METHODS):
+        if method is Method.SMS_OTP and risk.highest.rank > policy.sms_otp_max_level.rank:
+            reasons.append("SMS_OTP_RESTRICTED")
+            continue
+        gate = inactive.methods.get(method.value)
+        if inactive.inactive and gate is not None and not gate.allowed:
+            reasons.append(f"INACTIVE:{method.value}_OVER_THRESHOLD")
+            continue
+        if inactive.inactive and gate is None:
+            reasons.append(f"INACTIVE:{method.value}_NOT_CALIBRATED")
+            continue
+        weak.append(method)
+    return weak

@@ -91,11 +91,6 @@ class FaceNotAvailable(Conflict):
     default_message = "Face verification is not available for this user (no enrolled face)."
 
 
-class FeedbackNotAllowed(Forbidden):
-    code = "SELF_REVIEW"
-    default_message = "Nobody labels a decision they are a party to."
-
-
 class TooManyAttempts(LimitExceeded):
     code = "TOO_MANY_ATTEMPTS"
     default_message = "Too many attempts; retry later."

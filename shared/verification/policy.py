@@ -70,6 +70,9 @@ class NetworkSignals(_Doc):
     IP_HOSTING: Weight = 0.4
     IP_TOR: Weight = 0.6
     IP_BAD_REPUTATION: Weight = 0.5
+    # the risk signals' lists (shared/signals/ip_lists.json) name these two categories
+    IP_PROXY_VPN: Weight = 0.4
+    IP_KNOWN_BAD: Weight = 0.5
     NEW_IP_PREFIX: Weight = 0.1
     IMPOSSIBLE_TRAVEL: Weight = 0.6
     NEW_NETWORK_TYPE: Weight = 0.05

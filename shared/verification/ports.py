@@ -30,8 +30,8 @@ from shared.writes import GuardedWrite
 if TYPE_CHECKING:  # the policy's models are built when a policy is first read
     from shared.verification.policy import Policy
 
-__all__ = ["Accounts", "CardBindings", "DeviceTrust", "FaceMethod", "FeasibilityModel", "FirstUseGate",
-           "GuardedWrite", "IpReputation", "KeyedHasher", "Notifier", "PolicySource", "ProfileSource",
+__all__ = ["Accounts", "CardBindings", "FaceMethod", "FeasibilityModel", "FirstUseGate",
+           "GuardedWrite", "IpReputation", "KeyedHasher", "Notifier", "PolicySource", "ProfileSource", "ProfileWriter",
            "VerificationStore"]
 
 
@@ -98,9 +98,18 @@ class ProfileSource(Protocol):
         """The activity profile (risk signals, issue 10) with what this capability recorded; None if unknown."""
 
 
-class DeviceTrust(Protocol):
-    def trust(self, owner: str, device_id: str, at: datetime) -> None:
-        """A strong verification passed on the device: it becomes trusted in the activity profile."""
+class ProfileWriter(Protocol):
+    """What this capability writes into the activity profile (risk signals' reserved parts)."""
+
+    def trust(self, owner: str, device_id: str, at: datetime) -> bool:
+        """A strong verification passed on the device: it becomes trusted in the activity profile (False when the
+        profile does not list the device: it never signed in on it)."""
+
+    def record(self, owner: str, *, passed: bool, strong: bool) -> None:
+        """An answered challenge into the profile's verification history."""
+
+    def sensitive_change(self, owner: str, kind: str) -> None:
+        """The time of a sensitive change (``PHONE``, ``PASSWORD``) into the profile."""
 
 
 class IpReputation(Protocol):

@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # the policy's models are built when a policy is first read
     from shared.verification.policy import Policy
 
 EARTH_RADIUS_KM = 6371.0
-IP_CATEGORIES = ("PROXY", "VPN", "HOSTING", "TOR", "BAD_REPUTATION")
 INACTIVE_FEATURES = ("days_inactive_log", "account_age_years", "recent_sensitive_change", "new_device",
                      "recent_failures")
 
@@ -149,9 +148,14 @@ class Context:
 
 
 def account_risk(c: Context, policy: Policy) -> RiskScore:
-    w, p = policy.signals.account, policy.parameters
+    """Operator vs owner: the device and the identity data supplied, the account's state, the transaction."""
+    return _score([*_identity_signals(c, policy), *_account_signals(c, policy), *_transaction_signals(c, policy)],
+                  policy)
+
+
+def _identity_signals(c: Context, policy: Policy) -> list[tuple[str, float]]:
+    w, ctx, profile = policy.signals.account, c.ctx, c.profile
     fired: list[tuple[str, float]] = []
-    ctx, profile = c.ctx, c.profile
     if profile is None:
         fired.append(("NO_PROFILE", w.NO_PROFILE))
     if not c.device_known:
@@ -163,6 +167,12 @@ def account_risk(c: Context, policy: Policy) -> RiskScore:
     supplied = ctx.supplied_phone
     if supplied and profile and profile.phone and supplied != profile.phone:
         fired.append(("PHONE_MISMATCH", w.PHONE_MISMATCH))
+    return fired
+
+
+def _account_signals(c: Context, policy: Policy) -> list[tuple[str, float]]:
+    w, p, profile = policy.signals.account, policy.parameters, c.profile
+    fired: list[tuple[str, float]] = []
     if profile and profile.account_created_at \
             and (c.now - profile.account_created_at).total_seconds() < p.new_account_days * 86400:
         fired.append(("NEW_ACCOUNT", w.NEW_ACCOUNT))
@@ -176,13 +186,19 @@ def account_risk(c: Context, policy: Policy) -> RiskScore:
     days = c.days_inactive()
     if days is not None and days >= policy.inactive.cutoff_days:
         fired.append(("INACTIVE", w.INACTIVE))
+    return fired
+
+
+def _transaction_signals(c: Context, policy: Policy) -> list[tuple[str, float]]:
+    w, p, ctx, profile = policy.signals.account, policy.parameters, c.ctx, c.profile
+    fired: list[tuple[str, float]] = []
     if ctx.amount and profile and profile.txn_count_90d > 0:
         average = profile.txn_amount_90d / profile.txn_count_90d
         if ctx.amount.amount > p.unusual_amount_factor * max(average, 1):
             fired.append(("UNUSUAL_AMOUNT", w.UNUSUAL_AMOUNT))
     if ctx.payee_account_id and not c.payee_known:
         fired.append(("NEW_PAYEE", w.NEW_PAYEE))
-    return _score(fired, policy)
+    return fired
 
 
 def network_risk(c: Context, policy: Policy) -> RiskScore:

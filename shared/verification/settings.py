@@ -14,13 +14,15 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from shared.ledger.settings import LedgerSettings
+from shared.signals.settings import SignalsSettings
 
 POLICY_FILE = Path(__file__).resolve().parent / "policy.json"
-IP_RANGES_FILE = Path(__file__).resolve().parent / "ip_ranges.json"
 
 
 class VerificationSettings(LedgerSettings):
     verifications_table: str = Field(min_length=1)
+    # the activity profile (risk signals): read for every decision, written with outcomes and trusted devices
+    signals_table: str = Field(min_length=1)
     # --- the policy document ------------------------------------------------------------------------------
     verification_policy_source: Literal["file", "appconfig"] = "file"
     verification_policy_file: str = ""  # default: policy.json in the layer, next to this module
@@ -32,9 +34,8 @@ class VerificationSettings(LedgerSettings):
     verification_key_secret_id: str = ""
     verification_hash_key: str = ""
     verification_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
-    # --- model, IP reputation, SMS -------------------------------------------------------------------------
+    # --- model, SMS -------------------------------------------------------------------------
     verification_model_dir: str = ""  # default: MODEL_DIR, /opt/model, layers/model/models
-    verification_ip_ranges_file: str = ""  # default: ip_ranges.json next to this module
     verification_sms_sender: str = Field(default="WALLET", max_length=11)
     verification_max_face_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
@@ -47,9 +48,12 @@ class VerificationSettings(LedgerSettings):
         return self
 
     @property
-    def policy_file(self) -> Path:
-        return Path(self.verification_policy_file) if self.verification_policy_file else POLICY_FILE
+    def signals(self) -> SignalsSettings:
+        """The risk signals' settings the decision reads the profile with (the signals' defaults otherwise; no
+        groups table: the decision does not use the membership count)."""
+        return SignalsSettings(signals_table=self.signals_table, accounts_table=self.accounts_table,
+                               ledger_table=self.ledger_table)
 
     @property
-    def ip_ranges_file(self) -> Path:
-        return Path(self.verification_ip_ranges_file) if self.verification_ip_ranges_file else IP_RANGES_FILE
+    def policy_file(self) -> Path:
+        return Path(self.verification_policy_file) if self.verification_policy_file else POLICY_FILE

@@ -6,16 +6,20 @@ from functools import cache
 
 from shared.ledger.service import AccountService
 from shared.ledger.wiring import account_service, ledger_service
+from shared.signals.services import SignalsService
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import reputation, signals_service
+from shared.signals.wiring import store as signals_store
 from shared.verification.adapters import (
-    HistoryDeviceTrust,
     LedgerAccounts,
-    LedgerHistoryProfiles,
     NoCardBindings,
     NoFace,
     NoFirstUseGate,
     OnnxFeasibilityModel,
-    RangeIpReputation,
     SecretHasher,
+    SignalsIpReputation,
+    SignalsProfiles,
+    SignalsProfileWriter,
     SnsSmsNotifier,
     policy_source,
 )
@@ -37,12 +41,13 @@ from shared.verification.settings import VerificationSettings
 def deps(settings: VerificationSettings) -> VerificationDeps:
     store = DynamoVerificationStore(settings.verifications_table)
     accounts = account_service(settings.ledger)
+    signals = signals_service(settings.signals)
     return VerificationDeps(
         store=store,
         policies=policy_source(settings),
-        profiles=LedgerHistoryProfiles(accounts, store),
-        devices=HistoryDeviceTrust(),
-        ip_reputation=RangeIpReputation(settings.ip_ranges_file),
+        profiles=SignalsProfiles(signals, accounts, settings.signals.utc_offset),
+        profile_writer=SignalsProfileWriter(signals),
+        ip_reputation=SignalsIpReputation(signals),
         notifier=SnsSmsNotifier(settings.verification_sms_sender),
         model=OnnxFeasibilityModel(settings.verification_model_dir),
         hasher=SecretHasher(settings.verification_key_secret_id, settings.verification_hash_key,
@@ -93,3 +98,11 @@ def payment_guard(settings: VerificationSettings) -> PaymentGuardService:
 def guarded_accounts(settings: VerificationSettings) -> AccountService:
     """The ledger's account service with the inline decision of transfers (``POST /transfers``)."""
     return AccountService(ledger_service(settings.ledger), guard=payment_guard(settings))
+
+
+@cache
+def sign_ins(signals: SignalsSettings, settings: VerificationSettings) -> SignalsService:
+    """The risk signals' sessions service with this capability's LOGIN decision (``POST /sessions``)."""
+    base = signals_service(signals)
+    return SignalsService(signals_store(signals.signals_table), signals, reputation(signals.signals_ip_lists_file),
+                          accounts=base.accounts, memberships=base.memberships, decider=decisions(settings))

@@ -20,43 +20,15 @@ import json
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from local_stack import tokens
-from shared.verification import adapters
 from tests.conftest import Api
+from tests.fakes.bindings import CARD, BindingFixture, install
 
 ANDROID = {"os": "Android 14", "app_version": "3.2.1"}
-CARD = {"last4": "6217", "id_number": "51010719900307002X"}
-
-
-@dataclass
-class BindingFixture:
-    """A bank binding held by the customer and its first-use gate (until issue 13 lands)."""
-
-    bindings: dict[str, tuple[str, str]] = field(default_factory=dict)
-    gated: set[str] = field(default_factory=set)
-    cleared: list[str] = field(default_factory=list)
-
-    def holds_binding(self, owner: str) -> bool:
-        return owner in self.bindings
-
-    def matches(self, owner: str, last4: str, id_number: str) -> bool:
-        return self.bindings.get(owner) == (last4, id_number.upper())
-
-    def is_required(self, owner: str) -> bool:
-        return owner in self.gated
-
-    def clear(self, owner: str, verification_id: str, method: str) -> bool:
-        if owner not in self.gated:
-            return False
-        self.gated.discard(owner)
-        self.cleared.append(verification_id)
-        return True
 
 
 class Journey:
@@ -77,8 +49,7 @@ class Journey:
         self.account_id = reply.body["account_id"]
 
     def bind_card(self) -> None:
-        self.binding.bindings[self.sub] = (CARD["last4"], CARD["id_number"])
-        self.binding.gated.add(self.sub)
+        self.binding.bind(self.sub, gated=True)
 
     # --- step 2: sign in with the phone on a new device ---------------------------------------------------
     def sign_in_with_phone(self, device_id: str, network: str = "CELLULAR") -> dict[str, Any]:
@@ -90,6 +61,7 @@ class Journey:
                                                     "geo": {"lat": 30.5728, "lon": 104.0668}},
                               token=self.token, key=str(uuid.uuid4()))
         assert reply.status == 201, reply.body
+        self.headers = {"X-Device-Id": device_id, "X-Session-Id": reply.body["session_id"]}
         return reply.body  # type: ignore[no-any-return]
 
     def transfer(self, to_account_id: str, amount: int) -> None:
@@ -118,14 +90,8 @@ class Journey:
 
 
 @pytest.fixture
-def binding(monkeypatch: pytest.MonkeyPatch) -> Iterator[BindingFixture]:
-    """The binding fixture in place of the adapters that say "no binding" (the handlers run in this process)."""
-    fixture = BindingFixture()
-    for name in ("holds_binding", "matches"):
-        monkeypatch.setattr(adapters.NoCardBindings, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
-    for name in ("is_required", "clear"):
-        monkeypatch.setattr(adapters.NoFirstUseGate, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
-    yield fixture
+def binding(monkeypatch: pytest.MonkeyPatch) -> BindingFixture:
+    return install(monkeypatch)
 
 
 @pytest.fixture
@@ -143,12 +109,19 @@ def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device(journey: 
     session = journey.sign_in_with_phone("journey-phone-1")
     assert session["session_id"].startswith("ses_")
     assert session["device"] == {"device_id": "journey-phone-1", "trusted": False} and session["new_device"]
+    # a new device: adaptive verification's LOGIN decision (§4) comes with the session
+    decision = session["decision"]
+    assert decision["decision"] == "CHALLENGE" and "NEW_DEVICE" in decision["reasons"], decision
+    login = journey.api.call("GET", f"/verifications/{decision['verification_id']}", token=journey.token).body
+    assert login["operation"] == "LOGIN" and login["methods"] == decision["methods"]
     again = journey.sign_in_with_phone("journey-phone-1")
     assert again["new_device"] is False and again["device"]["trusted"] is False  # trust is §4's decision
+    assert again["decision"]["decision"] == "CHALLENGE" and "UNTRUSTED_DEVICE" in again["decision"]["reasons"]
 
 
 def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
     journey.bind_card()
+    journey.sign_in_with_phone("journey-phone-1")
     decision = journey.trigger("BINDING_FIRST_USE")
     assert decision["decision"] == "CHALLENGE" and decision["strength"] == "STRONG"
     assert decision["methods"] == ["CARD"]  # strong only: no enrolled face, SMS OTP and password never
@@ -162,6 +135,14 @@ def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
     assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
     assert passed.body["gate_cleared"] is True and passed.body["token"] is None  # the gate lifts by itself
     assert journey.binding.cleared == [vid] and not journey.binding.is_required(journey.sub)
+    # the strong pass made the device trusted in the activity profile: the next sign-in asks nothing
+    again = journey.sign_in_with_phone("journey-phone-1")
+    assert again["device"]["trusted"] is True and again["decision"] is None, again
+    profile = journey.api.call("GET", "/me/activity-profile", token=journey.token).body
+    assert [d["trusted"] for d in profile["devices"] if d["device_id"] == "journey-phone-1"] == [True]
+    history = profile["verification"]  # the answered challenges, written into the profile by §4
+    assert (history["attempts"], history["successes"], history["failures"]) == (2, 1, 1)
+    assert history["last_strong_at"] == history["last_passed_at"] is not None
 
 
 def test_step_4_real_name_authentication_proposes_the_identity() -> None:
@@ -170,6 +151,7 @@ def test_step_4_real_name_authentication_proposes_the_identity() -> None:
 
 def test_step_5_a_large_transfer_runs_the_inline_decision(journey: Journey, api: Api) -> None:
     journey.bind_card()
+    journey.sign_in_with_phone("journey-phone-1")
     landlord = api.user()
     api.deposit(journey.account_id, 2_000_000)
     rent = {"to_account_id": landlord.account_id, "amount": {"amount": 880_000, "currency": "CNY"}, "note": "rent"}

@@ -108,6 +108,14 @@ class FakeSignalsStore:
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None:
         self._get(user_id).sensitive_changes[change] = at
 
+    def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None:
+        raw = self._get(user_id)
+        h = raw.verification
+        raw.verification = h.model_copy(update={
+            "attempts": h.attempts + 1, "successes": h.successes + passed, "failures": h.failures + (not passed),
+            "last_at": at, "last_passed_at": at if passed else h.last_passed_at,
+            "last_strong_at": at if passed and strong else h.last_strong_at})
+
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]:
         seen = self.device_index.get(device_id, {})
         return [u for u, at in sorted(seen.items(), key=lambda x: x[1], reverse=True) if at >= since][:limit]

@@ -13,6 +13,7 @@ import pytest
 
 from local_stack import LocalStack, tokens
 from tests.conftest import Api, Reply
+from tests.fakes.bindings import CARD, BindingFixture, install
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Customer:
     token: str
     account_id: str
     phone: str
-    device: str = "dev-a1"
+    device: str = "dev-phone-a1"
     session: str = "sess-a1"
 
     @property
@@ -58,19 +59,55 @@ class VerificationApi:
             TableName=table, Key={"pk": {"S": f"ACCOUNT#{c.account_id}"}}, UpdateExpression="SET created_at = :t",
             ExpressionAttributeValues={":t": {"S": iso(utcnow() - timedelta(days=days))}})
 
-    def strong_pass_on_device(self, c: Customer, minutes_ago: float) -> None:
-        """Record that a strong verification (CARD or FACE, which need a bank binding or an enrolled face that this
-        branch cannot create over HTTP yet) passed on the customer's device ``minutes_ago``: its history item."""
+    def age_devices(self, c: Customer, days: int) -> None:
+        """Pretend the customer's devices were first seen ``days`` ago (the signals profile item; no waiting)."""
         import boto3
 
         from shared.clock import iso, utcnow
 
-        at = iso(utcnow() - timedelta(minutes=minutes_ago))
-        table = self.stack.template.physical_name("VerificationsTable")
-        boto3.client("dynamodb").update_item(
-            TableName=table, Key={"pk": {"S": f"HIST#{c.sub}"}},
-            UpdateExpression="SET strong_devices.#d = :t, last_strong_at = :t",
-            ExpressionAttributeNames={"#d": c.device}, ExpressionAttributeValues={":t": {"S": at}})
+        table = self.stack.template.physical_name("SignalsTable")
+        ddb = boto3.client("dynamodb")
+        key = {"pk": {"S": f"USER#{c.sub}"}, "sk": {"S": "PROFILE"}}
+        devices = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]["devices"]["L"]
+        for n in range(len(devices)):
+            ddb.update_item(TableName=table, Key=key, UpdateExpression=f"SET devices[{n}].first_seen = :t",
+                            ExpressionAttributeValues={":t": {"S": iso(utcnow() - timedelta(days=days))}})
+
+    def sign_in(self, c: Customer, network: str = "WIFI", geo: dict[str, float] | None = None) -> dict[str, Any]:
+        """``POST /sessions`` on the customer's device: the session becomes the customer's ``X-Session-Id``."""
+        body: dict[str, Any] = {"device_id": c.device, "network": network,
+                                "client": {"os": "Android 14", "app_version": "3.2.1"}}
+        if geo:
+            body["geo"] = geo
+        reply = self.api.call("POST", "/sessions", body, token=c.token, key=str(uuid.uuid4()))
+        assert reply.status == 201, reply.body
+        c.session = reply.body["session_id"]
+        return reply.body  # type: ignore[no-any-return]
+
+    def strong_pass(self, c: Customer, binding: BindingFixture, minutes_ago: float = 0) -> None:
+        """A CARD verification passed over the API on the customer's device (the binding fixture gives the card),
+        then, with ``minutes_ago``, moved back in time in the history item (no waiting)."""
+        binding.bind(c.sub)
+        trigger = self.trigger(c, "LOGIN")
+        assert "CARD" in trigger.body["methods"], trigger.body
+        passed = self.attempt(c, trigger.body["verification_id"], method="CARD", card=CARD)
+        assert passed.body["result"] == "PASSED", passed.body
+        if minutes_ago:
+            import boto3
+
+            from shared.clock import iso, utcnow
+
+            at = iso(utcnow() - timedelta(minutes=minutes_ago))
+            table = self.stack.template.physical_name("VerificationsTable")
+            boto3.client("dynamodb").update_item(
+                TableName=table, Key={"pk": {"S": f"HIST#{c.sub}"}},
+                UpdateExpression="SET strong_devices.#d = :t, last_strong_at = :t",
+                ExpressionAttributeNames={"#d": c.device}, ExpressionAttributeValues={":t": {"S": at}})
+
+    def profile(self, c: Customer) -> dict[str, Any]:
+        reply = self.api.call("GET", "/me/activity-profile", token=c.token)
+        assert reply.status == 200, reply.body
+        return reply.body  # type: ignore[no-any-return]
 
     def trigger(self, c: Customer, operation: str, headers: dict[str, str] | None = None, **context: Any) -> Reply:
         body = {"operation": operation, "context": {"device_id": c.device, "network": "WIFI", **context}}
@@ -103,6 +140,12 @@ class VerificationApi:
         passed = self.attempt(c, vid, method="SMS_OTP", otp=self.code(c.phone))
         assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
         return str(passed.body["token"])
+
+
+@pytest.fixture
+def binding(monkeypatch: pytest.MonkeyPatch) -> BindingFixture:
+    """A bank binding for the CARD method (CONTRACTS.md: a fixture until bank binding lands)."""
+    return install(monkeypatch)
 
 
 @pytest.fixture

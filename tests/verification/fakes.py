@@ -226,11 +226,25 @@ class FakeProfiles:
 
 
 @dataclass
-class FakeDeviceTrust:
+class FakeProfileWriter:
     trusted: list[tuple[str, str]] = field(default_factory=list)
+    outcomes: list[tuple[str, bool, bool]] = field(default_factory=list)
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    fail: bool = False
 
-    def trust(self, owner: str, device_id: str, at: datetime) -> None:
+    def trust(self, owner: str, device_id: str, at: datetime) -> bool:
         self.trusted.append((owner, device_id))
+        return True
+
+    def record(self, owner: str, *, passed: bool, strong: bool) -> None:
+        if self.fail:
+            raise RuntimeError("signals table unavailable")
+        self.outcomes.append((owner, passed, strong))
+
+    def sensitive_change(self, owner: str, kind: str) -> None:
+        if self.fail:
+            raise RuntimeError("signals table unavailable")
+        self.changes.append((owner, kind))
 
 
 @dataclass
@@ -347,7 +361,7 @@ class World:
     store: InMemoryVerificationStore = field(default_factory=InMemoryVerificationStore)
     accounts: FakeAccounts = field(default_factory=FakeAccounts)
     profiles: FakeProfiles = field(default_factory=FakeProfiles)
-    devices: FakeDeviceTrust = field(default_factory=FakeDeviceTrust)
+    devices: FakeProfileWriter = field(default_factory=FakeProfileWriter)
     ip: FakeIpReputation = field(default_factory=FakeIpReputation)
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
     model: FakeModel = field(default_factory=FakeModel)
@@ -360,7 +374,7 @@ class World:
 
     def deps(self) -> VerificationDeps:
         return VerificationDeps(store=self.store, policies=self.policies, profiles=self.profiles,
-                                devices=self.devices, ip_reputation=self.ip, notifier=self.notifier,
+                                profile_writer=self.devices, ip_reputation=self.ip, notifier=self.notifier,
                                 model=self.model, hasher=FakeHasher(), face=self.face, cards=self.cards,
                                 first_use=self.gate, accounts=self.accounts, clock=self.clock)
 

@@ -11,7 +11,8 @@ import boto3
 import pytest
 
 from local_stack import LocalStack
-from tests.conftest import Api
+from tests.conftest import Api, Reply
+from tests.fakes.bindings import BindingFixture
 from tests.verification.conftest import Customer, VerificationApi
 
 PAYEE_PLACEHOLDER = "acc_0123456789abcdef0123456789abcdef"
@@ -132,8 +133,8 @@ def test_small_transfers_behave_as_before(v: VerificationApi, api: Api) -> None:
     assert reply.status == 201 and api.balance(payee) == 499_999
 
 
-def test_verification_free_payment_with_its_recorded_rule(v: VerificationApi, api: Api,
-                                                          clean_stack: LocalStack) -> None:
+def test_verification_free_payment_with_its_recorded_rule(v: VerificationApi, api: Api, clean_stack: LocalStack,
+                                                          binding: BindingFixture) -> None:
     c = v.customer(balance=100_000)
     payee = v.customer()
     v.age_account(c, days=60)  # an established customer ...
@@ -141,21 +142,28 @@ def test_verification_free_payment_with_its_recorded_rule(v: VerificationApi, ap
                                            "amount": {"amount": 1_000, "currency": "CNY"}},
                     token=c.token, key="earlier").status == 201
     here = {"lat": 31.23, "lon": 121.47}
-    first = v.trigger(c, "PAYMENT", amount={"amount": 5_000, "currency": "CNY"}, payee_account_id=payee.account_id,
-                      geo=here)
-    assert first.body["decision"] == "CHALLENGE"  # a device never verified on: NEW_DEVICE
-    assert "NOT_EXEMPT:RISK_ABOVE_EXEMPTION_LEVEL" in first.body["reasons"] or first.body["exemption"] is None
+    session = v.sign_in(c, geo=here)  # signs in on a new device: the profile knows it, untrusted
+    assert session["decision"]["decision"] == "CHALLENGE" and "NEW_DEVICE" in session["decision"]["reasons"]
+    v.age_devices(c, days=60)  # (the phone they have used for two months: the model weighs the device's age)
+
+    def pay() -> Reply:
+        return v.trigger(c, "PAYMENT", amount={"amount": 50_000, "currency": "CNY"},
+                         payee_account_id=payee.account_id, geo=here)
+
+    first = pay()  # above the low-value line, on an untrusted device: no rule exempts it
+    assert first.body["decision"] == "CHALLENGE" and first.body["exemption"] is None, first.body
+    assert "UNTRUSTED_DEVICE" in first.body["risk"]["account"]["reasons"]
     v.send_otp(c, first.body["verification_id"])
     assert v.attempt(c, first.body["verification_id"], method="SMS_OTP",
-                     otp=v.code(c.phone)).body["result"] == "PASSED"  # now the device, network and prefix are known
-    weakly = v.trigger(c, "PAYMENT", amount={"amount": 5_000, "currency": "CNY"}, payee_account_id=payee.account_id,
-                       geo=here)
+                     otp=v.code(c.phone)).body["result"] == "PASSED"  # the payee is now verified
+    weakly = pay()
     assert weakly.body["decision"] == "CHALLENGE"  # a weak pass does not make the device trusted
-    v.strong_pass_on_device(c, minutes_ago=60)  # a strong verification on this device an hour ago
-    reply = v.trigger(c, "PAYMENT", amount={"amount": 5_000, "currency": "CNY"}, payee_account_id=payee.account_id,
-                      geo=here)
+    assert [d["trusted"] for d in v.profile(c)["devices"]] == [False]
+    v.strong_pass(c, binding, minutes_ago=60)  # a strong verification (CARD) on this device, an hour ago
+    assert [d["trusted"] for d in v.profile(c)["devices"]] == [True]
+    reply = pay()
     assert reply.status == 201 and reply.body["decision"] == "VERIFICATION_FREE", json.dumps(reply.body)
-    assert reply.body["exemption"]["rule"] in ("LOW_VALUE", "USUAL_CONTEXT", "TRUSTED_PAYEE")
+    assert reply.body["exemption"]["rule"] == "TRUSTED_PAYEE"
     assert reply.body["token"].startswith("vt_")
     assert reply.body["exemption"]["model_score"] >= reply.body["exemption"]["model_threshold"]
     assert reply.body["status"] == "FREE" and reply.body["methods"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +18,14 @@ from shared.verification.adapters import (
     FileProvider,
     OnnxFeasibilityModel,
     ParametersPolicySource,
-    RangeIpReputation,
+    SignalsIpReputation,
 )
 from shared.verification.features import FEATURE_NAMES, N_FEATURES
 from shared.verification.models import Decision, Method, Operation
 from shared.verification.policy import Policy
 from shared.verification.risk import INACTIVE_FEATURES
 from shared.verification.services import DecisionService
-from shared.verification.settings import IP_RANGES_FILE, POLICY_FILE
+from shared.verification.settings import POLICY_FILE
 from tests.verification.fakes import World
 from tests.verification.test_services import ctx
 from training import calibrate, feasibility
@@ -76,12 +76,22 @@ def test_a_malformed_policy_is_a_configuration_error_not_a_decision(tmp_path: Pa
         ParametersPolicySource(FileProvider(tmp_path), "policy.json", 0).current()
 
 
-def test_ip_ranges_file_maps_addresses_to_categories() -> None:
-    ranges = RangeIpReputation(IP_RANGES_FILE)
-    assert ranges.lookup("198.51.100.7").categories == {"VPN"}
+def test_ip_reputation_is_the_risk_signals_lists_with_policy_weights_for_each_category() -> None:
+    from shared.signals.adapters import DEFAULT_IP_LISTS, CidrReputation
+    from shared.verification.policy import NetworkSignals
+
+    class Reader:
+        def ip_reputation(self, ip: str):  # type: ignore[no-untyped-def]
+            return CidrReputation(DEFAULT_IP_LISTS).lookup(ip)
+
+    ranges = SignalsIpReputation(Reader())  # type: ignore[arg-type]
+    assert ranges.lookup("198.51.100.7").categories == {"PROXY_VPN"}
     assert ranges.lookup("203.0.113.9").categories == {"HOSTING"}
     assert ranges.lookup("10.1.2.3").categories == frozenset() and ranges.lookup("10.1.2.3").prefix == "10.1.2.0/24"
     assert ranges.lookup("not-an-ip").prefix is None and ranges.lookup(None).prefix is None
+    # every category the lists can name has its own weight in the policy (none falls back silently)
+    lists = json.loads(DEFAULT_IP_LISTS.read_text())["lists"]
+    assert {f"IP_{c}" for c in lists} <= set(NetworkSignals.model_fields)
 
 
 # --- the feasibility model -----------------------------------------------------------------------------------
@@ -189,3 +199,73 @@ def test_committed_policy_holds_the_calibration_and_the_report() -> None:
     for method, model in policy.inactive.methods.items():
         assert f"| {method.value} | {model.target_pass_through:.4f} | {model.threshold:.4f} |" in report
     assert timedelta(days=policy.inactive.cutoff_days) > timedelta(0)
+
+
+# --- the activity profile as the decision reads it -----------------------------------------------------------
+def test_the_activity_profile_maps_to_the_decisions_profile() -> None:
+    from datetime import UTC, date, datetime
+
+    from shared.ledger.models import Account
+    from shared.signals.models import (
+        ActivityProfile,
+        DayActivity,
+        Device,
+        LastLocation,
+        Network,
+        PrefixSeen,
+        SensitiveChange,
+        TagRecord,
+        VerificationHistory,
+        WatchTag,
+    )
+    from shared.verification.adapters import to_profile
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    account = Account(account_id="acc_a", owner="a", currency="CNY", phone="+8613800000001",
+                      created_at=now - timedelta(days=300))
+    ap = ActivityProfile(
+        user_id="a", as_of=now, today=date(2026, 11, 29), account_created_at=account.created_at,
+        last_active_at=now - timedelta(days=3),
+        devices=(Device(device_id="d1", first_seen=now, last_seen=now, trusted=True),
+                 Device(device_id="d2", first_seen=now, last_seen=now)),
+        ip_prefixes=(PrefixSeen(prefix="10.0.0.0/24", first_seen=now, last_seen=now),),
+        networks={Network.WIFI: 2, Network.CELLULAR: 0},
+        last_location=LastLocation(cell="wm6n2j", lat=30.57, lon=104.07, at=now - timedelta(hours=1)),
+        tags={WatchTag.GREY: TagRecord(tag=WatchTag.GREY, set_by="ops", reason="r", set_at=now)},
+        sensitive_changes={SensitiveChange.PHONE: now - timedelta(hours=2)},
+        days=(DayActivity(day=date(2026, 11, 27), count=1, spend=5_000, spend_count=1),
+              DayActivity(day=date(2026, 11, 28), count=2, spend=7_000, spend_count=2),
+              DayActivity(day=date(2026, 11, 29), count=1, spend=1_000, spend_count=1)),
+        verification=VerificationHistory(last_passed_at=datetime(2026, 11, 27, 20, 0, tzinfo=UTC)))  # 28th local
+    p = to_profile(ap, account, timedelta(hours=8))
+    assert p.devices["d1"].trusted and not p.devices["d2"].trusted and p.phone == "+8613800000001"
+    assert p.ip_prefixes == {"10.0.0.0/24"} and p.network_types == {"WIFI"}
+    assert p.last_geo is not None and p.last_geo.lat == 30.57 and p.last_geo_at == now - timedelta(hours=1)
+    assert p.watch_tags == {"GREY"} and p.sensitive_changes == (now - timedelta(hours=2),)
+    assert p.last_activity_at == now - timedelta(days=3) and (p.txn_count_90d, p.txn_amount_90d) == (4, 13_000)
+    # since the (local) day of the last passed verification, whole days: the 28th and the 29th
+    assert (p.spent_since_verification, p.count_since_verification) == (8_000, 3)
+    never = to_profile(ap.model_copy(update={"verification": VerificationHistory(), "last_active_at": None}),
+                       account, timedelta(hours=8))
+    assert never.spent_since_verification == 13_000 and never.last_activity_at == account.created_at
+
+
+def test_trusting_a_device_the_profile_does_not_list_is_not_an_error() -> None:
+    from shared.signals.errors import DeviceNotFound
+    from shared.verification.adapters import SignalsProfileWriter
+
+    class Writer:
+        recorded: list[tuple[str, bool, bool]] = []
+
+        def trust_device(self, user_id: str, device_id: str):  # type: ignore[no-untyped-def]
+            if device_id != "known":
+                raise DeviceNotFound()
+
+        def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
+            self.recorded.append((user_id, passed, strong))
+
+    writer = SignalsProfileWriter(Writer())  # type: ignore[arg-type]
+    assert writer.trust("a", "known", datetime.now()) is True
+    assert writer.trust("a", "never-signed-in", datetime.now()) is False
+    writer.record("a", passed=True, strong=False)
+    assert Writer.recorded == [("a", True, False)]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from shared.decisions import SelfReview
 from shared.errors import Forbidden
 from shared.ledger.ports import PaymentRequest
 from shared.types import ClientContext, Money
 from shared.verification.errors import (
-    FeedbackNotAllowed,
     MethodNotOffered,
     NoPhone,
     OtpNotSent,
@@ -273,6 +273,10 @@ def test_password_first_without_token_change_with_token(s: Services, w: World) -
     with pytest.raises(VerificationInvalid):  # replay
         s.passwords.set("alice", "555123", token.token)
     assert w.store.history("alice").sensitive_changes  # a sensitive change the risk rules see
+    assert w.devices.changes == [("alice", "PASSWORD"), ("alice", "PASSWORD")]  # and the activity profile
+    w.devices.fail = True  # a profile that cannot be written does not undo the change made here
+    _, changed = s.passwords.set("alice", "604418", otp_pass(s, trigger(s)).token.token)
+    assert changed and w.devices.changes == [("alice", "PASSWORD"), ("alice", "PASSWORD")]
 
 
 def test_password_rules(s: Services) -> None:
@@ -327,6 +331,18 @@ def test_card_method_checks_last4_and_id_number_and_trusts_the_device(s: Service
                               Answer(method=Method.CARD, card=CardAnswer("4242", "110101199003077777")))
     assert ok.result is AttemptResult.PASSED and w.devices.trusted == [("alice", "dev-1")]
     assert "dev-1" in w.store.history("alice").strong_devices
+    assert w.devices.outcomes == [("alice", False, False), ("alice", True, True)]  # into the activity profile
+
+
+def test_a_failed_profile_write_does_not_fail_the_attempt(s: Services, w: World,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    w.cards.bindings["alice"] = ("4242", "110101199003077777")
+    w.devices.fail = True  # the signals table refuses: the profile is a read model, the history here holds it
+    v = trigger(s)
+    ok = s.challenges.attempt("alice", v.verification_id,
+                              Answer(method=Method.CARD, card=CardAnswer("4242", "110101199003077777")))
+    assert ok.result is AttemptResult.PASSED and "dev-1" in w.store.history("alice").strong_devices
+    assert "activity profile not updated" in caplog.text and "110101199003077777" not in caplog.text
 
 
 def test_binding_first_use_passes_with_a_strong_method_and_lifts_the_gate(s: Services, w: World) -> None:
@@ -399,6 +415,7 @@ def test_phone_change_needs_a_token_and_the_new_numbers_code(s: Services, w: Wor
     assert done.result is AttemptResult.PASSED and done.account is not None
     assert w.accounts.account("alice").phone == "+8613811112222"  # type: ignore[union-attr]
     assert w.store.phone_change("alice") is None and change.new_phone not in repr(change)
+    assert ("alice", "PHONE") in w.devices.changes  # the change's time is the activity profile's too
     with pytest.raises(VerificationInvalid):  # the token was used by the request
         s.phone.request("alice", "+8613833334444", token.token)
 
@@ -461,9 +478,9 @@ def test_a_policy_change_alone_makes_a_large_transfer_free(s: Services, w: World
 # --- feedback -----------------------------------------------------------------------------------------------
 def test_feedback_labels_a_decision_but_not_by_a_party(s: Services, w: World) -> None:
     v = trigger(s, Operation.PAYMENT, amount=Money(amount=900_000, currency="CNY"), payee_account_id="acc_bob")
-    with pytest.raises(FeedbackNotAllowed):
+    with pytest.raises(SelfReview):
         s.feedback.label("alice", v.verification_id, Label.FRAUD, None)
-    with pytest.raises(FeedbackNotAllowed):  # the payee is a party too
+    with pytest.raises(SelfReview):  # the payee is a party too
         s.feedback.label("bob", v.verification_id, Label.FRAUD, None)
     labelled = s.feedback.label("reviewer-1", v.verification_id, Label.FRAUD, "confirmed with the bank")
     assert w.store.get(v.verification_id).label is Label.FRAUD  # type: ignore[union-attr]

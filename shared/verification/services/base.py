@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.clock import utcnow
+from shared.observability import logger, metrics
 from shared.verification.errors import TooManyAttempts, VerificationNotFound
 from shared.verification.models import History, Verification
 from shared.verification.ports import (
     Accounts,
     CardBindings,
-    DeviceTrust,
     FaceMethod,
     FeasibilityModel,
     FirstUseGate,
@@ -22,6 +22,7 @@ from shared.verification.ports import (
     Notifier,
     PolicySource,
     ProfileSource,
+    ProfileWriter,
     VerificationStore,
 )
 
@@ -38,7 +39,7 @@ class VerificationDeps:
     store: VerificationStore
     policies: PolicySource
     profiles: ProfileSource
-    devices: DeviceTrust
+    profile_writer: ProfileWriter
     ip_reputation: IpReputation
     notifier: Notifier
     model: FeasibilityModel
@@ -78,6 +79,31 @@ class VerificationBase:
             oldest = sorted(window)[len(window) - limit]
             raise TooManyAttempts(retry_after_seconds=_seconds(oldest + timedelta(hours=1) - now),
                                   scope="user_failures", limit=limit)
+
+
+    def into_profile(self, owner: str, *, passed: bool, strong: bool, device_id: str | None = None) -> None:
+        """The outcome (and, after a strong pass, the device's trust) into the activity profile, after this
+        capability's own transaction committed. The profile is a read model for every capability: a failed write
+        there is logged and counted, never turned into a failed attempt (the history here already holds it, and
+        the history's ``strong_devices`` keeps the device trusted for this capability's decisions)."""
+        def write() -> None:
+            self.deps.profile_writer.record(owner, passed=passed, strong=strong)
+            if device_id:
+                self.deps.profile_writer.trust(owner, device_id, self.now())
+
+        self._to_profile(write)
+
+    def change_into_profile(self, owner: str, kind: str) -> None:
+        """A sensitive change (``PHONE``, ``PASSWORD``) into the activity profile, once it committed here."""
+        self._to_profile(lambda: self.deps.profile_writer.sensitive_change(owner, kind))
+
+    @staticmethod
+    def _to_profile(write: Callable[[], None]) -> None:
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 - any storage error of another capability's table
+            logger.warning("activity profile not updated", extra={"error": type(exc).__name__})
+            metrics.add_metric(name="VerificationProfileWriteFailed", unit="Count", value=1)
 
 
 def _seconds(delta: timedelta) -> int:

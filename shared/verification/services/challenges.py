@@ -261,8 +261,7 @@ class ChallengeService(VerificationBase):
         metrics.add_metric(name="VerificationPassed", unit="Count", value=1)
         logger.info("verification passed", extra={"verification_id": v.verification_id, "method": method.value,
                                                   "operation": v.operation.value})
-        if strong:
-            self.deps.devices.trust(v.owner, v.device_id, now)
+        self.into_profile(v.owner, passed=True, strong=strong, device_id=v.device_id if strong else None)
         cleared = None
         if v.operation is Operation.BINDING_FIRST_USE:
             cleared = self.deps.first_use.clear(v.owner, v.verification_id, method.value)
@@ -285,6 +284,7 @@ class ChallengeService(VerificationBase):
             writes.append(self.store.w_put_password(password_failure(password, policy, now), password.version))
         self.store.commit(writes)
         metrics.add_metric(name="VerificationFailed", unit="Count", value=1)
+        self.into_profile(v.owner, passed=False, strong=False)
         logger.info("verification attempt failed", extra={
             "verification_id": v.verification_id, "method": method.value, "tries_left": failed.tries_left,
             "locked": locked})

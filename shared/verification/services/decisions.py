@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.observability import logger
+from shared.signals.models import SignInAttempt, SignInDecision
 from shared.verification.crypto import new_id, new_token
 from shared.verification.decision import decide
 from shared.verification.errors import ExemptionExhausted
@@ -16,9 +17,11 @@ from shared.verification.models import (
     Decision,
     FaceEvidence,
     Feasibility,
+    Geo,
     History,
     IssuedToken,
     Method,
+    NetworkType,
     Operation,
     Outcome,
     Profile,
@@ -61,10 +64,19 @@ class DecisionService(VerificationBase):
             return verification, token
         raise ExemptionExhausted()
 
-    def login(self, owner: str, ctx: TriggerContext) -> Verification:
-        """The sign-in decision (``POST /sessions`` from a device: the sessions service calls this)."""
-        verification, _ = self.trigger(owner, Operation.LOGIN, ctx)
-        return verification
+    def decide_sign_in(self, attempt: SignInAttempt) -> SignInDecision:
+        """The LOGIN decision of a sign-in from a new or untrusted device (the ``SignInDecider`` port the sessions
+        service of risk signals calls for ``POST /sessions``), recorded like any trigger."""
+        geo = Geo(lat=attempt.lat, lon=attempt.lon) if attempt.lat is not None and attempt.lon is not None else None
+        ctx = TriggerContext(device_id=attempt.device_id, network=NetworkType(attempt.network.value), geo=geo,
+                             session_id=attempt.session_id, header_device_id=attempt.device_id,
+                             source_ip=attempt.source_ip)
+        v, _ = self.trigger(attempt.user_id, Operation.LOGIN, ctx)
+        o = v.outcome
+        reasons = (*o.reasons, *o.risk.account.reasons, *o.risk.network.reasons)
+        return SignInDecision(verification_id=v.verification_id, decision=o.decision.value,
+                              strength=o.strength.value if o.strength else None,
+                              methods=tuple(m.value for m in o.methods), reasons=tuple(dict.fromkeys(reasons)))
 
     def get(self, owner: str, verification_id: str) -> Verification:
         return self.owned(owner, verification_id)
@@ -158,8 +170,12 @@ def issue_token(v: Verification, policy: Policy, now: datetime) -> tuple[IssuedT
 def count_exemption(store: VerificationStore, owner: str, history: History, outcome: Outcome, amount: int,
                     policy: Policy) -> GuardedWrite:
     """Every exempted payment adds to the counters since the last verification; a LOW_VALUE exemption only
-    while they stay within its limits (checked in the write)."""
+    while they stay within its limits, less what the profile counted since the verification (checked in the
+    write, so concurrent triggers cannot pass them together)."""
     if outcome.exemption is not None and outcome.exemption.rule == "LOW_VALUE":
-        rule = policy.exemptions.low_value
-        return store.w_count_exemption(owner, history.exempt_epoch, amount, rule.cumulative_limit, rule.count_limit)
+        rule, detail = policy.exemptions.low_value, outcome.exemption.detail
+        # the profile's payments since the verification take their share of the limits in the write too
+        return store.w_count_exemption(owner, history.exempt_epoch, amount,
+                                       rule.cumulative_limit - int(detail.get("profile_amount", 0)),
+                                       rule.count_limit - int(detail.get("profile_count", 0)))
     return store.w_count_exemption(owner, history.exempt_epoch, amount)

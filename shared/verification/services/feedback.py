@@ -1,22 +1,15 @@
 """Labels on decisions (``FRAUD`` / ``LEGITIMATE``) by admins and reviewers: the feedback loop the feasibility
-model's training can read (``training/feasibility.py --feedback``). Nobody labels a case they are a party to.
-
-The shared party rule (``shared/decisions.py``, branch issue9-platform) has not reached main; until it does the
-same rule is applied here with the same code (``403 SELF_REVIEW``).
+model's training can read (``training/feasibility.py --feedback``). Nobody labels a case they are a party to:
+the platform's one rule (``shared.decisions.ensure_not_party``, ``403 SELF_REVIEW``); the parties are the
+decision's user and the owner of its payee's account.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from shared.verification.errors import DecisionNotFound, FeedbackNotAllowed, StaleState
+from shared.decisions import ensure_not_party
+from shared.verification.errors import DecisionNotFound, StaleState
 from shared.verification.models import Label, Verification
 from shared.verification.services.base import STALE_RETRIES, VerificationBase
-
-
-def ensure_not_party(decider: str, parties: Iterable[str | None], case: str) -> None:
-    if decider in {p for p in parties if p}:
-        raise FeedbackNotAllowed(case=case)
 
 
 class FeedbackService(VerificationBase):

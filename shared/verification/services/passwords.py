@@ -64,5 +64,6 @@ class PasswordService(VerificationBase):
                 self.store.commit(writes)
             except StaleState:
                 continue
+            self.change_into_profile(owner, "PASSWORD")
             return record, existing is not None
         raise StaleState()

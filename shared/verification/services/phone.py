@@ -97,6 +97,7 @@ class PhoneChangeService(VerificationBase):
                     account = self.deps.accounts.change_phone(owner, change.new_phone, writes=[
                         self.store.w_update_phone_change(change, change.tries, valid_at=now, done=True),
                         self.store.w_put_history(after, history.version)])
+                    self.change_into_profile(owner, "PHONE")
                     return PhoneConfirmation(result=AttemptResult.PASSED, tries_left=change.max_tries - change.tries,
                                              account=account)
                 tries = change.tries + 1
