@@ -336,7 +336,7 @@ def test_the_outbox_is_local_and_validates_its_query(v: VerificationApi, api: Ap
     assert v.outbox(c.phone) == []
 
 
-def test_no_secret_or_personal_data_in_any_log_line(v: VerificationApi, api: Api,
+def test_no_secret_or_personal_data_in_any_log_line(v: VerificationApi, api: Api, binding: BindingFixture,
                                                      caplog: pytest.LogCaptureFixture) -> None:
     """A whole flow with every secret the API takes or gives; then every log record (message and every extra
     field, before any redaction) and everything printed is scanned for each."""
@@ -345,6 +345,11 @@ def test_no_secret_or_personal_data_in_any_log_line(v: VerificationApi, api: Api
     payee = v.customer()
     password, new_phone = "862731", "+8613788889999"
     v.age_account(c, days=10)
+    login = v.sign_in(c)["decision"]  # a sign-in's LOGIN decision, a wrong card then the bound card
+    binding.bind(c.sub)
+    v.attempt(c, login["verification_id"], method="CARD", card={"last4": "6217", "id_number": "110101199003070000"})
+    v.attempt(c, login["verification_id"], method="CARD", card={"last4": "6217", "id_number": "51010719900307002X"})
+    binding.bindings.clear()
     api.call("PUT", "/me/payment-password", {"password": password}, token=c.token, key="log-pw")
     vid = v.trigger(c, "ACCOUNT_UPDATE").body["verification_id"]
     v.send_otp(c, vid)
@@ -363,5 +368,7 @@ def test_no_secret_or_personal_data_in_any_log_line(v: VerificationApi, api: Api
     v.trigger(c, "LOGIN", face_image="aGVsbG8gZmFjZQ==")
     logs = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("wallet"))
     assert "verification decided" in logs and "verification passed" in logs  # the logs were captured
-    for secret in (password, code, new_code, token, c.phone, new_phone, "11010119900307777X", "aGVsbG8gZmFjZQ=="):
+    assert "activity profile not updated" not in logs  # the profile writes went through
+    for secret in (password, code, new_code, token, c.phone, new_phone, "11010119900307777X", "aGVsbG8gZmFjZQ==",
+                   "110101199003070000", "51010719900307002X"):
         assert secret not in logs, f"found a secret in the logs: {secret[:3]}..."

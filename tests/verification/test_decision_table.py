@@ -207,6 +207,9 @@ def test_untrusted_known_device_and_failures_scale_to_three() -> None:
     ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"VPN"}))}, "IP_VPN"),
     ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"HOSTING"}))}, "IP_HOSTING"),
     ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"TOR"}))}, "IP_TOR"),
+    # the risk signals' list names (shared/signals/ip_lists.json)
+    ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"PROXY_VPN"}))}, "IP_PROXY_VPN"),
+    ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"KNOWN_BAD"}))}, "IP_KNOWN_BAD"),
     ({"ip": IpInfo(prefix=ip_prefix(IP), categories=frozenset({"BAD_REPUTATION"}))}, "IP_BAD_REPUTATION"),
     ({"c": ctx(source_ip="172.16.5.5")}, "NEW_IP_PREFIX"),
     ({"c": ctx(geo=BEIJING), "p": profile(last_geo_at=NOW - timedelta(minutes=30))}, "IMPOSSIBLE_TRAVEL"),
