@@ -165,7 +165,11 @@ class Emulator:
         ddb_models.DynamoDBBackend.transact_write_items = _item_level_rollback(  # type: ignore[method-assign]
             self._saved["transact"])
         from moto.dynamodb.models.table import Table
+        from moto.dynamodb.responses import DynamoHandler
 
+        self._saved["handler_transact"] = DynamoHandler.transact_write_items
+        DynamoHandler.transact_write_items = _client_request_token(  # type: ignore[method-assign]
+            self._saved["handler_transact"])
         self._saved.update({"query": Table.query, "all_items": Table.all_items})
         Table.query, Table.all_items = _partition_scoped_query(  # type: ignore[method-assign]
             self._saved["query"], self._saved["all_items"])
@@ -195,7 +199,9 @@ class Emulator:
         LambdaBackend.invoke = self._saved["invoke"]  # type: ignore[method-assign]
         ddb_models.DynamoDBBackend.transact_write_items = self._saved["transact"]  # type: ignore[method-assign]
         from moto.dynamodb.models.table import Table
+        from moto.dynamodb.responses import DynamoHandler
 
+        DynamoHandler.transact_write_items = self._saved["handler_transact"]  # type: ignore[method-assign]
         Table.query = self._saved["query"]  # type: ignore[method-assign]
         Table.all_items = self._saved["all_items"]  # type: ignore[method-assign]
         ddb_models.copy = self._saved["copy"]
@@ -286,6 +292,40 @@ def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
             for table, h, r, saved in reversed(undo):
                 _restore(table, h, r, saved)
             raise
+
+    return transact_write_items
+
+
+TOKEN_WINDOW_S = 600  # DynamoDB: a ClientRequestToken is idempotent for 10 minutes
+
+
+def _client_request_token(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``TransactWriteItems`` honours ``ClientRequestToken`` as DynamoDB does (moto ignores it): the SDK fills
+    one per API call and keeps it across its own retries, so a retry of a transaction that committed (the client
+    timed out) succeeds again without applying it twice; the same token with other items is
+    ``IdempotentParameterMismatchException``. Requests are serialized, so the check and the apply are atomic."""
+    seen: dict[str, tuple[str, float]] = {}
+
+    def transact_write_items(handler: Any) -> Any:
+        token = handler.body.get("ClientRequestToken")
+        if not token:
+            return original(handler)
+        digest = json.dumps(handler.body.get("TransactItems"), sort_keys=True)
+        now = time.monotonic()
+        for old in [t for t, (_, at) in seen.items() if now - at > TOKEN_WINDOW_S]:
+            del seen[old]
+        if token in seen:
+            if seen[token][0] != digest:
+                from moto.core.exceptions import JsonRESTError
+
+                raise JsonRESTError("IdempotentParameterMismatchException",
+                                    "The ClientRequestToken was used with different parameters.")
+            from moto.core.responses import ActionResult
+
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        result = original(handler)
+        seen[token] = (digest, now)
+        return result
 
     return transact_write_items
 

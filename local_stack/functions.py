@@ -22,6 +22,7 @@ from typing import Any
 
 from local_stack import log_context, resolver_state
 from local_stack.emulator import error_payload
+from local_stack.faults import FunctionCrashed, SimulatedCrash
 from local_stack.template import ROOT, FunctionSpec, Template
 
 _overlay = threading.local()
@@ -160,6 +161,9 @@ class FunctionRegistry:
         self._copies = itertools.count(1)
         self._load_lock = threading.Lock()
         self._pool_cond = threading.Condition()
+        # Function timeouts shorter than the template's (seconds), for tests that must cross one: the remaining
+        # time a handler sees, hence when a crashed request's in-progress idempotency record expires.
+        self.timeout_overrides: dict[str, float] = {}
         self.async_invoker: AsyncSubmit | None = None  # set by LocalStack: Lambda's async queue (retries, DLQ)
         resolver_state.install()  # Powertools keeps the current event in class attributes: make them per thread
         log_context.install()  # ... and the logger's keys in the formatter: make them per container
@@ -242,9 +246,10 @@ class FunctionRegistry:
 
     def context(self, logical_id: str, request_id: str | None = None) -> LambdaContext:
         spec = self.template.resources[logical_id].get("Properties") or {}
-        timeout = int(spec.get("Timeout", self.template.globals.get("Timeout", 10)))
+        timeout = self.timeout_overrides.get(
+            logical_id, float(spec.get("Timeout", self.template.globals.get("Timeout", 10))))
         return LambdaContext(function_name=logical_id, aws_request_id=request_id or str(uuid.uuid4()),
-                             deadline_ms=int(time.time() * 1000) + timeout * 1000)
+                             deadline_ms=int(time.time() * 1000 + timeout * 1000))
 
     def invoke(self, logical_id: str, event: Any, request_id: str | None = None) -> Any:
         """Call the handler in a free container; exceptions propagate (callers decide how to surface them).
@@ -255,6 +260,8 @@ class FunctionRegistry:
         try:
             with function_environ(self.environment(logical_id)), log_context.scope(container.log_state):
                 return container.handler(event, self.context(logical_id, request_id))
+        except SimulatedCrash as crash:  # the process died: its invoker sees a failed invocation
+            raise FunctionCrashed(str(crash)) from None
         finally:
             self._release(container)
 
@@ -275,6 +282,8 @@ class FunctionRegistry:
             return {}, None
         try:
             return self.invoke(logical_id, event), None
+        except FunctionCrashed as exc:
+            return {**error_payload(exc), "errorType": exc.error_type}, exc.error_type
         except Exception as exc:  # noqa: BLE001 - Lambda reports every exception to its caller
             return error_payload(exc), type(exc).__name__
 

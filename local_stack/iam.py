@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_stack import faults
 from local_stack.template import ACCOUNT, REGION, Template, TemplateError
 
 # IAM service prefixes whose "access denied" error code is not AccessDeniedException (the query/XML protocols).
@@ -371,6 +372,7 @@ def install(guard: AccessGuard) -> None:
         client.meta.events.register("before-parameter-build", _before_parameter_build, unique_id="local-iam-params")
         client.meta.events.register("before-call", _before_call,  # type: ignore[arg-type]  # returns a response
                                     unique_id="local-iam-call")
+        faults.register(client)  # crash points and seeded faults for the reliability tests (inactive otherwise)
         return client
 
     botocore.session.Session.create_client = create_client  # type: ignore[method-assign,assignment]

@@ -31,14 +31,24 @@ PII_KEYS = frozenset(
         "national_id", "phone", "phone_number", "mobile", "card_number", "pan", "card_no",
         "face", "face_image", "image", "embedding", "face_embedding", "email", "address",
         "password", "otp", "code", "authorization", "token", "credential_number", "student_number",
+        "passcode", "verification_token", "secret", "signing_secret", "client_secret",
         # network and place (risk signals): addresses and coordinates are personal data
         "ip", "source_ip", "sourceip", "ip_address", "x-forwarded-for", "x_forwarded_for", "lat", "lon",
         "latitude", "longitude", "geo", "last_location",  # not "location": Powertools names the code line so
     }
 )
 REDACTED = "*****"
-# Runs of 11+ digits (phone, ID, card numbers) inside free text.
-_DIGITS = re.compile(r"\d{11,}")
+# Runs of 11+ digits (phone, ID, card numbers) inside free text, also grouped by spaces or dashes.
+_DIGITS = re.compile(r"\d(?:[ -]?\d){10,}")
+# Secrets by shape inside free text: bearer tokens (JWT), proxy order codes (what a QR encodes), base64 images.
+_SECRET_SHAPES = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
+    r"|P1\.[a-z0-9]{1,8}\.[A-Za-z0-9_-]{27}\.[A-Za-z0-9_-]{43}"
+    r"|data:image/[a-z]+;base64,[A-Za-z0-9+/=]*|(?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)[A-Za-z0-9+/=]{40,}"
+    r"|\[\s*-?[\d.eE-]+(?:\s*,\s*-?[\d.eE-]+){31,}\s*\]"  # a vector written out in text
+)
+# A list of this many numbers is a vector (a face embedding): logged as its length only.
+_VECTOR_MIN = 32
 
 
 # Powertools' own keys hold AWS identifiers (account ids in ARNs), never personal data.
@@ -46,7 +56,8 @@ _TRUSTED_KEYS = frozenset({"function_arn", "xray_trace_id", "function_request_id
 
 
 def redact(value: Any, depth: int = 0) -> Any:
-    """Return ``value`` with PII keys erased and long digit runs masked (recursive)."""
+    """Return ``value`` with PII keys erased, long digit runs masked, tokens, order codes and base64 images
+    erased, and long number vectors (embeddings) reduced to their length (recursive)."""
     if depth > 8:
         return value
     if isinstance(value, Mapping):
@@ -59,8 +70,11 @@ def redact(value: Any, depth: int = 0) -> Any:
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
+        if len(value) >= _VECTOR_MIN and all(isinstance(v, int | float) for v in value):
+            return f"<{len(value)} numbers>"
         return [redact(v, depth + 1) for v in value]
     if isinstance(value, str):
+        value = _SECRET_SHAPES.sub(REDACTED, value)
         return _DIGITS.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-2:], value)
     return value
 

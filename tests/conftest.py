@@ -15,6 +15,31 @@ from typing import Any
 import pytest
 
 from local_stack import LocalStack, iam
+from tests.logscan import SCANNER
+
+
+# --- personal data and secrets never logged (tests/logscan.py) --------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    """Every formatted log line of the run (each xdist worker scans its own) goes through the scanner."""
+    SCANNER.install()
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_logs() -> Iterator[None]:
+    """Fails the test during which a log line carried personal data or a secret (lines from background threads
+    count for the test that was running)."""
+    SCANNER.take()
+    yield
+    findings = SCANNER.take()
+    assert not findings, "personal data or secrets in the logs:\n" + "\n".join(str(f) for f in findings[:10])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Lines logged after the last test (session teardown) fail the run too."""
+    late = SCANNER.take()
+    if late:
+        print("\npersonal data or secrets in the logs:\n" + "\n".join(str(f) for f in late[:10]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -114,6 +114,10 @@ class UserState(BaseModel):
     held: dict[str, int] = Field(default_factory=dict)  # HELD vouchers per kind
     key_user_claimed: bool = False
     sets: int = 0  # complete sets consumed by the draw
+    # the user's last claim: its request (a digest of the Idempotency-Key) and the voucher it took, written in the
+    # claim's own transaction, so a retry of that request after a crash finds its voucher instead of claiming again
+    last_claim_request: str = ""
+    last_claim_voucher: str = ""
 
     def claims_on(self, day: str) -> int:
         return self.claims_today if self.day == day else 0

@@ -125,6 +125,8 @@ def _state(d: dict[str, Any]) -> UserState:
         rights_used=int(d.get("rights_used", 0)), day=d.get("day", ""), claims_today=int(d.get("claims_today", 0)),
         passes_today=int(d.get("passes_today", 0)), held={k: int(v) for k, v in (d.get("held") or {}).items()},
         key_user_claimed=bool(d.get("key_user_claimed", False)), sets=int(d.get("sets", 0)),
+        last_claim_request=str(d.get("last_claim_request", "")),
+        last_claim_voucher=str(d.get("last_claim_voucher", "")),
     )
 
 
@@ -280,6 +282,7 @@ class DynamoCampaignStore(Repository):
             ":held": to_item({"h": after.held})["h"] if after.held else {"M": {}},
             ":ku": {"BOOL": after.key_user_claimed}, ":zero": {"N": "0"}, ":u": {"S": after.user_id},
             ":e": {"S": "USER_STATE"}, ":sets": {"N": str(after.sets)},
+            ":lcr": {"S": after.last_claim_request}, ":lcv": {"S": after.last_claim_voucher},
         }
         if before.version:
             values[":v"] = {"N": str(before.version)}
@@ -288,7 +291,7 @@ class DynamoCampaignStore(Repository):
             "UpdateExpression": "SET version = :nv, rights_used = :ru, #day = :day, claims_today = :ct,"
                                 " passes_today = :pt, held = :held, key_user_claimed = :ku, #sets = :sets,"
                                 " rights_granted = if_not_exists(rights_granted, :zero), user_id = :u,"
-                                " entity = :e",
+                                " entity = :e, last_claim_request = :lcr, last_claim_voucher = :lcv",
             "ConditionExpression": cond, "ExpressionAttributeNames": {"#day": "day", "#sets": "sets"},
             "ExpressionAttributeValues": values,
         }}

@@ -9,12 +9,14 @@ import threading
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack import LocalStack
 from shared.campaigns.models import KindWeight, Limits, VoucherSource
@@ -59,8 +61,10 @@ def scan(ddb: Any, table: str) -> list[dict[str, Any]]:
 
 def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in order
         stack: LocalStack, operations: int, workers: int, users: int, weights: dict[str, int],
-        seed: int = 11) -> int:
-    """Run the mix, check every invariant, return the number of successful claims."""
+        seed: int = 11, during: AbstractContextManager[Any] | None = None, unavailable_share: float = 0.01) -> int:
+    """Run the mix, check every invariant, return the number of successful claims. ``during`` wraps the
+    concurrent phase (seeded faults: tests/reliability/test_fault_injection.py); ``unavailable_share`` is the
+    share of operations that may end ``503 TEMPORARILY_UNAVAILABLE`` (retries exhausted; nothing changed)."""
     service, groups, ddb = build(stack)
     campaign = service.create("admin", str(uuid.uuid4()), "Stress", KINDS, Money(amount=10_000_000, currency="CNY"),
                               datetime.now(UTC) + timedelta(days=3), ["SCAN"], LIMITS)
@@ -134,8 +138,13 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
         except DomainError as exc:
             with lock:
                 refusals[exc.code] += 1
+        except (ClientError, BotoCoreError) as exc:  # only under injected faults: what a client sees as a 5xx
+            if during is None:
+                raise
+            with lock:
+                refusals[f"AWS:{type(exc).__name__}"] += 1
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with during or nullcontext(), ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(op, range(operations)))
 
     # ---- the invariants, on the stored items ----------------------------------
@@ -165,13 +174,19 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
         in_pool = 1 if any(str(i["voucher_id"]) == vid for i in pooled) else 0
         assert counts["FROM_POOL"] == counts["PASSED"] - in_pool, (vid, actions)
         assert counts["ISSUER"] + counts["KEY_USER"] == 1, (vid, actions)
+    # Under injected faults a client may not see an operation that committed (it saw a 5xx): the counts the
+    # clients observed then bound the stored ones from below; without faults they are equal.
+    exact = during is None
     allocations = sum(Counter(a)["FROM_POOL"] + Counter(a)["ISSUER"] for a in audit.values())
-    assert allocations == sum(claimed.values())
-    assert sum(Counter(a)["PASSED"] for a in audit.values()) == sum(passed.values())
+    assert allocations == sum(claimed.values()) or (not exact and allocations >= sum(claimed.values()))
+    passes = sum(Counter(a)["PASSED"] for a in audit.values())
+    assert passes == sum(passed.values()) or (not exact and passes >= sum(passed.values()))
     # claim rights: granted once per interaction id, each claim used exactly one
     for user, state in states.items():
-        assert int(state.get("rights_granted", 0)) == granted[user], user
-        assert int(state.get("rights_used", 0)) == claimed[user], user
+        assert int(state.get("rights_granted", 0)) == granted[user] or not exact, user
+        assert int(state.get("rights_used", 0)) == claimed[user] or not exact, user
+        assert int(state.get("rights_granted", 0)) >= granted[user] and int(state.get("rights_used", 0)) >= claimed[
+            user], user
         assert int(state.get("rights_used", 0)) <= int(state.get("rights_granted", 0))
         assert int(state.get("claims_today", 0)) <= LIMITS.claims_per_day
         assert int(state.get("passes_today", 0)) <= LIMITS.passes_per_day
@@ -179,12 +194,16 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
         assert {k: v for k, v in state.get("held", {}).items() if v} == dict(held), user
         assert all(v <= (LIMITS.held_per_kind or 0) for v in held.values())
     # key users per campaign: a key-user voucher of a campaign only for the creator of a group in that campaign,
-    # once, group-shared with that group, which records it
+    # once, group-shared with that group, which records it (under faults a key claim may commit while its client
+    # saw a 5xx: the claims observed are then among the stored ones)
     group_items = {str(i["pk"]).removeprefix("GROUP#"): i for i in scan(ddb, "GroupsTable") if i["sk"] == "META"}
     for c in (cid, other):
         keyed = [h for h in items if str(h["pk"]).startswith(f"C#{c}#U#") and str(h["sk"]).startswith("V#")
                  and h["source"] == VoucherSource.KEY_USER.value]
-        assert sorted(str(h["holder"]) for h in keyed) == sorted(u for (cc, u), n in key_claims.items() if cc == c)
+        holders = sorted(str(h["holder"]) for h in keyed)
+        observed = sorted(u for (cc, u), n in key_claims.items() if cc == c)
+        assert holders == observed or (not exact and set(observed) <= set(holders)), (holders, observed)
+        assert len(set(holders)) == len(holders), holders
         for h in keyed:
             gid = group_of[(c, str(h["holder"]))]
             assert h["group_id"] == gid and group_items[gid]["shared_voucher"] == h["voucher_id"], h
@@ -201,9 +220,11 @@ def run_mixed(  # noqa: C901 - the randomized workload, then every invariant in 
     assert refusals.keys() <= {"NO_INTERACTION", "CLAIMS_PER_DAY_EXCEEDED", "PASSES_PER_DAY_EXCEEDED",
                                "HELD_PER_KIND_EXCEEDED", "KEY_USER_ALREADY_CLAIMED", "NOT_KEY_USER",
                                "VOUCHER_NOT_FOUND", "VOUCHER_NOT_HELD", "TEMPORARILY_UNAVAILABLE",
-                               "ALREADY_IN_GROUP", "GROUP_NOT_FOUND", "GROUP_FULL"}, refusals
+                               "ALREADY_IN_GROUP", "GROUP_NOT_FOUND", "GROUP_FULL"} | {
+        k for k in refusals if k.startswith("AWS:")}, refusals
     assert refusals["NOT_KEY_USER"] > 0 and memberships["joined"] > 0, (refusals, memberships)
-    assert refusals["TEMPORARILY_UNAVAILABLE"] <= operations // 100, refusals  # 503 "retry": rare, changes nothing
+    # 503 "retry": rare, changes nothing
+    assert refusals["TEMPORARILY_UNAVAILABLE"] <= operations * unavailable_share, refusals
     return sum(claimed.values())
 
 

@@ -100,6 +100,24 @@ def test_claim_without_interaction_is_no_interaction() -> None:
     assert err.value.code == "NO_INTERACTION"
 
 
+def test_the_same_claim_request_again_returns_its_voucher_and_uses_no_second_right() -> None:
+    env = Env()
+    env.interact("alice")
+    env.interact("alice")
+    first = env.service.claim(env.cid, "alice", "key-1")
+    events = len(env.events.events)
+    again = env.service.claim(env.cid, "alice", "key-1")  # a retry whose first answer was lost
+    assert again.voucher_id == first.voucher_id
+    state = env.store.states[(env.cid, "alice")]
+    assert (state.rights_used, state.rights_granted) == (1, 2)
+    assert len(env.events.events) == events  # nothing published twice
+    other = env.service.claim(env.cid, "alice", "key-2")  # another request: another right, another voucher
+    assert other.voucher_id != first.voucher_id
+    assert env.store.states[(env.cid, "alice")].rights_used == 2
+    with pytest.raises(NoInteraction):
+        env.service.claim(env.cid, "alice", "key-3")
+
+
 def test_claim_takes_from_the_pool_first_and_prefers_a_lacking_kind() -> None:
     env = Env()
     # Given Alice holds FU and LU (issued), and Bob holds vouchers he passes on: one FU, one SHOU

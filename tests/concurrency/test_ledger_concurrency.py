@@ -12,10 +12,14 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack import LocalStack
+from shared.errors import TemporarilyUnavailable
 from shared.ledger.errors import InsufficientFunds
 from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import AccountService, LedgerService, settlement_account_id
@@ -33,7 +37,11 @@ def balances(stack: LocalStack) -> dict[str, int]:
     return {i["account_id"]["S"]: int(i["balance"]["N"]) for i in items}
 
 
-def run_random_transfers(stack: LocalStack, transfers: int, workers: int, seed: int) -> None:  # noqa: C901 - one randomized worker loop with its bookkeeping
+def run_random_transfers(stack: LocalStack, transfers: int, workers: int, seed: int,  # noqa: C901 - one randomized worker loop with its bookkeeping
+                         during: AbstractContextManager[Any] | None = None, client_retries: int = 0) -> None:
+    """``during`` wraps the concurrent phase (seeded faults: tests/reliability/test_fault_injection.py); a transfer
+    the service gives up on (503 ``TemporarilyUnavailable``, an AWS error) is retried by the "client" with the
+    same transaction id up to ``client_retries`` times."""
     settings = LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable")
     ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable"), settings)
     accounts = AccountService(ledger)
@@ -72,17 +80,23 @@ def run_random_transfers(stack: LocalStack, transfers: int, workers: int, seed: 
 
     def work(step: tuple[str, str, str, int]) -> None:
         tx_id, src, dst, amount = step
-        try:
-            tx = ledger.transfer(tx_id, src, dst, Money(amount=amount, currency="CNY"), "TEST")
-            with lock:
-                applied[tx.transaction_id] += 1
-        except InsufficientFunds:
-            with lock:
-                refused[tx_id] += 1
+        for attempt in range(client_retries + 1):
+            try:
+                tx = ledger.transfer(tx_id, src, dst, Money(amount=amount, currency="CNY"), "TEST")
+                with lock:
+                    applied[tx.transaction_id] += 1
+                return
+            except InsufficientFunds:
+                with lock:
+                    refused[tx_id] += 1
+                return
+            except (TemporarilyUnavailable, ClientError, BotoCoreError):
+                if attempt == client_retries:
+                    raise
 
     watcher = threading.Thread(target=monitor, daemon=True)
     watcher.start()
-    with ThreadPoolExecutor(workers) as pool:
+    with during or nullcontext(), ThreadPoolExecutor(workers) as pool:
         list(pool.map(work, plan))
     done.set()
     watcher.join()

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, ClaimResponse, VoucherResponse
 from shared.campaigns.settings import CampaignSettings
@@ -22,7 +23,7 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
           responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=True)],
           tags=["campaigns"])
 def claim_voucher(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
-    voucher = claim_service(SETTINGS).claim(campaign_id, current_caller(app).sub)
+    voucher = claim_service(SETTINGS).claim(campaign_id, current_caller(app).sub, app.current_event.headers[HEADER])
     metrics.add_metric(name=f"VouchersClaimedFrom{voucher.source.value.title()}", unit="Count", value=1)
     return ClaimResponse(voucher=VoucherResponse.of(voucher), source=voucher.source.value)
 

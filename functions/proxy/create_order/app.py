@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.proxy import wiring
@@ -24,7 +25,7 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
 )
 def create_order(request: CreateOrderRequest) -> CreatedOrderResponse:
     order, code = wiring.requester_orders(SETTINGS).create(current_caller(app).sub, request.type, request.amount,
-                                                           request.proxy_mode)
+                                                           request.proxy_mode, app.current_event.headers[HEADER])
     metrics.add_metric(name="ProxyOrderCreated", unit="Count", value=1)
     return CreatedOrderResponse.of(order, code)
 

@@ -15,6 +15,8 @@ Pool preference, as closely as the sharding allows (docs/decision_log.md, issue 
 
 from __future__ import annotations
 
+import hashlib
+
 from shared.campaigns.errors import (
     CampaignClosed,
     ClaimsPerDayExceeded,
@@ -55,8 +57,13 @@ class ClaimService(VoucherMoves):
         return granted
 
     # --- flow 3: claim -------------------------------------------------------------
-    def claim(self, campaign_id: str, user_id: str) -> Voucher:
-        """Use one claim right: a voucher from the pool first (a lacking kind, else the oldest), else a new one."""
+    def claim(self, campaign_id: str, user_id: str, request: str = "") -> Voucher:
+        """Use one claim right: a voucher from the pool first (a lacking kind, else the oldest), else a new one.
+
+        ``request`` identifies the client's request (a digest of its Idempotency-Key): it is recorded with the
+        claim, and the same request again (a retry after a crash between the commit and the idempotency record's
+        completion) returns the voucher it took instead of using another right."""
+        request = hashlib.sha256(request.encode()).hexdigest()[:32] if request else ""
         campaign = self.campaigns.config(campaign_id)
         kept: tuple[UserState | None, list[PoolShard]] | None = None  # what a lost pooled entry leaves valid
         for attempt in range(MAX_ATTEMPTS):
@@ -64,6 +71,9 @@ class ClaimService(VoucherMoves):
                 state, shards, _ = self.store.read_for_user(campaign, user_id, range(campaign.pool_shards))
             else:
                 (state, shards), kept = kept, None
+            replayed = self._replayed(campaign_id, user_id, state, request)
+            if replayed is not None:
+                return replayed
             self._require_open(campaign, shards)
             now = self.clock()
             day = now.date().isoformat()
@@ -86,7 +96,8 @@ class ClaimService(VoucherMoves):
                 voucher = self._new_voucher(campaign, user_id, allowed, VoucherSource.ISSUER, now)
                 gate = campaign.shard_of(user_id)
             after = self._after(state, day, voucher.kind, +1, rights_used=state.rights_used + 1,
-                                claims_today=state.claims_on(day) + 1)
+                                claims_today=state.claims_on(day) + 1, last_claim_request=request,
+                                last_claim_voucher=voucher.voucher_id)
             try:
                 self.store.commit_claim(campaign, state, after, voucher, gate, entry, next_oldest)
             except PoolEntryTaken:
@@ -102,6 +113,13 @@ class ClaimService(VoucherMoves):
             self.events.publish("VoucherClaimed", self._voucher_event(voucher))
             return voucher
         raise TemporarilyUnavailable(campaign_id=campaign_id)
+
+    def _replayed(self, campaign_id: str, user_id: str, state: UserState | None, request: str) -> Voucher | None:
+        """The voucher this request already claimed (it committed; its answer was lost), if it still holds it."""
+        if not request or state is None or state.last_claim_request != request:
+            return None
+        return next((v for v in self.store.list_vouchers(campaign_id, user_id)
+                     if v.voucher_id == state.last_claim_voucher), None)
 
     def my_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]:
         self.campaigns.config(campaign_id)

@@ -7,6 +7,7 @@ moves no money until it is executed.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from shared.errors import InvalidInput
@@ -33,8 +34,13 @@ class RequesterOrderService(ProxyServiceBase):
         super().__init__(deps)
         self.settlement = Settlement(deps)
 
-    def create(self, owner: str, type: OrderType, amount: Money, proxy_mode: bool | None) -> tuple[ProxyOrder, str]:
-        """The new order and its signed code (what the QR encodes)."""
+    def create(self, owner: str, type: OrderType, amount: Money, proxy_mode: bool | None,
+               request_key: str | None = None) -> tuple[ProxyOrder, str]:
+        """The new order and its signed code (what the QR encodes).
+
+        With the request's ``Idempotency-Key`` the order id is derived from it (owner, key): a retry after a crash
+        between the commit and the idempotency record's completion finds the order it created and returns it
+        (one order, one hold), instead of creating a second one."""
         if proxy_mode is not True:
             raise ProxyModeRequired()
         self.ledger.check_amount(amount)
@@ -46,9 +52,12 @@ class RequesterOrderService(ProxyServiceBase):
         account = self.my_account(owner)
         if account.currency != amount.currency:
             raise InvalidInput("The amount's currency differs from the account's.", account_currency=account.currency)
-        now = self.clock()
         signer = self.signer()
-        order_id = "po_" + secrets.token_hex(16)
+        order_id = _order_id(owner, request_key)
+        existing = self.store.get_order(order_id) if request_key else None
+        if existing is not None and existing.owner == owner:
+            return existing, signer.sign(existing.order_id, existing.expires_at, existing.kid)
+        now = self.clock()
         order = ProxyOrder(order_id=order_id, type=type, status=OrderStatus.PENDING, owner=owner,
                            owner_account_id=account.account_id, amount=amount, kid=signer.keys.active,
                            created_at=now, expires_at=int(now.timestamp()) + self.settings.proxy_code_ttl_seconds)
@@ -98,6 +107,13 @@ class RequesterOrderService(ProxyServiceBase):
             return self.settlement.close(order, OrderStatus.CANCELLED, expiry=None), None
         agent = self.store.get_agent(order.proxy_account_id or "") if order.proxy_is_agent else None
         return self.settlement.settle(order, agent)
+
+
+def _order_id(owner: str, request_key: str | None) -> str:
+    """``po_`` + 32 hex: derived from (owner, Idempotency-Key) when there is one, random otherwise."""
+    if request_key is None:
+        return "po_" + secrets.token_hex(16)
+    return "po_" + hashlib.sha256(f"{owner}\x1f{request_key}".encode()).hexdigest()[:32]
 
 
 def _nothing_to_confirm(order: ProxyOrder, confirmation_required: bool) -> Exception:

@@ -1,0 +1,101 @@
+"""The platform's invariants, read from the stored items after a use case ran (crashes, faults, replays).
+
+Each check returns nothing and raises ``AssertionError`` naming what broke. ``check_all`` runs every one; the
+crash, fault and model tests call it after each run, so a new invariant added here covers every use case.
+
+* money (``money``): the reconciliation the platform runs in production (``GET /admin/reconciliation``: Σ
+  balances = 0 per currency, holds = open withdrawals, campaign pots = pot - paid, balances = entries, no
+  negative customer balance) is clean, and each transaction is recorded once with exactly two entries;
+* vouchers (``vouchers``): every voucher is in exactly one place (held by one user or pooled), every issued
+  voucher is somewhere, the pool's shard counters agree with the pooled items, each voucher left its source
+  once and every pool allocation follows a pass, claim rights are used at most once (used <= granted), the
+  per-user held counters agree with the holdings;
+* idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
+  in-progress expiry and the retry after it completed), and every record has an expiry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+from local_stack import LocalStack
+from shared.dynamo import from_item
+
+
+def scan(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+    ddb = stack.client("dynamodb")
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    while True:
+        page = ddb.scan(**kwargs)
+        items += [from_item(i) for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def money(stack: LocalStack) -> None:
+    from tests.conftest import Api
+
+    api = Api(stack)
+    reply = api.call("GET", "/admin/reconciliation", token=api.token("reliability-auditor", "admin"))
+    assert reply.status == 200, reply.body
+    broken = [i for i in reply.body["invariants"] if not i["ok"]]
+    assert reply.body["clean"] and not broken, f"ledger invariants broken: {broken}"
+    ledger = scan(stack, "LedgerTable")
+    records = Counter(str(i["transaction_id"]) for i in ledger if i.get("entity") == "TRANSACTION")
+    entries = Counter(str(i["transaction_id"]) for i in ledger if i.get("entity") == "ENTRY")
+    assert all(n == 1 for n in records.values()), "a transaction recorded twice"
+    assert set(records) == set(entries) and set(entries.values()) <= {2}, "a transaction without its two entries"
+
+
+def vouchers(stack: LocalStack) -> None:
+    items = scan(stack, "CampaignsTable")
+    by_campaign: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for i in items:
+        pk = str(i.get("pk", ""))
+        if pk.startswith("C#"):
+            by_campaign[pk[2:].split("#", 1)[0]].append(i)
+    for cid, mine in by_campaign.items():
+        holdings = [i for i in mine if str(i["sk"]).startswith("V#")]
+        pooled = [i for i in mine if "#P#" in str(i["pk"]) and str(i["sk"]).startswith("K#")]
+        shards = [i for i in mine if i["sk"] == "#SHARD"]
+        places = Counter([str(i["voucher_id"]) for i in holdings] + [str(i["voucher_id"]) for i in pooled])
+        assert all(n == 1 for n in places.values()), (cid, [v for v, n in places.items() if n > 1])
+        if shards:
+            assert len(places) == sum(int(s["issued"]) for s in shards), (cid, "issued vouchers missing")
+            by_kind = Counter(str(i["kind"]) for i in pooled)
+            assert {k: sum(int(s.get("pool", {}).get(k, 0)) for s in shards) for k in by_kind} == dict(by_kind)
+        audit: dict[str, list[str]] = defaultdict(list)
+        for i in mine:
+            if i.get("entity") == "VOUCHER_AUDIT":
+                audit[str(i["voucher_id"])].append(str(i["action"]))
+        pooled_ids = {str(i["voucher_id"]) for i in pooled}
+        for vid, actions in audit.items():
+            counts = Counter(actions)
+            assert counts["ISSUER"] + counts["KEY_USER"] == 1, (cid, vid, actions)
+            assert counts["FROM_POOL"] == counts["PASSED"] - (1 if vid in pooled_ids else 0), (cid, vid, actions)
+        for state in (i for i in mine if i["sk"] == "#STATE"):
+            assert int(state.get("rights_used", 0)) <= int(state.get("rights_granted", 0)), (cid, state)
+            held = Counter(str(h["kind"]) for h in holdings if h["holder"] == state["user_id"]
+                           and h.get("status", "HELD") == "HELD")
+            assert {k: v for k, v in (state.get("held") or {}).items() if v} == dict(held), (cid, state["user_id"])
+
+
+def idempotency(stack: LocalStack) -> None:
+    now = time.time()
+    for record in scan(stack, "IdempotencyTable"):
+        assert record.get("status") != "INPROGRESS", f"an idempotency record is stuck in progress: {record['id']}"
+        assert float(record.get("expiration", 0)) > now - 1, f"an idempotency record without expiry: {record['id']}"
+
+
+CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency}
+
+
+def check_all(stack: LocalStack, skip: tuple[str, ...] = ()) -> None:
+    stack.drain(timeout=30)
+    for name, check in CHECKS.items():
+        if name not in skip:
+            check(stack)

@@ -1,0 +1,615 @@
+"""Every writing use case of the platform, registered once: the crash, fault and coverage tests read this.
+
+A use case names the functions whose AWS calls it crashes and a ``prepare`` that builds a fresh run (its own
+users and objects). ``tests/reliability/test_registry.py`` fails while a function of the template that writes
+(per ``tests/infra/dynamodb_access.yaml``) is neither the function of a registered use case nor listed in
+``NOT_CRASH_TESTED`` with its reason: a new writing function is covered by adding one entry here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tests.conftest import Reply, User, new_key
+from tests.reliability.harness import ApiRun, InvokeRun, Run, UseCase, World
+
+REGISTRY: dict[str, UseCase] = {}
+
+
+def use_case(name: str, *functions: str, long: bool = False, skip_checks: tuple[str, ...] = ()) -> Any:
+    def register(prepare: Any) -> Any:
+        REGISTRY[name] = UseCase(name, tuple(functions), prepare, long, skip_checks)
+        return prepare
+    return register
+
+
+def _money(amount: int) -> dict[str, Any]:
+    return {"amount": amount, "currency": "CNY"}
+
+
+# --- ledger (SPEC §1) -------------------------------------------------------------------------------------------
+@use_case("transfer", "CreateTransferFunction")
+def transfer(world: World) -> Run:
+    api = world.api
+    payer, payee = api.user(balance=10_000), api.user()
+
+    def after(reply: Reply) -> None:
+        assert api.balance(payer) == 10_000 - 1_250 and api.balance(payee) == 1_250, "applied more than once"
+
+    return ApiRun(world, "POST", "/transfers", {"to_account_id": payee.account_id, "amount": _money(1_250),
+                                                "note": "lunch"}, payer.token, (201,), new_key(), after)
+
+
+@use_case("deposit", "AdminDepositFunction")
+def deposit(world: World) -> Run:
+    api = world.api
+    user = api.user()
+
+    def after(reply: Reply) -> None:
+        assert api.balance(user) == 5_000, "applied more than once"
+
+    return ApiRun(world, "POST", f"/admin/accounts/{user.account_id}/deposits", {"amount": _money(5_000)},
+                  world.admin(), (201,), new_key(), after)
+
+
+def users(world: World, n: int, balance: int = 0) -> list[User]:
+    return [world.api.user(f"rel-{uuid.uuid4().hex[:8]}", balance=balance) for _ in range(n)]
+
+
+__all__ = ["REGISTRY", "InvokeRun", "users"]
+
+
+# --- proxy-mode orders (SPEC §7) ---------------------------------------------------------------------------------
+def _agent(world: World, balance: int = 10_000) -> User:
+    from tests.proxy.conftest import Proxy
+
+    return Proxy(world.api).agent(balance=balance)
+
+
+def _order(world: World, user: User, type: str, amount: int) -> dict[str, Any]:
+    from tests.proxy.conftest import Proxy
+
+    return Proxy(world.api).order(user, type, amount)
+
+
+def _order_status(world: World, user: User, order_id: str) -> str:
+    reply = world.api.call("GET", f"/proxy-orders/{order_id}", token=user.token)
+    assert reply.status == 200, reply.body
+    return str(reply.body["status"])
+
+
+@use_case("proxy create", "CreateProxyOrderFunction")
+def proxy_create(world: World) -> Run:
+    api = world.api
+    user = api.user(balance=5_000)
+
+    def after(reply: Reply) -> None:  # the withdrawal's hold taken once
+        assert api.balance(user) == 3_000, "hold taken more than once"
+
+    return ApiRun(world, "POST", "/proxy-orders", {"type": "WITHDRAW", "amount": _money(2_000), "proxy_mode": True},
+                  user.token, (201,), new_key(), after)
+
+
+@use_case("proxy execute", "ExecuteProxyOrderFunction")
+def proxy_execute(world: World) -> Run:
+    api = world.api
+    user, agent = api.user(), _agent(world)
+    order = _order(world, user, "TOP_UP", 2_500)
+
+    def after(reply: Reply) -> None:
+        assert api.balance(user) == 2_500 and api.balance(agent) == 7_500, "executed more than once"
+        assert _order_status(world, user, order["order_id"]) == "COMPLETED"
+
+    return ApiRun(world, "POST", "/proxy-orders/execute", {"code": order["code"], "proxy_account_id": agent.account_id},
+                  agent.token, (200,), new_key(), after, ("ORDER_NOT_PENDING",))
+
+
+@use_case("proxy cancel", "CancelProxyOrderFunction")
+def proxy_cancel(world: World) -> Run:
+    api = world.api
+    user = api.user(balance=5_000)
+    order = _order(world, user, "WITHDRAW", 2_000)
+
+    def after(reply: Reply) -> None:
+        assert api.balance(user) == 5_000, "hold released more than once (or never)"
+        assert _order_status(world, user, order["order_id"]) == "CANCELLED"
+
+    return ApiRun(world, "POST", f"/proxy-orders/{order['order_id']}/cancel", None, user.token, (200,), new_key(),
+                  after, ("ORDER_NOT_PENDING",))
+
+
+@use_case("proxy reversal request", "RequestProxyReversalFunction")
+def proxy_reversal_request(world: World) -> Run:
+    api = world.api
+    user, agent = api.user(balance=5_000), _agent(world)
+    order = _order(world, user, "WITHDRAW", 2_000)
+    from tests.proxy.conftest import Proxy
+
+    assert Proxy(api).execute(agent, order["code"]).status == 200
+
+    def after(reply: Reply) -> None:
+        queue = api.call("GET", "/admin/proxy-reversals", token=api.token("rel-reviewer", "reviewer")).body["items"]
+        assert [r["order_id"] for r in queue].count(order["order_id"]) == 1, "requested more than once"
+
+    return ApiRun(world, "POST", f"/proxy-orders/{order['order_id']}/reversal-requests", {"reason": "wrong amount"},
+                  agent.token, (201,), new_key(), after, ("REVERSAL_NOT_ALLOWED",))
+
+
+@use_case("proxy reverse", "DecideProxyReversalFunction")
+def proxy_reverse(world: World) -> Run:
+    api = world.api
+    user, agent = api.user(balance=5_000), _agent(world)
+    order = _order(world, user, "WITHDRAW", 2_000)
+    from tests.proxy.conftest import Proxy
+
+    assert Proxy(api).execute(agent, order["code"]).status == 200
+    created = api.call("POST", f"/proxy-orders/{order['order_id']}/reversal-requests", {"reason": "wrong amount"},
+                       token=agent.token, key=new_key())
+    assert created.status == 201, created.body
+
+    def after(reply: Reply) -> None:
+        assert api.balance(user) == 5_000 and api.balance(agent) == 10_000, "reversed more than once"
+        assert _order_status(world, user, order["order_id"]) == "REVERSED"
+
+    return ApiRun(world, "POST", f"/admin/proxy-reversals/{created.body['request_id']}/decision",
+                  {"approve": True, "note": "checked"}, api.token("rel-reviewer", "reviewer"), (200,), new_key(), after,
+                  ("REVERSAL_NOT_ALLOWED",))
+
+
+@use_case("proxy expire", "ExpireProxyOrdersFunction", long=True)
+def proxy_expire(world: World) -> Run:
+    import time
+
+    api = world.api
+    spec = world.stack.registry.specs["CreateProxyOrderFunction"]
+    saved = spec.environment.get("PROXY_CODE_TTL_SECONDS")
+    spec.environment["PROXY_CODE_TTL_SECONDS"] = "1"
+    try:
+        user = api.user(balance=5_000)
+        order = _order(world, user, "WITHDRAW", 2_000)
+    finally:
+        if saved is None:
+            spec.environment.pop("PROXY_CODE_TTL_SECONDS")
+        else:
+            spec.environment["PROXY_CODE_TTL_SECONDS"] = saved
+    time.sleep(1.1)
+
+    def done(result: Any) -> None:
+        assert _order_status(world, user, order["order_id"]) == "EXPIRED"
+        assert api.balance(user) == 5_000, "hold released more than once (or never)"
+
+    return InvokeRun(world, "ExpireProxyOrdersFunction", {}, done)
+
+
+@use_case("proxy agent registration", "RegisterAgentFunction")
+def proxy_register_agent(world: World) -> Run:
+    user = world.api.user()
+
+    def after(reply: Reply) -> None:
+        agent = world.api.call("GET", "/agents/me", token=user.token)
+        assert agent.status == 200, agent.body
+
+    return ApiRun(world, "POST", "/admin/agents", {"account_id": user.account_id,
+                                                   "limits": {"per_order": 5_000, "daily": 50_000}},
+                  world.admin(), (201,), new_key(), after, ("AGENT_EXISTS",))
+
+
+# --- accounts ----------------------------------------------------------------------------------------------------
+@use_case("account registration", "RegisterAccountFunction")
+def register_account(world: World) -> Run:
+    sub = f"rel-{uuid.uuid4().hex[:8]}"
+    token = world.api.token(sub)
+
+    def after(reply: Reply) -> None:
+        assert world.api.call("GET", "/accounts/me", token=token).status == 200
+
+    return ApiRun(world, "POST", "/accounts", {}, token, (201,), new_key(), after, ("ACCOUNT_EXISTS",))
+
+
+# --- e-voucher campaigns and groups (SPEC §2) --------------------------------------------------------------------
+EVEN = [{"kind": "FU", "weight": 1}, {"kind": "LU", "weight": 1}, {"kind": "SHOU", "weight": 1}]
+
+
+def _campaign(world: World, fresh: bool = False) -> str:
+    from tests.campaigns.helpers import create_campaign
+
+    if fresh or "campaign" not in world.cache:
+        world.cache["campaign"] = create_campaign(world.api, kinds=EVEN,
+                                                  limits={"claims_per_day": 200, "passes_per_day": 50})["campaign_id"]
+    return str(world.cache["campaign"])
+
+
+def _interact(world: World, cid: str, sub: str) -> None:
+    from tests.campaigns.helpers import interact
+
+    reply = interact(world.api, cid, sub)
+    assert reply.status == 201, reply.body
+
+
+def _vouchers(world: World, cid: str, user: User) -> list[dict[str, Any]]:
+    reply = world.api.call("GET", f"/campaigns/{cid}/vouchers", token=user.token)
+    assert reply.status == 200, reply.body
+    return list(reply.body["items"])
+
+
+@use_case("claim", "ClaimVoucherFunction")
+def claim(world: World) -> Run:
+    cid = _campaign(world)
+    [user] = users(world, 1)
+    _interact(world, cid, user.sub)
+    _interact(world, cid, user.sub)  # two rights: a retry that claimed again would take a second voucher
+
+    def after(reply: Reply) -> None:
+        held = _vouchers(world, cid, user)
+        assert len(held) == 1, "claimed more than once"
+        assert reply.body["voucher"]["voucher_id"] == held[0]["voucher_id"], "the retry answered another voucher"
+
+    return ApiRun(world, "POST", f"/campaigns/{cid}/claims", None, user.token, (201,), new_key(), after)
+
+
+@use_case("pass", "PassVoucherFunction")
+def pass_voucher(world: World) -> Run:
+    from tests.campaigns.helpers import claim as claim_one
+
+    cid = _campaign(world)
+    [user] = users(world, 1)
+    _interact(world, cid, user.sub)
+    voucher = claim_one(world.api, cid, user.token).body["voucher"]["voucher_id"]
+
+    def after(reply: Reply) -> None:
+        assert not [v for v in _vouchers(world, cid, user) if v["status"] == "HELD"], "still held"
+
+    return ApiRun(world, "POST", f"/campaigns/{cid}/vouchers/{voucher}/pass", None, user.token, (200,), new_key(),
+                  after, ("VOUCHER_NOT_FOUND",))
+
+
+@use_case("key-user claim", "KeyUserClaimFunction")
+def key_user_claim(world: World) -> Run:
+    cid = _campaign(world)
+    [user] = users(world, 1)
+    group = world.api.call("POST", "/groups", {"name": "family", "campaign_id": cid}, token=user.token,
+                           key=new_key())
+    assert group.status == 201, group.body
+
+    def after(reply: Reply) -> None:
+        assert [v["source"] for v in _vouchers(world, cid, user)] == ["KEY_USER"], "claimed more than once"
+
+    return ApiRun(world, "POST", f"/campaigns/{cid}/key-user-claims", None, user.token, (201,), new_key(), after,
+                  ("KEY_USER_ALREADY_CLAIMED",))
+
+
+@use_case("interaction (internal route)", "RecordInteractionFunction")
+def record_interaction(world: World) -> Run:
+    from tests.campaigns.helpers import internal
+
+    cid = _campaign(world)
+    [user] = users(world, 1)
+    body = {"user_id": user.sub, "interaction_type": "SCAN", "interaction_id": uuid.uuid4().hex}
+    return ApiRun(world, "POST", f"/internal/campaigns/{cid}/interactions", body, internal(world.api), (200, 201))
+
+
+@use_case("interaction (event consumer)", "InteractionCompletedFunction")
+def interaction_completed(world: World) -> Run:
+    from tests.events import load_event
+
+    cid = _campaign(world)
+    [user] = users(world, 1)
+    event = load_event("campaigns/on_interaction_completed")
+    event["id"] = str(uuid.uuid4())
+    event["detail"] = {"campaign_id": cid, "user_id": user.sub, "interaction_type": "SCAN",
+                       "interaction_id": uuid.uuid4().hex}
+
+    def done(result: Any) -> None:
+        reply = world.api.call("POST", f"/campaigns/{cid}/claims", token=user.token, key=new_key())
+        assert reply.status == 201, reply.body  # the right was granted (once: the model tests count rights)
+
+    return InvokeRun(world, "InteractionCompletedFunction", event, done)
+
+
+@use_case("campaign creation", "CreateCampaignFunction")
+def create_campaign(world: World) -> Run:
+    from tests.campaigns.helpers import admin, campaign_body
+
+    return ApiRun(world, "POST", "/admin/campaigns", campaign_body(kinds=EVEN), admin(world.api), (201,), new_key())
+
+
+DRAW_STEPS = ("DrawFreezeFunction", "DrawSnapshotGroupsFunction", "DrawConsumeFunction", "DrawTallyFunction",
+              "DrawPayFunction", "DrawSettleFunction")
+
+
+@dataclass
+class DrawRun:
+    """The admin starts a draw; its steps (watched) run in the real state machine, which retries a crashed step
+    with the same input (``Runtime.ExitError`` is in every Lambda task's Retry)."""
+
+    world: World
+    cid: str
+    players: list[User]
+    execution: dict[str, Any] | None = None
+
+    def act(self) -> None:
+        from tests.campaigns.helpers import admin
+
+        started = self.world.api.call("POST", f"/admin/campaigns/{self.cid}/draw", token=admin(self.world.api),
+                                      key=new_key())
+        assert started.status == 202, started.body
+        self.arn = started.body["execution_arn"]
+
+    def recover(self) -> None:
+        self.execution = self.world.stack.wait_execution(self.arn, timeout=120)
+
+    def check(self) -> None:
+        assert self.execution and self.execution["status"] == "SUCCEEDED", self.execution
+        info = self.world.api.call("GET", f"/campaigns/{self.cid}", token=self.players[0].token).body
+        assert info["status"] == "SETTLED", info
+        for player in self.players:
+            results = self.world.api.call("GET", f"/campaigns/{self.cid}/results", token=player.token).body
+            assert results["total_sets"] >= 1, results
+
+
+@use_case("draw steps", *DRAW_STEPS, long=True)
+def draw_steps(world: World) -> Run:
+    from tests.campaigns.test_draw import collect_sets
+
+    cid = _campaign(world, fresh=True)
+    players = users(world, 2)
+    for player in players:
+        collect_sets(world.api, cid, player)
+    return DrawRun(world, cid, players)
+
+
+@use_case("draw start", "StartDrawFunction")
+def draw_start(world: World) -> Run:
+    from tests.campaigns.helpers import admin
+
+    cid = _campaign(world, fresh=True)
+
+    def after(reply: Reply) -> None:
+        world.stack.wait_execution(reply.body["execution_arn"], timeout=120)
+
+    return ApiRun(world, "POST", f"/admin/campaigns/{cid}/draw", None, admin(world.api), (202,), new_key(), after)
+
+
+def _group(world: World, owner: User) -> str:
+    reply = world.api.call("POST", "/groups", {"name": "family", "campaign_id": _campaign(world)}, token=owner.token,
+                           key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["group_id"])
+
+
+def _invitation(world: World, owner: User, gid: str) -> str:
+    reply = world.api.call("POST", f"/groups/{gid}/invitations", token=owner.token, key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["code"])
+
+
+@use_case("group creation", "CreateGroupFunction")
+def group_create(world: World) -> Run:
+    [owner] = users(world, 1)
+    return ApiRun(world, "POST", "/groups", {"name": "family", "campaign_id": _campaign(world)}, owner.token, (201,),
+                  new_key(),
+                  conflicts_after_commit=("ALREADY_IN_GROUP",))
+
+
+@use_case("group invitation", "CreateGroupInvitationFunction")
+def group_invite(world: World) -> Run:
+    [owner] = users(world, 1)
+    return ApiRun(world, "POST", f"/groups/{_group(world, owner)}/invitations", None, owner.token, (201,), new_key())
+
+
+@use_case("group join", "JoinGroupFunction")
+def group_join(world: World) -> Run:
+    owner, member = users(world, 2)
+    code = _invitation(world, owner, _group(world, owner))
+    return ApiRun(world, "POST", "/groups/join", {"code": code}, member.token, (200,), new_key(),
+                  conflicts_after_commit=("ALREADY_IN_GROUP",))
+
+
+@use_case("group leave", "LeaveGroupFunction")
+def group_leave(world: World) -> Run:
+    owner, member = users(world, 2)
+    gid = _group(world, owner)
+    joined = world.api.call("POST", "/groups/join", {"code": _invitation(world, owner, gid)}, token=member.token,
+                            key=new_key())
+    assert joined.status == 200, joined.body
+    return ApiRun(world, "POST", f"/groups/{gid}/leave", None, member.token, (200,), new_key(),
+                  conflicts_after_commit=("GROUP_NOT_FOUND",))
+
+
+# --- identity verification (SPEC §3) -----------------------------------------------------------------------------
+IDENTITY_STEPS = ("ScoreIdentityFunction", "QueryRegistryFunction", "RecordOutcomeFunction")
+DOCUMENT_STEPS = ("AwaitDocumentFunction", "CheckDocumentFunction", "OpenReviewFunction", "RecordOutcomeFunction",
+                  "RequestIdentityDocumentUploadFunction", "SubmitIdentityDocumentFunction", "DecideReviewFunction")
+
+
+def _identity(world: World) -> Any:
+    from tests.identity.conftest import Identity
+
+    if "identity" not in world.cache:
+        world.cache["identity"] = Identity(world.api)
+    return world.cache["identity"]
+
+
+def done(driver: Any, who: Any, vid: str) -> None:
+    """Ended: VERIFIED (one identity tag), or REJECTED because an earlier run of the test verified the same
+    registry credential for another account (one account per credential); the execution SUCCEEDED either way."""
+    body = driver.wait_status(who, vid, "VERIFIED", "REJECTED")
+    assert driver.execution(vid)["status"] == "SUCCEEDED"
+    if body["status"] == "REJECTED":
+        assert body["reasons"][-1] == "CREDENTIAL_VERIFIED_FOR_ANOTHER_ACCOUNT", body
+        assert driver.identities(who) == []
+    else:
+        assert len(driver.identities(who)) == 1
+
+
+@use_case("identity start", "StartIdentityVerificationFunction")
+def identity_start(world: World) -> Run:
+    from tests.identity.conftest import CLAIM
+
+    driver = _identity(world)
+    who = driver.person()
+
+    def after(reply: Reply) -> None:
+        done(driver, who, reply.body["verification_id"])
+
+    return ApiRun(world, "POST", "/identity-verifications", {"identity_type": "student", "claimed": CLAIM},
+                  who.token, (202,), new_key(), after)
+
+
+@dataclass
+class ScriptRun:
+    """A journey of several calls; each call is repeated (same key) until it is answered without a 5xx or an
+    in-progress refusal, as a client app does, while the watched workflow steps crash and are retried."""
+
+    world: World
+    steps: list[Any]
+    check_: Any
+
+    def act(self) -> None:
+        self.state: dict[str, Any] = {}
+
+    def recover(self) -> None:
+        import time
+
+        from tests.reliability.harness import CRASH_TIMEOUT_S, MAX_RECOVERY_ATTEMPTS
+
+        for step in self.steps:
+            for _ in range(MAX_RECOVERY_ATTEMPTS):
+                reply = step(self.state)
+                if reply is None or (reply.status not in (502, 503) and reply.code != "REQUEST_IN_PROGRESS"):
+                    break
+                time.sleep(CRASH_TIMEOUT_S)
+            else:
+                raise AssertionError(f"a step never completed: {reply.status} {reply.body}")
+
+    def check(self) -> None:
+        self.check_(self.state)
+
+
+@use_case("identity steps (model, registry)", *IDENTITY_STEPS)
+def identity_steps(world: World) -> Run:
+    driver = _identity(world)
+    who = driver.person()
+    key = new_key()
+
+    def start(state: dict[str, Any]) -> Reply:
+        from tests.identity.conftest import CLAIM
+
+        reply: Reply = world.api.call("POST", "/identity-verifications",
+                                      {"identity_type": "student", "claimed": CLAIM}, token=who.token, key=key)
+        if reply.status == 202:
+            state["vid"] = reply.body["verification_id"]
+        return reply
+
+    def check(state: dict[str, Any]) -> None:
+        done(driver, who, state["vid"])
+
+    return ScriptRun(world, [start], check)
+
+
+@use_case("identity document and review", *DOCUMENT_STEPS, long=True)
+def identity_documents(world: World) -> Run:
+    from tests.identity.conftest import CLAIM
+
+    driver = _identity(world)
+    who = driver.person()
+    keys = [new_key() for _ in range(4)]
+
+    def start(state: dict[str, Any]) -> Reply:
+        reply: Reply = world.api.call("POST", "/identity-verifications",
+                                      {"identity_type": "student", "claimed": {**CLAIM, "name": "Li Hui"}},
+                                      token=who.token, key=keys[0])
+        if reply.status == 202:
+            state["vid"] = reply.body["verification_id"]
+        return reply
+
+    def upload(state: dict[str, Any]) -> Reply | None:
+        driver.wait_status(who, state["vid"], "AWAITING_DOCUMENT")
+        from tests.identity.documents import card_jpeg
+
+        ticket: Reply = world.api.call("POST", f"/identity-verifications/{state['vid']}/documents",
+                                       {"content_type": "image/jpeg", "credential_number": "PKU2024001"},
+                                       token=who.token, key=keys[1])
+        if ticket.status != 201:
+            return ticket
+        resp = driver.post_form(ticket, card_jpeg(state["vid"]))
+        assert resp.status_code in (200, 201, 204), resp.text
+        return None
+
+    def submit(state: dict[str, Any]) -> Reply:
+        reply: Reply = world.api.call("POST", f"/identity-verifications/{state['vid']}/documents/submit", {},
+                                      token=who.token, key=keys[2])
+        return reply
+
+    def decide(state: dict[str, Any]) -> Reply:
+        driver.wait_status(who, state["vid"], "IN_REVIEW")
+        review = driver.review_for(state["vid"])
+        reply: Reply = world.api.call("POST", f"/reviews/{review['review_id']}/decision",
+                                      {"decision": "APPROVE", "reason": "checked"}, token=driver.reviewer.token,
+                                      key=keys[3])
+        return reply
+
+    def check(state: dict[str, Any]) -> None:
+        body = driver.wait_status(who, state["vid"], "VERIFIED")
+        assert body["path"] == ["model", "registry", "document", "review"], body
+        assert driver.execution(state["vid"])["status"] == "SUCCEEDED"
+        assert len(driver.identities(who)) == 1
+
+    return ScriptRun(world, [start, upload, submit, decide], check)
+
+
+# --- risk signals (issue 10): sign-ins, devices, watch-list tags ---------------------------------------------------
+def _sign_in_body(device: str) -> dict[str, Any]:
+    return {"device_id": device, "network": "WIFI", "client": {"os": "Android 14", "app_version": "3.2.1"}}
+
+
+def _profile(world: World, user: User) -> dict[str, Any]:
+    reply = world.api.call("GET", "/me/activity-profile", token=user.token)
+    assert reply.status == 200, reply.body
+    return dict(reply.body)
+
+
+@use_case("signals sign-in", "CreateSessionFunction")
+def sign_in(world: World) -> Run:
+    [user] = users(world, 1)
+    device = f"dev-{uuid.uuid4().hex[:12]}"
+
+    def after(reply: Reply) -> None:
+        profile = _profile(world, user)
+        assert [(d["device_id"], d["sign_ins"]) for d in profile["devices"]] == [(device, 1)], (
+            "signed in more than once", profile["devices"])
+
+    return ApiRun(world, "POST", "/sessions", _sign_in_body(device), user.token, (201,), new_key(), after)
+
+
+@use_case("signals forget device", "ForgetDeviceFunction")
+def forget_device(world: World) -> Run:
+    [user] = users(world, 1)
+    device = f"dev-{uuid.uuid4().hex[:12]}"
+    signed = world.api.call("POST", "/sessions", _sign_in_body(device), token=user.token, key=new_key())
+    assert signed.status == 201, signed.body
+
+    def after(reply: Reply) -> None:
+        assert device not in [d["device_id"] for d in _profile(world, user)["devices"]]
+
+    return ApiRun(world, "DELETE", f"/me/devices/{device}", None, user.token, (200,), new_key(), after,
+                  ("DEVICE_NOT_FOUND",))
+
+
+@use_case("signals tag set", "SetUserTagFunction")
+def tag_set(world: World) -> Run:
+    [user] = users(world, 1)
+    return ApiRun(world, "PUT", f"/admin/users/{user.sub}/tags/GREY", {"reason": "crash test"}, world.admin(),
+                  (200,), new_key())
+
+
+@use_case("signals tag clear", "ClearUserTagFunction")
+def tag_clear(world: World) -> Run:
+    [user] = users(world, 1)
+    tagged = world.api.call("PUT", f"/admin/users/{user.sub}/tags/GREY", {"reason": "crash test"},
+                            token=world.admin(), key=new_key())
+    assert tagged.status == 200, tagged.body
+    return ApiRun(world, "DELETE", f"/admin/users/{user.sub}/tags/GREY", {"reason": "crash test"}, world.admin(),
+                  (200,), new_key(), conflicts_after_commit=("TAG_NOT_SET",))
