@@ -96,7 +96,7 @@ def api(n: int) -> None:
         client = Client(stack.gateway.url)
         sub = f"bench-{uuid.uuid4().hex[:8]}"
         token = stack.token(sub)
-        status, body = client.call("POST", "/accounts", token, {})
+        status, body = client.call("POST", "/accounts", token, {}, str(uuid.uuid4()))
         assert status == 201, body
         trigger = {"operation": "PAYMENT", "context": {"device_id": "dev-bench", "network": "WIFI",
                                                         "amount": {"amount": 680_000, "currency": "CNY"},

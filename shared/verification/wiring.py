@@ -41,7 +41,10 @@ from shared.verification.settings import VerificationSettings
 def deps(settings: VerificationSettings) -> VerificationDeps:
     store = DynamoVerificationStore(settings.verifications_table)
     accounts = account_service(settings.ledger)
-    signals = signals_service(settings.signals)
+    # the activity profile without the signals' own account read: SignalsProfiles reads the account (the phone)
+    # and fills the account's creation from it
+    s = settings.signals
+    signals = SignalsService(signals_store(s.signals_table), s, reputation(s.signals_ip_lists_file))
     return VerificationDeps(
         store=store,
         policies=policy_source(settings),

@@ -317,6 +317,9 @@ def test_bad_input_is_a_4xx_and_changes_nothing(v: VerificationApi, api: Api, cl
                     key="b3").status == 422
     assert api.call("GET", "/admin/verification-decisions?user_id=a%20b",
                     token=api.token("ops", "admin")).status == 422
+    missing = api.call("GET", "/admin/verification-decisions", token=api.token("ops", "admin"))
+    assert (missing.status, missing.code) == (422, "INVALID_INPUT")  # (after the role: 403 for anyone else)
+    assert api.call("GET", "/admin/verification-decisions", token=c.token).status == 403
     assert api.call("GET", f"/admin/verification-decisions?user_id={c.sub}&next_token=garbage",
                     token=api.token("ops", "admin")).code == "INVALID_NEXT_TOKEN"
     after = boto3.client("dynamodb").scan(TableName=table)["Count"]
