@@ -77,9 +77,11 @@ class ApiRun:
     the retry re-runs the route, which finds its own change and answers 409 (404) with one of these codes instead of
     the first answer. Accepted only when the stored state shows the effect applied exactly once (``after``)."""
     replies: list[Reply] = field(default_factory=list)
+    headers: dict[str, str] | None = None  # e.g. X-Verification-Token, sent with every try
 
     def send(self) -> Reply:
-        reply = self.world.api.call(self.method, self.path, self.body, token=self.token, key=self.key)
+        reply = self.world.api.call(self.method, self.path, self.body, token=self.token, key=self.key,
+                                    headers=self.headers)
         self.replies.append(reply)
         return reply
 

@@ -1,0 +1,28 @@
+"""Crash at every AWS call: adaptive-verification routes (triggers, codes, attempts, payment password, phone
+change, feedback) (see ``crash.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.crash import crash_everywhere, names
+from tests.reliability.harness import World
+
+CAPABILITY = ("verification ",)
+
+# Found by this test (docs/decision_log.md, issue 12): a crash after the commit and before the idempotency record
+# completes makes the retry run the route again. A trigger then records a second decision (its id is random); the
+# first payment password is put once, so the retry answers 403 VERIFICATION_REQUIRED (nothing applied twice).
+KNOWN = {
+    "verification trigger": pytest.mark.xfail(strict=True, reason="a retry after a crash past the commit records a "
+                                                                  "second decision"),
+    "verification password": pytest.mark.xfail(strict=True, reason="a retry after a crash past the first "
+                                                                   "password's commit answers 403, not the stored "
+                                                                   "201"),
+}
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("name", [pytest.param(n, marks=KNOWN.get(n, ())) for n in names(CAPABILITY, long=None)])
+def test_crash_at_every_call(world: World, name: str) -> None:
+    crash_everywhere(world, name, exhaustive=True)
