@@ -11,14 +11,11 @@ from tests.reliability.harness import World
 CAPABILITY = ("verification ",)
 
 # Found by this test (docs/decision_log.md, issue 12): a crash after the commit and before the idempotency record
-# completes makes the retry run the route again. A trigger then records a second decision (its id is random); the
-# first payment password is put once, so the retry answers 403 VERIFICATION_REQUIRED (nothing applied twice).
+# completes makes the retry run the route again. A trigger then records a second decision (its id is random). The
+# other routes find their own change and answer a known 4xx (``conflicts_after_commit``), nothing applied twice.
 KNOWN = {
     "verification trigger": pytest.mark.xfail(strict=True, reason="a retry after a crash past the commit records a "
                                                                   "second decision"),
-    "verification password": pytest.mark.xfail(strict=True, reason="a retry after a crash past the first "
-                                                                   "password's commit answers 403, not the stored "
-                                                                   "201"),
 }
 
 
