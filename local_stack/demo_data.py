@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from local_stack.realname_demo import DEMO_IDENTITIES
 from shared.identity.adapters import registry_key
 from shared.identity.catalog import catalog
 from shared.identity.models import RegistryRecord
@@ -20,7 +21,9 @@ REGISTRY_TABLE = "IdentityRegistryTable"
 
 SAMPLE_RECORDS = [
     RegistryRecord(identity_type="student", status="ACTIVE", valid_until=date(2028, 7, 1),
-                   fields={"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}),
+                   fields={"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001",
+                           # registries know whose record it is: §3 matches it to the verified real-name holder
+                           "id_number": DEMO_IDENTITIES[5].id_number}),
     RegistryRecord(identity_type="student", status="ACTIVE", valid_until=date(2027, 7, 1),
                    fields={"name": "Wang Fang", "school": "Fudan University", "student_number": "FD2023042"}),
     RegistryRecord(identity_type="student", status="INACTIVE", valid_until=date(2025, 7, 1),

@@ -94,6 +94,8 @@ class Gateway:
             return self._token(request)
         if path == "/local/outbox" and request.method == "GET":
             return self._outbox(request)
+        if path == "/local/real-name/liveness-frames" and request.method == "POST":
+            return self._liveness_frames(request)
         if path == "/openapi.json" and request.method == "GET":
             return Response(json.dumps(self.openapi()), 200, content_type="application/json")
         if path in ("/swagger", "/swagger/") and request.method == "GET":
@@ -243,6 +245,48 @@ class Gateway:
             return Response(json.dumps(body), 422, content_type="application/json")
         return Response(json.dumps({"phone": phone, "messages": sms_outbox(phone)}), 200,
                         content_type="application/json")
+
+    def _liveness_frames(self, request: Request) -> Response:
+        """LOCAL ONLY: ``{"challenge_id", "face_image"}`` -> ``{"frames": [...]}``, base64 JPEGs that answer the
+        stored challenge's steps, synthesised from the still photo (``local_stack/face_frames.py``: a 2D-photo
+        replay that active liveness cannot tell from a real head turn, which is why it exists only here)."""
+        from shared.face.encoding import decode_base64_image
+        from shared.face.errors import FaceQualityError, ImageTooLarge, NotAnImage
+
+        def error(status: int, code: str, message: str) -> Response:
+            body = {"error": {"code": code, "message": message, "details": {}}}
+            return Response(json.dumps(body), status, content_type="application/json")
+
+        try:
+            data = json.loads(request.get_data() or b"{}")
+            challenge_id, image = data["challenge_id"], data["face_image"]
+            if not isinstance(challenge_id, str) or not isinstance(image, str) or len(challenge_id) > 64:
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return error(422, "VALIDATION_ERROR", 'Body must be {"challenge_id": "...", "face_image": "<base64>"}')
+        steps = self.challenge_steps(challenge_id)
+        if steps is None:
+            return error(404, "CHALLENGE_NOT_FOUND", "No such liveness challenge.")
+        from local_stack.face_frames import liveness_frames
+
+        try:
+            frames = liveness_frames(decode_base64_image(image, max_encoded=2 * 1024 * 1024), steps)
+        except (NotAnImage, ImageTooLarge, FaceQualityError) as exc:
+            return error(413 if isinstance(exc, ImageTooLarge) else 400 if isinstance(exc, NotAnImage) else 422,
+                         exc.code, exc.message)
+        return Response(json.dumps({"frames": [base64.b64encode(f).decode() for f in frames]}), 200,
+                        content_type="application/json")
+
+    def challenge_steps(self, challenge_id: str) -> list[str] | None:
+        """The steps of a stored liveness challenge, read from the emulator's FaceTable (None if unknown)."""
+        import boto3
+
+        if "FaceTable" not in self.template.resources:
+            return None
+        ddb = boto3.client("dynamodb")
+        item = ddb.get_item(TableName=self.template.physical_name("FaceTable"),
+                            Key={"pk": {"S": f"CHALLENGE#{challenge_id}"}}, ConsistentRead=True).get("Item")
+        return [s["S"] for s in item["steps"]["L"]] if item and "steps" in item else None
 
     def phone_owner(self, phone: str) -> str | None:
         """The user whose account holds ``phone`` (the ledger's put-once phone claim), read from the emulator."""

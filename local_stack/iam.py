@@ -195,6 +195,25 @@ def _queue_arn(url: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rstrip('/').rsplit('/', 1)[-1]}"
 
 
+def _named_arn(prefix: str) -> Any:
+    """A resolver for calls naming their resource by name or ARN (``prefix`` + name when it is a name)."""
+    return lambda name: name if name.startswith("arn:") else prefix + name
+
+
+def _kms_arn(key: str) -> str | None:  # an alias would need its target: not used by this platform
+    return key if key.startswith("arn:") else None if key.startswith("alias/") \
+        else f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}"
+
+
+# service -> (the request parameter naming the resource, its ARN)
+_NAMED_RESOURCES: dict[str, tuple[str, Any]] = {
+    "secretsmanager": ("SecretId", _named_arn(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:")),
+    "sqs": ("QueueUrl", _queue_arn),
+    "kms": ("KeyId", _kms_arn),
+    "lambda": ("FunctionName", _named_arn(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:")),
+}
+
+
 def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str | None]:
     """The resource ARNs of a (non-DynamoDB) call; ``[None]`` when the request names none."""
     if service == "events" and operation == "PutEvents":
@@ -209,16 +228,11 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
     if service == "s3" and "Bucket" in params:
         obj = params.get("Key")
         return [f"arn:aws:s3:::{params['Bucket']}" + (f"/{obj}" if obj else "")]
-    if service == "secretsmanager" and "SecretId" in params:
-        secret = str(params["SecretId"])
-        return [secret if secret.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"]
-    if service == "sqs" and "QueueUrl" in params:
-        return [_queue_arn(str(params["QueueUrl"]))]
     if service == "sns":
         return _sns_resources(params)
-    if service == "lambda" and "FunctionName" in params:
-        name = str(params["FunctionName"])
-        return [name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"]
+    named = _NAMED_RESOURCES.get(service)
+    if named and named[0] in params:
+        return [named[1](str(params[named[0]]))]
     return [None]
 
 

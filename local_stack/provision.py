@@ -26,12 +26,14 @@ NOT_EMULATED = frozenset({
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",  # local tokens instead
     "AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Role", "AWS::IAM::Policy",
     "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
-    # the verification policy's AppConfig profile: locally the functions read the layer's file (Metadata.LocalStack)
+    # AppConfig: configuration documents (the real-name and verification policies) are read from the layer's file
+    # locally (Metadata.LocalStack, POLICY_SOURCE=file)
     "AWS::AppConfig::Application", "AWS::AppConfig::Environment", "AWS::AppConfig::ConfigurationProfile",
 })
 _PROVISIONED = frozenset({
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup", "AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::Serverless::StateMachine",
+    "AWS::KMS::Key",
 })
 _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "FifoQueue",
                      "SqsManagedSseEnabled", "KmsMasterKeyId", "ReceiveMessageWaitTimeSeconds")
@@ -81,6 +83,27 @@ def secret_value(name: str, props: dict[str, Any]) -> str:
             value = json.dumps(data)
         _generated[name] = value
     return _generated[name]
+
+
+_key_material: dict[str, bytes] = {}
+
+
+def create_kms_key(template: Template, logical_id: str, endpoint: str) -> str:
+    """A symmetric key with the template key's stable id and, for the life of the process, the same key
+    material: what was encrypted before a reset still decrypts after it (moto picks a random id and material;
+    both are set on its backend object, moto being in-process and pinned)."""
+    from moto.kms.models import kms_backends
+
+    props = template.resolve(template.resources[logical_id].get("Properties") or {})
+    kms = client("kms", endpoint)
+    created = kms.create_key(Description=str(props.get("Description", logical_id)))["KeyMetadata"]["KeyId"]
+    backend = kms_backends[ACCOUNT][REGION]
+    key = backend.keys.pop(created)
+    key.id = template.physical_name(logical_id)
+    key.arn = template.arn(logical_id)
+    key.key_material = _key_material.setdefault(key.id, key.key_material)
+    backend.keys[key.id] = key
+    return str(key.id)
 
 
 def sam_generated_queues(template: Template) -> list[str]:
@@ -189,6 +212,10 @@ def _secrets(template: Template, endpoint: str, resources: Resources) -> list[st
     return names
 
 
+def _keys(template: Template, endpoint: str, resources: Resources) -> list[str]:
+    return [create_kms_key(template, lid, endpoint) for lid in resources]
+
+
 def _state_machines(template: Template, endpoint: str, resources: Resources) -> list[str]:
     sfn = client("stepfunctions", endpoint)
     role = f"arn:aws:iam::{ACCOUNT}:role/local-stepfunctions"
@@ -209,6 +236,7 @@ _PROVISIONERS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
     ("log_groups", ("AWS::Logs::LogGroup",), _log_groups),
     ("buses", ("AWS::Events::EventBus",), _buses),
     ("secrets", ("AWS::SecretsManager::Secret",), _secrets),
+    ("keys", ("AWS::KMS::Key",), _keys),
     ("state_machines", ("AWS::Serverless::StateMachine",), _state_machines),
 )
 

@@ -47,9 +47,25 @@ def seed_reference_data(stack: Any) -> list[str]:
     ddb = stack.client("dynamodb")
     count = seed_registry(ddb)
     student = ", ".join(DEMO_STUDENT.fields.values())
-    return [f"identity registry: {count} sample records (e.g. student {student})",
-            "activity: demo sign-ins and transfers made through the API; profiles projected from them "
-            "(GET /me/activity-profile)"]
+    notes = [f"identity registry: {count} sample records (e.g. student {student})",
+             "activity: demo sign-ins and transfers made through the API; profiles projected from them "
+             "(GET /me/activity-profile)"]
+    from local_stack.realname_demo import (
+        DEMO_IDENTITIES,
+        DEMO_IDENTITY,
+        DEMO_PHONE,
+        DEMO_USER,
+        load_photos,
+        seed_authority,
+        seed_real_name,
+    )
+
+    count = seed_authority(ddb, load_photos(), table=stack.template.physical_name("IdentityAuthorityTable"))
+    notes.append(f"identity-photo authority: {count} synthetic identities from package photos; {DEMO_USER}'s phone "
+                 f"{DEMO_PHONE} is linked to {DEMO_IDENTITY.name} (photo '{DEMO_IDENTITY.photo}')")
+    seed_real_name(ddb, stack.client("secretsmanager"), "alice", DEMO_IDENTITIES[5])
+    notes.append("alice is real-name verified as the registry's Li Hua (so §3's registry path applies to her)")
+    return notes
 
 
 def seed(base: str) -> dict[str, dict[str, Any]]:
@@ -72,5 +88,10 @@ def seed(base: str) -> dict[str, dict[str, Any]]:
         _call(base, "POST", "/transfers", out[source]["token"],
               {"to_account_id": out[target]["account"]["account_id"], "amount": {"amount": amount, "currency": "CNY"},
                "note": "demo"}, key=f"seed-transfer-{i}")
+    from local_stack.realname_demo import DEMO_PHONE, DEMO_USER
+
+    token = tokens.issue(DEMO_USER, phone_number=DEMO_PHONE)  # real-name demo: an account recording the phone
+    _call(base, "POST", "/accounts", token, {}, key=f"seed-register-{DEMO_USER}")
+    out[DEMO_USER] = {"token": token, "account": _call(base, "GET", "/accounts/me", token)}
     out[ADMIN] = {"token": admin, "account": None}
     return out

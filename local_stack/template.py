@@ -8,6 +8,7 @@ are read from it, never copied. Physical names locally are the logical ids.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,12 @@ ACCOUNT = "123456789012"
 STACK = "wallet-local"
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+
+
+def kms_key_id(logical_id: str) -> str:
+    """The local key id of a template KMS key: stable across resets and runs, so stored ciphertexts (and data
+    keys cached by warm functions) stay decryptable, as on AWS where a stack update keeps its keys."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"local-stack/{STACK}/{logical_id}"))
 
 
 class TemplateError(Exception):
@@ -122,6 +129,8 @@ class Template:
                 return str(props[key])
         if res["Type"] == "AWS::S3::Bucket":
             return f"{STACK}-{logical_id.lower()}"
+        if res["Type"] == "AWS::KMS::Key":  # a key id is a UUID (moto keeps it in 36 bytes of every blob)
+            return kms_key_id(logical_id)
         return logical_id
 
     def arn(self, logical_id: str) -> str:
@@ -138,6 +147,7 @@ class Template:
             "AWS::Serverless::LayerVersion": f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:{name}:1",
             "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}",
         }.get(rtype, f"arn:aws:local:{REGION}:{ACCOUNT}:{logical_id}")
 
     def ref(self, name: str) -> str:

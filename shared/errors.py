@@ -107,6 +107,18 @@ class LimitExceeded(DomainError):
     default_message = "A limit was exceeded."
 
 
+class TooManyAttempts(LimitExceeded):
+    """Too many consecutive failed attempts (CONTRACTS.md: one rule and code for §4 challenges and §5 sessions):
+    HTTP 429 with ``Retry-After: retry_after_seconds``."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    default_message = "Too many failed attempts; try again later."
+
+    def __init__(self, retry_after_seconds: int = 60, message: str | None = None, **details: object) -> None:
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(message, retry_after_seconds=self.retry_after_seconds, **details)
+
+
 # --- infrastructure -----------------------------------------------------------
 class TemporarilyUnavailable(DomainError):
     """Contention that did not resolve within the bounded retries; safe to retry."""

@@ -39,6 +39,8 @@ IMAGE = re.compile(r"data:image/[a-z]+;base64,|(?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)
 REDACTED = {"*****", ""}
 # Keys whose numbers are clocks (epoch milliseconds look like 13-digit card numbers).
 _CLOCKS = re.compile(r'"(?:Timestamp|timestamp|time|iat|exp|ts|created|expires_at)"\s*:\s*\d+')
+# UUIDs (request and correlation ids): "58465328-6441-4916-a589-…" starts with a dash-grouped, Luhn-valid run.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 _GB11643_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _GB11643_CHECK = "10X98765432"
@@ -63,7 +65,7 @@ def resident_id_ok(text: str) -> bool:
 
 def scan(line: str) -> set[str]:  # noqa: C901 - one rule per kind, in order
     found: set[str] = set()
-    text = _CLOCKS.sub("", line)
+    text = _UUID.sub("", _CLOCKS.sub("", line))
     for m in RESIDENT_ID.finditer(text):
         if resident_id_ok(m.group(1)):
             found.add("resident_id")

@@ -9,33 +9,17 @@ does exactly that). Limits: docs/liveness.md.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from shared.clock import utcnow
 from shared.face import matching
+from shared.face.challenges import new_challenge
 from shared.face.errors import FaceQualityError
 from shared.face.imaging import Decoded
-from shared.face.models import Challenge, FaceAnalysis, LivenessResult, LivenessStep, StepResult
+from shared.face.models import FaceAnalysis, LivenessResult, LivenessStep, StepResult
 from shared.face.settings import FaceSettings
 
-_SYSTEM_RANDOM = secrets.SystemRandom()
-
-
-def new_challenge(n_steps: int, ttl_seconds: int, *, kinds: Sequence[LivenessStep] = tuple(LivenessStep),
-                  now: datetime | None = None, rng: secrets.SystemRandom = _SYSTEM_RANDOM) -> Challenge:
-    """``n_steps`` movements drawn independently from ``kinds`` with a CSPRNG (len(kinds) ** n_steps equally
-    likely sequences: 16 for the default 4 yaw steps), and a 128-bit id."""
-    if len(set(kinds)) < 2:
-        raise ValueError("a challenge needs at least two kinds of movement")
-    choices = list(dict.fromkeys(kinds))
-    steps = [rng.choice(choices) for _ in range(n_steps)]
-    issued = now or utcnow()
-    return Challenge(challenge_id=secrets.token_urlsafe(16), steps=tuple(steps),
-                     expires_at=issued + timedelta(seconds=ttl_seconds))
-
+__all__ = ["Thresholds", "check", "judge_step", "new_challenge"]
 
 @dataclass(frozen=True)
 class Thresholds:

@@ -126,3 +126,27 @@ class LivenessResult(BaseModel):
     yaw_threshold: float
     pitch_threshold: float
     match_threshold: float
+
+
+class IssuedChallenge(BaseModel):
+    """A challenge as stored: bound to the user it was issued to, single use (``used_at``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    challenge_id: str
+    user_id: str
+    steps: tuple[LivenessStep, ...]
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class FaceEnrolment(BaseModel):
+    """A user's reference face for §4's FACE method: the embedding is stored only encrypted (never here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    model_version: str
+    enrolled_at: datetime
+    challenge_id: str

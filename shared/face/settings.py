@@ -48,3 +48,16 @@ class FaceSettings(BaseSettings):
     @property
     def step_kinds(self) -> tuple[LivenessStep, ...]:
         return tuple(dict.fromkeys(LivenessStep(k) for k in self.liveness_step_kinds.split(",")))
+
+
+class FaceApiSettings(FaceSettings):
+    """What a function serving a face route needs beyond the pipeline: its table, the KMS key of the
+    envelope encryption, and the body limits of image requests (CONTRACTS.md)."""
+
+    face_table: str = Field(min_length=1)
+    face_kms_key_id: str = ""  # enrolment only: challenges are not personal data
+    # One data key per container for at most this many encryptions or seconds (shared.crypto).
+    face_data_key_max_uses: int = Field(default=100_000, ge=1)
+    face_data_key_max_age_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    # A request body carrying images stays under Lambda's 6 MB payload limit with room for the envelope.
+    face_max_body_bytes: int = Field(default=5_000_000, gt=0, le=6 * 1024 * 1024)

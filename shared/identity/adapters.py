@@ -1,6 +1,6 @@
 """External systems of identity verification other than its own table: the document bucket (S3), the
 verification workflow (Step Functions), the authoritative registries (the ``Registry`` port) and the key of the
-credential index (``CredentialKeys``, Secrets Manager).
+credential index (``CredentialKeys``: the platform's keyed hash, ``shared.crypto``).
 
 Registries, both raising ``RegistryUnavailable`` when they cannot answer (the state machine retries that
 error with back-off, then falls through to the document path):
@@ -18,8 +18,6 @@ Only the registry key fields are sent (data minimisation); the name is compared 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 import urllib.error
@@ -31,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from shared.aws import LazyClient
+from shared.crypto import CREDENTIAL, hasher
 from shared.dynamo import Repository
 from shared.identity.catalog import IdentityType
 from shared.identity.checks import credential_identity
@@ -99,40 +98,20 @@ class StepFunctionsWorkflow:
 
 
 # --- the credential index's keyed hash ----------------------------------------------
-class LookupKeyUnavailable(RuntimeError):
-    """No usable key for the credential index: a deployment error, not a client's."""
-
-
 class HmacCredentialKeys:
-    """``CredentialKeys``: HMAC-SHA256 over ``checks.credential_identity`` with a key from Secrets Manager
-    (``IDENTITY_LOOKUP_KEY_SECRET_ID``, fetched once per container) or ``IDENTITY_LOOKUP_KEY`` (local/dev).
+    """``CredentialKeys``: the platform's keyed hash (``shared.crypto``, purpose ``credential``, the one
+    ``PersonalDataHashKeySecret`` every capability hashes personal data with) over
+    ``checks.credential_identity``. Without a configured secret it raises ``shared.crypto.KeyUnavailable``.
 
     A plain hash of a school and a student number is reversed by trying every number; without the key it
     cannot be. The key is a lookup key, not a signing key: rotating it orphans the index (re-key first)."""
 
     def __init__(self, settings: IdentitySettings) -> None:
         self.settings = settings
-        self._key: bytes | None = None
-
-    def _secret(self) -> bytes:
-        if self._key is None:
-            local = self.settings.identity_lookup_key.get_secret_value()
-            if local:
-                self._key = local.encode()
-            elif self.settings.identity_lookup_key_secret_id:
-                from aws_lambda_powertools.utilities import parameters
-
-                value = parameters.get_secret(self.settings.identity_lookup_key_secret_id, max_age=3600)
-                if not isinstance(value, str) or len(value) < 32:
-                    raise LookupKeyUnavailable("the lookup key secret is shorter than 32 characters")
-                self._key = value.encode()
-            else:
-                raise LookupKeyUnavailable("set IDENTITY_LOOKUP_KEY_SECRET_ID (or IDENTITY_LOOKUP_KEY locally)")
-        return self._key
 
     def key_for(self, identity_type: IdentityType, fields: Mapping[str, str]) -> str:
-        message = credential_identity(identity_type, fields).encode()
-        return hmac.new(self._secret(), message, hashlib.sha256).hexdigest()
+        keyed = hasher(self.settings.personal_data_hash_secret_id)
+        return keyed.hash(CREDENTIAL, credential_identity(identity_type, fields))
 
 
 # --- registries ------------------------------------------------------------------

@@ -85,3 +85,14 @@ class Registry(Protocol):
     Raises ``RegistryUnavailable`` when the registry cannot answer (the state machine retries it)."""
 
     def lookup(self, identity_type: IdentityType, claimed: dict[str, str]) -> RegistryRecord | None: ...
+
+
+class RealNameHolder(Protocol):
+    """The account holder's verified real-name identity (§5's ``RealNameDirectory``): keyed hashes only."""
+
+    def verified_hashes(self, user_id: str) -> tuple[str, str] | None:
+        """(ID-number hash, name hash) of the user's verified identity; None if not real-name verified."""
+
+    def id_hash(self, id_number: str) -> str: ...
+
+    def name_hash(self, name: str) -> str: ...

@@ -59,7 +59,15 @@ from shared.identity.models import (
     Verification,
     normalize,
 )
-from shared.identity.ports import CredentialKeys, DocumentStore, IdentityStore, Registry, SignalsReader, Workflow
+from shared.identity.ports import (
+    CredentialKeys,
+    DocumentStore,
+    IdentityStore,
+    RealNameHolder,
+    Registry,
+    SignalsReader,
+    Workflow,
+)
 from shared.identity.predictor import Predictor
 from shared.identity.settings import ALLOWED_DOCUMENT_TYPES, IdentitySettings
 
@@ -263,7 +271,7 @@ class WorkflowSteps:
     def __init__(self, store: IdentityStore, settings: IdentitySettings, predictor: Predictor | None = None,
                  registry: Registry | None = None, documents: DocumentStore | None = None,
                  clock: Clock = utcnow, credential_keys: CredentialKeys | None = None,
-                 signals: SignalsReader | None = None) -> None:
+                 signals: SignalsReader | None = None, realname: RealNameHolder | None = None) -> None:
         self.store = store
         self.settings = settings
         self.predictor = predictor
@@ -272,6 +280,25 @@ class WorkflowSteps:
         self.documents = documents
         self.credential_keys = credential_keys
         self.clock = clock
+        self.realname = realname
+
+    def _holder(self, user_id: str, record: RegistryRecord | None, result: MatchResult) -> MatchResult:
+        """§3 verifies the user, not what they typed: a registry match counts only if the record is the
+        account holder's verified real-name identity (keyed hashes of the ID number and the name). Without
+        real-name status (or no §5 directory configured) the claim goes to the document-and-review path."""
+        if not result.matched or record is None:
+            return result
+        hashes = self.realname.verified_hashes(user_id) if self.realname else None
+        if hashes is None:
+            return MatchResult(matched=False, reasons=["REALNAME_REQUIRED"])
+        id_number, name = record.fields.get("id_number"), record.fields.get("name")
+        assert self.realname is not None
+        if not id_number or not name:
+            return MatchResult(matched=False, reasons=["REGISTRY_RECORD_WITHOUT_ID_NUMBER"])
+        if (self.realname.id_hash(id_number), self.realname.name_hash(name)) != hashes:
+            return MatchResult(matched=False, reasons=["REGISTRY_RECORD_NOT_ACCOUNT_HOLDER"])
+        return MatchResult(matched=True, reasons=["REGISTRY_RECORD_IS_ACCOUNT_HOLDER", *result.reasons],
+                           valid_until=result.valid_until)
 
     def _load(self, verification_id: str) -> Verification:
         found = self.store.get_verification(verification_id)
@@ -312,7 +339,7 @@ class WorkflowSteps:
                                                             detail={"registry": t.registry}))
         record = self.registry.lookup(t, v.claimed)  # RegistryUnavailable: the state machine retries
         now = self.clock()
-        result = match(t, v.claimed, record, now.date())
+        result = self._holder(v.user_id, record, match(t, v.claimed, record, now.date()))
         self.store.update_verification(
             verification_id, expect={Status.QUERYING_REGISTRY}, path=["registry"], reasons=result.reasons,
             audit=AuditEvent(at=now, step="registry_checked", detail={"matched": result.matched,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 
 from shared.identity.models import FindingCode
 from shared.settings import BaseSettings
@@ -38,9 +38,9 @@ class IdentitySettings(BaseSettings):
     identity_image_match_max_distance: int = Field(default=12, ge=0, le=15)
     identity_image_index_days: int = Field(default=730, ge=1, le=3650)
     identity_image_max_candidates: int = Field(default=2000, ge=16, le=20000)
-    # The key of the credential index's keyed hash: the secret (Secrets Manager) or, locally, the key itself.
-    identity_lookup_key_secret_id: str = ""
-    identity_lookup_key: SecretStr = SecretStr("")
+    # The platform's personal-data hash key (Secrets Manager; shared.crypto): the credential index's keyed hash
+    # and the comparison with the account holder's real-name identity (§5).
+    personal_data_hash_secret_id: str = ""
 
     @field_validator("identity_auto_reject_findings", mode="before")
     @classmethod
@@ -53,3 +53,5 @@ class IdentitySettings(BaseSettings):
     accounts_table: str = ""
     ledger_table: str = ""
     groups_table: str = ""
+    # §5: the registry record must be the account holder's verified real-name identity (keyed hashes).
+    realname_table: str = ""

@@ -12,7 +12,7 @@ from shared.identity.adapters import (
     StepFunctionsWorkflow,
     TableRegistry,
 )
-from shared.identity.ports import Registry
+from shared.identity.ports import RealNameHolder, Registry
 from shared.identity.predictor import OnnxPredictor
 from shared.identity.repository import DynamoIdentityStore
 from shared.identity.service import ReviewService, VerificationService, WorkflowSteps
@@ -39,6 +39,15 @@ def registry(settings: IdentitySettings) -> Registry:
     return TableRegistry(settings.identity_registry_table)
 
 
+def real_name_holder(settings: IdentitySettings) -> RealNameHolder | None:
+    """§5's directory (through its wiring); None when not configured: the registry path then fails closed."""
+    if not (settings.realname_table and settings.personal_data_hash_secret_id):
+        return None
+    from shared.realname.wiring import directory_for
+
+    return directory_for(settings.realname_table, settings.personal_data_hash_secret_id)
+
+
 @cache
 def verification_service(settings: IdentitySettings) -> VerificationService:
     return VerificationService(store(settings.identity_table),
@@ -59,6 +68,7 @@ def workflow_steps(settings: IdentitySettings) -> WorkflowSteps:
         predictor=predictor(),
         registry=registry(settings) if settings.identity_registry_table or settings.identity_registry_url else None,
         documents=S3DocumentStore(settings.identity_documents_bucket) if settings.identity_documents_bucket else None,
+        realname=real_name_holder(settings),
         credential_keys=HmacCredentialKeys(settings),
         signals=signals_reader(SignalsSettings(
             signals_table=settings.signals_table, accounts_table=settings.accounts_table,

@@ -55,6 +55,13 @@ class SensitiveChange(StrEnum):
     CARD = "CARD"
 
 
+class AttemptKind(StrEnum):
+    """What the cross-user area indexes count: sign-ins (``POST /sessions``) and real-name attempts (§5), apart."""
+
+    SIGN_IN = "SIGN_IN"
+    REAL_NAME = "REAL_NAME"
+
+
 class Direction(StrEnum):
     OUT = "OUT"  # money left the user's account (ledger DEBIT)
     IN = "IN"  # money entered it (ledger CREDIT)
@@ -195,11 +202,13 @@ class Bindings(_Frozen):
 
 
 class RealName(_Frozen):
-    """Reserved for §5 (real-name authentication): status and the identity's birth date once confirmed."""
+    """Written by §5 (real-name authentication) through ``SignalsWriter.real_name_write``, in the transaction
+    that verifies the account: status, when, how, and the identity's birth date (from the ID number)."""
 
-    status: str = "NONE"  # NONE | VERIFIED | ... (§5 owns the values)
+    status: str = "NONE"  # NONE | VERIFIED (§5 owns the values)
     verified_at: datetime | None = None
     birth_date: date | None = None
+    method: str | None = None  # CONFIRMED_PROPOSAL | TYPED_IDENTITY | SEEDED
 
 
 class ActivityProfile(_Frozen):
@@ -321,6 +330,14 @@ class IpReputation(_Frozen):
     @property
     def known_bad(self) -> bool:
         return "KNOWN_BAD" in self.categories
+
+
+class Place(_Frozen):
+    """Where a request comes from, as the indexes key it: the area cell (geohash at the index precision) of the
+    reported location and the /24 or /48 prefix of the source address (``SignalsReader.place_of``)."""
+
+    cell: str | None = None
+    ip_prefix: str | None = None
 
 
 class WindowCount(_Frozen):

@@ -17,9 +17,12 @@ from shared.signals.fold import RawProfile
 from shared.signals.models import (
     AccountRef,
     ActivityProfile,
+    AttemptKind,
     Device,
     IpReputation,
     LedgerFact,
+    Place,
+    RealName,
     SensitiveChange,
     Session,
     SignInAttempt,
@@ -30,6 +33,7 @@ from shared.signals.models import (
     WatchTag,
     WindowCount,
 )
+from shared.writes import GuardedWrite
 
 
 class SignalsReader(Protocol):
@@ -41,23 +45,39 @@ class SignalsReader(Protocol):
     def accounts_on_device(self, device_id: str, window: timedelta) -> list[str]:
         """Users (``sub``) who signed in on this device within ``window`` (most recent first, bounded)."""
 
-    def attempts_in_cell(self, cell: str, window: timedelta) -> WindowCount:
-        """Sign-in attempts (all users) in a coarse area cell (geohash, ``settings.signals_cell_precision``)."""
+    def attempts_in_cell(self, cell: str, window: timedelta, kind: AttemptKind = AttemptKind.SIGN_IN) -> WindowCount:
+        """Attempts of ``kind`` (all users) in a coarse area cell (geohash, ``settings.signals_cell_precision``)."""
 
-    def attempts_from_prefix(self, prefix: str, window: timedelta) -> WindowCount:
-        """Sign-in attempts (all users) from an IP prefix (/24 IPv4, /48 IPv6)."""
+    def attempts_from_prefix(self, prefix: str, window: timedelta,
+                             kind: AttemptKind = AttemptKind.SIGN_IN) -> WindowCount:
+        """Attempts of ``kind`` (all users) from an IP prefix (/24 IPv4, /48 IPv6)."""
 
     def ip_reputation(self, ip: str) -> IpReputation:
         """What the configured CIDR lists (proxy/VPN/hosting, known-bad) say about an address."""
 
+    def place_of(self, lat: float | None, lon: float | None, source_ip: str | None) -> Place:
+        """The area cell and IP prefix the indexes and the profile's ``cells``/``ip_prefixes`` use for a request."""
+
+    def contacts(self, user_id: str, limit: int) -> list[str]:
+        """Account ids of the user's distinct customer counterparties (the ledger's contacts; at most ``limit``)."""
+
 
 class SignalsWriter(Protocol):
-    """Writes other capabilities make to the reserved parts of the profile (§4, §5, §6)."""
+    """Writes other capabilities make to the reserved parts of the profile and the indexes (§4, §5, §6)."""
 
     def trust_device(self, user_id: str, device_id: str) -> Device: ...
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
     def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
         """One answered challenge (§4) into the profile's ``verification`` history (counters added atomically)."""
+
+    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place) -> None:
+        """Count an attempt in the cross-user indexes: the device's accounts, and the cell and prefix buckets of
+        ``kind`` (the same indexes ``accounts_on_device`` / ``attempts_in_cell`` / ``attempts_from_prefix``
+        read)."""
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
+        """The profile's ``real_name`` as a write the caller commits in its own transaction (§5 commits it with
+        the put-once identity claim, so the profile never disagrees with the real-name record)."""
 
 
 class SignInDecider(Protocol):
@@ -116,6 +136,12 @@ class SignalsStore(Protocol):
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
     def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None: ...
 
+    def contacts(self, user_id: str, limit: int) -> list[str]: ...
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite: ...
+
     # cross-user indexes
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]: ...
     def count_buckets(self, key: str, since: datetime) -> int: ...
+    def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
+                       expires_after: timedelta) -> None:
+        """The device index entry and one count in each bucket key's ``bucket`` (what a sign-in also writes)."""

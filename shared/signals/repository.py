@@ -18,8 +18,9 @@ Per user, partition ``USER#<sub>``
                                     ``last_active_at`` (only ever moved forward). ``tag#<TAG>`` (M: by,
                                     reason, at), ``chg#<PHONE|PASSWORD|CARD>`` (time of the last change).
                                     ``verification`` (M, written by §4: attempts, successes, failures,
-                                    last_passed_at, last_strong_at, last_at). Reserved for later issues:
-                                    ``real_name`` (M, §5), ``bindings`` (M, §6).
+                                    last_passed_at, last_strong_at, last_at).
+                                    ``real_name`` (M: status, verified_at, birth_date, method; written by §5
+                                    in its verification transaction).
     ``DAY#<yyyy-mm-dd>``            one local day of ledger activity: ``n``, ``spend``, ``spend_n``
                                     (``ADD``); rolling 30/90-day figures sum the days in the window.
     ``ENTRY#<account>#<tx>#<D|C>``  put-once marker of a projected ledger entry, written in the same
@@ -30,9 +31,12 @@ Per user, partition ``USER#<sub>``
     ``TAGLOG#<at>#<id>``            audit of a watch-list change: tag, action (SET|CLEARED), by, reason, at.
 
 Cross-user indexes (bounded in time: readers ask for a window; items expire after the longest window)
-    ``DEVICE#<device id>`` / ``USER#<sub>``   accounts seen on a device: first_seen, last_seen
+    ``DEVICE#<device id>`` / ``USER#<sub>``   accounts seen on a device (sign-ins and real-name attempts):
+                                              first_seen, last_seen
     ``CELL#<geohash-5>`` / ``T#<bucket start>``   sign-in attempts in an area cell per time bucket: ``n``
     ``PREFIX#<ip prefix>`` / ``T#<bucket start>`` sign-in attempts from an IP prefix per time bucket: ``n``
+    ``CELL#<geohash-5>#<KIND>``, ``PREFIX#<ip prefix>#<KIND>``   the same for other attempt kinds
+                                              (``AttemptKind``: ``REAL_NAME``, §5's sessions)
 """
 
 from __future__ import annotations
@@ -222,13 +226,22 @@ class DynamoSignalsStore(Repository):
                              "network": fact.network.value, "ip_prefix": fact.ip_prefix, "cell": fact.cell,
                              "created_at": iso(fact.at), "expires_at": expires}),
             "ConditionExpression": "attribute_not_exists(pk)"}}, SessionAlreadyExists)
-        device_index = {"Update": {
-            "TableName": self.table, "Key": {"pk": {"S": f"DEVICE#{fact.device_id}"}, "sk": {"S": pk}},
-            "UpdateExpression": "SET last_seen = :t, first_seen = if_not_exists(first_seen, :t), expires_at = :exp",
-            "ExpressionAttributeValues": {":t": {"S": iso(fact.at)}, ":exp": {"N": str(expires)}}}}
         counters = [self._bucket(f"{kind}#{key}", bucket, expires)
                     for kind, key in (("CELL", fact.cell), ("PREFIX", fact.ip_prefix)) if key]
-        transact(self.client, [session, profile], before=[device_index, *counters])
+        transact(self.client, [session, profile],
+                 before=[self._device_seen(fact.device_id, fact.user_id, fact.at, expires), *counters])
+
+    def _device_seen(self, device_id: str, user_id: str, at: datetime, expires: int) -> dict[str, Any]:
+        return {"Update": {
+            "TableName": self.table, "Key": {"pk": {"S": f"DEVICE#{device_id}"}, "sk": {"S": user_pk(user_id)}},
+            "UpdateExpression": "SET last_seen = :t, first_seen = if_not_exists(first_seen, :t), expires_at = :exp",
+            "ExpressionAttributeValues": {":t": {"S": iso(at)}, ":exp": {"N": str(expires)}}}}
+
+    def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
+                       expires_after: timedelta) -> None:
+        expires = _epoch(at + expires_after)
+        transact(self.client, [], before=[self._device_seen(device_id, user_id, at, expires),
+                                          *(self._bucket(key, bucket, expires) for key in keys)])
 
     def _bucket(self, pk: str, bucket: datetime, expires: int) -> dict[str, Any]:
         return {"Update": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": bucket_key(bucket)}},
@@ -252,6 +265,17 @@ class DynamoSignalsStore(Repository):
         d = from_item(got["Item"])
         return Session(session_id=d["session_id"], user_id=user_id, device_id=d["device_id"], trusted_device=False,
                        new_device=False, created_at=datetime.fromisoformat(d["created_at"]))
+
+    def contacts(self, user_id: str, limit: int) -> list[str]:
+        items = self._query(user_pk(user_id), "CONTACT#", "CONTACT#~", limit=limit)
+        return [i["sk"].removeprefix("CONTACT#") for i in items]
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
+        """``real_name`` of the profile, set unconditionally (the caller's own writes carry the conditions)."""
+        return GuardedWrite.failing_with({"Update": {
+            "TableName": self.table, "Key": {"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
+            "UpdateExpression": "SET real_name = :rn",
+            "ExpressionAttributeValues": {":rn": to_attr(real_name.model_dump(mode="json"))}}}, ProfileChanged)
 
     # --- watch-list tags and sensitive changes ----------------------------------------------------
     def _audit_put(self, audit: TagAudit) -> dict[str, Any]:

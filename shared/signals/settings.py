@@ -28,7 +28,7 @@ class SignalsSettings(BaseSettings):
     signals_accounts_on_device_limit: int = Field(default=50, ge=1, le=500)
     # ledger activity: local time of the hour/weekday buckets and days (UTC+8: the wallet's market)
     signals_utc_offset_minutes: int = Field(default=480, ge=-720, le=840)
-    signals_spend_types: str = Field(default="P2P_TRANSFER", pattern=r"^[A-Z_]+(,[A-Z_]+)*$")
+    signals_spend_types: str = Field(default="P2P_TRANSFER", pattern=r"^[A-Z0-9_]+(,[A-Z0-9_]+)*$")
     # the per-entry put-once markers must outlive the stream's retention (24 h) and Lambda's retries
     signals_marker_days: int = Field(default=7, ge=2, le=30)
     # IP reputation lists (a JSON file in the layer; empty = the one that ships with shared/signals)

@@ -16,6 +16,7 @@ import requests
 
 from local_stack import LocalStack
 from local_stack.demo_data import seed_registry
+from local_stack.realname_demo import DEMO_IDENTITIES, DemoIdentity, seed_real_name
 from shared.identity.repository import DynamoIdentityStore
 from tests.conftest import Api, Reply, new_key
 from tests.identity.documents import card_jpeg
@@ -26,6 +27,7 @@ STUDENT = "university_student"  # a history that scores above the student thresh
 WORKER = "young_worker"  # ... and one that scores below it
 CLAIM = {"name": "Li Hua", "school": "Peking University", "student_number": "PKU2024001"}
 JPEG = card_jpeg("conftest")  # a decodable credential image; uploads default to one of their own per attempt
+LI_HUA = DEMO_IDENTITIES[5]  # the real-name identity of the registry's Li Hua (local_stack/demo_data.py)
 
 
 @dataclass
@@ -45,10 +47,14 @@ class Identity:
         seed_registry(self.ddb)
         self.reviewer = Person("reviewer-1", api.token("reviewer-1", "reviewer"))
 
-    def person(self, persona: str | None = STUDENT) -> Person:
+    def person(self, persona: str | None = STUDENT, real_name: DemoIdentity | None = LI_HUA) -> Person:
+        """A user with an activity history who is real-name verified (§5) as ``real_name`` (Li Hua, whose
+        registry record CLAIM names, by default; None: not real-name verified)."""
         sub = f"user-{uuid.uuid4().hex[:8]}"
         if persona is not None:
             write_history(self.ddb, persona_history(persona, above=persona == STUDENT), sub)
+        if real_name is not None:
+            seed_real_name(self.ddb, self.stack.client("secretsmanager"), sub, real_name)
         return Person(sub, self.api.token(sub))
 
     def start(self, who: Person, claimed: dict[str, Any] | None = None, identity_type: str = "student") -> Reply:

@@ -34,7 +34,25 @@ from tests.identity.fakes import (
 
 SETTINGS = IdentitySettings(identity_table="t", identity_document_wait_seconds=600, identity_review_wait_seconds=300)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-RECORD = RegistryRecord(identity_type="student", status="ACTIVE", valid_until=date(2028, 7, 1), fields=CLAIM)
+RECORD = RegistryRecord(identity_type="student", status="ACTIVE", valid_until=date(2028, 7, 1),
+                        fields={**CLAIM, "id_number": "110108200407260049"})
+
+
+class FakeRealName:
+    """§5's directory: users verified as (ID number, name); hashes are plain tagged strings here."""
+
+    def __init__(self, verified: dict[str, tuple[str, str]]) -> None:
+        self.verified = verified
+
+    def id_hash(self, id_number: str) -> str:
+        return "id:" + id_number
+
+    def name_hash(self, name: str) -> str:
+        return "name:" + " ".join(name.casefold().split())
+
+    def verified_hashes(self, user_id: str) -> tuple[str, str] | None:
+        found = self.verified.get(user_id)
+        return (self.id_hash(found[0]), self.name_hash(found[1])) if found else None
 
 
 class World:
@@ -45,9 +63,10 @@ class World:
         self.api = VerificationService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
         self.reviews = ReviewService(self.store, self.workflow, self.documents, SETTINGS, self.clock)
         self.signals = FakeSignals(self.clock)
+        self.realname = FakeRealName({"u1": ("110108200407260049", "Li Hua")})
         self.steps = WorkflowSteps(self.store, SETTINGS, self.predictor, registry or FakeRegistry(RECORD),
                                    self.documents, signals=self.signals, clock=self.clock,
-                                   credential_keys=FakeCredentialKeys())
+                                   credential_keys=FakeCredentialKeys(), realname=self.realname)
 
 
 def test_start_validates_records_and_starts_the_workflow_with_the_configured_waits() -> None:
@@ -165,3 +184,27 @@ def test_a_decision_after_the_review_timed_out_is_refused() -> None:
     with pytest.raises(WaitExpired):
         w.reviews.decide("rev", review_id, Decision.APPROVE, "late")
     assert w.store.reviews[review_id][0].status is ReviewStatus.EXPIRED
+
+
+@pytest.mark.parametrize(("verified", "reason"), [
+    (None, "REALNAME_REQUIRED"),
+    (("110101197808040013", "Zhao Lei"), "REGISTRY_RECORD_NOT_ACCOUNT_HOLDER"),  # someone else's record
+    (("110108200407260049", "Li Wei"), "REGISTRY_RECORD_NOT_ACCOUNT_HOLDER"),
+])
+def test_registry_match_must_be_the_real_name_holder(verified: tuple[str, str] | None, reason: str) -> None:
+    """§3 verifies the user, not what they typed: the typed claim matches the registry, but the record is not
+    the account holder's verified identity (or there is none): no registry pass."""
+    w = World()
+    w.realname.verified = {"u1": verified} if verified else {}
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    out = w.steps.query_registry(vid)
+    assert out["matched"] is False and out["reasons"] == [reason]
+
+
+def test_registry_match_of_the_real_name_holder_passes() -> None:
+    w = World()
+    vid = w.api.start("u1", "student", CLAIM).verification_id
+    w.steps.score(vid)
+    out = w.steps.query_registry(vid)
+    assert out["matched"] is True and out["reasons"] == ["REGISTRY_RECORD_IS_ACCOUNT_HOLDER", "REGISTRY_MATCH"]

@@ -30,7 +30,7 @@ def test_high_score_and_registry_match_verifies_with_the_registry_validity(ident
 
     body = identity.wait_status(who, vid, "VERIFIED")
     assert body["path"] == ["model", "registry"]
-    assert body["reasons"] == ["SCORE_ABOVE_THRESHOLD", "REGISTRY_MATCH"]
+    assert body["reasons"] == ["SCORE_ABOVE_THRESHOLD", "REGISTRY_RECORD_IS_ACCOUNT_HOLDER", "REGISTRY_MATCH"]
     assert body["score"] > body["threshold"] == identity_type("student").threshold
     assert body["model_version"].startswith("student-gbt-")
     assert body["valid_until"] == "2028-07-01"
@@ -38,6 +38,19 @@ def test_high_score_and_registry_match_verifies_with_the_registry_validity(ident
     [tag] = identity.identities(who)
     assert tag["identity_type"] == "student" and tag["valid"] is True and tag["valid_until"] == "2028-07-01"
     assert identity.execution(vid)["status"] == "SUCCEEDED"
+
+
+def test_a_real_name_user_claiming_someone_elses_registry_record_is_refused(identity: Identity) -> None:
+    """§3 verifies the user, not what they typed: the claim matches Li Hua's registry record, but the caller
+    is real-name verified as someone else (or not at all): the document-and-review path, never a pass."""
+    from local_stack.realname_demo import DEMO_IDENTITIES
+
+    for real_name, reason in ((DEMO_IDENTITIES[0], "REGISTRY_RECORD_NOT_ACCOUNT_HOLDER"), (None, "REALNAME_REQUIRED")):
+        who = identity.person(real_name=real_name)
+        vid = identity.start(who).body["verification_id"]
+        body = identity.wait_status(who, vid, "AWAITING_DOCUMENT")
+        assert body["path"] == ["model", "registry", "document"] and reason in body["reasons"]
+        assert "REGISTRY_MATCH" not in body["reasons"]
 
 
 def test_high_score_registry_mismatch_then_document_and_approval(identity: Identity) -> None:

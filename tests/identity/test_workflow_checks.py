@@ -165,7 +165,7 @@ def test_two_reviews_approved_for_one_credential_verify_one_account(identity: Id
 
 def test_checks_that_cannot_run_send_the_document_to_a_person_who_is_told_so(identity: Identity,
                                                                              configure: Any) -> None:
-    configure("IDENTITY_LOOKUP_KEY_SECRET_ID", "")  # the check function cannot key the credential index
+    configure("PERSONAL_DATA_HASH_SECRET_ID", "")  # the check function cannot key the credential index
     who = identity.person(WORKER)
     vid = _to_review_or_end(identity, who, CLAIM)
     review = identity.review_for(vid)

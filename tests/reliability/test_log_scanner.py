@@ -40,6 +40,10 @@ def test_checksums_are_the_standard_ones() -> None:
     assert scan("mobile 13812345678 today") == {"phone"}
     assert scan("order po_0123456789abcdef0123456789abcdef acc_4111111111111111x") == set()  # ids are not PII
     assert scan('{"Timestamp": 1795987033318}') == set()  # a clock is not a card number
+    # a request id whose first groups form a Luhn-valid 16-digit run (found flaking the run) is not a card
+    assert luhn_ok("5846532864414916")
+    assert scan('{"correlation_id":"58465328-6441-4916-a589-ba73d0c1e576"}') == set()
+    assert scan("card 5846-5328-6441-4916 declined") == {"card_number"}  # the same digits as a card are
 
 
 @pytest.mark.parametrize("kind", sorted(SEEDS))

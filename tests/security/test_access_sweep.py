@@ -58,6 +58,7 @@ class Victim:
             "reversal": self._reversal, "verification": self._verification, "review": self._review,
             "user": lambda: self.user.sub, "tag": lambda: "HIGH_RISK", "device": self._device,
             "adaptive_verification": self._adaptive_verification,
+            "photo": self._photo, "challenge": self._challenge, "realname_session": self._realname_session,
         }
 
     def get(self, kind: str) -> str:
@@ -96,6 +97,35 @@ class Victim:
                               token=self.user.token, key=new_key())
         assert reply.status == 201, reply.body
         return device
+
+    def _photo(self) -> str:
+        from training.face_data import ensure_photos
+
+        return base64.b64encode(ensure_photos()["obama"].read_bytes()).decode()
+
+    def _challenge(self) -> str:
+        reply = self.api.call("POST", "/real-name/challenges", token=self.user.token, key=new_key())
+        assert reply.status == 201, reply.body
+        return str(reply.body["challenge_id"])
+
+    def _realname_session(self) -> str:
+        """A real-name session of the victim's: a selfie and the local generator's answer to a fresh challenge
+        (the 2D-replay generator does not answer every random step sequence: a few challenges are drawn)."""
+        replies = []
+        for _ in range(8):
+            challenge = self._challenge()
+            frames = self.api.call("POST", "/local/real-name/liveness-frames",
+                                   {"challenge_id": challenge, "face_image": self.get("photo")})
+            assert frames.status == 200, frames.body
+            reply = self.api.call("POST", "/real-name/sessions", {
+                "face_image": self.get("photo"), "liveness": {"challenge_id": challenge,
+                                                              "frames": frames.body["frames"]},
+                "context": {"device_id": "victim-device-rn", "network": "WIFI"}}, token=self.user.token,
+                key=new_key())
+            if reply.status == 201:
+                return str(reply.body["session_id"])
+            replies.append((reply.status, reply.code))
+        raise AssertionError(f"no real-name session for the victim: {replies}")
 
     def _new_order(self) -> dict[str, Any]:
         reply = self.api.call("POST", "/proxy-orders", {"type": "WITHDRAW", "amount": {"amount": 1_000,

@@ -3,6 +3,7 @@ DynamoDB store applies with update expressions)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, TagNotSet
@@ -10,6 +11,7 @@ from shared.signals.fold import RawProfile, fold_entry
 from shared.signals.models import (
     AccountRef,
     LedgerFact,
+    RealName,
     SensitiveChange,
     Session,
     SignInFact,
@@ -17,13 +19,14 @@ from shared.signals.models import (
     TagRecord,
     WatchTag,
 )
+from shared.writes import GuardedWrite
 
 
 class FakeSignalsStore:
     def __init__(self) -> None:
         self.raw: dict[str, RawProfile] = {}
         self.markers: set[str] = set()
-        self.contacts: set[tuple[str, str]] = set()
+        self.contact_pairs: set[tuple[str, str]] = set()
         self.sessions: dict[tuple[str, str], Session] = {}
         self.audits: list[TagAudit] = []
         self.device_index: dict[str, dict[str, datetime]] = {}
@@ -34,7 +37,7 @@ class FakeSignalsStore:
         return self.raw.setdefault(user_id, RawProfile())
 
     def contact_known(self, user_id: str, counterparty_account_id: str) -> bool:
-        return (user_id, counterparty_account_id) in self.contacts
+        return (user_id, counterparty_account_id) in self.contact_pairs
 
     def touch_last_active(self, user_id: str, at: datetime) -> None:
         raw = self._get(user_id)
@@ -45,13 +48,14 @@ class FakeSignalsStore:
                       expires_after: timedelta) -> bool:
         if f"{fact.user_id}#{fact.entry_key}" in self.markers:
             return False
-        if new_contact and ((fact.user_id, fact.counterparty_account_id) in self.contacts or self.fail_next_contact):
+        pair = (fact.user_id, fact.counterparty_account_id)
+        if new_contact and (pair in self.contact_pairs or self.fail_next_contact):
             self.fail_next_contact = False
-            self.contacts.add((fact.user_id, fact.counterparty_account_id))
+            self.contact_pairs.add((fact.user_id, fact.counterparty_account_id))
             raise ContactAlreadyCounted()
         self.markers.add(f"{fact.user_id}#{fact.entry_key}")
         if new_contact:
-            self.contacts.add((fact.user_id, fact.counterparty_account_id))
+            self.contact_pairs.add((fact.user_id, fact.counterparty_account_id))
         fold_entry(self._get(fact.user_id), fact, local=local, spend=spend, new_contact=new_contact)
         return True
 
@@ -122,6 +126,24 @@ class FakeSignalsStore:
 
     def count_buckets(self, key: str, since: datetime) -> int:
         return sum(n for b, n in self.buckets.get(key, {}).items() if b >= since)
+
+    def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
+                       expires_after: timedelta) -> None:
+        self.device_index.setdefault(device_id, {})[user_id] = at
+        for key in keys:
+            counts = self.buckets.setdefault(key, {})
+            counts[bucket] = counts.get(bucket, 0) + 1
+
+    def contacts(self, user_id: str, limit: int) -> list[str]:
+        return sorted(account for user, account in self.contact_pairs if user == user_id)[:limit]
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
+        """A fake write: ``operation`` is the commit (``tests.realname.fakes`` commits it with its own)."""
+
+        def commit() -> None:
+            self._get(user_id).real_name = real_name
+
+        return GuardedWrite.failing_with(commit, ProfileChanged)
 
 
 class FakeAccounts:

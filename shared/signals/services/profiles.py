@@ -13,11 +13,14 @@ from shared.signals.errors import DeviceNotFound, ProfileChanged, TagNotSet
 from shared.signals.fold import Limits, RawProfile, fold_sign_in, local_time
 from shared.signals.models import (
     ActivityProfile,
+    AttemptKind,
     ClientInfo,
     Device,
     IpReputation,
     LastLocation,
     Network,
+    Place,
+    RealName,
     SensitiveChange,
     Session,
     SignInAttempt,
@@ -30,10 +33,16 @@ from shared.signals.models import (
 )
 from shared.signals.ports import AccountDirectory, IpReputationList, Memberships, SignalsStore, SignInDecider
 from shared.signals.settings import SignalsSettings
-from shared.writes import ConflictingWrite
+from shared.writes import ConflictingWrite, GuardedWrite
 
 Clock = Callable[[], datetime]
 ATTEMPTS = 5  # optimistic retries of a list rewrite (a user's own sign-ins rarely race)
+
+
+def index_key(kind: AttemptKind, dimension: str, key: str) -> str:
+    """The cross-user bucket index of ``kind`` attempts by ``dimension`` (CELL / PREFIX): sign-ins keep the
+    original ``CELL#<cell>`` keys, other kinds have their own (``CELL#<cell>#REAL_NAME``)."""
+    return f"{dimension}#{key}" if kind is AttemptKind.SIGN_IN else f"{dimension}#{key}#{kind.value}"
 
 
 class InvalidWindow(InvalidInput):
@@ -90,17 +99,41 @@ class SignalsService:
         return self.store.count_buckets(key, self._bucket(self._since(window) + timedelta(
             seconds=self.settings.signals_bucket_seconds - 1)))
 
-    def attempts_in_cell(self, cell: str, window: timedelta) -> WindowCount:
+    def attempts_in_cell(self, cell: str, window: timedelta, kind: AttemptKind = AttemptKind.SIGN_IN) -> WindowCount:
         if not geo.is_cell(cell):
             raise InvalidInput("Not a geohash cell.", cell=cell[:12])
         return WindowCount(key=cell, window_seconds=int(window.total_seconds()),
-                           count=self._count(f"CELL#{cell}", window))
+                           count=self._count(index_key(kind, "CELL", cell), window))
 
-    def attempts_from_prefix(self, prefix: str, window: timedelta) -> WindowCount:
+    def attempts_from_prefix(self, prefix: str, window: timedelta,
+                             kind: AttemptKind = AttemptKind.SIGN_IN) -> WindowCount:
         if not geo.is_prefix(prefix):
             raise InvalidInput("Not a /24 (IPv4) or /48 (IPv6) prefix.")
         return WindowCount(key=prefix, window_seconds=int(window.total_seconds()),
-                           count=self._count(f"PREFIX#{prefix}", window))
+                           count=self._count(index_key(kind, "PREFIX", prefix), window))
+
+    def place_of(self, lat: float | None, lon: float | None, source_ip: str | None) -> Place:
+        try:
+            prefix = geo.ip_prefix(source_ip) if source_ip else None
+        except ValueError:
+            prefix = None  # the gateway always gives an address; a test event may not
+        cell = geo.encode(lat, lon, self.settings.signals_cell_precision) if lat is not None and lon is not None \
+            else None
+        return Place(cell=cell, ip_prefix=prefix)
+
+    def contacts(self, user_id: str, limit: int) -> list[str]:
+        return self.store.contacts(user_id, limit)
+
+    # --- SignalsWriter (indexes and the parts other capabilities own) ----------------------------
+    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place) -> None:
+        now = self.clock()
+        keys = [index_key(kind, dimension, key) for dimension, key in (("CELL", place.cell),
+                                                                       ("PREFIX", place.ip_prefix)) if key]
+        self.store.record_attempt(user_id, device_id, keys, now, bucket=self._bucket(now),
+                                  expires_after=self.settings.max_window + timedelta(days=1))
+
+    def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
+        return self.store.real_name_write(user_id, real_name)
 
     def ip_reputation(self, ip: str) -> IpReputation:
         return self.reputation.lookup(ip)
@@ -109,13 +142,10 @@ class SignalsService:
     def sign_in(self, user_id: str, device_id: str, network: Network, client: ClientInfo,
                 lat: float | None = None, lon: float | None = None, source_ip: str | None = None) -> Session:
         now = self.clock()
-        try:
-            prefix = geo.ip_prefix(source_ip) if source_ip else None
-        except ValueError:
-            prefix = None  # the gateway always gives an address; a test event may not
-        cell = location = None
+        place = self.place_of(lat, lon, source_ip)
+        prefix, cell = place.ip_prefix, place.cell
+        location = None
         if lat is not None and lon is not None:
-            cell = geo.encode(lat, lon, self.settings.signals_cell_precision)
             fine = geo.encode(lat, lon, self.settings.signals_location_precision)
             c_lat, c_lon = geo.centre(fine)
             location = LastLocation(cell=fine, lat=c_lat, lon=c_lon, at=now)
