@@ -12,7 +12,7 @@
   ``TransactWriteItems`` touches, to roll back on failure, which makes a
   ledger of n entries cost O(n) per transfer. The patch keeps moto's own
   transaction logic but backs up and restores only the items the transaction
-  names.
+  names, and drops the stream records a cancelled transaction appended.
 * **Queries in O(partition)**: moto 5.2.5 answers every base-table ``Query``
   by sorting all the table's items and filtering on the partition key; the
   patch hands that same code only the queried partition's items (index
@@ -286,11 +286,18 @@ def _item_level_rollback(original: Callable[..., Any]) -> Callable[..., Any]:
 
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
         undo = [b for b in (_backup(backend, entry) for entry in transact_items) if b is not None]
+        # moto writes the items one by one and appends their stream records as it goes: a cancelled transaction
+        # must leave none (on DynamoDB it never appears in the stream). Requests are serialized, so no poller
+        # has read them in between.
+        shards = {id(t.stream_shard): (t.stream_shard, len(t.stream_shard.items))
+                  for t, *_ in undo if getattr(t, "stream_shard", None) is not None}
         try:
             return original(backend, transact_items)
         except Exception:
             for table, h, r, saved in reversed(undo):
                 _restore(table, h, r, saved)
+            for shard, length in shards.values():
+                del shard.items[length:]
             raise
 
     return transact_write_items

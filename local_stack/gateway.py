@@ -51,6 +51,7 @@ class Gateway:
         self._openapi = openapi
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.callbacks: list[dict[str, Any]] = []  # POST /local/callbacks (a partner's callback URL under make run)
 
     def add_routes(self, template: Template, registry: FunctionRegistry) -> None:
         """Serve another template's Api events too (``LocalStack.attach``), with that template's functions."""
@@ -88,7 +89,8 @@ class Gateway:
                                 content_type="application/json")
         return response(environ, start_response)
 
-    def handle(self, request: Request) -> Response:
+    def _local_route(self, request: Request) -> Response | None:
+        """What only the local gateway serves: tokens, the API document and Swagger UI, the callback sink."""
         path = request.path
         if path == "/local/token" and request.method == "POST":
             return self._token(request)
@@ -102,6 +104,18 @@ class Gateway:
             return Response(SWAGGER_HTML, 200, content_type="text/html")
         if path.startswith("/swagger/static/") and request.method == "GET":
             return self._swagger_asset(path.removeprefix("/swagger/static/"))
+        if path == "/local/callbacks":
+            return self._callback_sink(request)
+        return None
+
+    def handle(self, request: Request) -> Response:
+        local = self._local_route(request)
+        if local is not None:
+            return local
+        path = request.path
+        # Served at the root (like a custom domain) and under /<stage>/ (like the execute-api endpoint).
+        if path.startswith(f"/{self.stage}/"):
+            path = path.removeprefix(f"/{self.stage}")
         route, params = self.match(request.method, path)
         if route is None:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 404)
@@ -112,7 +126,7 @@ class Gateway:
             claims = self._authorize(request)
             if claims is None:
                 return self.gateway_response("UNAUTHORIZED", 401)
-        event = self.to_event(request, route, params, claims)
+        event = self.to_event(request, route, params, claims, path)
         result = self._route_registry.get(id(route), self.registry).invoke(route.function, event)
         return self.from_result(result)
 
@@ -136,7 +150,10 @@ class Gateway:
         return {k: v if isinstance(v, str) else str(v) for k, v in claims.items()}
 
     def to_event(self, request: Request, route: Route, params: dict[str, str],
-                 claims: dict[str, Any] | None) -> dict[str, Any]:
+                 claims: dict[str, Any] | None, resource_path: str | None = None) -> dict[str, Any]:
+        """``path`` is the path without the stage; ``requestContext.path`` the path as called (with the stage
+        when the stage was in the URL), as API Gateway sets them; API Gateway adds the X-Forwarded-* headers."""
+        resource_path = resource_path or request.path
         raw = request.get_data(cache=False)
         content_type = request.headers.get("Content-Type", "")
         body: str | None
@@ -150,9 +167,13 @@ class Gateway:
                 body, is_b64 = base64.b64encode(raw).decode(), True
         else:
             body, is_b64 = base64.b64encode(raw).decode(), True
-        headers = {k: v for k, v in request.headers.items()}
+        port = (request.server or ("", None))[1]
+        forwarded = {"X-Forwarded-Proto": request.scheme, "X-Forwarded-Port": str(port or ""),
+                     "X-Forwarded-For": request.remote_addr or "127.0.0.1"}
+        incoming = [(k, v) for k, v in request.headers.items() if k.lower() not in {f.lower() for f in forwarded}]
+        headers = {**dict(incoming), **forwarded}
         mv_headers: dict[str, list[str]] = {}
-        for k, v in request.headers.items():
+        for k, v in [*incoming, *forwarded.items()]:
             mv_headers.setdefault(k, []).append(v)
         query = {k: v[-1] for k, v in request.args.lists()} or None
         mv_query = {k: list(v) for k, v in request.args.lists()} or None
@@ -161,7 +182,7 @@ class Gateway:
             "apiId": "local",
             "resourcePath": route.path,
             "httpMethod": request.method,
-            "path": f"/{self.stage}{quote(request.path)}",
+            "path": quote(request.path),
             "stage": self.stage,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
@@ -174,7 +195,7 @@ class Gateway:
             context["authorizer"] = {"claims": claims}
         return {
             "resource": route.path,
-            "path": request.path,
+            "path": resource_path,
             "httpMethod": request.method,
             "headers": headers or None,
             "multiValueHeaders": mv_headers or None,
@@ -288,6 +309,14 @@ class Gateway:
                             Key={"pk": {"S": f"CHALLENGE#{challenge_id}"}}, ConsistentRead=True).get("Item")
         return [s["S"] for s in item["steps"]["L"]] if item and "steps" in item else None
 
+    def _callback_sink(self, request: Request) -> Response:
+        """A partner callback URL for `make run`: POST records the signed callback, GET lists what arrived."""
+        if request.method == "POST":
+            self.callbacks.append({"headers": dict(request.headers), "body": request.get_data(as_text=True)})
+            del self.callbacks[:-100]
+            return Response("", 204)
+        return Response(json.dumps({"items": self.callbacks}), 200, content_type="application/json")
+
     def phone_owner(self, phone: str) -> str | None:
         """The user whose account holds ``phone`` (the ledger's put-once phone claim), read from the emulator."""
         import boto3
@@ -298,7 +327,7 @@ class Gateway:
             return None
         ddb = boto3.client("dynamodb")
         item = ddb.get_item(TableName=table, Key={"pk": {"S": f"PHONE#{phone}"}}, ConsistentRead=True).get("Item")
-        if not item or "owner" not in item or item.get("released", {}).get("BOOL"):  # a number changed away
+        if not item or "owner" not in item or item.get("released", {}).get("BOOL"):  # released: changed away or closed
             return None
         return str(item["owner"]["S"])
 

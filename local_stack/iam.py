@@ -173,6 +173,8 @@ class Policy:
 
 
 # --- what a call needs -----------------------------------------------------------------------------------------
+_KMS_ALIASES: dict[str, str] = {}  # alias name -> the ARN of the template key it names (AccessGuard.add_template)
+
 def _table_arn(name: str, index: str | None = None) -> str:
     arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
     return f"{arn}/index/{index}" if index else arn
@@ -195,22 +197,22 @@ def _queue_arn(url: str) -> str:
     return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{url.rstrip('/').rsplit('/', 1)[-1]}"
 
 
-def _named_arn(prefix: str) -> Any:
-    """A resolver for calls naming their resource by name or ARN (``prefix`` + name when it is a name)."""
-    return lambda name: name if name.startswith("arn:") else prefix + name
+def _arn_or(prefix: str, *, aliases: dict[str, str] | None = None) -> Any:
+    """A name as its ARN (``prefix`` + name), an ARN as given; ``aliases`` first (KMS aliases name their key)."""
+    def arn(value: str) -> str:
+        if value.startswith("arn:"):
+            return value
+        return (aliases or {}).get(value, prefix + value)
+    return arn
 
 
-def _kms_arn(key: str) -> str | None:  # an alias would need its target: not used by this platform
-    return key if key.startswith("arn:") else None if key.startswith("alias/") \
-        else f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}"
-
-
-# service -> (the request parameter naming the resource, its ARN)
+# service: (the parameter naming the resource, how its value becomes the ARN IAM authorizes)
 _NAMED_RESOURCES: dict[str, tuple[str, Any]] = {
-    "secretsmanager": ("SecretId", _named_arn(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:")),
+    "secretsmanager": ("SecretId", _arn_or(f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:")),
     "sqs": ("QueueUrl", _queue_arn),
-    "kms": ("KeyId", _kms_arn),
-    "lambda": ("FunctionName", _named_arn(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:")),
+    # IAM authorizes the key, also when called by its alias
+    "kms": ("KeyId", _arn_or(f"arn:aws:kms:{REGION}:{ACCOUNT}:key/", aliases=_KMS_ALIASES)),
+    "lambda": ("FunctionName", _arn_or(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:")),
 }
 
 
@@ -221,10 +223,8 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
         return [b if b.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{b}"
                 for b in sorted(buses)]
     if service == "states":
-        for key in ("stateMachineArn", "executionArn", "activityArn"):
-            if key in params:
-                return [str(params[key])]
-        return [None]
+        return [next((str(params[k]) for k in ("stateMachineArn", "executionArn", "activityArn") if k in params),
+                     None)]
     if service == "s3" and "Bucket" in params:
         obj = params.get("Key")
         return [f"arn:aws:s3:::{params['Bucket']}" + (f"/{obj}" if obj else "")]
@@ -271,6 +271,10 @@ class AccessGuard:
         self._lock = threading.Lock()
 
     def add_template(self, template: Template) -> None:
+        for logical_id, res in template.of_type("AWS::KMS::Alias").items():
+            target = (res.get("Properties") or {}).get("TargetKeyId")
+            if isinstance(target, dict) and target.get("Ref") in template.resources:
+                _KMS_ALIASES[template.ref(logical_id)] = template.arn(target["Ref"])
         for logical_id in template.of_type("AWS::Serverless::Function"):
             self.policies[logical_id] = Policy.of(function_statements(template, logical_id))
 

@@ -33,7 +33,7 @@ NOT_EMULATED = frozenset({
 _PROVISIONED = frozenset({
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::SNS::Subscription",
     "AWS::Logs::LogGroup", "AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::Serverless::StateMachine",
-    "AWS::KMS::Key",
+    "AWS::KMS::Key", "AWS::KMS::Alias",
 })
 _QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "FifoQueue",
                      "SqsManagedSseEnabled", "KmsMasterKeyId", "ReceiveMessageWaitTimeSeconds")
@@ -213,7 +213,22 @@ def _secrets(template: Template, endpoint: str, resources: Resources) -> list[st
 
 
 def _keys(template: Template, endpoint: str, resources: Resources) -> list[str]:
-    return [create_kms_key(template, lid, endpoint) for lid in resources]
+    """KMS keys with the template's stable ids (``create_kms_key``); functions may name a key by alias (``!Ref`` of
+    an ``AWS::KMS::Alias`` is its name), so aliases are created after their keys."""
+    kms = client("kms", endpoint)
+    key_ids = {lid: create_kms_key(template, lid, endpoint) for lid, res in resources.items()
+               if res.get("Type") == "AWS::KMS::Key"}
+    for lid, res in resources.items():
+        if res.get("Type") == "AWS::KMS::Alias":
+            target = (res.get("Properties") or {})["TargetKeyId"]
+            target_lid = target.get("Ref") if isinstance(target, dict) else None
+            if target_lid not in key_ids:
+                raise TemplateError(f"{lid}: TargetKeyId must be a !Ref to a key of the template")
+            try:
+                kms.create_alias(AliasName=template.ref(lid), TargetKeyId=key_ids[target_lid])
+            except kms.exceptions.AlreadyExistsException:
+                kms.update_alias(AliasName=template.ref(lid), TargetKeyId=key_ids[target_lid])
+    return list(key_ids)
 
 
 def _state_machines(template: Template, endpoint: str, resources: Resources) -> list[str]:
@@ -236,7 +251,7 @@ _PROVISIONERS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
     ("log_groups", ("AWS::Logs::LogGroup",), _log_groups),
     ("buses", ("AWS::Events::EventBus",), _buses),
     ("secrets", ("AWS::SecretsManager::Secret",), _secrets),
-    ("keys", ("AWS::KMS::Key",), _keys),
+    ("keys", ("AWS::KMS::Key", "AWS::KMS::Alias"), _keys),
     ("state_machines", ("AWS::Serverless::StateMachine",), _state_machines),
 )
 

@@ -21,6 +21,10 @@ ACCOUNT = "123456789012"
 STACK = "wallet-local"
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+# Parameter values of the local stack (`make run` and the tests) where the AWS defaults do not fit a laptop: a
+# 60-second bank confirmation window, http callbacks to loopback, users in a table (no Cognito emulation).
+LOCAL_PARAMETERS = {"BindingConfirmationTimeoutSeconds": "60", "PartnerCallbacksInsecure": "true",
+                    "UserDirectory": "table"}
 
 
 def kms_key_id(logical_id: str) -> str:
@@ -113,6 +117,7 @@ class Template:
         # What the template itself says differs locally (Metadata.LocalStack.Parameters), then the caller's.
         local = ((self.doc.get("Metadata") or {}).get("LocalStack") or {}).get("Parameters") or {}
         self.parameters.update({str(k): str(v) for k, v in local.items()})
+        self.parameters.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in self.parameters})
         self.parameters.update(parameters or {})
         self.globals = (self.doc.get("Globals") or {}).get("Function", {})
         self.conditions: dict[str, Any] = self.doc.get("Conditions") or {}
@@ -162,6 +167,8 @@ class Template:
         if name not in self.resources:
             raise TemplateError(f"!Ref to unknown name {name!r}")
         rtype = self.resources[name]["Type"]
+        if rtype == "AWS::KMS::Alias":  # CloudFormation's Ref of an alias is its name (alias/...)
+            return str(self.resolve((self.resources[name].get("Properties") or {})["AliasName"]))
         if rtype in ("AWS::Serverless::StateMachine", "AWS::SQS::Queue", "AWS::Serverless::LayerVersion",
                      "AWS::SNS::Topic"):
             if rtype == "AWS::SQS::Queue":

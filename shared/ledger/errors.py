@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from shared.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound
 
 
 class InvalidAmount(InvalidInput):
@@ -58,3 +58,14 @@ class DuplicateTransaction(Conflict):
 class PhoneInUse(AlreadyExists):
     code = "PHONE_IN_USE"
     default_message = "This phone number belongs to another payment account."
+
+
+class SecurityAuthenticationRequired(Forbidden):
+    code = "SECURITY_AUTHENTICATION_REQUIRED"
+    default_message = ("A card was bound to this account by a bank: pass a verification for BINDING_FIRST_USE "
+                       "before the first operation.")
+
+
+class AccountNotPending(Conflict):
+    code = "ACCOUNT_NOT_PENDING"
+    default_message = "The account is not waiting for a binding."

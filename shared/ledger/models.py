@@ -32,6 +32,9 @@ class AccountStatus(StrEnum):
     ACTIVE = "ACTIVE"
     FROZEN = "FROZEN"
     CLOSED = "CLOSED"
+    # Registered by a bank-initiated binding (SPEC §6) and not usable yet: neither debited nor credited (the
+    # ledger's conditions require ACTIVE) until the binding completes; closed if the binding fails.
+    PENDING_BINDING = "PENDING_BINDING"
 
 
 class Direction(StrEnum):
@@ -50,6 +53,10 @@ class Account(BaseModel):
     balance: int = 0
     allow_negative: bool = False
     phone: str | None = None  # E.164; the user's Cognito phone_number, unique across accounts
+    # Set by a bank-initiated binding (SPEC §6): the binding whose first-use security authentication is still
+    # due. While set, the account is not debited (a condition of the ledger's debit) and services refuse the
+    # user's other first operations; a §4 verification for BINDING_FIRST_USE removes it.
+    security_auth_required: str | None = None
     created_at: datetime
 
     @property

@@ -41,6 +41,16 @@ class LedgerStore(Protocol):
     def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
         """Release the account's phone claim, claim ``new_phone`` (``PhoneInUse`` when another account holds it)
         and set it on the account (if its phone is still the one read), with ``writes``, in one transaction."""
+    def activate_for_binding(self, account_id: str, binding_id: str) -> None:
+        """PENDING_BINDING or ACTIVE -> ACTIVE with ``security_auth_required = binding_id``. Raises
+        ``AccountNotFound`` or ``AccountFrozen`` (frozen or closed)."""
+
+    def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
+        """Remove the first-use gate (only ``binding_id``'s when given); False when it was not set."""
+
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
+        """PENDING_BINDING (or gated by ``binding_id``) with balance 0 -> CLOSED, releasing its owner and phone
+        claims; no-op when CLOSED. Raises ``AccountNotPending`` otherwise."""
 
     def apply(self, tx: Transaction, note: str | None = None, writes: Sequence[GuardedWrite] = (),
               credit_kinds: Collection[AccountKind] | None = None) -> None:

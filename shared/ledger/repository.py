@@ -7,8 +7,10 @@ Accounts table (``pk``)
     ``OWNER#<sub>``    put-once claim: one customer account per user
     ``PHONE#<e164>``   put-once claim: a phone number belongs to one account (CONTRACTS.md)
 
-A claim is taken again only once ``released`` (the phone was changed away from it, SPEC §4): nothing is ever
-deleted from the Accounts table.
+A claim is taken again only once ``released`` (the phone was changed away from it, SPEC §4, or the account it
+named was opened by a bank binding that failed and was closed unused, SPEC §6): nothing is ever deleted from the
+Accounts table.
+
 A scan of ``ACCOUNT#`` items, batch reads of accounts and the sum of an account's entries serve reconciliation
 (``LedgerAudit``).
 
@@ -29,17 +31,21 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.clock import iso
-from shared.dynamo import Repository, from_item, to_item
+from shared.dynamo import Repository, from_item, is_condition_failure, to_item
 from shared.errors import AlreadyExists, Conflict
 from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
     AccountNotFound,
     AccountNotPayable,
+    AccountNotPending,
     CurrencyMismatch,
     InsufficientFunds,
     PhoneInUse,
+    SecurityAuthenticationRequired,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
@@ -67,6 +73,7 @@ def _account_from_plain(d: Mapping[str, Any]) -> Account:
         balance=int(d["balance"]),
         allow_negative=bool(d.get("allow_negative", False)),
         phone=d.get("phone"),
+        security_auth_required=d.get("security_auth_required"),
         created_at=datetime.fromisoformat(d["created_at"]),
     )
 
@@ -127,7 +134,7 @@ class DynamoLedgerStore(Repository):
         writes = [GuardedWrite.failing_with(self._put_once(item), lambda: taken)]
         if unique_owner:
             claim = to_item({"pk": f"OWNER#{account.owner}", "entity": "OWNER", "account_id": account.account_id})
-            writes.append(GuardedWrite.failing_with(self._put_once(claim), AccountAlreadyExists))
+            writes.append(GuardedWrite.failing_with(self._claim(claim), AccountAlreadyExists))
         if account.phone:
             phone = to_item({"pk": f"PHONE#{account.phone}", "entity": "PHONE", "account_id": account.account_id,
                              "owner": account.owner})
@@ -139,7 +146,7 @@ class DynamoLedgerStore(Repository):
                         "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def _claim(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Put-once, unless the previous holder's claim was released."""
+        """Put-once, unless the previous holder's claim was released (changed away, or its account closed unused)."""
         return {"Put": {"TableName": self.accounts_table, "Item": item,
                         "ConditionExpression": "attribute_not_exists(pk) OR released = :yes",
                         "ExpressionAttributeValues": {":yes": {"BOOL": True}}}}
@@ -176,19 +183,84 @@ class DynamoLedgerStore(Repository):
         transact(self.client, guarded)
         return account.model_copy(update={"phone": new_phone})
 
+    # --- bank-initiated binding (SPEC §6) -------------------------------------------
+    def activate_for_binding(self, account_id: str, binding_id: str) -> None:
+        """PENDING_BINDING (or ACTIVE) -> ACTIVE with the binding's first-use gate set."""
+        try:
+            self.client.update_item(
+                TableName=self.accounts_table, Key=account_key(account_id),
+                UpdateExpression="SET #st = :active, security_auth_required = :binding",
+                ConditionExpression="attribute_exists(pk) AND #st IN (:pending, :active)",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":active": {"S": AccountStatus.ACTIVE.value},
+                                           ":pending": {"S": AccountStatus.PENDING_BINDING.value},
+                                           ":binding": {"S": binding_id}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old: Any = exc.response.get("Item")
+            if not old:
+                raise AccountNotFound(account_id=account_id) from exc
+            raise AccountFrozen(account_id=account_id, status=from_item(old).get("status")) from exc
+
+    def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
+        """Lift the first-use gate (of ``binding_id`` when given); False when it was not set."""
+        condition = "attribute_exists(security_auth_required)"
+        values: dict[str, Any] = {}
+        if binding_id:
+            condition = "security_auth_required = :binding"
+            values = {":binding": {"S": binding_id}}
+        try:
+            self.client.update_item(TableName=self.accounts_table, Key=account_key(account_id),
+                                    UpdateExpression="REMOVE security_auth_required",
+                                    ConditionExpression=condition,
+                                    **({"ExpressionAttributeValues": values} if values else {}))
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
+        """Close an account opened for a binding and never used (PENDING_BINDING, or activated by ``binding_id``
+        whose gate is still up; balance 0) and release its owner and phone claims, in one transaction; a no-op
+        when it is already closed."""
+        if account.status is AccountStatus.CLOSED:
+            return
+        close = {"Update": {
+            "TableName": self.accounts_table, "Key": account_key(account.account_id),
+            "UpdateExpression": "SET #st = :closed, closed_reason = :reason REMOVE security_auth_required",
+            "ConditionExpression": "balance = :zero AND (#st = :pending OR security_auth_required = :binding)",
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": {":closed": {"S": AccountStatus.CLOSED.value},
+                                          ":pending": {"S": AccountStatus.PENDING_BINDING.value},
+                                          ":binding": {"S": binding_id or "-"},
+                                          ":reason": {"S": reason}, ":zero": {"N": "0"}}}}
+
+        def release(key: str) -> dict[str, Any]:
+            return {"Update": {"TableName": self.accounts_table, "Key": {"pk": {"S": key}},
+                               "UpdateExpression": "SET released = :yes",
+                               "ConditionExpression": "account_id = :id",
+                               "ExpressionAttributeValues": {":yes": {"BOOL": True},
+                                                             ":id": {"S": account.account_id}}}}
+
+        not_pending = AccountNotPending(account_id=account.account_id)
+        writes = [GuardedWrite.failing_with(close, lambda: not_pending)]
+        claims = [f"OWNER#{account.owner}"] + ([f"PHONE#{account.phone}"] if account.phone else [])
+        for key in claims:
+            if self._claimed(key) == account.account_id:
+                writes.append(GuardedWrite.failing_with(release(key), lambda: not_pending))
+        transact(self.client, writes)
+
     def get_account(self, account_id: str) -> Account | None:
         resp = self.client.get_item(TableName=self.accounts_table, Key=account_key(account_id), ConsistentRead=True)
         item = resp.get("Item")
         return _account_from_item(item) if item else None
 
     def find_account_by_owner(self, owner: str) -> Account | None:
-        resp = self.client.get_item(
-            TableName=self.accounts_table, Key={"pk": {"S": f"OWNER#{owner}"}}, ConsistentRead=True
-        )
-        claim = resp.get("Item")
-        if not claim:
-            return None
-        return self.get_account(claim["account_id"]["S"])
+        account_id = self._claimed(f"OWNER#{owner}")
+        return self.get_account(account_id) if account_id else None
 
     def find_account_by_phone(self, phone: str) -> Account | None:
         account_id = self._claimed(f"PHONE#{phone}")
@@ -251,7 +323,7 @@ class DynamoLedgerStore(Repository):
                 "Key": account_key(tx.debit_account_id),
                 "UpdateExpression": "SET balance = balance - :amt",
                 "ConditionExpression": "attribute_exists(pk) AND #st = :active AND currency = :cur"
-                " AND (balance >= :amt OR allow_negative = :yes)",
+                " AND (balance >= :amt OR allow_negative = :yes) AND attribute_not_exists(security_auth_required)",
                 "ExpressionAttributeNames": {"#st": "status"},
                 "ExpressionAttributeValues": {":amt": amount, ":cur": currency, ":active": active,
                                               ":yes": {"BOOL": True}},
@@ -363,6 +435,8 @@ def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debi
         return AccountNotPayable(account_id=account_id)
     if account.status is not AccountStatus.ACTIVE:
         return AccountFrozen(account_id=account_id, status=account.status.value)
+    if is_debit and account.security_auth_required:
+        return SecurityAuthenticationRequired(account_id=account_id)
     if account.currency != tx.amount.currency:
         return CurrencyMismatch(account_id=account_id, account_currency=account.currency)
     if is_debit:

@@ -18,14 +18,18 @@ from datetime import datetime
 from shared.clock import utcnow
 from shared.errors import AlreadyExists, InvalidPageToken, TemporarilyUnavailable
 from shared.ledger.errors import (
+    AccountAlreadyExists,
     AccountNotFound,
     AccountNotPayable,
+    AccountNotPending,
     DuplicateTransaction,
     InvalidAmount,
+    PhoneInUse,
     SameAccountTransfer,
+    SecurityAuthenticationRequired,
     UnsupportedCurrency,
 )
-from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, EntryPage, Transaction
+from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, AccountStatus, EntryPage, Transaction
 from shared.ledger.ports import (
     GuardedWrite,
     LedgerStore,
@@ -173,6 +177,50 @@ class AccountService:
                           created_at=self.ledger.clock())
         self.store.create_account(account, unique_owner=True)
         return account
+
+    # --- bank-initiated binding (SPEC §6) -----------------------------------------
+    def register_for_binding(self, account_id: str, owner: str, phone: str, currency: str | None = None) -> Account:
+        """Open ``owner``'s account for a bank binding, ``PENDING_BINDING`` (not usable yet), under a caller-chosen
+        id so that a retried registration finds the account it already opened instead of opening another: the
+        existing account is returned when it is this owner's. Raises ``AccountAlreadyExists`` (the user has another
+        account) or ``PhoneInUse``."""
+        currency = currency or self.ledger.settings.default_currency
+        account = Account(account_id=account_id, owner=owner, currency=currency, phone=phone,
+                          status=AccountStatus.PENDING_BINDING, created_at=self.ledger.clock())
+        try:
+            self.store.create_account(account, unique_owner=True)
+        except AlreadyExists as exc:
+            if isinstance(exc, AccountAlreadyExists | PhoneInUse):
+                raise
+            existing = self.store.get_account(account_id)
+            if existing is None or existing.owner != owner:
+                raise
+            return existing
+        return account
+
+    def activate_for_binding(self, account_id: str, binding_id: str) -> None:
+        self.store.activate_for_binding(account_id, binding_id)
+
+    def close_unused(self, account_id: str, reason: str, binding_id: str | None = None) -> bool:
+        """Close an account a failed binding opened, if it is still pending (or only activated by ``binding_id``,
+        gate still up) and empty; False if it was not."""
+        account = self.store.get_account(account_id)
+        if account is None:
+            return False
+        try:
+            self.store.close_pending(account, reason, binding_id)
+        except AccountNotPending:
+            return False
+        return True
+
+    def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
+        return self.store.clear_security_auth(account_id, binding_id)
+
+    def require_authenticated(self, account: Account) -> None:
+        """Refuse an operation of the account's user while a bank binding's first-use verification is due (for
+        operations that debit nothing; debits are refused by the ledger's own condition)."""
+        if account.security_auth_required:
+            raise SecurityAuthenticationRequired(account_id=account.account_id)
 
     def my_account(self, owner: str) -> Account:
         account = self.store.find_account_by_owner(owner)

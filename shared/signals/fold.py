@@ -20,6 +20,7 @@ from shared.signals.models import (
     TX_TYPES,
     WEEKDAYS,
     ActivityProfile,
+    BindingFact,
     Bindings,
     CellSeen,
     DayActivity,
@@ -71,11 +72,11 @@ class RawProfile(BaseModel):
     sensitive_changes: dict[SensitiveChange, datetime] = Field(default_factory=dict)
     real_name: RealName = Field(default_factory=RealName)
     verification: VerificationHistory = Field(default_factory=VerificationHistory)
-    bindings: Bindings = Field(default_factory=Bindings)
+    binding_facts: list[BindingFact] = Field(default_factory=list)
 
     def to_profile(self, user_id: str, as_of: datetime, today: date, *, account_id: str | None = None,
                    account_created_at: datetime | None = None, group_count: int = 0,
-                   window_days: int = 90) -> ActivityProfile:
+                   window_days: int = 90, max_bindings: int = 20) -> ActivityProfile:
         first = today.toordinal() - window_days + 1
         days = tuple(d for _, d in sorted(self.days.items()) if d.day.toordinal() >= first)
         return ActivityProfile(
@@ -86,7 +87,7 @@ class RawProfile(BaseModel):
             group_count=group_count, login_count=self.login_count, last_login_at=self.last_login_at,
             devices=tuple(self.devices), ip_prefixes=tuple(self.ip_prefixes), cells=tuple(self.cells),
             last_location=self.last_location, networks=dict(self.networks),
-            verification=self.verification, bindings=self.bindings,
+            verification=self.verification, bindings=Bindings.of(self.binding_facts, max_bindings),
         )
 
 

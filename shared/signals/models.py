@@ -15,7 +15,7 @@ what the platform really sees:
   trusted flag), recent IP prefixes (/24, /48: never full addresses), recent coarse location cells with the
   last location and its time, counts per network type;
 * **verification history**: answered challenges, written by §4 (adaptive verification), which also marks devices
-  trusted and records phone and password changes; **bindings**: reserved, written by §6.
+  trusted and records phone and password changes; **bindings**: written by §6 (``record_binding``).
 
 Every list is bounded by configuration (``SignalsSettings``); windows are checked by time on read, never by
 DynamoDB TTL (TTL only garbage-collects).
@@ -194,11 +194,49 @@ class VerificationHistory(_Frozen):
     last_at: datetime | None = None
 
 
-class Bindings(_Frozen):
-    """Reserved for §6 (bank-initiated binding)."""
+class BindingState(StrEnum):
+    ACTIVE = "ACTIVE"
+    UNBOUND = "UNBOUND"
 
-    count: int = 0
+
+class BindingFact(_Frozen):
+    """One bank-initiated binding as §6 recorded it (written by the binding saga and the unbind route through
+    ``SignalsWriter.record_binding``: trusted information, not what a client claims). Ids, bank and card type only:
+    no card token, last digits, phone or ID number."""
+
+    binding_id: str
+    partner_id: str
+    bank_name: str
+    card_type: str  # DEBIT | CREDIT
+    account_id: str
+    state: BindingState
+    bound_at: datetime
+    first_use_verified_at: datetime | None = None  # the strong BINDING_FIRST_USE verification (§4) passed
+    unbound_at: datetime | None = None
+
+
+class Bindings(_Frozen):
+    """§6 (bank-initiated binding): the user's bindings, most recently bound first (at most
+    ``signals_max_bindings`` listed; the counts cover all of them)."""
+
+    count: int = 0  # active bindings
+    ever: int = 0  # every binding recorded, unbound ones included
+    unbound: int = 0
     last_bound_at: datetime | None = None
+    last_unbound_at: datetime | None = None
+    first_use_pending: bool = False  # an active binding whose first-use verification has not passed yet
+    items: tuple[BindingFact, ...] = ()
+
+    @classmethod
+    def of(cls, facts: list[BindingFact], limit: int) -> Bindings:
+        ordered = sorted(facts, key=lambda f: (f.bound_at, f.binding_id), reverse=True)
+        active = [f for f in ordered if f.state is BindingState.ACTIVE]
+        unbound = [f.unbound_at for f in ordered if f.state is BindingState.UNBOUND and f.unbound_at]
+        return cls(count=len(active), ever=len(ordered), unbound=len(ordered) - len(active),
+                   last_bound_at=ordered[0].bound_at if ordered else None,
+                   last_unbound_at=max(unbound) if unbound else None,
+                   first_use_pending=any(f.first_use_verified_at is None for f in active),
+                   items=tuple(ordered[:limit]))
 
 
 class RealName(_Frozen):

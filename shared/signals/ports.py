@@ -18,6 +18,7 @@ from shared.signals.models import (
     AccountRef,
     ActivityProfile,
     AttemptKind,
+    BindingFact,
     Device,
     IpReputation,
     LedgerFact,
@@ -69,6 +70,9 @@ class SignalsWriter(Protocol):
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
     def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
         """One answered challenge (§4) into the profile's ``verification`` history (counters added atomically)."""
+    def record_binding(self, user_id: str, fact: BindingFact) -> None:
+        """Record a bank binding's state (§6), keyed by its id: idempotent, and never backwards (an UNBOUND
+        binding stays unbound, a passed first-use verification stays passed)."""
 
     def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place) -> None:
         """Count an attempt in the cross-user indexes: the device's accounts, and the cell and prefix buckets of
@@ -135,6 +139,9 @@ class SignalsStore(Protocol):
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
     def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None: ...
+    def put_binding(self, user_id: str, fact: BindingFact) -> bool:
+        """Write the fact unless the stored one is further along (see ``SignalsWriter.record_binding``); False
+        when the stored one was kept."""
 
     def contacts(self, user_id: str, limit: int) -> list[str]: ...
     def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite: ...

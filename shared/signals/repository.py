@@ -21,6 +21,9 @@ Per user, partition ``USER#<sub>``
                                     last_passed_at, last_strong_at, last_at).
                                     ``real_name`` (M: status, verified_at, birth_date, method; written by §5
                                     in its verification transaction).
+                                    ``bind#<binding id>`` (M: a §6 binding's fact: partner_id, bank_name,
+                                    card_type, account_id, state ACTIVE|UNBOUND, bound_at,
+                                    first_use_verified_at, unbound_at; replaced only forwards).
     ``DAY#<yyyy-mm-dd>``            one local day of ledger activity: ``n``, ``spend``, ``spend_n``
                                     (``ADD``); rolling 30/90-day figures sum the days in the window.
     ``ENTRY#<account>#<tx>#<D|C>``  put-once marker of a projected ledger entry, written in the same
@@ -61,7 +64,8 @@ from shared.signals.fold import RawProfile, type_key
 from shared.signals.models import (
     HOURS,
     WEEKDAYS,
-    Bindings,
+    BindingFact,
+    BindingState,
     CellSeen,
     DayActivity,
     Device,
@@ -329,6 +333,31 @@ class DynamoSignalsStore(Repository):
                                 ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"},
                                                            ":t": {"S": iso(at)}})
 
+    def put_binding(self, user_id: str, fact: BindingFact) -> bool:
+        """``bind#<id>`` replaced only forwards: ACTIVE -> ACTIVE with first use verified -> UNBOUND."""
+        names = {"#b": f"bind#{fact.binding_id}"}
+        values: dict[str, Any] = {":fact": to_attr(fact.model_dump(mode="json", exclude={"binding_id"},
+                                                                   exclude_none=True))}
+        kwargs: dict[str, Any] = {}
+        if fact.state is BindingState.ACTIVE:
+            names["#st"] = "state"
+            values[":active"] = {"S": BindingState.ACTIVE.value}
+            kwargs["ConditionExpression"] = "attribute_not_exists(#b) OR #b.#st = :active"
+            if fact.first_use_verified_at is None:
+                names["#fu"] = "first_use_verified_at"
+                kwargs["ConditionExpression"] = \
+                    "attribute_not_exists(#b) OR (#b.#st = :active AND attribute_not_exists(#b.#fu))"
+        try:
+            self.client.update_item(
+                TableName=self.table, Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
+                UpdateExpression="SET #b = :fact", ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                **kwargs)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False  # the stored fact is further along
+            raise
+        return True
+
     # --- cross-user indexes -----------------------------------------------------------------------
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]:
         items = self._query(f"DEVICE#{device_id}", "USER#", "USER#~")
@@ -358,7 +387,7 @@ def _raw_from_item(d: Mapping[str, Any]) -> RawProfile:
     raw.ip_prefixes = [PrefixSeen.model_validate(x) for x in d.get("ip_prefixes", [])]
     raw.cells = [CellSeen.model_validate(x) for x in d.get("cells", [])]
     for attr, model in (("last_location", LastLocation), ("real_name", RealName),
-                        ("verification", VerificationHistory), ("bindings", Bindings)):
+                        ("verification", VerificationHistory)):
         if d.get(attr):
             setattr(raw, attr, model.model_validate(d[attr]))
     return raw
@@ -377,3 +406,5 @@ def _fold_counter(raw: RawProfile, kind: str, rest: str, value: Any) -> None:
                                              set_at=datetime.fromisoformat(value["at"]))
     elif kind == "chg" and rest in SensitiveChange.__members__:
         raw.sensitive_changes[SensitiveChange(rest)] = datetime.fromisoformat(value)
+    elif kind == "bind" and isinstance(value, Mapping):
+        raw.binding_facts.append(BindingFact.model_validate({**value, "binding_id": rest}))

@@ -16,6 +16,8 @@ from shared.signals.models import (
     HOURS,
     WEEKDAYS,
     ActivityProfile,
+    BindingFact,
+    Bindings,
     CellSeen,
     Device,
     LastLocation,
@@ -183,6 +185,35 @@ class VerificationHistoryResponse(BaseModel):
     last_passed_at: datetime | None
     last_strong_at: datetime | None
     last_at: datetime | None
+class BindingSeen(BaseModel):
+    binding_id: str
+    bank_name: str
+    card_type: str
+    state: str = Field(description="ACTIVE or UNBOUND.")
+    bound_at: datetime
+    first_use_verified_at: datetime | None
+    unbound_at: datetime | None
+
+    @classmethod
+    def of(cls, f: BindingFact) -> BindingSeen:
+        return cls(binding_id=f.binding_id, bank_name=f.bank_name, card_type=f.card_type, state=f.state.value,
+                   bound_at=f.bound_at, first_use_verified_at=f.first_use_verified_at, unbound_at=f.unbound_at)
+
+
+class BindingsResponse(BaseModel):
+    """Cards that banks bound to the account (SPEC §6), as the binding saga and unbinding recorded them."""
+
+    active: int
+    ever: int
+    unbound: int
+    last_bound_at: datetime | None
+    first_use_pending: bool = Field(description="An active binding awaits its first-use security authentication.")
+    items: list[BindingSeen] = Field(description="Most recently bound first (bounded).")
+
+    @classmethod
+    def of(cls, b: Bindings) -> BindingsResponse:
+        return cls(active=b.count, ever=b.ever, unbound=b.unbound, last_bound_at=b.last_bound_at,
+                   first_use_pending=b.first_use_pending, items=[BindingSeen.of(f) for f in b.items])
 
 
 class ActivityProfileResponse(BaseModel):
@@ -197,6 +228,7 @@ class ActivityProfileResponse(BaseModel):
     networks: list[NetworkResponse]
     activity: ActivityResponse
     verification: VerificationHistoryResponse
+    bindings: BindingsResponse
 
     @classmethod
     def of(cls, p: ActivityProfile) -> ActivityProfileResponse:
@@ -214,6 +246,7 @@ class ActivityProfileResponse(BaseModel):
                 entries_30d=p.entry_count(30), entries_90d=p.entry_count(90), counterparties=p.counterparties,
                 groups=p.group_count),
             verification=VerificationHistoryResponse(**p.verification.model_dump()),
+            bindings=BindingsResponse.of(p.bindings),
         )
 
 

@@ -18,6 +18,7 @@ class SignalsSettings(BaseSettings):
     signals_max_devices: int = Field(default=10, ge=1, le=50)
     signals_max_ip_prefixes: int = Field(default=10, ge=1, le=50)
     signals_max_cells: int = Field(default=20, ge=1, le=100)
+    signals_max_bindings: int = Field(default=20, ge=1, le=100)  # listed in the profile (counts cover all)
     # geohash lengths: the area cell of the cross-user index (5: ~4.9 km) and the last location (6: ~1.2 km)
     signals_cell_precision: int = Field(default=5, ge=3, le=6)
     signals_location_precision: int = Field(default=6, ge=4, le=7)

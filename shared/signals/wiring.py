@@ -11,7 +11,7 @@ from shared.groups.wiring import group_service
 from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import ledger_service
 from shared.signals.adapters import DEFAULT_IP_LISTS, CidrReputation, GroupMemberships, LedgerAccounts
-from shared.signals.ports import SignalsReader
+from shared.signals.ports import SignalsReader, SignalsWriter
 from shared.signals.repository import DynamoSignalsStore
 from shared.signals.services import LedgerProjector, SignalsService
 from shared.signals.settings import ProjectorSettings, SignalsSettings
@@ -45,6 +45,11 @@ def signals_service(settings: SignalsSettings) -> SignalsService:
 
 def signals_reader(settings: SignalsSettings) -> SignalsReader:
     """The read contract for other capabilities (§3, §4, §5)."""
+    return signals_service(settings)
+
+
+def signals_writer(settings: SignalsSettings) -> SignalsWriter:
+    """The writes other capabilities make to the reserved parts of the profile (§4, §5, §6)."""
     return signals_service(settings)
 
 

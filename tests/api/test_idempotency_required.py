@@ -37,6 +37,9 @@ KEY_OPTIONAL = {
     ("put", "/admin/users/{sub}/tags/{tag}"),  # sets a tag: a repeat leaves the same state (HTTP-idempotent)
     ("delete", "/admin/users/{sub}/tags/{tag}"),  # removes a tag: a repeat is 404 and changes nothing
     ("delete", "/me/devices/{device_id}"),  # forgets a device: a repeat is 404 and changes nothing
+    ("post", "/admin/partners/{partner_id}/suspension"),  # sets the partner SUSPENDED: a repeat, the same state
+    ("delete", "/admin/partners/{partner_id}/suspension"),  # sets it ACTIVE again: a repeat, the same state
+    ("delete", "/bindings/{binding_id}"),  # unbinds (single-use §4 token): a repeat is 404 and changes nothing
 }
 
 
@@ -64,11 +67,15 @@ def test_every_mutating_route_requires_a_key_except_the_documented_few() -> None
 
 
 # The execute route verifies its code (HMAC) before anything else, the key included, and its sample event's code
-# is not genuine: its keyless refusal is tested with a genuine code in tests/proxy/test_proxy_api.py.
+# is not genuine: its keyless refusal is tested with a genuine code in tests/proxy/test_proxy_api.py. Likewise the
+# partner routes verify their RFC 9421 signature first (an exact replay must be refused, not answered from the
+# idempotency record): their keyless refusal, signed, is in tests/binding/test_partner_api.py.
+SIGNED_FIRST = {"ExecuteProxyOrderFunction", "CreateBindingRequestFunction", "ConfirmBindingFunction",
+                "RejectBindingFunction"}
 REQUIRED_FUNCTIONS = sorted(
     lid for lid, spec in Template().functions().items() for r in spec.routes
     if (_key_parameter(DOC["paths"].get(r.path, {}).get(r.method.lower(), {})) or {}).get("required")
-    and lid != "ExecuteProxyOrderFunction")
+    and lid not in SIGNED_FIRST)
 
 
 @pytest.mark.parametrize("logical_id", REQUIRED_FUNCTIONS)

@@ -12,9 +12,11 @@ from shared.ledger.errors import (
     AccountFrozen,
     AccountNotFound,
     AccountNotPayable,
+    AccountNotPending,
     CurrencyMismatch,
     InsufficientFunds,
     PhoneInUse,
+    SecurityAuthenticationRequired,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
@@ -89,6 +91,39 @@ class InMemoryLedgerStore:
             self.accounts[current.account_id] = current.model_copy(update={"phone": new_phone})
             commit_all(writes)
             return self.accounts[current.account_id]
+    def activate_for_binding(self, account_id: str, binding_id: str) -> None:
+        with self.lock:
+            acct = self.accounts.get(account_id)
+            if acct is None:
+                raise AccountNotFound(account_id=account_id)
+            if acct.status not in (AccountStatus.PENDING_BINDING, AccountStatus.ACTIVE):
+                raise AccountFrozen(account_id=account_id, status=acct.status.value)
+            self.accounts[account_id] = acct.model_copy(
+                update={"status": AccountStatus.ACTIVE, "security_auth_required": binding_id})
+
+    def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
+        with self.lock:
+            acct = self.accounts.get(account_id)
+            if acct is None or not acct.security_auth_required or (
+                    binding_id and acct.security_auth_required != binding_id):
+                return False
+            self.accounts[account_id] = acct.model_copy(update={"security_auth_required": None})
+            return True
+
+    def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
+        with self.lock:
+            acct = self.accounts.get(account.account_id)
+            if acct is None or acct.status is AccountStatus.CLOSED:
+                return
+            gated = binding_id is not None and acct.security_auth_required == binding_id
+            if (acct.status is not AccountStatus.PENDING_BINDING and not gated) or acct.balance != 0:
+                raise AccountNotPending(account_id=account.account_id)
+            self.accounts[acct.account_id] = acct.model_copy(
+                update={"status": AccountStatus.CLOSED, "security_auth_required": None})
+            if self.owners.get(acct.owner) == acct.account_id:
+                del self.owners[acct.owner]
+            if acct.phone and self.phones.get(acct.phone) == acct.account_id:
+                del self.phones[acct.phone]
 
     def set_status(self, account_id: str, status: AccountStatus) -> None:
         self.accounts[account_id] = self.accounts[account_id].model_copy(update={"status": status})
@@ -105,16 +140,7 @@ class InMemoryLedgerStore:
             debit = self.accounts.get(tx.debit_account_id)
             credit = self.accounts.get(tx.credit_account_id)
             for acct, aid, is_debit in ((debit, tx.debit_account_id, True), (credit, tx.credit_account_id, False)):
-                if acct is None:
-                    raise AccountNotFound(account_id=aid)
-                if not is_debit and credit_kinds is not None and acct.kind not in credit_kinds:
-                    raise AccountNotPayable(account_id=aid)
-                if acct.status is not AccountStatus.ACTIVE:
-                    raise AccountFrozen(account_id=aid, status=acct.status.value)
-                if acct.currency != tx.amount.currency:
-                    raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
-                if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:
-                    raise InsufficientFunds(account_id=aid)
+                _check_side(acct, aid, is_debit, tx, credit_kinds)
             assert debit is not None and credit is not None
             n = tx.amount.amount
             self.accounts[debit.account_id] = debit.model_copy(update={"balance": debit.balance - n})
@@ -152,3 +178,20 @@ class InMemoryLedgerStore:
     def entries_total(self, account_id: str) -> int:
         return sum(e.amount.amount if e.direction is Direction.CREDIT else -e.amount.amount
                    for _, e in self.entries.get(account_id, []))
+
+
+def _check_side(acct: Account | None, aid: str, is_debit: bool, tx: Transaction,
+                credit_kinds: Collection[AccountKind] | None) -> None:
+    """The conditions the real transaction puts on one side of a transfer."""
+    if acct is None:
+        raise AccountNotFound(account_id=aid)
+    if not is_debit and credit_kinds is not None and acct.kind not in credit_kinds:
+        raise AccountNotPayable(account_id=aid)
+    if acct.status is not AccountStatus.ACTIVE:
+        raise AccountFrozen(account_id=aid, status=acct.status.value)
+    if is_debit and acct.security_auth_required:
+        raise SecurityAuthenticationRequired(account_id=aid)
+    if acct.currency != tx.amount.currency:
+        raise CurrencyMismatch(account_id=aid, account_currency=acct.currency)
+    if is_debit and acct.balance < tx.amount.amount and not acct.allow_negative:
+        raise InsufficientFunds(account_id=aid)

@@ -157,6 +157,25 @@ def test_a_crash_after_the_work_redelivers_the_same_batch(streams_stack: LocalSt
     assert calls[0]["request_id"] != calls[1]["request_id"]
 
 
+def test_a_cancelled_transaction_leaves_no_stream_record(streams_stack: LocalStack) -> None:
+    stack = streams_stack
+    ddb = stack.client("dynamodb")
+    p = f"tx-{uuid.uuid4().hex[:6]}-"
+    put(stack, f"{p}guard", mode="ok")
+    # Given a transaction whose first put succeeds in moto's item-by-item apply and whose second write fails
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"{p}written-then-undone"}, "mode": {"S": "ok"}}}},
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": f"{p}guard"}, "mode": {"S": "ok"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}])
+    put(stack, f"{p}after", mode="ok")
+    stack.drain_streams()
+    # Then the stream shows the writes around it and nothing of the transaction, as on DynamoDB
+    delivered = [k for batch in batches(PLAIN, p) for k in batch]
+    assert delivered == [f"{p}guard", f"{p}after"]
+    assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": f"{p}written-then-undone"}})
+
+
 def test_every_batch_delivered_twice_on_purpose(streams_stack: LocalStack) -> None:
     stack = streams_stack
     # Lambda's at-least-once delivery, made to happen for a consumer's idempotency tests

@@ -59,6 +59,7 @@ class Victim:
             "user": lambda: self.user.sub, "tag": lambda: "HIGH_RISK", "device": self._device,
             "adaptive_verification": self._adaptive_verification,
             "photo": self._photo, "challenge": self._challenge, "realname_session": self._realname_session,
+            "partner": self._partner, "binding_request": self._binding_request, "binding": self._binding,
         }
 
     def get(self, kind: str) -> str:
@@ -180,6 +181,39 @@ class Victim:
         from tests.identity.conftest import Person
 
         return Person(self.user.sub, self.user.token)
+
+    def _partner(self) -> str:
+        from tests.binding.conftest import forget_data_keys
+
+        forget_data_keys()  # the reset re-created the KMS key: no data key cached from the old one
+        reply = self.api.call("POST", "/admin/partners", {"name": "Victim Bank", "callback_url":
+                                                          "http://127.0.0.1:9/callbacks"},
+                              token=self.api.token("ops-admin", "admin"), key=new_key())
+        assert reply.status == 201, reply.body
+        return str(reply.body["partner_id"])
+
+    def _binding_request(self) -> str:
+        return "br_" + uuid.uuid4().hex[:24]  # well-formed: partner routes refuse before reading it
+
+    def _binding(self) -> str:
+        """A real binding made by a bank for a customer it registered (the bank polls; no callback server)."""
+        import base64 as b64
+
+        from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
+
+        forget_data_keys()
+        admin = self.api.token("ops-admin", "admin")
+        created = self.api.call("POST", "/admin/partners", {"name": "Victim Bank", "callback_url":
+                                                            "http://127.0.0.1:9/callbacks"}, token=admin,
+                                key=new_key()).body
+        pid = created["partner_id"]
+        bank = Bank(self.api, pid, created["key_id"], b64.b64decode(created["secret"]),
+                    self.api.token(f"bank-{pid}", "partner", partner_id=pid), None)  # type: ignore[arg-type]
+        customer = phone()
+        assert bank.bind(customer, card_token())["status"] == "BOUND"
+        token = self.api.call("POST", "/local/token", {"phone_number": customer}).body["token"]
+        [binding] = self.api.call("GET", "/bindings", token=token).body["items"]
+        return str(binding["binding_id"])
 
     def _review(self) -> str:
         return "rv_" + uuid.uuid4().hex  # a well-formed id (ReviewIdStr): role routes refuse before reading it

@@ -10,6 +10,8 @@ from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, TagNotS
 from shared.signals.fold import RawProfile, fold_entry
 from shared.signals.models import (
     AccountRef,
+    BindingFact,
+    BindingState,
     LedgerFact,
     RealName,
     SensitiveChange,
@@ -119,6 +121,15 @@ class FakeSignalsStore:
             "attempts": h.attempts + 1, "successes": h.successes + passed, "failures": h.failures + (not passed),
             "last_at": at, "last_passed_at": at if passed else h.last_passed_at,
             "last_strong_at": at if passed and strong else h.last_strong_at})
+    def put_binding(self, user_id: str, fact: BindingFact) -> bool:
+        facts = self._get(user_id).binding_facts
+        stored = next((f for f in facts if f.binding_id == fact.binding_id), None)
+        if stored is not None and fact.state is BindingState.ACTIVE and (
+                stored.state is BindingState.UNBOUND
+                or (stored.first_use_verified_at is not None and fact.first_use_verified_at is None)):
+            return False
+        facts[:] = [f for f in facts if f.binding_id != fact.binding_id] + [fact]
+        return True
 
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]:
         seen = self.device_index.get(device_id, {})

@@ -10,7 +10,16 @@ import pytest
 from shared.errors import InvalidInput
 from shared.signals.adapters import CidrReputation
 from shared.signals.errors import DeviceNotFound, TagNotSet
-from shared.signals.models import AccountRef, ClientInfo, Network, SignInAttempt, SignInDecision, WatchTag
+from shared.signals.models import (
+    AccountRef,
+    BindingFact,
+    BindingState,
+    ClientInfo,
+    Network,
+    SignInAttempt,
+    SignInDecision,
+    WatchTag,
+)
 from shared.signals.services import LedgerProjector, PoisonRecord, SignalsService
 from shared.signals.settings import SignalsSettings
 from tests.signals.fakes import FakeAccounts, FakeMemberships, FakeSignalsStore
@@ -137,6 +146,25 @@ def test_forget_and_trust_devices(world: Any) -> None:
     with pytest.raises(DeviceNotFound):  # another user's device is not the caller's
         service.forget_device("alice", "device-0009")
     assert not service.sign_in("alice", "device-0001", Network.WIFI, ANDROID).trusted_device  # new again
+
+
+def test_bindings_are_counted_listed_most_recent_first_and_bounded(world: Any) -> None:
+    _, _, service, _ = world
+    assert service.profile("alice").bindings.count == 0 and service.profile("alice").bindings.items == ()
+    facts = [BindingFact(binding_id=f"bnd_{i:02}", partner_id="ptn_1", bank_name="Bank", card_type="DEBIT",
+                         account_id="acc_alice", state=BindingState.ACTIVE, bound_at=T0 + timedelta(hours=i))
+             for i in range(SETTINGS.signals_max_bindings + 3)]
+    for fact in facts:
+        service.record_binding("alice", fact)
+    service.record_binding("alice", facts[0].model_copy(update={"state": BindingState.UNBOUND,
+                                                               "unbound_at": T0 + timedelta(days=2)}))
+    service.record_binding("alice", facts[0])  # a stale write does not bring it back
+    b = service.profile("alice").bindings
+    assert (b.count, b.ever, b.unbound) == (len(facts) - 1, len(facts), 1)
+    assert b.last_bound_at == facts[-1].bound_at and b.last_unbound_at == T0 + timedelta(days=2)
+    assert len(b.items) == SETTINGS.signals_max_bindings and b.items[0].binding_id == facts[-1].binding_id
+    assert b.first_use_pending is True
+    assert service.profile("bob").bindings.ever == 0
 
 
 def test_tags_are_audited_and_clearing_a_missing_tag_is_refused(world: Any) -> None:

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 from shared.errors import InvalidInput
-from shared.ledger.errors import InvalidAmount
+from shared.ledger.errors import InvalidAmount, SecurityAuthenticationRequired
 from shared.ledger.models import HOLDS_ONLY, AccountKind, Transaction
 from shared.ledger.service import derived_transaction_id
 from shared.proxy.errors import (
@@ -50,6 +50,8 @@ class RequesterOrderService(ProxyServiceBase):
         if amount.amount > self.settings.proxy_daily_amount:
             raise OrderLimitExceeded(limit="daily", maximum=self.settings.proxy_daily_amount)
         account = self.my_account(owner)
+        if account.security_auth_required:  # a bank binding's first-use verification is due (SPEC §6)
+            raise SecurityAuthenticationRequired(account_id=account.account_id)
         if account.currency != amount.currency:
             raise InvalidInput("The amount's currency differs from the account's.", account_currency=account.currency)
         signer = self.signer()

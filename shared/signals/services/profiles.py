@@ -14,6 +14,7 @@ from shared.signals.fold import Limits, RawProfile, fold_sign_in, local_time
 from shared.signals.models import (
     ActivityProfile,
     AttemptKind,
+    BindingFact,
     ClientInfo,
     Device,
     IpReputation,
@@ -80,7 +81,8 @@ class SignalsService:
         return raw.to_profile(user_id, now, local_time(now, self.settings.utc_offset).date(),
                               account_id=account.account_id if account else None,
                               account_created_at=account.created_at if account else None, group_count=groups,
-                              window_days=self.settings.signals_max_window_days)
+                              window_days=self.settings.signals_max_window_days,
+                              max_bindings=self.settings.signals_max_bindings)
 
     def _since(self, window: timedelta) -> datetime:
         if window <= timedelta(0) or window > self.settings.max_window:
@@ -217,6 +219,9 @@ class SignalsService:
     def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
         """§4 records each answered challenge: the profile's verification history (read by every capability)."""
         self.store.add_verification(user_id, passed=passed, strong=strong, at=self.clock())
+    def record_binding(self, user_id: str, fact: BindingFact) -> None:
+        """§6 calls this on every state change of a binding (bound, first use verified, unbound)."""
+        self.store.put_binding(user_id, fact)
 
     def session(self, user_id: str, session_id: str) -> Session | None:
         return self.store.get_session(user_id, session_id)

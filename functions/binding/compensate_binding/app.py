@@ -1,0 +1,20 @@
+"""Binding saga step: undo this request's own work and end it FAILED with the reason."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.binding import wiring
+from shared.binding.schemas import StepInput
+from shared.binding.settings import BindingSettings
+from shared.observability import logger, metrics, tracer
+
+SETTINGS = BindingSettings.load()  # at import: a misconfigured function fails its cold start
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    step = StepInput.model_validate(event)
+    result = wiring.steps(SETTINGS).compensate(step.binding_request_id, step.reason or "WORKFLOW_ERROR")
+    metrics.add_metric(name="BindingFailed", unit="Count", value=1)
+    return result

@@ -1,0 +1,125 @@
+"""Partner banks: the admin's operations (create, rotate keys, suspend, reinstate) and the authentication of every
+partner request (RFC 9421 signature, key ownership and expiry, nonce)."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from shared.binding import signatures
+from shared.binding.errors import (
+    InvalidCallbackUrl,
+    KeyExpired,
+    KeyNotPartners,
+    NotAPartner,
+    PartnerSuspended,
+)
+from shared.binding.models import Partner, PartnerKey, PartnerStatus
+from shared.binding.services.base import BindingBase
+
+MAX_KEYS = 5
+
+
+def key_context(partner_id: str, key_id: str) -> dict[str, str]:
+    return {"partner_id": partner_id, "key_id": key_id}
+
+
+class PartnerService(BindingBase):
+    def _check_callback_url(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise InvalidCallbackUrl() from exc
+        insecure = self.settings.binding_allow_insecure_callbacks
+        if parts.scheme not in (("https", "http") if insecure else ("https",)) or not parts.hostname \
+                or parts.username or parts.password or parts.fragment or port == 0:
+            raise InvalidCallbackUrl()
+        try:
+            ipaddress.ip_address(parts.hostname)
+            is_ip = True
+        except ValueError:
+            is_ip = False
+        if is_ip and not insecure:
+            raise InvalidCallbackUrl("callback_url must name a host, not an IP address.")
+
+    def _new_key(self, partner_id: str) -> tuple[PartnerKey, str]:
+        secret = secrets.token_bytes(32)
+        key_id = f"k_{secrets.token_hex(8)}"
+        encrypted = self.deps.cipher.encrypt(secret, key_context(partner_id, key_id))
+        return PartnerKey(key_id=key_id, encrypted_secret=encrypted, created_at=self.clock()), \
+            base64.b64encode(secret).decode()
+
+    def create(self, name: str, callback_url: str) -> tuple[Partner, PartnerKey, str]:
+        """The new partner, its first key and that key's secret (base64; returned once, stored only encrypted)."""
+        self._check_callback_url(callback_url)
+        partner_id = f"ptn_{secrets.token_hex(8)}"
+        key, secret = self._new_key(partner_id)
+        partner = Partner(partner_id=partner_id, name=name, callback_url=callback_url, keys={key.key_id: key},
+                          created_at=self.clock())
+        self.deps.partners.put_new(partner)
+        self.deps.events.publish("PartnerCreated", {"partner_id": partner_id, "key_id": key.key_id})
+        return partner, key, secret
+
+    def rotate(self, partner_id: str) -> tuple[Partner, PartnerKey, str]:
+        """A new key; the previous ones stay valid for the grace period (``BINDING_KEY_GRACE_SECONDS``)."""
+        partner = self.partner(partner_id)
+        now = self.clock()
+        grace_until = now + timedelta(seconds=self.settings.binding_key_grace_seconds)
+        kept = {kid: k if k.valid_until is not None else k.model_copy(update={"valid_until": grace_until})
+                for kid, k in partner.keys.items() if k.usable_at(now)}
+        key, secret = self._new_key(partner_id)
+        kept[key.key_id] = key
+        newest = dict(sorted(kept.items(), key=lambda kv: kv[1].created_at)[-MAX_KEYS:])
+        updated = partner.model_copy(update={"keys": newest, "version": partner.version + 1})
+        self.deps.partners.replace(updated, partner.version)
+        self.deps.events.publish("PartnerKeyRotated", {"partner_id": partner_id, "key_id": key.key_id})
+        return updated, key, secret
+
+    def set_status(self, partner_id: str, status: PartnerStatus, reason: str | None = None) -> Partner:
+        partner = self.partner(partner_id)
+        if partner.status is status:
+            return partner
+        updated = partner.model_copy(update={"status": status, "suspended_reason": reason,
+                                             "version": partner.version + 1})
+        self.deps.partners.replace(updated, partner.version)
+        kind = "PartnerSuspended" if status is PartnerStatus.SUSPENDED else "PartnerReinstated"
+        self.deps.events.publish(kind, {"partner_id": partner_id})
+        return updated
+
+    def secret_of(self, partner: Partner, key: PartnerKey) -> bytes:
+        return self.deps.cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
+
+
+class PartnerAuthenticator(PartnerService):
+    def authenticate(self, partner_id: str | None, method: str, url: str, headers: Mapping[str, str],
+                     body: bytes) -> Partner:
+        """The calling partner, once its request's signature, key and nonce checked out (each refusal is a 401
+        with its own code; a suspended partner is a 403)."""
+        if not partner_id:
+            raise NotAPartner()
+        partner = self.deps.partners.get(partner_id)
+        if partner is None:
+            raise NotAPartner("The token's partner id names no partner.")
+        if partner.status is PartnerStatus.SUSPENDED:
+            raise PartnerSuspended(partner_id=partner_id)
+        now = self.clock()
+
+        def key_for(key_id: str) -> bytes:
+            key = partner.keys.get(key_id)
+            if key is None:
+                raise KeyNotPartners()
+            if not key.usable_at(now):
+                raise KeyExpired()
+            return self.secret_of(partner, key)
+
+        max_age = timedelta(seconds=self.settings.binding_signature_max_age_seconds)
+        skew = timedelta(seconds=self.settings.binding_signature_skew_seconds)
+        verified = signatures.verify(method, url, headers, body, key_for, now, max_age, skew)
+        # Kept until the signature could no longer be accepted anyway; the condition checks the expiry.
+        self.deps.partners.use_nonce(partner_id, verified.nonce, now, verified.created + max_age + skew)
+        return partner

@@ -1,0 +1,124 @@
+"""What a partner bank does with binding requests: create one (starts the saga), read it, confirm or reject it."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.binding.cards import card_fingerprint, mask_name
+from shared.binding.errors import (
+    AlreadyBound,
+    BindingNotAwaitingBank,
+    BindingRequestNotFound,
+    ConfirmationMismatch,
+    ConfirmationTooLate,
+)
+from shared.binding.models import (
+    Binding,
+    BindingRequest,
+    CardType,
+    FailureReason,
+    Partner,
+    RequestStatus,
+)
+from shared.binding.services.base import BindingBase
+from shared.errors import TemporarilyUnavailable
+from shared.identity_numbers import mask_id_number
+from shared.observability import logger
+
+
+def name_context(request_id: str) -> dict[str, str]:
+    return {"binding_request_id": request_id, "field": "name"}
+
+
+class BindingRequestService(BindingBase):
+    def create(self, partner: Partner, phone: str, name: str, id_number: str, card_token: str, card_last4: str,
+               card_type: CardType, card_expiry: str | None, bank_customer_ref: str) -> tuple[BindingRequest, bool]:
+        """The new request (True), or the partner's open request for the same customer reference and card
+        (False). Starts the saga for a new one."""
+        now = self.clock()
+        request_id = f"br_{secrets.token_hex(12)}"
+        fingerprint = card_fingerprint(self.deps.hasher, partner.partner_id, card_token)
+        ref = self.deps.hasher.keyed_hash("customer-ref", f"{partner.partner_id}\x1f{bank_customer_ref}")[:32]
+        request = BindingRequest(
+            binding_request_id=request_id, partner_id=partner.partner_id, bank_customer_ref=bank_customer_ref,
+            phone=phone, name_masked=mask_name(name),
+            name_encrypted=self.deps.cipher.encrypt(name.encode(), name_context(request_id)),
+            id_hash=self.deps.hasher.keyed_hash("id-number", id_number), id_masked=mask_id_number(id_number),
+            card_fingerprint=fingerprint, card_last4=card_last4, card_type=card_type, card_expiry=card_expiry,
+            inflight_key=f"INFLIGHT#{partner.partner_id}#{ref}#{fingerprint}", created_at=now, updated_at=now)
+        stored = self.store.create_request(request)
+        if stored.binding_request_id != request_id:
+            return stored, False
+        payload = {"binding_request_id": request_id,
+                   "confirm_timeout_seconds": self.settings.binding_confirmation_timeout_seconds}
+        try:
+            self.deps.workflow.start(request_id, json.dumps(payload))
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("binding saga did not start", extra={"binding_request_id": request_id,
+                                                                 "error": type(exc).__name__})
+            failed = request.model_copy(update={"status": RequestStatus.FAILED, "reason": FailureReason.WORKFLOW_ERROR,
+                                                "version": request.version + 1, "updated_at": self.clock()})
+            self.store.update_request(failed, [RequestStatus.REGISTERING.value], release_inflight=True)
+            raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
+        self.emit_request("BindingRequested", request)
+        return request, True
+
+    def get(self, partner_id: str, request_id: str) -> BindingRequest:
+        request = self.store.get_request(request_id)
+        if request is None or request.partner_id != partner_id:  # another partner's request does not exist
+            raise BindingRequestNotFound(binding_request_id=request_id)
+        return request
+
+    def _awaiting(self, partner_id: str, request_id: str) -> BindingRequest:
+        request = self.get(partner_id, request_id)
+        if request.status is RequestStatus.FAILED and request.reason is FailureReason.ALREADY_BOUND:
+            raise AlreadyBound(binding_request_id=request_id)
+        if request.status is not RequestStatus.AWAITING_BANK or not request.task_token:
+            raise BindingNotAwaitingBank(status=request.status.value,
+                                         reason=request.reason.value if request.reason else None)
+        return request
+
+    def confirm(self, partner_id: str, request_id: str, account_id: str, card_token: str) -> BindingRequest:
+        """The bank performed its binding with the account id it was given: record the binding (the card claim is
+        put once; a card bound elsewhere answers ``AlreadyBound`` and fails the request) and resume the saga."""
+        request = self.get(partner_id, request_id)
+        fingerprint = card_fingerprint(self.deps.hasher, partner_id, card_token)
+        if request.binding_id and request.status is not RequestStatus.FAILED:
+            if request.account_id == account_id and request.card_fingerprint == fingerprint:
+                return request  # the same confirmation again
+            raise BindingNotAwaitingBank(status=request.status.value)
+        request = self._awaiting(partner_id, request_id)
+        token = request.task_token
+        assert token is not None
+        if account_id != request.account_id or fingerprint != request.card_fingerprint:
+            self.deps.workflow.fail(token, "ConfirmationMismatch", "confirmation names another account or card")
+            raise ConfirmationMismatch(binding_request_id=request_id)
+        partner = self.partner(partner_id)
+        assert request.owner is not None and request.account_id is not None
+        binding = Binding(binding_id=f"bnd_{secrets.token_hex(12)}", binding_request_id=request_id,
+                          owner=request.owner, account_id=request.account_id, partner_id=partner_id,
+                          partner_name=partner.name, card_fingerprint=fingerprint, card_last4=request.card_last4,
+                          card_type=request.card_type, id_hash=request.id_hash, created_at=self.clock())
+        confirmed = request.model_copy(update={"binding_id": binding.binding_id, "version": request.version + 1,
+                                               "updated_at": self.clock()})
+        try:
+            self.store.update_request(confirmed, [RequestStatus.AWAITING_BANK.value],
+                                      writes=self.store.claim_card_writes(binding))
+        except AlreadyBound:
+            self.deps.workflow.fail(token, "AlreadyBound", "the card is bound to another account")
+            raise
+        except BindingNotAwaitingBank as exc:
+            raise ConfirmationTooLate(binding_request_id=request_id) from exc
+        self.deps.workflow.succeed(token, json.dumps({"binding_id": binding.binding_id}))
+        self.emit_request("BindingConfirmed", confirmed)
+        return confirmed
+
+    def reject(self, partner_id: str, request_id: str, reason: str) -> BindingRequest:
+        request = self._awaiting(partner_id, request_id)
+        assert request.task_token is not None
+        # The bank's free-text reason is not copied into the execution (it may name the customer).
+        self.deps.workflow.fail(request.task_token, "BankRejected", "the bank rejected the binding")
+        return request

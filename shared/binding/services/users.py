@@ -1,0 +1,68 @@
+"""The user's side: their bindings, unbinding (with a §4 ACCOUNT_UPDATE verification token) and the first-use gate
+that a §4 BINDING_FIRST_USE verification lifts."""
+
+from __future__ import annotations
+
+from shared.binding.errors import (
+    BindingNotFound,
+    VerificationInvalid,
+    VerificationRequired,
+    WeakMethodNotAccepted,
+)
+from shared.binding.models import Binding, BindingStatus, PassedVerification
+from shared.binding.services.base import BindingBase
+
+UNBIND_OPERATION = "ACCOUNT_UPDATE"
+FIRST_USE_OPERATION = "BINDING_FIRST_USE"
+STRONG_METHODS = frozenset({"FACE", "CARD"})  # CONTRACTS.md: strong FACE, CARD; weak SMS_OTP, PASSWORD
+
+
+class UserBindingService(BindingBase):
+    def list(self, owner: str) -> list[Binding]:
+        return [b for b in self.store.list_bindings(owner) if b.status is BindingStatus.ACTIVE and b.activated]
+
+    def unbind(self, owner: str, binding_id: str, verification_token: str | None) -> Binding:
+        if not verification_token:
+            raise VerificationRequired(operation=UNBIND_OPERATION)
+        binding = self.store.get_binding(binding_id)
+        if binding is None or binding.owner != owner or not binding.activated:
+            raise BindingNotFound(binding_id=binding_id)
+        if binding.status is not BindingStatus.ACTIVE:
+            self.project(binding)  # a repeat after a failed profile write records it; the answer stays 404
+            raise BindingNotFound(binding_id=binding_id)
+        self.deps.verifier.verify(verification_token, owner, UNBIND_OPERATION)
+        unbound = self.store.unbind(binding, self.clock())
+        self.project(unbound)
+        self.emit_binding("BindingUnbound", unbound)
+        return unbound
+
+
+class FirstUseGate(BindingBase):
+    """The ``FirstUseGatePort`` §4 calls: the gate is the account's ``security_auth_required`` (the ledger refuses
+    debits while it is set; services refuse the other first operations)."""
+
+    def is_required(self, owner: str) -> bool:
+        account = self.deps.accounts.store.find_account_by_owner(owner)
+        return bool(account and account.security_auth_required)
+
+    def clear(self, verification: PassedVerification) -> bool:
+        """Lift the gate after a passed BINDING_FIRST_USE verification with a strong method; False if it was not
+        up. A weak method never lifts it."""
+        if verification.operation != FIRST_USE_OPERATION:
+            raise VerificationInvalid(operation=verification.operation)
+        if verification.strength != "STRONG" or verification.method not in STRONG_METHODS:
+            raise WeakMethodNotAccepted(method=verification.method)
+        account = self.deps.accounts.store.find_account_by_owner(verification.owner)
+        if account is None or not account.security_auth_required:
+            return False
+        binding_id = account.security_auth_required
+        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
+            return False
+        binding = self.store.get_binding(binding_id)
+        if binding is not None:
+            binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
+            self.store.put_binding(binding)
+            self.project(binding)
+            self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
+                              method=verification.method)
+        return True

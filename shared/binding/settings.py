@@ -1,0 +1,32 @@
+"""Typed configuration of the binding functions (environment variables from template.yaml's ``&BindingEnv``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.ledger.settings import LedgerSettings
+
+
+class BindingSettings(LedgerSettings):
+    bindings_table: str = Field(min_length=1)
+    partners_table: str = Field(min_length=1)
+    binding_event_bus: str = Field(default="", description="EventBridge bus for state-change events.")
+    # Set only on the function that starts the saga (a step function referencing it would be a cycle).
+    binding_state_machine_arn: str = ""
+    binding_kms_key_id: str = Field(min_length=1)  # envelope encryption of partner secrets and names
+    binding_hash_key_secret_id: str = Field(min_length=1)  # HMAC key: ID-number hashes, card fingerprints
+    binding_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    binding_confirmation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
+    binding_signature_max_age_seconds: int = Field(default=300, ge=1, le=3600)
+    binding_signature_skew_seconds: int = Field(default=30, ge=0, le=300)
+    binding_key_grace_seconds: int = Field(default=86400, ge=0, le=30 * 86400)
+    binding_callback_timeout_seconds: float = Field(default=3.0, gt=0, le=10)
+    # Plain-http callback URLs (and IP-literal hosts) only where the template allows them: the local stack.
+    binding_allow_insecure_callbacks: bool = False
+    binding_user_directory: Literal["cognito", "table"] = "cognito"
+    user_pool_id: str = ""
+    # The risk-signals table where binding state changes are recorded in the owner's activity profile: set only on
+    # the functions that change a binding's state (activate, compensate, unbind); empty = not written.
+    signals_table: str = ""

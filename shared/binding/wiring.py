@@ -1,0 +1,100 @@
+"""Builds the binding services from the function's settings, once per container and configuration."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from shared.binding.adapters import (
+    CognitoUserDirectory,
+    HttpCallbackSender,
+    KmsEnvelope,
+    PendingVerificationService,
+    SecretHasher,
+    StepFunctionsWorkflow,
+    TableRealNames,
+    TableUserDirectory,
+    event_publisher,
+)
+from shared.binding.ports import UserDirectory, VerificationTokens
+from shared.binding.repository import DynamoBindingStore, DynamoPartnerStore
+from shared.binding.services import (
+    BindingDeps,
+    BindingRequestService,
+    BindingSteps,
+    FirstUseGate,
+    PartnerAuthenticator,
+    PartnerService,
+    UserBindingService,
+)
+from shared.binding.settings import BindingSettings
+from shared.ledger.wiring import account_service
+from shared.signals.ports import SignalsWriter
+from shared.signals.settings import SignalsSettings
+from shared.signals.wiring import signals_writer
+
+
+def user_directory(settings: BindingSettings, store: DynamoBindingStore) -> UserDirectory:
+    if settings.binding_user_directory == "cognito":
+        return CognitoUserDirectory(settings.user_pool_id)
+    return TableUserDirectory(store)
+
+
+def verification_tokens(settings: BindingSettings) -> VerificationTokens:
+    """§4's token check (adaptive verification); until §4 lands, none verifies (fails closed)."""
+    return PendingVerificationService()
+
+
+def binding_signals(settings: BindingSettings) -> SignalsWriter | None:
+    """The activity profile's writer (bindings are trusted information for §5), where the function writes it."""
+    return signals_writer(SignalsSettings(signals_table=settings.signals_table)) if settings.signals_table else None
+
+
+@cache
+def deps(settings: BindingSettings) -> BindingDeps:
+    store = DynamoBindingStore(settings.bindings_table)
+    return BindingDeps(
+        bindings=store,
+        partners=DynamoPartnerStore(settings.partners_table),
+        accounts=account_service(settings.ledger),
+        cipher=KmsEnvelope(settings.binding_kms_key_id),
+        hasher=SecretHasher(settings.binding_hash_key_secret_id, settings.binding_key_cache_seconds),
+        directory=user_directory(settings, store),
+        workflow=StepFunctionsWorkflow(settings.binding_state_machine_arn),
+        callbacks=HttpCallbackSender(settings.binding_callback_timeout_seconds),
+        real_names=TableRealNames(store),
+        verifier=verification_tokens(settings),
+        events=event_publisher(settings),
+        settings=settings,
+        signals=binding_signals(settings),
+    )
+
+
+@cache
+def partners(settings: BindingSettings) -> PartnerService:
+    return PartnerService(deps(settings))
+
+
+@cache
+def authenticator(settings: BindingSettings) -> PartnerAuthenticator:
+    return PartnerAuthenticator(deps(settings))
+
+
+@cache
+def requests(settings: BindingSettings) -> BindingRequestService:
+    return BindingRequestService(deps(settings))
+
+
+@cache
+def steps(settings: BindingSettings) -> BindingSteps:
+    return BindingSteps(deps(settings))
+
+
+@cache
+def user_bindings(settings: BindingSettings) -> UserBindingService:
+    return UserBindingService(deps(settings))
+
+
+@cache
+def first_use_gate(settings: BindingSettings) -> FirstUseGate:
+    """The ``FirstUseGatePort`` §4 calls when a BINDING_FIRST_USE verification passes."""
+    return FirstUseGate(deps(settings))

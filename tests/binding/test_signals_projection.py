@@ -1,0 +1,114 @@
+"""Binding state changes reach the owner's activity profile (``bindings``: trusted binding information for §5),
+written by the steps that change them through ``SignalsWriter.record_binding``: bound, first use verified,
+unbound; a compensated request leaves nothing; retries and stale writes never move a binding backwards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from local_stack import tokens
+from shared.binding import wiring
+from shared.binding.models import PassedVerification
+from shared.binding.settings import BindingSettings
+from shared.signals.models import BindingFact, BindingState
+from shared.signals.repository import DynamoSignalsStore
+from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
+from tests.binding.test_user_side import AcceptingVerifier
+from tests.conftest import Api
+
+
+@pytest.fixture(autouse=True)
+def _fresh_services() -> Any:
+    yield
+    forget_data_keys()
+
+
+def settings(api: Api, function: str = "UnbindFunction") -> BindingSettings:
+    env = api.stack.registry.environment(function)
+    return BindingSettings.model_validate({k.lower(): v for k, v in env.items()})
+
+
+def profile_bindings(api: Api, user_token: str) -> dict[str, Any]:
+    reply = api.call("GET", "/me/activity-profile", token=user_token)
+    assert reply.status == 200, reply.body
+    return reply.body["bindings"]  # type: ignore[no-any-return]
+
+
+def signed_in(api: Api, customer: str) -> tuple[str, str]:
+    user_token = api.call("POST", "/local/token", {"phone_number": customer}).body["token"]
+    return tokens.verify(user_token)["sub"], user_token
+
+
+def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    customer, card = phone(), card_token()
+    bound = bank.bind(customer, card)
+    assert bound["status"] == "BOUND", bound
+    sub, user_token = signed_in(api, customer)
+    # Bound: one active binding, its first use still to be verified
+    b = profile_bindings(api, user_token)
+    assert (b["active"], b["ever"], b["unbound"], b["first_use_pending"]) == (1, 1, 0, True)
+    [item] = b["items"]
+    assert item["bank_name"] == "Demo Bank" and item["card_type"] == "DEBIT" and item["state"] == "ACTIVE"
+    assert set(item) == {"binding_id", "bank_name", "card_type", "state", "bound_at", "first_use_verified_at",
+                         "unbound_at"}  # ids, bank and card type: no card token, last digits or phone
+    # The step runs again (a Step Functions retry after its write): still one fact, unchanged
+    api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
+    assert profile_bindings(api, user_token)["items"] == [item]
+    # First use verified (§4 calls the gate)
+    gate = wiring.first_use_gate(settings(api))
+    assert gate.clear(PassedVerification(owner=sub, operation="BINDING_FIRST_USE", method="FACE",
+                                         strength="STRONG", verification_id="ver_t1"))
+    b = profile_bindings(api, user_token)
+    assert b["first_use_pending"] is False and b["items"][0]["first_use_verified_at"] is not None
+    # A stale write (a late retry built before the verification) does not undo it
+    api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
+    assert profile_bindings(api, user_token)["first_use_pending"] is False
+    # Unbound
+    verifier = AcceptingVerifier()
+    verifier.valid.add(("tok-1", sub, "ACCOUNT_UPDATE"))
+    monkeypatch.setattr(wiring, "verification_tokens", lambda s: verifier)
+    forget_data_keys()
+    gone = api.call("DELETE", f"/bindings/{item['binding_id']}", token=user_token,
+                    headers={"X-Verification-Token": "tok-1"})
+    assert gone.status == 200, gone.body
+    b = profile_bindings(api, user_token)
+    assert (b["active"], b["ever"], b["unbound"], b["first_use_pending"]) == (0, 1, 1, False)
+    assert b["items"][0]["state"] == "UNBOUND" and b["items"][0]["unbound_at"] is not None
+    # The saga's step run once more after the unbind does not bring it back
+    api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
+    assert profile_bindings(api, user_token)["active"] == 0
+
+
+def test_a_compensated_request_leaves_nothing_in_the_profile(api: Api, bank: Bank) -> None:
+    existing, card = phone(), card_token()
+    sub = f"user-{uuid.uuid4().hex[:8]}"
+    assert api.call("POST", "/accounts", {}, token=tokens.issue(sub, phone_number=existing),
+                    key=str(uuid.uuid4())).status == 201
+    reply = bank.request(existing, card)
+    rid = reply.body["binding_request_id"]
+    bank.wait(rid, "AWAITING_BANK")
+    assert bank.reject(rid).status == 202
+    assert bank.wait(rid, "FAILED")["reason"] == "BANK_REJECTED"
+    b = profile_bindings(api, tokens.issue(sub, phone_number=existing))
+    assert (b["active"], b["ever"], b["items"]) == (0, 0, [])
+
+
+def test_the_store_only_moves_a_binding_forwards(api: Api) -> None:
+    store = DynamoSignalsStore(api.stack.template.physical_name("SignalsTable"), api.stack.client("dynamodb"))
+    at = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    fact = BindingFact(binding_id="bnd_1", partner_id="ptn_1", bank_name="B", card_type="DEBIT", account_id="acc_1",
+                       state=BindingState.ACTIVE, bound_at=at)
+    verified = fact.model_copy(update={"first_use_verified_at": at})
+    unbound = verified.model_copy(update={"state": BindingState.UNBOUND, "unbound_at": at})
+    assert store.put_binding("u1", fact) and store.put_binding("u1", fact)  # idempotent
+    assert store.put_binding("u1", verified)
+    assert store.put_binding("u1", fact) is False  # not back to "first use pending"
+    assert store.put_binding("u1", unbound)
+    assert store.put_binding("u1", verified) is False and store.put_binding("u1", fact) is False
+    raw = store.load("u1", at.date())
+    assert raw is not None and raw.binding_facts == [unbound]
