@@ -23,6 +23,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.identity_numbers import id_check_character
+from shared.identity_numbers import luhn_valid as luhn_ok
+
 _B = r"(?<![0-9A-Za-z])"  # no digit or letter before …
 _E = r"(?![0-9A-Za-z])"  # … or after (ids and hashes are not card numbers)
 CARD = re.compile(_B + r"(\d(?:[ -]?\d){12,18})" + _E)
@@ -42,25 +45,9 @@ _CLOCKS = re.compile(r'"(?:Timestamp|timestamp|time|iat|exp|ts|created|expires_a
 # UUIDs (request and correlation ids): "58465328-6441-4916-a589-…" starts with a dash-grouped, Luhn-valid run.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-_GB11643_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-_GB11643_CHECK = "10X98765432"
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
-
 def resident_id_ok(text: str) -> bool:
-    if not re.fullmatch(r"\d{17}[\dXx]", text):
-        return False
-    total = sum(int(d) * w for d, w in zip(text[:17], _GB11643_WEIGHTS, strict=True))
-    return _GB11643_CHECK[total % 11] == text[17].upper()
+    """The GB 11643 shape and check character only (no date check: a leaked number with an odd date is still one)."""
+    return bool(re.fullmatch(r"\d{17}[\dXx]", text)) and id_check_character(text[:17]) == text[17].upper()
 
 
 def scan(line: str) -> set[str]:  # noqa: C901 - one rule per kind, in order

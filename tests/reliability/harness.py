@@ -147,7 +147,7 @@ def count_calls(world: World, case: UseCase) -> int:
         run.act()
         run.recover()
     run.check()
-    world.stack.drain(timeout=30)
+    world.stack.drain(timeout=120)
     return counter.count  # type: ignore[attr-defined, no-any-return]
 
 

@@ -95,7 +95,7 @@ CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency}
 
 
 def check_all(stack: LocalStack, skip: tuple[str, ...] = ()) -> None:
-    stack.drain(timeout=30)
+    stack.drain(timeout=120)
     for name, check in CHECKS.items():
         if name not in skip:
             check(stack)

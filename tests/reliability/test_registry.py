@@ -20,6 +20,10 @@ from tests.reliability import (
 from tests.reliability.crash import names
 from tests.reliability.usecases import REGISTRY
 
+# Real-name (§5) and bank binding (§6) landed after this harness: their use cases are still to be registered
+# (issue 14, left open; the binding saga's own failure-at-every-step tests are in tests/binding/test_workflow.py).
+PENDING = "not yet registered: landed after the crash harness (issue 14, left open)"
+
 NOT_CRASH_TESTED = {
     "ConfirmProxyOrderFunction": "needs PROXY_CONFIRMATION_REQUIRED=true; settles through the same Settlement.settle "
                                  "as the execute use case (docs/reliability.md, not covered)",
@@ -29,6 +33,26 @@ NOT_CRASH_TESTED = {
     "LedgerProjectorFunction": "a stream consumer: crash-and-redelivery of its batches (exactly once in effect, "
                                "put-once entry markers) is tested by tests/signals (issue 10), not by this "
                                "harness (docs/reliability.md, not covered)",
+    "ActivateBindingFunction": PENDING,
+    "AwaitBankFunction": PENDING,
+    "CompensateBindingFunction": PENDING,
+    "ConfirmBindingFunction": PENDING,
+    "ConfirmRealNameIdentityFunction": PENDING,
+    "CreateBindingRequestFunction": PENDING,
+    "CreateLivenessChallengeFunction": PENDING,
+    "CreatePartnerFunction": PENDING,
+    "CreateRealNameSessionFunction": PENDING,
+    "EnrolFaceFunction": PENDING,
+    "FindAccountFunction": PENDING,
+    "GetBindingRequestFunction": PENDING,
+    "NotifyBankFunction": PENDING,
+    "RegisterCustomerFunction": PENDING,
+    "ReinstatePartnerFunction": PENDING,
+    "RejectBindingFunction": PENDING,
+    "RotatePartnerKeyFunction": PENDING,
+    "SubmitRealNameIdentityFunction": PENDING,
+    "SuspendPartnerFunction": PENDING,
+    "UnbindFunction": PENDING,
 }
 
 
