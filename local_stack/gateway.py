@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_stack import tokens
 from local_stack.functions import FunctionRegistry
-from local_stack.template import ACCOUNT, Route, Template
+from local_stack.template import ACCOUNT, REGION, Route, Template
 from shared.api.auth import E164
 
 log = logging.getLogger("local_stack.gateway")
@@ -94,6 +94,8 @@ class Gateway:
         path = request.path
         if path == "/local/token" and request.method == "POST":
             return self._token(request)
+        if path == "/local/outbox" and request.method == "GET":
+            return self._outbox(request)
         if path == "/local/real-name/liveness-frames" and request.method == "POST":
             return self._liveness_frames(request)
         if path == "/openapi.json" and request.method == "GET":
@@ -254,6 +256,17 @@ class Gateway:
         token = tokens.issue(sub, groups, data.get("partner_id"), phone_number=phone)
         return Response(json.dumps({"token": token}), 200, content_type="application/json")
 
+    def _outbox(self, request: Request) -> Response:
+        """``GET /local/outbox?phone=+86...``: the SMS messages (one-time codes) the functions sent to ``phone``
+        through SNS, newest first, as the emulator recorded them (a person reads their code here locally)."""
+        phone = request.args.get("phone", "")
+        if not E164.match(phone):
+            body = {"error": {"code": "VALIDATION_ERROR", "details": {},
+                              "message": "Query parameter phone must be an E.164 number, e.g. ?phone=%2B8613800000001"}}
+            return Response(json.dumps(body), 422, content_type="application/json")
+        return Response(json.dumps({"phone": phone, "messages": sms_outbox(phone)}), 200,
+                        content_type="application/json")
+
     def _liveness_frames(self, request: Request) -> Response:
         """LOCAL ONLY: ``{"challenge_id", "face_image"}`` -> ``{"frames": [...]}``, base64 JPEGs that answer the
         stored challenge's steps, synthesised from the still photo (``local_stack/face_frames.py``: a 2D-photo
@@ -314,7 +327,7 @@ class Gateway:
             return None
         ddb = boto3.client("dynamodb")
         item = ddb.get_item(TableName=table, Key={"pk": {"S": f"PHONE#{phone}"}}, ConsistentRead=True).get("Item")
-        if not item or "owner" not in item or item.get("released", {}).get("BOOL"):  # released: account closed unused
+        if not item or "owner" not in item or item.get("released", {}).get("BOOL"):  # released: changed away or closed
             return None
         return str(item["owner"]["S"])
 
@@ -335,3 +348,11 @@ class Gateway:
             return Response("not found", 404)
         ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return Response(target.read_bytes(), 200, content_type=ctype)
+
+
+def sms_outbox(phone: str) -> list[dict[str, str]]:
+    """SMS messages the emulated SNS published to ``phone`` (newest first)."""
+    from moto.sns.models import sns_backends
+
+    sent = sns_backends[ACCOUNT][REGION].sms_messages
+    return [{"message_id": mid, "text": text} for mid, (to, text) in reversed(list(sent.items())) if to == phone]

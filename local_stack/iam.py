@@ -228,11 +228,19 @@ def _resources(service: str, operation: str, params: dict[str, Any]) -> list[str
     if service == "s3" and "Bucket" in params:
         obj = params.get("Key")
         return [f"arn:aws:s3:::{params['Bucket']}" + (f"/{obj}" if obj else "")]
-    if service == "sns" and ("TopicArn" in params or "TargetArn" in params):
-        return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if service == "sns":
+        return _sns_resources(params)
     named = _NAMED_RESOURCES.get(service)
     if named and named[0] in params:
         return [named[1](str(params[named[0]]))]
+    return [None]
+
+
+def _sns_resources(params: dict[str, Any]) -> list[str | None]:
+    if "TopicArn" in params or "TargetArn" in params:
+        return [str(params.get("TopicArn") or params.get("TargetArn"))]
+    if "PhoneNumber" in params:  # direct SMS names no ARN: IAM evaluates it against "*"
+        return ["*"]
     return [None]
 
 

@@ -26,7 +26,8 @@ NOT_EMULATED = frozenset({
     "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup",  # local tokens instead
     "AWS::CloudWatch::Alarm", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Role", "AWS::IAM::Policy",
     "AWS::Lambda::Permission", "AWS::Lambda::EventInvokeConfig",
-    # AppConfig: configuration documents are read from the layer's file locally (POLICY_SOURCE=file)
+    # AppConfig: configuration documents (the real-name and verification policies) are read from the layer's file
+    # locally (Metadata.LocalStack, POLICY_SOURCE=file)
     "AWS::AppConfig::Application", "AWS::AppConfig::Environment", "AWS::AppConfig::ConfigurationProfile",
 })
 _PROVISIONED = frozenset({

@@ -114,6 +114,9 @@ class Template:
         self.parameters = {
             name: str(p.get("Default", "")) for name, p in (self.doc.get("Parameters") or {}).items()
         }
+        # What the template itself says differs locally (Metadata.LocalStack.Parameters), then the caller's.
+        local = ((self.doc.get("Metadata") or {}).get("LocalStack") or {}).get("Parameters") or {}
+        self.parameters.update({str(k): str(v) for k, v in local.items()})
         self.parameters.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in self.parameters})
         self.parameters.update(parameters or {})
         self.globals = (self.doc.get("Globals") or {}).get("Function", {})

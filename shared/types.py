@@ -73,3 +73,22 @@ class Balance(BaseModel):
 
     amount: int
     currency: Currency
+
+
+class ClientContext(BaseModel):
+    """Who and where a request comes from, beyond the caller: the session (``X-Session-Id``), the app's device
+    (``X-Device-Id``), the source IP the gateway saw, a verification token (``X-Verification-Token``) and the
+    caller's verified phone claim (CONTRACTS.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str | None = None
+    device_id: str | None = None
+    source_ip: str | None = None
+    verification_token: str | None = None
+    caller_phone: str | None = None
+
+    def __repr__(self) -> str:  # the token is a secret
+        return f"ClientContext(session_id={self.session_id!r}, device_id={self.device_id!r})"
+
+    __str__ = __repr__

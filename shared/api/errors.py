@@ -77,8 +77,10 @@ _JSON_ONLY = "Send the body as JSON with Content-Type: application/json."
 def _domain(exc: errors.DomainError) -> Response:
     status = status_for(exc)
     logger.info("request refused", extra={"error_code": exc.code, "status": status})
-    retry_after = exc.retry_after_seconds if isinstance(exc, errors.TooManyAttempts) else None
-    return error_response(status, exc.code, exc.message, exc.details, retry_after=retry_after)
+    # An error that knows when to come back (a lockout: 429 TOO_MANY_ATTEMPTS) says so in Retry-After.
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    return error_response(status, exc.code, exc.message, exc.details,
+                          retry_after=retry_after if isinstance(retry_after, int) else None)
 
 
 def _validation(app: APIGatewayRestResolver) -> Callable[[RequestValidationError], Response]:

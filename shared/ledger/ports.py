@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from shared.ledger.models import Account, AccountKind, EntryPage, Transaction
+from shared.types import ClientContext, Money
 from shared.writes import ConflictingWrite, GuardedWrite
 
 WriteConflict = ConflictingWrite
 """A concurrent write won the race (retryable)."""
 
-__all__ = ["GuardedWrite", "LedgerAudit", "LedgerStore", "TransactionAlreadyApplied", "WriteConflict"]
+__all__ = ["GuardedWrite", "LedgerAudit", "LedgerStore", "PaymentGuard", "PaymentRequest", "StaleAuthorization",
+           "TransactionAlreadyApplied", "WriteConflict"]
 
 
 class TransactionAlreadyApplied(Exception):
@@ -34,6 +38,9 @@ class LedgerStore(Protocol):
 
     def find_account_by_phone(self, phone: str) -> Account | None: ...
 
+    def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        """Release the account's phone claim, claim ``new_phone`` (``PhoneInUse`` when another account holds it)
+        and set it on the account (if its phone is still the one read), with ``writes``, in one transaction."""
     def activate_for_binding(self, account_id: str, binding_id: str) -> None:
         """PENDING_BINDING or ACTIVE -> ACTIVE with ``security_auth_required = binding_id``. Raises
         ``AccountNotFound`` or ``AccountFrozen`` (frozen or closed)."""
@@ -61,6 +68,29 @@ class LedgerStore(Protocol):
     def list_entries(self, account_id: str, limit: int, cursor: str | None) -> EntryPage: ...
 
 
+class PaymentRequest(BaseModel):
+    """A customer's transfer as a payment guard sees it (the inline decision of SPEC §4)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner: str
+    from_account_id: str
+    to_account_id: str
+    amount: Money
+    client: ClientContext
+
+
+class StaleAuthorization(Exception):
+    """A guard's write (e.g. an exemption counter) no longer holds when the transfer commits: ask it again."""
+
+
+class PaymentGuard(Protocol):
+    """Runs before a customer transfer moves money (adaptive verification, SPEC §4)."""
+
+    def authorize(self, payment: PaymentRequest) -> Sequence[GuardedWrite]:
+        """Raise a domain error to refuse (``403 VERIFICATION_REQUIRED`` …) or return the writes that must commit
+        with the transfer (a token consumed once, an exemption counter); a failing one raises its own error, a
+        ``StaleAuthorization`` one makes the service ask again."""
 class LedgerAudit(Protocol):
     """Read-only access to every account and every account's entries (reconciliation). Reads are strongly
     consistent; listings are paginated so they scale with the tables."""

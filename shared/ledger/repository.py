@@ -7,8 +7,9 @@ Accounts table (``pk``)
     ``OWNER#<sub>``    put-once claim: one customer account per user
     ``PHONE#<e164>``   put-once claim: a phone number belongs to one account (CONTRACTS.md)
 
-A claim is taken again only once ``released`` (the account it named was opened by a bank binding that failed and
-was closed unused, SPEC §6): nothing is ever deleted from the Accounts table.
+A claim is taken again only once ``released`` (the phone was changed away from it, SPEC §4, or the account it
+named was opened by a bank binding that failed and was closed unused, SPEC §6): nothing is ever deleted from the
+Accounts table.
 
 A scan of ``ACCOUNT#`` items, batch reads of accounts and the sum of an account's entries serve reconciliation
 (``LedgerAudit``).
@@ -34,7 +35,7 @@ from botocore.exceptions import ClientError
 
 from shared.clock import iso
 from shared.dynamo import Repository, from_item, is_condition_failure, to_item
-from shared.errors import AlreadyExists
+from shared.errors import AlreadyExists, Conflict
 from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
@@ -145,7 +146,7 @@ class DynamoLedgerStore(Repository):
                         "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def _claim(self, item: dict[str, Any]) -> dict[str, Any]:
-        """Put-once, unless the previous holder's claim was released (its account closed unused)."""
+        """Put-once, unless the previous holder's claim was released (changed away, or its account closed unused)."""
         return {"Put": {"TableName": self.accounts_table, "Item": item,
                         "ConditionExpression": "attribute_not_exists(pk) OR released = :yes",
                         "ExpressionAttributeValues": {":yes": {"BOOL": True}}}}
@@ -157,6 +158,30 @@ class DynamoLedgerStore(Repository):
         if not item or item.get("released", {}).get("BOOL"):
             return None
         return str(item["account_id"]["S"])
+
+    def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        """[writes..., release the old claim, claim the new number, set it on the account] in one transaction."""
+        claim = to_item({"pk": f"PHONE#{new_phone}", "entity": "PHONE", "account_id": account.account_id,
+                         "owner": account.owner})
+        changed = Conflict("The account's phone changed meanwhile; try again.")
+        update: dict[str, Any] = {
+            "TableName": self.accounts_table, "Key": account_key(account.account_id),
+            "UpdateExpression": "SET phone = :new",
+            "ConditionExpression": "attribute_exists(pk) AND "
+                                   + ("phone = :old" if account.phone else "attribute_not_exists(phone)"),
+            "ExpressionAttributeValues": {":new": {"S": new_phone},
+                                          **({":old": {"S": account.phone}} if account.phone else {})}}
+        guarded = [*writes]
+        if account.phone:
+            release = {"TableName": self.accounts_table, "Key": {"pk": {"S": f"PHONE#{account.phone}"}},
+                       "UpdateExpression": "SET released = :yes",
+                       "ConditionExpression": "account_id = :id",
+                       "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":id": {"S": account.account_id}}}
+            guarded.append(GuardedWrite.failing_with({"Update": release}, lambda: changed))
+        guarded += [GuardedWrite.failing_with(self._claim(claim), PhoneInUse),
+                    GuardedWrite.failing_with({"Update": update}, lambda: changed)]
+        transact(self.client, guarded)
+        return account.model_copy(update={"phone": new_phone})
 
     # --- bank-initiated binding (SPEC §6) -------------------------------------------
     def activate_for_binding(self, account_id: str, binding_id: str) -> None:

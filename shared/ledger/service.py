@@ -30,12 +30,21 @@ from shared.ledger.errors import (
     UnsupportedCurrency,
 )
 from shared.ledger.models import PAYABLE_BY_CUSTOMERS, Account, AccountKind, AccountStatus, EntryPage, Transaction
-from shared.ledger.ports import GuardedWrite, LedgerStore, TransactionAlreadyApplied, WriteConflict
+from shared.ledger.ports import (
+    GuardedWrite,
+    LedgerStore,
+    PaymentGuard,
+    PaymentRequest,
+    StaleAuthorization,
+    TransactionAlreadyApplied,
+    WriteConflict,
+)
 from shared.ledger.settings import LedgerSettings
 from shared.observability import metrics
-from shared.types import MAX_MINOR_UNITS, Money
+from shared.types import MAX_MINOR_UNITS, ClientContext, Money
 
 MAX_ATTEMPTS = 8
+GUARD_ATTEMPTS = 3
 BASE_DELAY_S = 0.005
 MAX_DELAY_S = 0.2
 
@@ -153,9 +162,10 @@ class LedgerService:
 class AccountService:
     """What a user does with their own payment account."""
 
-    def __init__(self, ledger: LedgerService) -> None:
+    def __init__(self, ledger: LedgerService, guard: PaymentGuard | None = None) -> None:
         self.ledger = ledger
         self.store = ledger.store
+        self.guard = guard  # the inline verification decision of transfers (SPEC §4), when wired
 
     def register(self, owner: str, currency: str | None = None, phone: str | None = None) -> Account:
         """The caller's payment account; ``phone`` (their verified ``phone_number`` claim) is recorded on it and
@@ -226,13 +236,31 @@ class AccountService:
         return account, page, token
 
     def transfer(self, owner: str, to_account_id: str, amount: Money, idempotency_key: str,
-                 note: str | None = None) -> Transaction:
+                 note: str | None = None, client: ClientContext | None = None) -> Transaction:
+        """A P2P transfer. With a guard (adaptive verification), it first authorizes the payment: it may refuse
+        (``403 VERIFICATION_REQUIRED``) or hand writes that commit with the transfer (a token used up once)."""
         source = self.my_account(owner)
         if source.account_id == to_account_id:
             raise SameAccountTransfer(account_id=to_account_id)
+        self.ledger.check_amount(amount)
         tx_id = derived_transaction_id("p2p", owner, idempotency_key)
-        return self.ledger.transfer(tx_id, source.account_id, to_account_id, amount, "P2P_TRANSFER",
-                                    metadata={"initiated_by": owner}, note=note, credit_kinds=PAYABLE_BY_CUSTOMERS)
+        payment = PaymentRequest(owner=owner, from_account_id=source.account_id, to_account_id=to_account_id,
+                                 amount=amount, client=client or ClientContext())
+        for attempt in range(GUARD_ATTEMPTS):
+            writes = self.guard.authorize(payment) if self.guard is not None else ()
+            try:
+                return self.ledger.transfer(tx_id, source.account_id, to_account_id, amount, "P2P_TRANSFER",
+                                            metadata={"initiated_by": owner}, note=note,
+                                            credit_kinds=PAYABLE_BY_CUSTOMERS, writes=writes)
+            except StaleAuthorization:
+                if attempt == GUARD_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def change_phone(self, owner: str, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        """The caller's account with ``new_phone`` (the old number's claim released, the new one claimed), together
+        with ``writes`` (the confirmation the caller's capability requires)."""
+        return self.store.change_phone(self.my_account(owner), new_phone, writes)
 
     def deposit(self, admin: str, account_id: str, amount: Money, idempotency_key: str,
                 note: str | None = None) -> Transaction:

@@ -14,7 +14,8 @@ what the platform really sees:
 * **sign-ins and devices** (``POST /sessions``): ``login_count``, a bounded device list (first/last seen,
   trusted flag), recent IP prefixes (/24, /48: never full addresses), recent coarse location cells with the
   last location and its time, counts per network type;
-* **verification history**: reserved now, written by §4; **bindings**: written by §6 (``record_binding``).
+* **verification history**: answered challenges, written by §4 (adaptive verification), which also marks devices
+  trusted and records phone and password changes; **bindings**: written by §6 (``record_binding``).
 
 Every list is bounded by configuration (``SignalsSettings``); windows are checked by time on read, never by
 DynamoDB TTL (TTL only garbage-collects).
@@ -185,9 +186,10 @@ class DayActivity(_Frozen):
 class VerificationHistory(_Frozen):
     """Reserved for §4 (adaptive verification): written there, read by everyone."""
 
-    attempts: int = 0
+    attempts: int = 0  # challenge attempts answered (passed or failed)
     successes: int = 0
     failures: int = 0
+    last_passed_at: datetime | None = None  # the exemption counters restart here (PSD2: since the last SCA)
     last_strong_at: datetime | None = None
     last_at: datetime | None = None
 
@@ -319,6 +321,29 @@ class AccountRef(_Frozen):
     is_customer: bool
 
 
+class SignInDecision(_Frozen):
+    """Adaptive verification's ``LOGIN`` decision for a sign-in from a new or untrusted device (§4), as the
+    sessions route shows it; the full record is ``GET /verifications/{verification_id}``."""
+
+    verification_id: str
+    decision: str  # VERIFICATION_FREE | CHALLENGE | DENY
+    strength: str | None = None  # STRONG | WEAK
+    methods: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+class SignInAttempt(_Frozen):
+    """What a sign-in tells the LOGIN decision (before it is recorded: the decision sees the profile as it was)."""
+
+    user_id: str
+    session_id: str
+    device_id: str
+    network: Network
+    lat: float | None = None
+    lon: float | None = None
+    source_ip: str | None = None
+
+
 class Session(_Frozen):
     session_id: str
     user_id: str
@@ -326,6 +351,7 @@ class Session(_Frozen):
     trusted_device: bool
     new_device: bool
     created_at: datetime
+    decision: SignInDecision | None = None  # only for a new or untrusted device (CONTRACTS.md: ``decision?``)
 
 
 class IpReputation(_Frozen):

@@ -26,6 +26,8 @@ from shared.signals.models import (
     RealName,
     SensitiveChange,
     Session,
+    SignInAttempt,
+    SignInDecision,
     SignInFact,
     TagAudit,
     TagRecord,
@@ -66,6 +68,8 @@ class SignalsWriter(Protocol):
 
     def trust_device(self, user_id: str, device_id: str) -> Device: ...
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None: ...
+    def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
+        """One answered challenge (§4) into the profile's ``verification`` history (counters added atomically)."""
     def record_binding(self, user_id: str, fact: BindingFact) -> None:
         """Record a bank binding's state (§6), keyed by its id: idempotent, and never backwards (an UNBOUND
         binding stays unbound, a passed first-use verification stays passed)."""
@@ -78,6 +82,12 @@ class SignalsWriter(Protocol):
     def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
         """The profile's ``real_name`` as a write the caller commits in its own transaction (§5 commits it with
         the put-once identity claim, so the profile never disagrees with the real-name record)."""
+
+
+class SignInDecider(Protocol):
+    """Adaptive verification's LOGIN decision (§4), asked by ``sign_in`` for a new or untrusted device."""
+
+    def decide_sign_in(self, attempt: SignInAttempt) -> SignInDecision: ...
 
 
 # --- what the services depend on ------------------------------------------------------------------
@@ -128,6 +138,7 @@ class SignalsStore(Protocol):
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...
+    def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None: ...
     def put_binding(self, user_id: str, fact: BindingFact) -> bool:
         """Write the fact unless the stored one is further along (see ``SignalsWriter.record_binding``); False
         when the stored one was kept."""

@@ -17,12 +17,13 @@ Per user, partition ``USER#<sub>``
                                     ``w#<0-6>`` (per local weekday), ``counterparties``, ``net#<NETWORK>``;
                                     ``last_active_at`` (only ever moved forward). ``tag#<TAG>`` (M: by,
                                     reason, at), ``chg#<PHONE|PASSWORD|CARD>`` (time of the last change).
+                                    ``verification`` (M, written by §4: attempts, successes, failures,
+                                    last_passed_at, last_strong_at, last_at).
                                     ``real_name`` (M: status, verified_at, birth_date, method; written by §5
                                     in its verification transaction).
                                     ``bind#<binding id>`` (M: a §6 binding's fact: partner_id, bank_name,
                                     card_type, account_id, state ACTIVE|UNBOUND, bound_at,
                                     first_use_verified_at, unbound_at; replaced only forwards).
-                                    Reserved for a later issue: ``verification`` (M, §4).
     ``DAY#<yyyy-mm-dd>``            one local day of ledger activity: ``n``, ``spend``, ``spend_n``
                                     (``ADD``); rolling 30/90-day figures sum the days in the window.
     ``ENTRY#<account>#<tx>#<D|C>``  put-once marker of a projected ledger entry, written in the same
@@ -312,6 +313,25 @@ class DynamoSignalsStore(Repository):
             TableName=self.table, Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
             UpdateExpression="SET #c = :t", ExpressionAttributeNames={"#c": f"chg#{change.value}"},
             ExpressionAttributeValues={":t": {"S": iso(at)}})
+
+    def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None:
+        """§4's answered challenge into the ``verification`` map: counters added in the write (concurrent attempts
+        all count); the map is created first when the profile has none (a second update: paths may not overlap)."""
+        key = {"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}}
+        self.client.update_item(TableName=self.table, Key=key,
+                                UpdateExpression="SET verification = if_not_exists(verification, :empty)",
+                                ExpressionAttributeValues={":empty": {"M": {}}})
+        counter = "successes" if passed else "failures"
+        sets = ["verification.attempts = if_not_exists(verification.attempts, :zero) + :one",
+                f"verification.{counter} = if_not_exists(verification.{counter}, :zero) + :one",
+                "verification.last_at = :t"]
+        if passed:
+            sets.append("verification.last_passed_at = :t")
+        if passed and strong:
+            sets.append("verification.last_strong_at = :t")
+        self.client.update_item(TableName=self.table, Key=key, UpdateExpression="SET " + ", ".join(sets),
+                                ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"},
+                                                           ":t": {"S": iso(at)}})
 
     def put_binding(self, user_id: str, fact: BindingFact) -> bool:
         """``bind#<id>`` replaced only forwards: ACTIVE -> ACTIVE with first use verified -> UNBOUND."""

@@ -7,7 +7,7 @@ network prefixes, counts), never the watch-list tags; the admin tag routes show 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
@@ -67,17 +67,35 @@ class DeviceRef(BaseModel):
     trusted: bool
 
 
+class SignInDecisionResponse(BaseModel):
+    """Adaptive verification's LOGIN decision (§4); reasons and scores in ``GET /verifications/{id}``."""
+
+    verification_id: str
+    decision: Literal["VERIFICATION_FREE", "CHALLENGE", "DENY"]
+    strength: Literal["STRONG", "WEAK"] | None = None
+    methods: list[Literal["SMS_OTP", "PASSWORD", "FACE", "CARD"]] = Field(
+        description="Challenge with POST /verifications/{verification_id}/attempts (CHALLENGE only).")
+    reasons: list[str]
+
+
 class SessionResponse(BaseModel):
-    """``decision`` will be added by adaptive verification (§4, CONTRACTS.md)."""
+    """``decision`` only for a new or untrusted device (CONTRACTS.md): adaptive verification's LOGIN decision."""
 
     session_id: str = Field(description="Send it as X-Session-Id on later calls (with X-Device-Id).")
     device: DeviceRef
     new_device: bool
+    decision: SignInDecisionResponse | None = Field(
+        default=None, description="Present when the device is new or untrusted: a passed strong verification on "
+                                  "it makes it trusted.")
 
     @classmethod
     def of(cls, s: Session) -> SessionResponse:
+        d = s.decision
+        decision = None if d is None else SignInDecisionResponse(
+            verification_id=d.verification_id, decision=d.decision,  # type: ignore[arg-type]
+            strength=d.strength, methods=list(d.methods), reasons=list(d.reasons))  # type: ignore[arg-type]
         return cls(session_id=s.session_id, device=DeviceRef(device_id=s.device_id, trusted=s.trusted_device),
-                   new_device=s.new_device)
+                   new_device=s.new_device, decision=decision)
 
 
 class DeviceResponse(BaseModel):
@@ -158,6 +176,15 @@ class ActivityResponse(BaseModel):
     groups: int
 
 
+class VerificationHistoryResponse(BaseModel):
+    """Challenges the caller answered (adaptive verification, §4)."""
+
+    attempts: int
+    successes: int
+    failures: int
+    last_passed_at: datetime | None
+    last_strong_at: datetime | None
+    last_at: datetime | None
 class BindingSeen(BaseModel):
     binding_id: str
     bank_name: str
@@ -200,6 +227,7 @@ class ActivityProfileResponse(BaseModel):
     last_location: LastLocationResponse | None
     networks: list[NetworkResponse]
     activity: ActivityResponse
+    verification: VerificationHistoryResponse
     bindings: BindingsResponse
 
     @classmethod
@@ -217,6 +245,7 @@ class ActivityProfileResponse(BaseModel):
                 by_hour=list(p.by_hour), by_weekday=list(p.by_weekday), spend_30d=p.spend(30), spend_90d=p.spend(90),
                 entries_30d=p.entry_count(30), entries_90d=p.entry_count(90), counterparties=p.counterparties,
                 groups=p.group_count),
+            verification=VerificationHistoryResponse(**p.verification.model_dump()),
             bindings=BindingsResponse.of(p.bindings),
         )
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from shared.errors import AlreadyExists
+from shared.errors import AlreadyExists, Conflict
 from shared.ledger.errors import (
     AccountAlreadyExists,
     AccountFrozen,
@@ -77,6 +77,20 @@ class InMemoryLedgerStore:
         aid = self.phones.get(phone)
         return self.accounts.get(aid) if aid else None
 
+    def change_phone(self, account: Account, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
+        with self.lock:
+            check_all(writes)
+            current = self.accounts.get(account.account_id)
+            if current is None or current.phone != account.phone:
+                raise Conflict("The account's phone changed meanwhile; try again.")
+            if new_phone in self.phones:
+                raise PhoneInUse()
+            if current.phone:
+                self.phones.pop(current.phone, None)
+            self.phones[new_phone] = current.account_id
+            self.accounts[current.account_id] = current.model_copy(update={"phone": new_phone})
+            commit_all(writes)
+            return self.accounts[current.account_id]
     def activate_for_binding(self, account_id: str, binding_id: str) -> None:
         with self.lock:
             acct = self.accounts.get(account_id)

@@ -74,12 +74,15 @@ class ApiRun:
     after: Callable[[Reply], None] = lambda reply: None
     conflicts_after_commit: tuple[str, ...] = ()
     """Known gap (docs/reliability.md): after a crash between the commit and the idempotency record's completion,
-    the retry re-runs the route, which finds its own change and answers 409 (404) with one of these codes instead of
-    the first answer. Accepted only when the stored state shows the effect applied exactly once (``after``)."""
+    the retry re-runs the route, which finds its own change and answers a 4xx (409, 404; 403 for a consumed
+    verification token, 429 for a code just sent) with one of these codes instead of the first answer. Accepted
+    only when the stored state shows the effect applied exactly once (``after``)."""
     replies: list[Reply] = field(default_factory=list)
+    headers: dict[str, str] | None = None  # e.g. X-Verification-Token, sent with every try
 
     def send(self) -> Reply:
-        reply = self.world.api.call(self.method, self.path, self.body, token=self.token, key=self.key)
+        reply = self.world.api.call(self.method, self.path, self.body, token=self.token, key=self.key,
+                                    headers=self.headers)
         self.replies.append(reply)
         return reply
 
@@ -98,8 +101,8 @@ class ApiRun:
 
     def check(self) -> None:
         final = self.replies[-1]
-        if final.status in (404, 409) and final.code in self.conflicts_after_commit and len(self.replies) > 1:
-            GAPS[f"{self.method} {self.path.split('/')[1]} -> 409 {final.code}"] += 1
+        if 400 <= final.status < 500 and final.code in self.conflicts_after_commit and len(self.replies) > 1:
+            GAPS[f"{self.method} {self.path.split('/')[1]} -> {final.status} {final.code}"] += 1
         else:
             assert final.status in self.expect, (self.method, self.path, final.status, final.body)
         self.after(final)

@@ -15,6 +15,7 @@ from tests.reliability import (
     test_crash_identity,
     test_crash_ledger_proxy,
     test_crash_signals,
+    test_crash_verification,
 )
 from tests.reliability.crash import names
 from tests.reliability.usecases import REGISTRY
@@ -71,6 +72,7 @@ def test_every_writing_function_is_crash_tested() -> None:
 
 
 def test_every_use_case_runs_in_one_crash_module() -> None:
-    modules = [test_crash_ledger_proxy, test_crash_campaigns, test_crash_identity, test_crash_signals]
+    modules = [test_crash_ledger_proxy, test_crash_campaigns, test_crash_identity, test_crash_signals,
+               test_crash_verification]
     runs = [n for m in modules for n in names(m.CAPABILITY, long=None)]
     assert sorted(runs) == sorted(REGISTRY), set(REGISTRY) ^ set(runs)

@@ -613,3 +613,131 @@ def tag_clear(world: World) -> Run:
     assert tagged.status == 200, tagged.body
     return ApiRun(world, "DELETE", f"/admin/users/{user.sub}/tags/GREY", {"reason": "crash test"}, world.admin(),
                   (200,), new_key(), conflicts_after_commit=("TAG_NOT_SET",))
+
+
+# --- adaptive verification (SPEC §4): triggers, codes, attempts, password, phone change, feedback -----------------
+def _customer(world: World) -> tuple[User, str]:
+    """A customer whose account records a phone (the SMS one-time code goes there)."""
+    from local_stack import tokens
+
+    sub, phone = f"rel-{uuid.uuid4().hex[:8]}", f"+86139{uuid.uuid4().int % 10**8:08d}"
+    token = tokens.issue(sub, phone_number=phone)
+    reply = world.api.call("POST", "/accounts", {}, token=token, key=new_key())
+    assert reply.status == 201, reply.body
+    return User(sub, token, reply.body["account_id"]), phone
+
+
+def _trigger(world: World, user: User, operation: str = "ACCOUNT_UPDATE") -> str:
+    reply = world.api.call("POST", "/verifications", {"operation": operation, "context": {
+        "device_id": "rel-device-01", "network": "WIFI"}}, token=user.token, key=new_key())
+    assert reply.status == 201 and reply.body["decision"] == "CHALLENGE", reply.body
+    return str(reply.body["verification_id"])
+
+
+def _code(world: World, phone: str) -> str:
+    import json
+    import urllib.request
+
+    url = f"{world.api.base}/local/outbox?phone={urllib.request.quote(phone)}"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        text = json.loads(resp.read())["messages"][0]["text"]
+    return next(w for w in text.replace(".", " ").split() if w.isdigit() and len(w) == 6)
+
+
+def _decisions(world: World, user: User) -> list[dict[str, Any]]:
+    reply = world.api.call("GET", f"/admin/verification-decisions?user_id={user.sub}", token=world.admin())
+    assert reply.status == 200, reply.body
+    return list(reply.body["items"])
+
+
+def _update_token(world: World, user: User, phone: str) -> str:
+    vid = _trigger(world, user)
+    sent = world.api.call("POST", f"/verifications/{vid}/otp", {}, token=user.token, key=new_key())
+    assert sent.status == 200, sent.body
+    passed = world.api.call("POST", f"/verifications/{vid}/attempts", {"method": "SMS_OTP",
+                                                                       "otp": _code(world, phone)},
+                            token=user.token, key=new_key())
+    assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
+    return str(passed.body["token"])
+
+
+@use_case("verification trigger", "CreateVerificationFunction")
+def verification_trigger(world: World) -> Run:
+    user, _ = _customer(world)
+
+    def after(reply: Reply) -> None:
+        assert len(_decisions(world, user)) == 1, "decided more than once"
+
+    return ApiRun(world, "POST", "/verifications", {"operation": "ACCOUNT_UPDATE", "context": {
+        "device_id": "rel-device-01", "network": "WIFI"}}, user.token, (201,), new_key(), after)
+
+
+@use_case("verification otp", "SendVerificationOtpFunction")
+def verification_otp(world: World) -> Run:
+    user, _ = _customer(world)
+    vid = _trigger(world, user)
+    # a retry after the commit finds the code sent moments ago: the resend interval refuses it (429)
+    return ApiRun(world, "POST", f"/verifications/{vid}/otp", {}, user.token, (200,), new_key(),
+                  conflicts_after_commit=("TOO_MANY_ATTEMPTS",))
+
+
+@use_case("verification attempt", "AttemptVerificationFunction")
+def verification_attempt(world: World) -> Run:
+    user, phone = _customer(world)
+    vid = _trigger(world, user)
+    sent = world.api.call("POST", f"/verifications/{vid}/otp", {}, token=user.token, key=new_key())
+    assert sent.status == 200, sent.body
+
+    def after(reply: Reply) -> None:
+        got = world.api.call("GET", f"/verifications/{vid}", token=user.token)
+        assert got.body["status"] == "PASSED", got.body
+
+    return ApiRun(world, "POST", f"/verifications/{vid}/attempts", {"method": "SMS_OTP", "otp": _code(world, phone)},
+                  user.token, (200,), new_key(), after, ("VERIFICATION_NOT_OPEN",))
+
+
+@use_case("verification password", "SetPaymentPasswordFunction")
+def verification_password(world: World) -> Run:
+    user, _ = _customer(world)
+    # the first password is put once: a retry after the commit finds it and asks for a token to change it
+    return ApiRun(world, "PUT", "/me/payment-password", {"password": "862731"}, user.token, (200, 201), new_key(),
+                  conflicts_after_commit=("VERIFICATION_REQUIRED",))
+
+
+@use_case("verification phone change", "UpdateMyAccountFunction")
+def verification_phone_change(world: World) -> Run:
+    user, phone = _customer(world)
+    token = _update_token(world, user, phone)
+    new_phone = f"+86137{uuid.uuid4().int % 10**8:08d}"
+    return ApiRun(world, "PATCH", "/accounts/me", {"phone": new_phone}, user.token, (202,), new_key(),
+                  conflicts_after_commit=("VERIFICATION_INVALID",),  # the token was consumed by the first run
+                  headers={"X-Verification-Token": token})
+
+
+@use_case("verification phone confirmation", "ConfirmPhoneChangeFunction")
+def verification_phone_confirmation(world: World) -> Run:
+    user, phone = _customer(world)
+    token = _update_token(world, user, phone)
+    new_phone = f"+86137{uuid.uuid4().int % 10**8:08d}"
+    started = world.api.call("PATCH", "/accounts/me", {"phone": new_phone}, token=user.token, key=new_key(),
+                             headers={"X-Verification-Token": token})
+    assert started.status == 202, started.body
+
+    def after(reply: Reply) -> None:
+        me = world.api.call("GET", "/accounts/me", token=user.token).body
+        assert me["phone"].endswith(new_phone[-4:]), me
+
+    return ApiRun(world, "POST", "/accounts/me/phone/confirmation", {"otp": _code(world, new_phone)}, user.token,
+                  (200,), new_key(), after, ("PHONE_CHANGE_NOT_FOUND",))
+
+
+@use_case("verification feedback", "LabelVerificationDecisionFunction")
+def verification_feedback(world: World) -> Run:
+    user, _ = _customer(world)
+    vid = _trigger(world, user)
+
+    def after(reply: Reply) -> None:
+        assert _decisions(world, user)[0]["label"] == "FRAUD"
+
+    return ApiRun(world, "POST", f"/admin/verification-decisions/{vid}/feedback", {"label": "FRAUD", "note": "crash"},
+                  world.admin(), (200,), new_key(), after)

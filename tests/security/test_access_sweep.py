@@ -57,6 +57,7 @@ class Victim:
             "invitation": self._invitation, "order": self._order, "order_code": self._order_code,
             "reversal": self._reversal, "verification": self._verification, "review": self._review,
             "user": lambda: self.user.sub, "tag": lambda: "HIGH_RISK", "device": self._device,
+            "adaptive_verification": self._adaptive_verification,
             "photo": self._photo, "challenge": self._challenge, "realname_session": self._realname_session,
             "partner": self._partner, "binding_request": self._binding_request, "binding": self._binding,
         }
@@ -167,6 +168,14 @@ class Victim:
         vid = str(reply.body["verification_id"])
         driver.wait_status(self.user_person(), vid, "AWAITING_DOCUMENT")  # the workflow is at rest
         return vid
+
+    def _adaptive_verification(self) -> str:
+        """A decision of adaptive verification (SPEC §4) the victim triggered (no phone, no method enrolled: DENY,
+        recorded like any other)."""
+        reply = self.api.call("POST", "/verifications", {"operation": "ACCOUNT_UPDATE", "context": {
+            "device_id": "victim-device-1", "network": "WIFI"}}, token=self.user.token, key=new_key())
+        assert reply.status == 201, reply.body
+        return str(reply.body["verification_id"])
 
     def user_person(self) -> Any:
         from tests.identity.conftest import Person

@@ -114,6 +114,13 @@ class FakeSignalsStore:
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None:
         self._get(user_id).sensitive_changes[change] = at
 
+    def add_verification(self, user_id: str, *, passed: bool, strong: bool, at: datetime) -> None:
+        raw = self._get(user_id)
+        h = raw.verification
+        raw.verification = h.model_copy(update={
+            "attempts": h.attempts + 1, "successes": h.successes + passed, "failures": h.failures + (not passed),
+            "last_at": at, "last_passed_at": at if passed else h.last_passed_at,
+            "last_strong_at": at if passed and strong else h.last_strong_at})
     def put_binding(self, user_id: str, fact: BindingFact) -> bool:
         facts = self._get(user_id).binding_facts
         stored = next((f for f in facts if f.binding_id == fact.binding_id), None)

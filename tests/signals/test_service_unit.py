@@ -10,7 +10,16 @@ import pytest
 from shared.errors import InvalidInput
 from shared.signals.adapters import CidrReputation
 from shared.signals.errors import DeviceNotFound, TagNotSet
-from shared.signals.models import AccountRef, BindingFact, BindingState, ClientInfo, Network, WatchTag
+from shared.signals.models import (
+    AccountRef,
+    BindingFact,
+    BindingState,
+    ClientInfo,
+    Network,
+    SignInAttempt,
+    SignInDecision,
+    WatchTag,
+)
 from shared.signals.services import LedgerProjector, PoisonRecord, SignalsService
 from shared.signals.settings import SignalsSettings
 from tests.signals.fakes import FakeAccounts, FakeMemberships, FakeSignalsStore
@@ -190,3 +199,49 @@ def test_ip_reputation_from_the_shipped_cidr_lists(world: Any) -> None:
     assert clean.categories == () and clean.ip_prefix == "8.8.8.0/24" and clean.list_version
     with pytest.raises(InvalidInput):
         service.ip_reputation("not-an-ip")
+
+
+class Decider:
+    """Adaptive verification's LOGIN decision, as the sessions service sees it (a port)."""
+
+    def __init__(self, store: FakeSignalsStore) -> None:
+        self.store = store
+        self.asked: list[tuple[str, str, bool]] = []
+
+    def decide_sign_in(self, attempt: SignInAttempt) -> SignInDecision:
+        raw = self.store.raw.get(attempt.user_id)
+        known = bool(raw and any(d.device_id == attempt.device_id for d in raw.devices))
+        self.asked.append((attempt.session_id, attempt.device_id, known))
+        return SignInDecision(verification_id=f"ver_{len(self.asked)}", decision="CHALLENGE", strength="WEAK",
+                              methods=("SMS_OTP",), reasons=("NEW_DEVICE",) if not known else ("UNTRUSTED_DEVICE",))
+
+
+def test_a_new_or_untrusted_device_gets_the_login_decision_before_the_sign_in_is_folded_in() -> None:
+    store = FakeSignalsStore()
+    decider = Decider(store)
+    service = SignalsService(store, SETTINGS, CidrReputation(), clock=Clock(T0), decider=decider)
+    first = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, lat=30.57, lon=104.07,
+                            source_ip="10.0.5.9")
+    assert first.decision is not None and first.decision.reasons == ("NEW_DEVICE",)
+    assert decider.asked == [(first.session_id, "device-0001", False)]  # asked before the device was recorded
+    second = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID)
+    assert second.decision is not None and second.decision.reasons == ("UNTRUSTED_DEVICE",)
+    service.trust_device("alice", "device-0001")
+    trusted = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID)
+    assert trusted.decision is None and trusted.trusted_device and len(decider.asked) == 2
+    # without the port (a deployment without §4) a sign-in carries no decision
+    assert SignalsService(store, SETTINGS, CidrReputation(), clock=Clock(T0)).sign_in(
+        "alice", "device-0002", Network.WIFI, ANDROID).decision is None
+
+
+def test_verification_outcomes_fold_into_the_profile(world: Any) -> None:
+    _, _, service, clock = world
+    service.record_verification("alice", passed=False, strong=False)
+    service.record_verification("alice", passed=True, strong=False)
+    h = service.profile("alice").verification
+    assert (h.attempts, h.successes, h.failures, h.last_strong_at) == (2, 1, 1, None)
+    assert h.last_passed_at == clock.now
+    clock.now += timedelta(minutes=5)
+    service.record_verification("alice", passed=True, strong=True)
+    h = service.profile("alice").verification
+    assert (h.attempts, h.successes) == (3, 2) and h.last_strong_at == h.last_passed_at == clock.now

@@ -1,4 +1,5 @@
-"""POST /sessions: a sign-in from a device (recorded in the caller's activity profile; a new device is untrusted)."""
+"""POST /sessions: a sign-in from a device (recorded in the caller's activity profile; a new device is untrusted,
+and a new or untrusted one gets adaptive verification's LOGIN decision, SPEC §4)."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -9,10 +10,12 @@ from shared.observability import logger, metrics, tracer
 from shared.signals.models import ClientInfo
 from shared.signals.schemas import SessionResponse, SignInRequest
 from shared.signals.settings import SignalsSettings
-from shared.signals.wiring import signals_service
+from shared.verification.settings import VerificationSettings
+from shared.verification.wiring import sign_ins
 
 app = build_resolver()
 SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails its cold start
+VERIFICATION = VerificationSettings.load()
 
 
 @app.post("/sessions", status_code=201, summary="Sign in from a device (call at every sign-in)",
@@ -22,11 +25,14 @@ def create_session(request: SignInRequest) -> SessionResponse:
     caller = current_caller(app)
     client = ClientInfo(os=request.client.os, app_version=request.client.app_version,
                         emulator=request.client.emulator, rooted=request.client.rooted)
-    session = signals_service(SETTINGS).sign_in(
+    session = sign_ins(SETTINGS, VERIFICATION).sign_in(
         caller.sub, request.device_id, request.network, client,
         lat=request.geo.lat if request.geo else None, lon=request.geo.lon if request.geo else None,
         source_ip=app.current_event.request_context.identity.source_ip)
     metrics.add_metric(name="SignInNewDevice" if session.new_device else "SignInKnownDevice", unit="Count", value=1)
+    if session.decision is not None:
+        metrics.add_metric(name=f"SignInDecision{session.decision.decision.title().replace('_', '')}", unit="Count",
+                           value=1)
     return SessionResponse.of(session)
 
 

@@ -24,13 +24,15 @@ from shared.signals.models import (
     RealName,
     SensitiveChange,
     Session,
+    SignInAttempt,
+    SignInDecision,
     SignInFact,
     TagAudit,
     TagRecord,
     WatchTag,
     WindowCount,
 )
-from shared.signals.ports import AccountDirectory, IpReputationList, Memberships, SignalsStore
+from shared.signals.ports import AccountDirectory, IpReputationList, Memberships, SignalsStore, SignInDecider
 from shared.signals.settings import SignalsSettings
 from shared.writes import ConflictingWrite, GuardedWrite
 
@@ -54,13 +56,14 @@ class SignalsService:
 
     def __init__(self, store: SignalsStore, settings: SignalsSettings, reputation: IpReputationList,
                  accounts: AccountDirectory | None = None, memberships: Memberships | None = None,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, decider: SignInDecider | None = None) -> None:
         self.store = store
         self.settings = settings
         self.reputation = reputation
         self.accounts = accounts
         self.memberships = memberships
         self.clock = clock
+        self.decider = decider
         self.limits = Limits(max_devices=settings.signals_max_devices, max_ip_prefixes=settings.signals_max_ip_prefixes,
                              max_cells=settings.signals_max_cells, window_days=settings.signals_max_window_days)
 
@@ -150,6 +153,8 @@ class SignalsService:
             location = LastLocation(cell=fine, lat=c_lat, lon=c_lon, at=now)
         fact = SignInFact(user_id=user_id, session_id=f"ses_{uuid.uuid4().hex}", device_id=device_id,
                           network=network, ip_prefix=prefix, cell=cell, location=location, client=client, at=now)
+        decision = self._decide(SignInAttempt(user_id=user_id, session_id=fact.session_id, device_id=device_id,
+                                              network=network, lat=lat, lon=lon, source_ip=source_ip), now)
         for attempt in range(ATTEMPTS):
             raw = self._raw(user_id, now)
             after = raw.model_copy(deep=True)
@@ -163,8 +168,18 @@ class SignalsService:
                 continue
             device = next(d for d in after.devices if d.device_id == device_id)
             return Session(session_id=fact.session_id, user_id=user_id, device_id=device_id,
-                           trusted_device=device.trusted, new_device=new_device, created_at=now)
+                           trusted_device=device.trusted, new_device=new_device, created_at=now, decision=decision)
         raise AssertionError("unreachable")
+
+    def _decide(self, attempt: SignInAttempt, now: datetime) -> SignInDecision | None:
+        """§4's LOGIN decision for a new or untrusted device, asked before the sign-in is folded in: it sees the
+        profile as it was (the device still new, the last location the previous one: impossible travel)."""
+        if self.decider is None:
+            return None
+        device = next((d for d in self._raw(attempt.user_id, now).devices if d.device_id == attempt.device_id), None)
+        if device is not None and device.trusted:
+            return None
+        return self.decider.decide_sign_in(attempt)
 
     # --- the user's own devices, and trust (§4) ---------------------------------------------------
     def _rewrite_devices(self, user_id: str, device_id: str, change: Callable[[Device], Device | None]) -> Device:
@@ -201,6 +216,9 @@ class SignalsService:
     def record_sensitive_change(self, user_id: str, change: SensitiveChange) -> None:
         self.store.set_sensitive_change(user_id, change, self.clock())
 
+    def record_verification(self, user_id: str, *, passed: bool, strong: bool) -> None:
+        """§4 records each answered challenge: the profile's verification history (read by every capability)."""
+        self.store.add_verification(user_id, passed=passed, strong=strong, at=self.clock())
     def record_binding(self, user_id: str, fact: BindingFact) -> None:
         """§6 calls this on every state change of a binding (bound, first use verified, unbound)."""
         self.store.put_binding(user_id, fact)

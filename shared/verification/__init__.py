@@ -1,0 +1,1 @@
+"""Adaptive verification (SPEC §4)."""
