@@ -157,7 +157,8 @@ class DynamoBindingStore(Repository):
         transact(self.client, [*self.release_card_writes(binding), GuardedWrite.failing_with(delete, lambda: gone)])
 
     def unbind(self, binding: Binding, now: datetime) -> Binding:
-        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now})
+        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now,
+                                             "holder_id_encrypted": None})  # no longer a card holder of the user
         put = self._put(self._binding_item(unbound), "#st = :active", {":active": BindingStatus.ACTIVE.value},
                         {"#st": "status"})
         gone = BindingNotFound(binding_id=binding.binding_id)

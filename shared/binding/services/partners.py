@@ -50,7 +50,7 @@ class PartnerService(BindingBase):
     def _new_key(self, partner_id: str) -> tuple[PartnerKey, str]:
         secret = secrets.token_bytes(32)
         key_id = f"k_{secrets.token_hex(8)}"
-        encrypted = self.deps.cipher.encrypt(secret, key_context(partner_id, key_id))
+        encrypted = self.deps.secrets_cipher.encrypt(secret, key_context(partner_id, key_id))
         return PartnerKey(key_id=key_id, encrypted_secret=encrypted, created_at=self.clock()), \
             base64.b64encode(secret).decode()
 
@@ -92,7 +92,7 @@ class PartnerService(BindingBase):
         return updated
 
     def secret_of(self, partner: Partner, key: PartnerKey) -> bytes:
-        return self.deps.cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
+        return self.deps.secrets_cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
 
 
 class PartnerAuthenticator(PartnerService):

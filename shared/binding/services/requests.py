@@ -24,6 +24,7 @@ from shared.binding.models import (
     RequestStatus,
 )
 from shared.binding.services.base import BindingBase
+from shared.binding.services.holders import holder_context
 from shared.errors import TemporarilyUnavailable
 from shared.identity_numbers import mask_id_number
 from shared.observability import logger
@@ -31,6 +32,10 @@ from shared.observability import logger
 
 def name_context(request_id: str) -> dict[str, str]:
     return {"binding_request_id": request_id, "field": "name"}
+
+
+def id_number_context(request_id: str) -> dict[str, str]:
+    return {"binding_request_id": request_id, "field": "id_number"}
 
 
 class BindingRequestService(BindingBase):
@@ -46,7 +51,8 @@ class BindingRequestService(BindingBase):
             binding_request_id=request_id, partner_id=partner.partner_id, bank_customer_ref=bank_customer_ref,
             phone=phone, name_masked=mask_name(name),
             name_encrypted=self.deps.cipher.encrypt(name.encode(), name_context(request_id)),
-            id_hash=self.deps.hasher.keyed_hash("id-number", id_number), id_masked=mask_id_number(id_number),
+            id_hash=self.deps.hasher.id_number_hash(id_number), id_masked=mask_id_number(id_number),
+            id_encrypted=self.deps.cipher.encrypt(id_number.encode(), id_number_context(request_id)),
             card_fingerprint=fingerprint, card_last4=card_last4, card_type=card_type, card_expiry=card_expiry,
             inflight_key=f"INFLIGHT#{partner.partner_id}#{ref}#{fingerprint}", created_at=now, updated_at=now)
         stored = self.store.create_request(request)
@@ -60,7 +66,8 @@ class BindingRequestService(BindingBase):
             logger.warning("binding saga did not start", extra={"binding_request_id": request_id,
                                                                  "error": type(exc).__name__})
             failed = request.model_copy(update={"status": RequestStatus.FAILED, "reason": FailureReason.WORKFLOW_ERROR,
-                                                "version": request.version + 1, "updated_at": self.clock()})
+                                                "id_encrypted": None, "version": request.version + 1,
+                                                "updated_at": self.clock()})
             self.store.update_request(failed, [RequestStatus.REGISTERING.value], release_inflight=True)
             raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
         self.emit_request("BindingRequested", request)
@@ -98,10 +105,12 @@ class BindingRequestService(BindingBase):
             raise ConfirmationMismatch(binding_request_id=request_id)
         partner = self.partner(partner_id)
         assert request.owner is not None and request.account_id is not None
-        binding = Binding(binding_id=f"bnd_{secrets.token_hex(12)}", binding_request_id=request_id,
+        binding_id = f"bnd_{secrets.token_hex(12)}"
+        binding = Binding(binding_id=binding_id, binding_request_id=request_id,
                           owner=request.owner, account_id=request.account_id, partner_id=partner_id,
                           partner_name=partner.name, card_fingerprint=fingerprint, card_last4=request.card_last4,
-                          card_type=request.card_type, id_hash=request.id_hash, created_at=self.clock())
+                          card_type=request.card_type, id_hash=request.id_hash,
+                          holder_id_encrypted=self._holder_id(request, binding_id), created_at=self.clock())
         confirmed = request.model_copy(update={"binding_id": binding.binding_id, "version": request.version + 1,
                                                "updated_at": self.clock()})
         try:
@@ -115,6 +124,13 @@ class BindingRequestService(BindingBase):
         self.deps.workflow.succeed(token, json.dumps({"binding_id": binding.binding_id}))
         self.emit_request("BindingConfirmed", confirmed)
         return confirmed
+
+    def _holder_id(self, request: BindingRequest, binding_id: str) -> str | None:
+        """The card holder's ID number sealed again for the binding (context: binding id + owner): §5 reads it."""
+        if request.id_encrypted is None or request.owner is None:
+            return None
+        number = self.deps.cipher.decrypt(request.id_encrypted, id_number_context(request.binding_request_id))
+        return self.deps.cipher.encrypt(number, holder_context(binding_id, request.owner))
 
     def reject(self, partner_id: str, request_id: str, reason: str) -> BindingRequest:
         request = self._awaiting(partner_id, request_id)
