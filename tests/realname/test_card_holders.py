@@ -5,11 +5,13 @@ Everything goes through the API: the bank binds with signed requests, the user s
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from local_stack.realname_demo import DEMO_IDENTITIES
+from shared.binding.repository import DynamoBindingStore
 from shared.realname.services.directory import mask_name
 from tests.binding.conftest import Bank, bank, callbacks, card_token, phone  # noqa: F401  (fixtures)
 from tests.conftest import Api, User
@@ -27,40 +29,36 @@ def customer(api: Api) -> tuple[User, str]:
     return User(sub, token, api.call("GET", "/accounts/me", token=token).body["account_id"]), number
 
 
-def test_the_holder_of_a_card_bound_to_the_user_is_proposed(api: Api, faces: FaceClient, bank: Bank) -> None:  # noqa: F811
+def test_the_holder_of_a_card_bound_to_the_user_is_a_candidate_while_it_is_bound(
+        api: Api, faces: FaceClient, bank: Bank) -> None:  # noqa: F811
     user, number = customer(api)
     before = start(api, faces, user, LI_HUA.photo, "holder-device-1").body
     assert before["status"] == "AWAITING_IDENTITY" and before["proposed_identity"] is None  # no candidate
 
-    assert bank.bind(number, card_token(), name=LI_HUA.name, id_no=LI_HUA.id_number)["status"] == "BOUND"
+    body = bank.bind(number, card_token(), name=LI_HUA.name, id_no=LI_HUA.id_number)
+    assert body["status"] == "BOUND"
     after = start(api, faces, user, LI_HUA.photo, "holder-device-1").body
     assert after["status"] == "AWAITING_CONFIRMATION", after["reasons"]
     assert after["proposed_identity"]["masked_name"] == mask_name(LI_HUA.name)
     assert LI_HUA.id_number not in str(after)
 
+    # The binding keeps the holder's ID number sealed (binding id + owner); the ended request keeps none.
+    dynamodb = api.stack.client("dynamodb")
+    request = dynamodb.get_item(TableName="BindingsTable",
+                                Key={"pk": {"S": f"REQUEST#{body['binding_request_id']}"}})["Item"]
+    assert "NULL" in request.get("id_encrypted", {"NULL": True}) and LI_HUA.id_number not in str(request)
+    binding_id = request["binding_id"]["S"]
+    item = dynamodb.get_item(TableName="BindingsTable", Key={"pk": {"S": f"BINDING#{binding_id}"}})["Item"]
+    assert item["holder_id_encrypted"]["S"].startswith("v1.") and LI_HUA.id_number not in str(item)
 
-def test_an_unbound_card_no_longer_brings_its_holder(api: Api, faces: FaceClient, bank: Bank) -> None:  # noqa: F811
-    """The binding keeps the holder's ID number only while it is bound (unbinding drops the envelope)."""
-    user, number = customer(api)
-    body = bank.bind(number, card_token(), name=LI_HUA.name, id_no=LI_HUA.id_number)
-    item = api.stack.client("dynamodb").get_item(TableName="BindingsTable",
-                                                 Key={"pk": {"S": f"REQUEST#{body['binding_request_id']}"}})["Item"]
-    assert "id_encrypted" not in item or "NULL" in item["id_encrypted"]  # the ended request keeps no ID number
-    binding_id = item["binding_id"]["S"]
-    store_item = api.stack.client("dynamodb").get_item(TableName="BindingsTable",
-                                                       Key={"pk": {"S": f"BINDING#{binding_id}"}})["Item"]
-    sealed = store_item["holder_id_encrypted"]["S"]
-    assert sealed.startswith("v1.") and LI_HUA.id_number not in str(store_item)
-    from shared.binding.repository import DynamoBindingStore
-
-    store = DynamoBindingStore("BindingsTable", api.stack.client("dynamodb"))
+    # Unbound, the card no longer brings its holder (unbinding drops the envelope).
+    store = DynamoBindingStore("BindingsTable", dynamodb)
     binding = store.get_binding(binding_id)
     assert binding is not None
-    from datetime import UTC, datetime
-
     store.unbind(binding, datetime.now(UTC))  # what DELETE /bindings/{id} commits (its route needs §4's token)
-    after = start(api, faces, user, LI_HUA.photo, "holder-device-2").body
-    assert after["status"] == "AWAITING_IDENTITY" and after["proposed_identity"] is None
+    assert store.get_binding(binding_id).holder_id_encrypted is None  # type: ignore[union-attr]
+    gone = start(api, faces, user, LI_HUA.photo, "holder-device-1").body
+    assert gone["status"] == "AWAITING_IDENTITY" and gone["proposed_identity"] is None
 
 
 def test_bindings_in_the_profile_are_the_trust_item(api: Api, faces: FaceClient, bank: Bank, policy: Any) -> None:  # noqa: F811
