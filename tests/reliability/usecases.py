@@ -741,3 +741,90 @@ def verification_feedback(world: World) -> Run:
 
     return ApiRun(world, "POST", f"/admin/verification-decisions/{vid}/feedback", {"label": "FRAUD", "note": "crash"},
                   world.admin(), (200,), new_key(), after)
+
+
+# --- bank binding (SPEC §6): the admin's partner routes (plain API calls) -------------------------------------------
+# The signed partner routes (a retry must be signed again: a replayed nonce is refused before idempotency) and the
+# saga's steps are not here: the saga's failure at every step is tested by tests/binding/test_workflow.py.
+def _partners(world: World, name: str) -> list[dict[str, Any]]:
+    from shared.dynamo import from_item
+
+    table = world.stack.template.physical_name("PartnersTable")
+    items = world.stack.client("dynamodb").scan(TableName=table)["Items"]
+    return [p for p in (from_item(i) for i in items) if p.get("entity") == "PARTNER" and p.get("name") == name]
+
+
+def _partner(world: World) -> tuple[str, str]:
+    name = f"Rel Bank {uuid.uuid4().hex[:8]}"
+    reply = world.api.call("POST", "/admin/partners", {"name": name, "callback_url": "http://127.0.0.1:9/cb"},
+                           token=world.admin(), key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["partner_id"]), name
+
+
+@use_case("binding partner create", "CreatePartnerFunction")
+def partner_create(world: World) -> Run:
+    name = f"Rel Bank {uuid.uuid4().hex[:8]}"
+
+    def after(reply: Reply) -> None:  # one partner, the one answered (its secret shown once: null on a replay)
+        assert [p["partner_id"] for p in _partners(world, name)] == [reply.body["partner_id"]], \
+            "partner created more than once"
+
+    return ApiRun(world, "POST", "/admin/partners", {"name": name, "callback_url": "http://127.0.0.1:9/cb"},
+                  world.admin(), (201,), new_key(), after)
+
+
+@use_case("binding partner key rotation", "RotatePartnerKeyFunction")
+def partner_rotate(world: World) -> Run:
+    partner_id, name = _partner(world)
+
+    def after(reply: Reply) -> None:  # the first key and exactly one new one (the answered key)
+        [partner] = _partners(world, name)
+        assert len(partner["keys"]) == 2 and reply.body["key_id"] in partner["keys"], "rotated more than once"
+
+    return ApiRun(world, "POST", f"/admin/partners/{partner_id}/keys", None, world.admin(), (201,), new_key(), after)
+
+
+@use_case("binding partner suspension", "SuspendPartnerFunction")
+def partner_suspend(world: World) -> Run:
+    partner_id, name = _partner(world)
+
+    def after(reply: Reply) -> None:
+        [partner] = _partners(world, name)
+        assert partner["status"] == "SUSPENDED" and partner["version"] == 2, "suspended more than once"
+
+    return ApiRun(world, "POST", f"/admin/partners/{partner_id}/suspension", {"reason": "crash test"},
+                  world.admin(), (200,), new_key(), after)
+
+
+@use_case("binding partner reinstatement", "ReinstatePartnerFunction")
+def partner_reinstate(world: World) -> Run:
+    partner_id, name = _partner(world)
+    suspended = world.api.call("POST", f"/admin/partners/{partner_id}/suspension", {"reason": "crash test"},
+                               token=world.admin(), key=new_key())
+    assert suspended.status == 200, suspended.body
+
+    def after(reply: Reply) -> None:
+        [partner] = _partners(world, name)
+        assert partner["status"] == "ACTIVE" and partner["version"] == 3, "reinstated more than once"
+
+    return ApiRun(world, "DELETE", f"/admin/partners/{partner_id}/suspension", None, world.admin(), (200,),
+                  new_key(), after)
+
+
+# --- real-name (SPEC §5): the liveness challenge (plain API call) --------------------------------------------------
+@use_case("realname challenge", "CreateLivenessChallengeFunction")
+def realname_challenge(world: World) -> Run:
+    [user] = users(world, 1)
+
+    def after(reply: Reply) -> None:  # the answered challenge exists, is the caller's and unused
+        from shared.dynamo import from_item
+
+        table = world.stack.template.physical_name("FaceTable")
+        item = world.stack.client("dynamodb").get_item(
+            TableName=table, Key={"pk": {"S": f"CHALLENGE#{reply.body['challenge_id']}"}}).get("Item")
+        assert item is not None, "the answered challenge was not stored"
+        stored = from_item(item)
+        assert stored["user_id"] == user.sub and not stored.get("used_at")
+
+    return ApiRun(world, "POST", "/real-name/challenges", None, user.token, (201,), new_key(), after)
