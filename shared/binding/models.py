@@ -140,8 +140,9 @@ class Binding(BaseModel):
 
 
 class CustomerIdentity(BaseModel):
-    """An identity recorded for a user: bank-provided (unverified) by a binding, or a verified real-name one
-    (§5 writes ``verified``). The ID number is only keyed-hashed and masked."""
+    """The bank-provided (unverified) identity a binding records for a user who has no verified real-name (§5's
+    own record, ``REALNAME#<sub>`` in ``RealNameTable``, is what the identity check reads). The ID number is only
+    keyed-hashed and masked."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -150,7 +151,7 @@ class CustomerIdentity(BaseModel):
     id_masked: str
     name_masked: str
     verified: bool = False
-    source: str  # BANK:<partner_id> | REAL_NAME
+    source: str  # BANK:<partner_id>
     recorded_at: datetime
 
 

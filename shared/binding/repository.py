@@ -5,7 +5,7 @@ Bindings table (``pk``; sparse index ``ByOwner`` on ``gsi1pk``/``gsi1sk``)
     ``INFLIGHT#<partner>#<ref>#<card fp>``   put-once while a request for that customer and card is open
     ``CARD#<partner>#<card fp>``             put-once: the card is bound (deleted by an unbind or compensation)
     ``BINDING#<id>``                         a binding (``gsi1pk = OWNER#<sub>``: the user's bindings)
-    ``IDENTITY#<sub>``                       the identity recorded for a user (bank-provided, or verified)
+    ``IDENTITY#<sub>``                       the bank-provided (unverified) identity recorded for a user
     ``USER#<e164>``                          the local user directory (``TableUserDirectory``; not on AWS)
 
 Partners table (``pk``)
@@ -190,11 +190,6 @@ class DynamoBindingStore(Repository):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-
-    def put_identity(self, identity: CustomerIdentity) -> None:
-        """Record (or replace) an identity: how §5 records a verified real-name identity (and test fixtures)."""
-        self.client.put_item(TableName=self.table, Item=to_item({"pk": f"IDENTITY#{identity.owner}",
-                                                                 "entity": "IDENTITY", **_plain(identity)}))
 
     def local_user(self, phone: str, new_sub: str) -> str:
         """The sub recorded for ``phone``, recording ``new_sub`` if there is none (put-once)."""
