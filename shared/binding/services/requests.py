@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 
@@ -57,11 +58,16 @@ class BindingRequestService(BindingBase):
             inflight_key=f"INFLIGHT#{partner.partner_id}#{ref}#{fingerprint}", created_at=now, updated_at=now)
         stored = self.store.create_request(request)
         if stored.binding_request_id != request_id:
+            if stored.status is RequestStatus.REGISTERING:
+                # A crash between the put and the start (the client retries) would leave it unstarted forever:
+                # start it again; executions are named by the request id, so a running one is not started twice.
+                try:
+                    self._start(stored.binding_request_id)
+                except (BotoCoreError, ClientError) as exc:
+                    raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
             return stored, False
-        payload = {"binding_request_id": request_id,
-                   "confirm_timeout_seconds": self.settings.binding_confirmation_timeout_seconds}
         try:
-            self.deps.workflow.start(request_id, json.dumps(payload))
+            self._start(request_id)
         except (BotoCoreError, ClientError) as exc:
             logger.warning("binding saga did not start", extra={"binding_request_id": request_id,
                                                                  "error": type(exc).__name__})
@@ -72,6 +78,11 @@ class BindingRequestService(BindingBase):
             raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
         self.emit_request("BindingRequested", request)
         return request, True
+
+    def _start(self, request_id: str) -> None:
+        payload = {"binding_request_id": request_id,
+                   "confirm_timeout_seconds": self.settings.binding_confirmation_timeout_seconds}
+        self.deps.workflow.start(request_id, json.dumps(payload))
 
     def get(self, partner_id: str, request_id: str) -> BindingRequest:
         request = self.store.get_request(request_id)
@@ -95,6 +106,7 @@ class BindingRequestService(BindingBase):
         fingerprint = card_fingerprint(self.deps.hasher, partner_id, card_token)
         if request.binding_id and request.status is not RequestStatus.FAILED:
             if request.account_id == account_id and request.card_fingerprint == fingerprint:
+                self._resume_again(request)
                 return request  # the same confirmation again
             raise BindingNotAwaitingBank(status=request.status.value)
         request = self._awaiting(partner_id, request_id)
@@ -124,6 +136,15 @@ class BindingRequestService(BindingBase):
         self.deps.workflow.succeed(token, json.dumps({"binding_id": binding.binding_id}))
         self.emit_request("BindingConfirmed", confirmed)
         return confirmed
+
+    def _resume_again(self, request: BindingRequest) -> None:
+        """The same confirmation again while the saga still waits: the first one committed the binding but may not
+        have resumed the saga (a crash before ``SendTaskSuccess``); resuming twice is harmless (the token is spent:
+        the first one did it)."""
+        if request.status is not RequestStatus.AWAITING_BANK or not request.task_token:
+            return
+        with contextlib.suppress(ConfirmationTooLate):
+            self.deps.workflow.succeed(request.task_token, json.dumps({"binding_id": request.binding_id}))
 
     def _holder_id(self, request: BindingRequest, binding_id: str) -> str | None:
         """The card holder's ID number sealed again for the binding (context: binding id + owner): §5 reads it."""
