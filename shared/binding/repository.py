@@ -16,6 +16,7 @@ Partners table (``pk``)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -238,14 +239,20 @@ class DynamoPartnerStore(Repository):
             raise
 
     def use_nonce(self, partner_id: str, nonce: str, now: datetime, expires_at: datetime) -> None:
+        """``attempt`` is new for each call: when the SDK retries this put after a timeout that hid its commit, the
+        stored nonce carries our own attempt and is not a replay; another request with the nonce never does."""
+        attempt = uuid.uuid4().hex
+        key = f"NONCE#{partner_id}#{nonce}"
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=to_item({"pk": f"NONCE#{partner_id}#{nonce}", "entity": "NONCE",
+                Item=to_item({"pk": key, "entity": "NONCE", "attempt": attempt,
                               "expires_at": int(expires_at.timestamp()), "ttl": int(expires_at.timestamp()) + 3600}),
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}})
         except ClientError as exc:
-            if is_condition_failure(exc):
+            if not is_condition_failure(exc):
+                raise
+            stored = self.client.get_item(TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True)
+            if stored.get("Item", {}).get("attempt", {}).get("S") != attempt:
                 raise NonceReplayed() from exc
-            raise
