@@ -1,16 +1,13 @@
 """External systems of bank binding other than its own tables.
 
-* ``KmsEnvelope``: envelope encryption (a KMS data key, generated once per container and cached; AES-256-GCM per
-  value, with the value's context as associated data). Partner signing secrets and customers' names are stored
-  only this way; decrypted data keys are cached per container by their encrypted blob.
-* ``SecretHasher``: HMAC-SHA256 under the key in Secrets Manager (``BINDING_HASH_KEY_SECRET_ID``, cached with
-  Powertools Parameters): ID-number hashes for look-up, card-token fingerprints.
+* Encryption and keyed hashes are the platform's (``shared.crypto``: ``cipher``/``hasher`` over ``PersonalDataKey``
+  and ``PersonalDataHashKeySecret``), built in ``wiring``; binding has no key of its own.
 * ``CognitoUserDirectory`` (AWS): the customer's Cognito user, the phone as username (``AdminCreateUser``,
   invitation suppressed: the customer signs in with a phone OTP); ``TableUserDirectory`` (local stack and tests):
   the same contract on a ``USER#<phone>`` item.
 * ``StepFunctionsWorkflow``: start the saga, resume or fail its waiting task.
 * ``HttpCallbackSender``: the signed callback POST to the bank (``urllib``, short timeout).
-* ``TableRealNames``: the §5 real-name identity as recorded on ``IDENTITY#<sub>`` (``verified``); none means
+* ``RealNameRecordIdentities``: the §5 real-name record's ID-number hash when the identity is VERIFIED; none means
   unverified.
 * ``PendingVerificationService``: the §4 token check until §4 lands: no token verifies (fails closed).
 * ``event_publisher``: the platform's one EventBridge publisher, source ``wallet.binding``.
@@ -18,12 +15,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import os
-import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -31,8 +22,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.aws import LazyClient
 from shared.binding.errors import ConfirmationTooLate, VerificationInvalid
@@ -41,73 +30,6 @@ from shared.binding.settings import BindingSettings
 from shared.events import EventBridgePublisher
 
 EVENT_SOURCE = "wallet.binding"
-_KMS_CONTEXT = {"purpose": "wallet-binding"}
-
-
-class CryptoError(RuntimeError):
-    """A stored ciphertext does not decrypt (tampered, or another context): a server-side problem."""
-
-
-class KmsEnvelope:
-    client = LazyClient("kms")
-
-    def __init__(self, key_id: str, client: Any = None) -> None:
-        self.key_id = key_id
-        self.client = client
-        self._lock = threading.Lock()
-        self._data_key: tuple[bytes, bytes] | None = None  # (plaintext, encrypted blob)
-        self._plain: dict[bytes, bytes] = {}
-
-    def _current(self) -> tuple[bytes, bytes]:
-        with self._lock:
-            if self._data_key is None:
-                resp = self.client.generate_data_key(KeyId=self.key_id, KeySpec="AES_256",
-                                                     EncryptionContext=_KMS_CONTEXT)
-                self._data_key = (resp["Plaintext"], resp["CiphertextBlob"])
-                self._plain[resp["CiphertextBlob"]] = resp["Plaintext"]
-            return self._data_key
-
-    def _key_for(self, blob: bytes) -> bytes:
-        with self._lock:
-            if blob not in self._plain:
-                self._plain[blob] = self.client.decrypt(CiphertextBlob=blob, EncryptionContext=_KMS_CONTEXT)[
-                    "Plaintext"]
-            return self._plain[blob]
-
-    @staticmethod
-    def _aad(context: Mapping[str, str]) -> bytes:
-        return json.dumps(dict(context), sort_keys=True, separators=(",", ":")).encode()
-
-    def encrypt(self, plaintext: bytes, context: Mapping[str, str]) -> str:
-        key, blob = self._current()
-        nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, plaintext, self._aad(context))
-        return "v1." + ".".join(base64.b64encode(p).decode() for p in (blob, nonce + sealed))
-
-    def decrypt(self, ciphertext: str, context: Mapping[str, str]) -> bytes:
-        try:
-            version, blob64, sealed64 = ciphertext.split(".")
-            if version != "v1":
-                raise ValueError(version)
-            blob, sealed = base64.b64decode(blob64), base64.b64decode(sealed64)
-            return AESGCM(self._key_for(blob)).decrypt(sealed[:12], sealed[12:], self._aad(context))
-        except (ValueError, InvalidTag) as exc:
-            raise CryptoError("a stored secret does not decrypt") from exc
-
-
-class SecretHasher:
-    def __init__(self, secret_id: str, max_age: int) -> None:
-        self.secret_id = secret_id
-        self.max_age = max_age
-
-    def _key(self) -> bytes:
-        from aws_lambda_powertools.utilities import parameters
-
-        value: Any = parameters.get_secret(self.secret_id, max_age=self.max_age)
-        return str(value).encode()
-
-    def keyed_hash(self, purpose: str, value: str) -> str:
-        return hmac.new(self._key(), f"{purpose}\x1f{value}".encode(), hashlib.sha256).hexdigest()
 
 
 class CognitoUserDirectory:
@@ -192,13 +114,22 @@ class HttpCallbackSender:
             return int(exc.code)
 
 
-class TableRealNames:
-    def __init__(self, store: DynamoBindingStore) -> None:
-        self.store = store
+class RealNameRecordIdentities:
+    """``RealNameIdentities`` over §5's records (``REALNAME#<sub>`` in ``RealNameTable``, read through real-name's
+    own ``RealNameDirectory``): the keyed ID-number hash of a VERIFIED real-name identity, made with the platform's
+    one hash key and canonical form (``shared.crypto``), so it compares with the bank's number hashed here. A
+    function without ``REALNAME_TABLE`` refuses to answer rather than treat everyone as unverified."""
+
+    def __init__(self, realname_table: str, hash_secret_id: str) -> None:
+        self.realname_table = realname_table
+        self.hash_secret_id = hash_secret_id
 
     def verified_id_hash(self, owner: str) -> str | None:
-        identity = self.store.get_identity(owner)
-        return identity.id_hash if identity is not None and identity.verified else None
+        if not self.realname_table:
+            raise RuntimeError("REALNAME_TABLE is not configured on this function")
+        from shared.realname.wiring import directory_for  # the sibling's read side (no face or numpy import)
+
+        return directory_for(self.realname_table, self.hash_secret_id).verified_id_hash(owner)
 
 
 class PendingVerificationService:

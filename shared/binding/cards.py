@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shared.binding.ports import Hasher
+from shared.crypto import CARD_TOKEN
 
 
 def card_fingerprint(hasher: Hasher, partner_id: str, token: str) -> str:
     """Keyed hash of the bank's card token, per bank: equal tokens of one bank are the same card."""
-    return hasher.keyed_hash("card-token", f"{partner_id}\x1f{token}")
+    return hasher.keyed_hash(CARD_TOKEN, f"{partner_id}\x1f{token}")
 
 
 def masked_card(last4: str) -> str:

@@ -14,7 +14,8 @@ class PartnerStatus(StrEnum):
 
 
 class PartnerKey(BaseModel):
-    """A signing key: its secret is stored only encrypted (KMS envelope, ``adapters.KmsEnvelope``)."""
+    """A signing key: its secret is stored only encrypted (``shared.crypto`` envelope under ``PersonalDataKey``,
+    purpose ``wallet-binding-partner-keys``, context partner id + key id)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,7 +76,8 @@ class CardType(StrEnum):
 
 class BindingRequest(BaseModel):
     """One bank request to bind a card, and the saga's progress. Personal data: ``phone`` (E.164, as on the
-    account), the ID number only keyed-hashed and masked, the name only encrypted and masked."""
+    account), the ID number keyed-hashed, masked and encrypted (context: the request id; moved onto the binding at
+    the confirmation and dropped from the request when it ends), the name only encrypted and masked."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -88,6 +90,7 @@ class BindingRequest(BaseModel):
     name_encrypted: str
     id_hash: str
     id_masked: str
+    id_encrypted: str | None = None  # None once the request ended (BOUND: the binding holds it; FAILED: dropped)
     card_fingerprint: str
     card_last4: str
     card_type: CardType
@@ -126,6 +129,9 @@ class Binding(BaseModel):
     card_last4: str
     card_type: CardType
     id_hash: str
+    # The card holder's ID number, envelope-encrypted (context: binding id + owner) for §5's candidate set while the
+    # binding is active; dropped when it is unbound.
+    holder_id_encrypted: str | None = None
     status: BindingStatus = BindingStatus.ACTIVE
     activated: bool = False  # the saga finished: account active, gate set
     first_use_cleared_at: datetime | None = None
@@ -134,8 +140,9 @@ class Binding(BaseModel):
 
 
 class CustomerIdentity(BaseModel):
-    """An identity recorded for a user: bank-provided (unverified) by a binding, or a verified real-name one
-    (§5 writes ``verified``). The ID number is only keyed-hashed and masked."""
+    """The bank-provided (unverified) identity a binding records for a user who has no verified real-name (§5's
+    own record, ``REALNAME#<sub>`` in ``RealNameTable``, is what the identity check reads). The ID number is only
+    keyed-hashed and masked."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -144,7 +151,7 @@ class CustomerIdentity(BaseModel):
     id_masked: str
     name_masked: str
     verified: bool = False
-    source: str  # BANK:<partner_id> | REAL_NAME
+    source: str  # BANK:<partner_id>
     recorded_at: datetime
 
 

@@ -75,8 +75,13 @@ class Cipher(Protocol):
 
 
 class Hasher(Protocol):
+    """The platform's keyed hash (``shared.crypto.KeyedHasher``)."""
+
     def keyed_hash(self, purpose: str, value: str) -> str:
         """HMAC-SHA256 under the platform's hashing key, hex."""
+
+    def id_number_hash(self, id_number: str) -> str:
+        """The ID-number hash every capability compares (purpose and canonical form of ``shared.crypto``)."""
 
 
 class UserDirectory(Protocol):

@@ -5,7 +5,7 @@ Bindings table (``pk``; sparse index ``ByOwner`` on ``gsi1pk``/``gsi1sk``)
     ``INFLIGHT#<partner>#<ref>#<card fp>``   put-once while a request for that customer and card is open
     ``CARD#<partner>#<card fp>``             put-once: the card is bound (deleted by an unbind or compensation)
     ``BINDING#<id>``                         a binding (``gsi1pk = OWNER#<sub>``: the user's bindings)
-    ``IDENTITY#<sub>``                       the identity recorded for a user (bank-provided, or verified)
+    ``IDENTITY#<sub>``                       the bank-provided (unverified) identity recorded for a user
     ``USER#<e164>``                          the local user directory (``TableUserDirectory``; not on AWS)
 
 Partners table (``pk``)
@@ -16,6 +16,7 @@ Partners table (``pk``)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -157,7 +158,8 @@ class DynamoBindingStore(Repository):
         transact(self.client, [*self.release_card_writes(binding), GuardedWrite.failing_with(delete, lambda: gone)])
 
     def unbind(self, binding: Binding, now: datetime) -> Binding:
-        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now})
+        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now,
+                                             "holder_id_encrypted": None})  # no longer a card holder of the user
         put = self._put(self._binding_item(unbound), "#st = :active", {":active": BindingStatus.ACTIVE.value},
                         {"#st": "status"})
         gone = BindingNotFound(binding_id=binding.binding_id)
@@ -189,11 +191,6 @@ class DynamoBindingStore(Repository):
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-
-    def put_identity(self, identity: CustomerIdentity) -> None:
-        """Record (or replace) an identity: how §5 records a verified real-name identity (and test fixtures)."""
-        self.client.put_item(TableName=self.table, Item=to_item({"pk": f"IDENTITY#{identity.owner}",
-                                                                 "entity": "IDENTITY", **_plain(identity)}))
 
     def local_user(self, phone: str, new_sub: str) -> str:
         """The sub recorded for ``phone``, recording ``new_sub`` if there is none (put-once)."""
@@ -242,14 +239,20 @@ class DynamoPartnerStore(Repository):
             raise
 
     def use_nonce(self, partner_id: str, nonce: str, now: datetime, expires_at: datetime) -> None:
+        """``attempt`` is new for each call: when the SDK retries this put after a timeout that hid its commit, the
+        stored nonce carries our own attempt and is not a replay; another request with the nonce never does."""
+        attempt = uuid.uuid4().hex
+        key = f"NONCE#{partner_id}#{nonce}"
         try:
             self.client.put_item(
                 TableName=self.table,
-                Item=to_item({"pk": f"NONCE#{partner_id}#{nonce}", "entity": "NONCE",
+                Item=to_item({"pk": key, "entity": "NONCE", "attempt": attempt,
                               "expires_at": int(expires_at.timestamp()), "ttl": int(expires_at.timestamp()) + 3600}),
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}})
         except ClientError as exc:
-            if is_condition_failure(exc):
+            if not is_condition_failure(exc):
+                raise
+            stored = self.client.get_item(TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True)
+            if stored.get("Item", {}).get("attempt", {}).get("S") != attempt:
                 raise NonceReplayed() from exc
-            raise

@@ -15,9 +15,13 @@ class BindingSettings(LedgerSettings):
     binding_event_bus: str = Field(default="", description="EventBridge bus for state-change events.")
     # Set only on the function that starts the saga (a step function referencing it would be a cycle).
     binding_state_machine_arn: str = ""
-    binding_kms_key_id: str = Field(min_length=1)  # envelope encryption of partner secrets and names
-    binding_hash_key_secret_id: str = Field(min_length=1)  # HMAC key: ID-number hashes, card fingerprints
-    binding_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    # The platform's personal-data crypto (shared/crypto.py; docs/architecture.md "Personal data"): PersonalDataKey
+    # seals partner signing secrets (purpose ``wallet-binding-partner-keys``) and customers' names and ID numbers
+    # (purpose ``wallet-binding``); PersonalDataHashKeySecret hashes ID numbers (the same hash as §5's) and card
+    # tokens.
+    personal_data_key_id: str = Field(min_length=1)
+    personal_data_hash_secret_id: str = Field(min_length=1)
+    personal_data_hash_cache_seconds: int = Field(default=300, ge=0, le=3600)
     binding_confirmation_timeout_seconds: int = Field(default=900, ge=1, le=86400)
     binding_signature_max_age_seconds: int = Field(default=300, ge=1, le=3600)
     binding_signature_skew_seconds: int = Field(default=30, ge=0, le=300)
@@ -27,6 +31,9 @@ class BindingSettings(LedgerSettings):
     binding_allow_insecure_callbacks: bool = False
     binding_user_directory: Literal["cognito", "table"] = "cognito"
     user_pool_id: str = ""
+    # §5's real-name records (``REALNAME#<sub>``): set only on the step that checks the customer's identity
+    # (``FindAccountFunction``, GetItem); empty elsewhere (the check refuses to run without it: fails closed).
+    realname_table: str = ""
     # The risk-signals table where binding state changes are recorded in the owner's activity profile: set only on
     # the functions that change a binding's state (activate, compensate, unbind); empty = not written.
     signals_table: str = ""

@@ -7,30 +7,47 @@ from functools import cache
 from shared.binding.adapters import (
     CognitoUserDirectory,
     HttpCallbackSender,
-    KmsEnvelope,
     PendingVerificationService,
-    SecretHasher,
+    RealNameRecordIdentities,
     StepFunctionsWorkflow,
-    TableRealNames,
     TableUserDirectory,
     event_publisher,
 )
-from shared.binding.ports import UserDirectory, VerificationTokens
+from shared.binding.ports import Cipher, UserDirectory, VerificationTokens
 from shared.binding.repository import DynamoBindingStore, DynamoPartnerStore
 from shared.binding.services import (
     BindingDeps,
     BindingRequestService,
     BindingSteps,
+    CardHolderService,
     FirstUseGate,
     PartnerAuthenticator,
     PartnerService,
     UserBindingService,
 )
 from shared.binding.settings import BindingSettings
+from shared.crypto import cipher, hasher
 from shared.ledger.wiring import account_service
 from shared.signals.ports import SignalsWriter
 from shared.signals.settings import SignalsSettings
 from shared.signals.wiring import signals_writer
+
+# KMS encryption contexts (``EnvelopeCipher``'s purpose): partner signing secrets apart from customers' personal
+# data, so a sealed secret never opens as personal data and the other way round (and CloudTrail tells them apart).
+PERSONAL_DATA_PURPOSE = "wallet-binding"
+PARTNER_SECRETS_PURPOSE = "wallet-binding-partner-keys"  # a KMS encryption context value, not a secret
+
+
+def personal_data_cipher(key_id: str) -> Cipher:
+    """Customers' names and card holders' ID numbers (the platform's ``PersonalDataKey``)."""
+    return cipher(key_id, PERSONAL_DATA_PURPOSE)
+
+
+@cache
+def card_holders(bindings_table: str, key_id: str) -> CardHolderService:
+    """What §5 (real-name) reads: the ID numbers of the holders of a user's bound cards. Light: no ledger, no
+    partner table, no workflow; built from the two values the reading function has."""
+    return CardHolderService(DynamoBindingStore(bindings_table), personal_data_cipher(key_id))
 
 
 def user_directory(settings: BindingSettings, store: DynamoBindingStore) -> UserDirectory:
@@ -56,12 +73,13 @@ def deps(settings: BindingSettings) -> BindingDeps:
         bindings=store,
         partners=DynamoPartnerStore(settings.partners_table),
         accounts=account_service(settings.ledger),
-        cipher=KmsEnvelope(settings.binding_kms_key_id),
-        hasher=SecretHasher(settings.binding_hash_key_secret_id, settings.binding_key_cache_seconds),
+        cipher=personal_data_cipher(settings.personal_data_key_id),
+        secrets_cipher=cipher(settings.personal_data_key_id, PARTNER_SECRETS_PURPOSE),
+        hasher=hasher(settings.personal_data_hash_secret_id, settings.personal_data_hash_cache_seconds),
         directory=user_directory(settings, store),
         workflow=StepFunctionsWorkflow(settings.binding_state_machine_arn),
         callbacks=HttpCallbackSender(settings.binding_callback_timeout_seconds),
-        real_names=TableRealNames(store),
+        real_names=RealNameRecordIdentities(settings.realname_table, settings.personal_data_hash_secret_id),
         verifier=verification_tokens(settings),
         events=event_publisher(settings),
         settings=settings,

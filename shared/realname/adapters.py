@@ -10,8 +10,8 @@
   ``HttpIdentityAuthority``: an authority over HTTPS (short timeout, response validated like user input).
 * ``LedgerPresetSources``: the preset identity set's keys: the caller's phone (their account, through the
   ledger's service), the phones of their contacts (contact account ids from the signals store, phones from the
-  ledger's accounts) and the ID numbers of their bound cards' holders (``CardHolders``: ``NoBoundCards`` until
-  bank binding, §6, is merged).
+  ledger's accounts) and the ID numbers of their bound cards' holders (``CardHolders``: ``BindingCardHolders`` over
+  bank binding, §6, where the function reads binding's table; ``NoBoundCards`` elsewhere).
 * ``ProfileSignals``: ``RiskSignals`` and ``ProfileWriter`` over the signals store's ``SignalsReader`` and
   ``SignalsWriter`` (issue 10): the user's activity profile, the device index, ``REAL_NAME`` attempts per area
   cell and IP prefix; it records each attempt into those indexes and writes the profile's ``real_name``.
@@ -153,10 +153,22 @@ class HttpIdentityAuthority:
 
 
 class NoBoundCards:
-    """``CardHolders`` until bank binding (§6, branch ``binding``) is merged: no bound cards, no holders."""
+    """``CardHolders`` of a function that does not read bank binding's table (no ``BINDINGS_TABLE``): no holders."""
 
     def holder_id_numbers(self, user_id: str) -> list[str]:
         return []
+
+
+class BindingCardHolders:
+    """``CardHolders`` over bank binding (§6): ``holders`` is binding's ``CardHolderService`` (built by
+    ``shared.binding.wiring.card_holders``): the ID numbers of the holders of the user's BOUND cards, decrypted
+    from the envelope binding keeps on each binding (never logged, never returned to the client)."""
+
+    def __init__(self, holders: CardHolders) -> None:
+        self.holders = holders
+
+    def holder_id_numbers(self, user_id: str) -> list[str]:
+        return self.holders.holder_id_numbers(user_id)
 
 
 class LedgerPresetSources:

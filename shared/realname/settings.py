@@ -34,6 +34,9 @@ class RealNameSettings(FaceApiSettings, SignalsSettings):
     realname_authority_table: str = ""
     realname_authority_url: str = ""
     realname_authority_timeout_seconds: float = Field(default=2.0, gt=0, le=5)
+    # Bank binding's table (§6): the holders of the caller's bound cards join the candidate set. Set only on the
+    # function that builds the set (create session); empty = no card holders read.
+    bindings_table: str = ""
     # Accounts (the caller's phone for the candidate set; template Globals).
     accounts_table: str = Field(min_length=1)
     ledger_table: str = Field(min_length=1)

@@ -15,6 +15,7 @@ from shared.face.wiring import face_cipher, face_service, liveness_service
 from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.realname.adapters import (
+    BindingCardHolders,
     HttpIdentityAuthority,
     LedgerPresetSources,
     NoBoundCards,
@@ -22,7 +23,7 @@ from shared.realname.adapters import (
     ProfileSignals,
     TableIdentityAuthority,
 )
-from shared.realname.ports import IdentityAuthority
+from shared.realname.ports import CardHolders, IdentityAuthority
 from shared.realname.repository import Counters, DynamoRealNameStore, Records
 from shared.realname.services.directory import RealNameDirectory
 from shared.realname.services.lockout import Lockout
@@ -74,6 +75,17 @@ def _signals(settings: RealNameSettings) -> SignalsSettings:
                                            "groups_table": ""})
 
 
+def card_holders(settings: RealNameSettings) -> CardHolders:
+    """Bank binding's card holders (§6) where the function reads its table (``BINDINGS_TABLE``), none elsewhere."""
+    if not settings.bindings_table:
+        return NoBoundCards()
+    if not settings.face_kms_key_id:
+        raise RuntimeError("FACE_KMS_KEY_ID (PersonalDataKey) is required to read bound cards' holders")
+    from shared.binding.wiring import card_holders as binding_card_holders  # binding imports this module's reader
+
+    return BindingCardHolders(binding_card_holders(settings.bindings_table, settings.face_kms_key_id))
+
+
 @cache
 def session_service(settings: RealNameSettings) -> RealNameSessionService:
     from shared.realname.services.sessions import RealNameSessionService  # numpy: only the flow's functions
@@ -84,6 +96,6 @@ def session_service(settings: RealNameSettings) -> RealNameSessionService:
     return RealNameSessionService(
         faces=face_service(settings), liveness=liveness_service(settings), policy=policy_provider(settings),
         signals=profile, authority=authority(settings),
-        sources=LedgerPresetSources(account_service(_ledger(settings)), signals, NoBoundCards()),
+        sources=LedgerPresetSources(account_service(_ledger(settings)), signals, card_holders(settings)),
         sealer=face_cipher(settings), directory=directory(settings), sessions=s, records=Records(s), recent=s,
         lockout=Lockout(Counters(s)), profiles=profile, clock=utcnow)

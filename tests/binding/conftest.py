@@ -166,8 +166,9 @@ def callbacks() -> Iterator[CallbackServer]:
 
 
 def forget_data_keys() -> None:
-    """A reset re-creates the emulator's KMS key (moto cannot keep key material): the containers' cached data keys
-    belong to the old one. On AWS the key outlives every container."""
+    """Binding's services are built once per settings value; tests that patch a factory (or the environment)
+    rebuild them. (The data keys are ``shared.crypto``'s: ``PersonalDataKey`` keeps its id and key material
+    across stack resets, so cached data keys stay valid.)"""
     from shared.binding import wiring
 
     for factory in (wiring.deps, wiring.partners, wiring.authenticator, wiring.requests, wiring.steps,

@@ -206,3 +206,22 @@ def test_the_partner_secret_is_not_stored_in_clear_and_a_replay_returns_none(api
         dump = json.dumps(ddb.scan(TableName=table)["Items"])
         assert secret not in dump and raw_secret.hex() not in dump
         assert base64.b64encode(raw_secret).decode() not in dump
+
+
+def test_a_retried_creation_or_rotation_answers_what_it_made(api: Api, callbacks: CallbackServer) -> None:
+    """The route re-run with the same Idempotency-Key (its idempotency record lost to a crash past the commit, or
+    expired) answers the partner and key it made, the secret opened again: never a second partner or key."""
+    from shared.binding import wiring
+    from shared.binding.settings import BindingSettings
+
+    env = api.stack.registry.environment("RotatePartnerKeyFunction")
+    partners = wiring.partners(BindingSettings.model_validate({k.lower(): v for k, v in env.items()}))
+    name = f"Retry Bank {uuid.uuid4().hex[:6]}"
+    first = partners.create(name, callbacks.url, "ops-admin", "key-create-1")
+    again = partners.create(name, callbacks.url, "ops-admin", "key-create-1")
+    assert (again[0].partner_id, again[1].key_id, again[2]) == (first[0].partner_id, first[1].key_id, first[2])
+    other = partners.create(name, callbacks.url, "ops-admin", "key-create-2")  # another request: another partner
+    assert other[0].partner_id != first[0].partner_id
+    rotated = partners.rotate(first[0].partner_id, "key-rotate-1")
+    retried = partners.rotate(first[0].partner_id, "key-rotate-1")
+    assert (retried[1].key_id, retried[2]) == (rotated[1].key_id, rotated[2]) and len(retried[0].keys) == 2

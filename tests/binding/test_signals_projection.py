@@ -14,7 +14,7 @@ from local_stack import tokens
 from shared.binding import wiring
 from shared.binding.models import PassedVerification
 from shared.binding.settings import BindingSettings
-from shared.signals.models import BindingFact, BindingState
+from shared.signals.models import BindingFact, BindingState, SensitiveChange
 from shared.signals.repository import DynamoSignalsStore
 from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
 from tests.binding.test_user_side import AcceptingVerifier
@@ -43,6 +43,13 @@ def signed_in(api: Api, customer: str) -> tuple[str, str]:
     return tokens.verify(user_token)["sub"], user_token
 
 
+def card_changed_at(api: Api, sub: str) -> datetime | None:
+    """The profile's CARD sensitive change (what §4's risk reads through ``SignalsReader``)."""
+    store = DynamoSignalsStore(api.stack.template.physical_name("SignalsTable"), api.stack.client("dynamodb"))
+    raw = store.load(sub, datetime.now(UTC).date())
+    return raw.sensitive_changes.get(SensitiveChange.CARD) if raw is not None else None
+
+
 def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     customer, card = phone(), card_token()
@@ -56,6 +63,8 @@ def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
     assert item["bank_name"] == "Demo Bank" and item["card_type"] == "DEBIT" and item["state"] == "ACTIVE"
     assert set(item) == {"binding_id", "bank_name", "card_type", "state", "bound_at", "first_use_verified_at",
                          "unbound_at"}  # ids, bank and card type: no card token, last digits or phone
+    bound_change = card_changed_at(api, sub)  # binding a card is a CARD sensitive change
+    assert bound_change is not None and datetime.fromisoformat(item["bound_at"]) <= bound_change
     # The step runs again (a Step Functions retry after its write): still one fact, unchanged
     api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
     assert profile_bindings(api, user_token)["items"] == [item]
@@ -65,6 +74,8 @@ def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
                                          strength="STRONG", verification_id="ver_t1"))
     b = profile_bindings(api, user_token)
     assert b["first_use_pending"] is False and b["items"][0]["first_use_verified_at"] is not None
+    first_use_change = card_changed_at(api, sub)
+    assert first_use_change is not None and first_use_change >= bound_change  # (a retried step wrote it again)
     # A stale write (a late retry built before the verification) does not undo it
     api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
     assert profile_bindings(api, user_token)["first_use_pending"] is False
@@ -79,6 +90,8 @@ def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
     b = profile_bindings(api, user_token)
     assert (b["active"], b["ever"], b["unbound"], b["first_use_pending"]) == (0, 1, 1, False)
     assert b["items"][0]["state"] == "UNBOUND" and b["items"][0]["unbound_at"] is not None
+    unbound_change = card_changed_at(api, sub)  # unbinding is one too
+    assert unbound_change is not None and unbound_change >= datetime.fromisoformat(b["items"][0]["unbound_at"])
     # The saga's step run once more after the unbind does not bring it back
     api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
     assert profile_bindings(api, user_token)["active"] == 0
@@ -96,6 +109,7 @@ def test_a_compensated_request_leaves_nothing_in_the_profile(api: Api, bank: Ban
     assert bank.wait(rid, "FAILED")["reason"] == "BANK_REJECTED"
     b = profile_bindings(api, tokens.issue(sub, phone_number=existing))
     assert (b["active"], b["ever"], b["items"]) == (0, 0, [])
+    assert card_changed_at(api, sub) is None  # no card was bound
 
 
 def test_the_store_only_moves_a_binding_forwards(api: Api) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from shared.binding import signatures
-from shared.binding.models import CustomerIdentity
 from shared.binding.repository import DynamoBindingStore
 from shared.binding.services.saga import BindingSteps, registered_account_id
 from tests.binding.conftest import Bank, card_token, create_partner, execution, history, id_number, phone
@@ -144,6 +143,14 @@ def test_existing_account_is_bound_without_registering(api: Api, bank: Bank) -> 
     assert "id_number" not in identity and identity["id_masked"].count("*") == 16
 
 
+def _verified_real_name(api: Api, sub: str, number: str) -> None:
+    """§5's record of a VERIFIED real-name identity (``REALNAME#<sub>``), as a verification writes it."""
+    from local_stack.realname_demo import DemoIdentity, seed_real_name
+
+    seed_real_name(api.stack.client("dynamodb"), api.stack.client("secretsmanager"), sub,
+                   DemoIdentity("test", "obama", "Wang Wu", number, ()))
+
+
 def test_verified_identity_of_another_person_fails_identity_mismatch(api: Api, bank: Bank) -> None:
     from local_stack import tokens
 
@@ -151,27 +158,31 @@ def test_verified_identity_of_another_person_fails_identity_mismatch(api: Api, b
     sub = f"user-{uuid.uuid4().hex[:8]}"
     account = api.call("POST", "/accounts", {}, token=tokens.issue(sub, phone_number=customer),
                        key=str(uuid.uuid4())).body
-    store = DynamoBindingStore("BindingsTable", api.stack.client("dynamodb"))
-    hasher = _hasher(api)
-    store.put_identity(CustomerIdentity(owner=sub, id_hash=hasher.keyed_hash("id-number", id_number(7)),
-                                        id_masked="1****************7", name_masked="W* W*", verified=True,
-                                        source="REAL_NAME", recorded_at=datetime.now(UTC)))
+    _verified_real_name(api, sub, id_number(5))  # §5's record: the bank's customer must be this person
     rid = bank.start(customer, token, id_no=id_number(8))
     body = bank.wait(rid, "FAILED")
     assert body["reason"] == "IDENTITY_MISMATCH" and body.get("account_id") is None
     assert execution(api.stack, rid)["status"] == "SUCCEEDED"  # a refusal, not an operational failure
     assert accounts_item(api, f"ACCOUNT#{account['account_id']}")["status"] == "ACTIVE"
-    # The same person (matching hash) binds.
-    assert bank.bind(customer, card_token(), id_no=id_number(7))["status"] == "BOUND"
+    assert bindings_items(api, f"IDENTITY#{sub}") == []  # nothing recorded for a refused request
+    # The same person binds: the ID number given in lower case (the check character x) hashes as §5's did.
+    same = bank.bind(customer, card_token(), id_no=id_number(5).lower())
+    assert same["status"] == "BOUND" and same["account_id"] == account["account_id"]
 
 
-def _hasher(api: Api) -> Any:
-    import os
+def test_binding_hashes_an_id_number_as_real_name_does(api: Api, bank: Bank) -> None:
+    """One key, one purpose, one canonical form (shared.crypto): the hash on the binding request equals the hash
+    §5's directory makes of the same number."""
+    from shared.crypto import KeyedHasher
+    from shared.realname.services.directory import RealNameDirectory
 
-    from shared.binding.adapters import SecretHasher
-
-    os.environ.setdefault("AWS_ENDPOINT_URL", api.stack.emulator.endpoint)
-    return SecretHasher("BindingHashKeySecret", 0)
+    number = id_number(9)
+    rid = bank.start(phone(), card_token(), id_no=number)
+    [request] = bindings_items(api, f"REQUEST#{rid}")
+    key = api.stack.client("secretsmanager").get_secret_value(SecretId="PersonalDataHashKeySecret")["SecretString"]
+    real_name = RealNameDirectory(records=None, hasher=KeyedHasher(key=str(key).encode()))  # type: ignore[arg-type]
+    assert request["id_hash"] == real_name.id_hash(number) == real_name.id_hash(number.lower())
+    assert number not in json.dumps(request, default=str)
 
 
 def test_bank_never_confirms_times_out_and_is_compensated(api: Api, bank: Bank) -> None:

@@ -741,3 +741,189 @@ def verification_feedback(world: World) -> Run:
 
     return ApiRun(world, "POST", f"/admin/verification-decisions/{vid}/feedback", {"label": "FRAUD", "note": "crash"},
                   world.admin(), (200,), new_key(), after)
+
+
+# --- bank binding (SPEC §6): the admin's partner routes (plain API calls) -------------------------------------------
+# The signed partner routes (a retry must be signed again: a replayed nonce is refused before idempotency) and the
+# saga's steps are not here: the saga's failure at every step is tested by tests/binding/test_workflow.py.
+def _partners(world: World, name: str) -> list[dict[str, Any]]:
+    from shared.dynamo import from_item
+
+    table = world.stack.template.physical_name("PartnersTable")
+    items = world.stack.client("dynamodb").scan(TableName=table)["Items"]
+    return [p for p in (from_item(i) for i in items) if p.get("entity") == "PARTNER" and p.get("name") == name]
+
+
+def _partner(world: World) -> tuple[str, str]:
+    name = f"Rel Bank {uuid.uuid4().hex[:8]}"
+    reply = world.api.call("POST", "/admin/partners", {"name": name, "callback_url": "http://127.0.0.1:9/cb"},
+                           token=world.admin(), key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["partner_id"]), name
+
+
+@use_case("binding partner create", "CreatePartnerFunction")
+def partner_create(world: World) -> Run:
+    name = f"Rel Bank {uuid.uuid4().hex[:8]}"
+
+    def after(reply: Reply) -> None:  # one partner, the one answered (its secret shown once: null on a replay)
+        assert [p["partner_id"] for p in _partners(world, name)] == [reply.body["partner_id"]], \
+            "partner created more than once"
+
+    return ApiRun(world, "POST", "/admin/partners", {"name": name, "callback_url": "http://127.0.0.1:9/cb"},
+                  world.admin(), (201,), new_key(), after)
+
+
+@use_case("binding partner key rotation", "RotatePartnerKeyFunction")
+def partner_rotate(world: World) -> Run:
+    partner_id, name = _partner(world)
+
+    def after(reply: Reply) -> None:  # the first key and exactly one new one (the answered key)
+        [partner] = _partners(world, name)
+        assert len(partner["keys"]) == 2 and reply.body["key_id"] in partner["keys"], "rotated more than once"
+
+    return ApiRun(world, "POST", f"/admin/partners/{partner_id}/keys", None, world.admin(), (201,), new_key(), after)
+
+
+@use_case("binding partner suspension", "SuspendPartnerFunction")
+def partner_suspend(world: World) -> Run:
+    partner_id, name = _partner(world)
+
+    def after(reply: Reply) -> None:
+        [partner] = _partners(world, name)
+        assert partner["status"] == "SUSPENDED" and partner["version"] == 2, "suspended more than once"
+
+    return ApiRun(world, "POST", f"/admin/partners/{partner_id}/suspension", {"reason": "crash test"},
+                  world.admin(), (200,), new_key(), after)
+
+
+@use_case("binding partner reinstatement", "ReinstatePartnerFunction")
+def partner_reinstate(world: World) -> Run:
+    partner_id, name = _partner(world)
+    suspended = world.api.call("POST", f"/admin/partners/{partner_id}/suspension", {"reason": "crash test"},
+                               token=world.admin(), key=new_key())
+    assert suspended.status == 200, suspended.body
+
+    def after(reply: Reply) -> None:
+        [partner] = _partners(world, name)
+        assert partner["status"] == "ACTIVE" and partner["version"] == 3, "reinstated more than once"
+
+    return ApiRun(world, "DELETE", f"/admin/partners/{partner_id}/suspension", None, world.admin(), (200,),
+                  new_key(), after)
+
+
+# --- real-name (SPEC §5): the liveness challenge (plain API call) --------------------------------------------------
+@use_case("realname challenge", "CreateLivenessChallengeFunction")
+def realname_challenge(world: World) -> Run:
+    [user] = users(world, 1)
+
+    def after(reply: Reply) -> None:  # the answered challenge exists, is the caller's and unused
+        from shared.dynamo import from_item
+
+        table = world.stack.template.physical_name("FaceTable")
+        item = world.stack.client("dynamodb").get_item(
+            TableName=table, Key={"pk": {"S": f"CHALLENGE#{reply.body['challenge_id']}"}}).get("Item")
+        assert item is not None, "the answered challenge was not stored"
+        stored = from_item(item)
+        assert stored["user_id"] == user.sub and not stored.get("used_at")
+
+    return ApiRun(world, "POST", "/real-name/challenges", None, user.token, (201,), new_key(), after)
+
+
+# --- bank binding (SPEC §6): signed partner routes -------------------------------------------------------------------
+@dataclass
+class SignedApiRun(ApiRun):
+    """A partner bank's request: every try is signed again (a new nonce: an exact replay is refused before
+    idempotency), with the same Idempotency-Key, as a bank's client retries."""
+
+    bank: Any = None
+
+    def send(self) -> Reply:
+        reply = self.bank.call(self.method, self.path, self.body, key=self.key)
+        self.replies.append(reply)
+        return reply
+
+
+def _bank(world: World) -> Any:
+    import base64
+
+    from tests.binding.conftest import Bank
+
+    reply = world.api.call("POST", "/admin/partners", {"name": f"Rel Bank {uuid.uuid4().hex[:8]}",
+                                                       "callback_url": "http://127.0.0.1:9/cb"},
+                           token=world.admin(), key=new_key())
+    assert reply.status == 201, reply.body
+    pid = reply.body["partner_id"]
+    return Bank(world.api, pid, reply.body["key_id"], base64.b64decode(reply.body["secret"]),
+                world.api.token(f"bank-{pid}", "partner", partner_id=pid), None)  # type: ignore[arg-type]
+
+
+def _requests_of(world: World, partner_id: str, ref: str) -> list[dict[str, Any]]:
+    from shared.dynamo import from_item
+
+    items = world.stack.client("dynamodb").scan(TableName=world.stack.template.physical_name("BindingsTable"))["Items"]
+    return [r for r in (from_item(i) for i in items)
+            if r.get("entity") == "REQUEST" and r.get("partner_id") == partner_id and r.get("bank_customer_ref") == ref]
+
+
+def _saga(world: World, request_id: str) -> dict[str, Any] | None:
+    sfn = world.stack.client("stepfunctions")
+    arn = world.stack.state_machine_arn("BindingStateMachine").replace(":stateMachine:", ":execution:")
+    try:
+        return dict(sfn.describe_execution(executionArn=f"{arn}:{request_id}"))
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return None
+
+
+def _stop_saga(world: World, request_id: str) -> None:
+    execution = _saga(world, request_id)
+    if execution is not None and execution["status"] == "RUNNING":
+        world.stack.client("stepfunctions").stop_execution(executionArn=execution["executionArn"], cause="crash test")
+
+
+@use_case("binding request create", "CreateBindingRequestFunction")
+def binding_request_create(world: World) -> Run:
+    from tests.binding.conftest import card_token, id_number, phone
+
+    bank, ref = _bank(world), f"cust-{uuid.uuid4().hex[:8]}"
+    body = {"customer": {"phone": phone(), "name": "Li Hua", "id_number": id_number()},
+            "card": {"token": card_token(), "last4": "1234", "type": "DEBIT"}, "bank_customer_ref": ref}
+
+    def after(reply: Reply) -> None:  # one request, the one answered, and its saga started (once: named by it)
+        rid = reply.body["binding_request_id"]
+        assert [r["binding_request_id"] for r in _requests_of(world, bank.partner_id, ref)] == [rid], \
+            "requested more than once"
+        assert _saga(world, rid) is not None, "the request's saga was never started"
+        _stop_saga(world, rid)
+
+    # 200: a retry that re-ran the route after a crash past the commit answers the in-flight request (the route's
+    # contract for a repeated request), 202 otherwise
+    return SignedApiRun(world, "POST", "/partners/bindings", body, "", (202, 200), new_key(), after, bank=bank)
+
+
+@use_case("binding confirmation", "ConfirmBindingFunction")
+def binding_confirmation(world: World) -> Run:
+    import time
+
+    from tests.binding.conftest import card_token, phone
+
+    bank, token = _bank(world), card_token()
+    rid = bank.start(phone(), token)
+    awaiting = bank.wait(rid, "AWAITING_BANK")
+
+    def after(reply: Reply) -> None:  # one binding, and the saga resumed: BOUND (never compensated for a timeout)
+        deadline = time.monotonic() + 30
+        while (status := bank.get(rid).body["status"]) not in ("BOUND", "FAILED") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert status == "BOUND", f"the saga was not resumed: {status}"
+        from shared.dynamo import from_item
+
+        items = world.stack.client("dynamodb").scan(
+            TableName=world.stack.template.physical_name("BindingsTable"))["Items"]
+        bindings = [b for b in (from_item(i) for i in items)
+                    if b.get("entity") == "BINDING" and b.get("binding_request_id") == rid]
+        assert len(bindings) == 1 and bindings[0]["activated"], "bound more than once (or not at all)"
+
+    return SignedApiRun(world, "POST", f"/partners/bindings/{rid}/confirmation",
+                        {"account_id": awaiting["account_id"], "card_token": token}, "", (202,), new_key(), after,
+                        bank=bank)

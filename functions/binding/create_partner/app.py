@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.binding import wiring
 from shared.binding.schemas import CreatePartnerRequest, PartnerKeyResponse, PartnerResponse
@@ -25,8 +26,10 @@ SETTINGS = BindingSettings.load()  # at import: a misconfigured function fails i
     tags=["admin", "binding"],
 )
 def create_partner(request: CreatePartnerRequest) -> Response[PartnerKeyResponse]:
-    current_caller(app).require("admin")
-    partner, key, secret = wiring.partners(SETTINGS).create(request.name, request.callback_url)
+    admin = current_caller(app)
+    admin.require("admin")
+    partner, key, secret = wiring.partners(SETTINGS).create(request.name, request.callback_url, admin.sub,
+                                                            app.current_event.headers[HEADER])
     body = PartnerKeyResponse(partner_id=partner.partner_id, key_id=key.key_id, secret=secret,
                               callback_key_id=key.key_id + CALLBACK_KEY_SUFFIX, partner=PartnerResponse.of(partner))
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)

@@ -24,7 +24,7 @@ from shared.binding.settings import BindingSettings
 from shared.clock import utcnow
 from shared.events import EventPublisher
 from shared.ledger.service import AccountService
-from shared.signals.models import BindingFact, BindingState
+from shared.signals.models import BindingFact, BindingState, SensitiveChange
 from shared.signals.ports import SignalsWriter
 
 
@@ -33,7 +33,8 @@ class BindingDeps:
     bindings: BindingStore
     partners: PartnerStore
     accounts: AccountService
-    cipher: Cipher
+    cipher: Cipher  # customers' personal data (names, card holders' ID numbers)
+    secrets_cipher: Cipher  # partner signing secrets (another KMS encryption context)
     hasher: Hasher
     directory: UserDirectory
     workflow: Workflow
@@ -75,9 +76,11 @@ class BindingBase:
             "reason": request.reason.value if request.reason else None, "binding_id": request.binding_id,
             "occurred_at": self.clock().isoformat(), **extra})
 
-    def project(self, binding: Binding) -> None:
+    def project(self, binding: Binding, card_change: bool = True) -> None:
         """The binding's state into its owner's activity profile (idempotent and forward-only, so a retried step
-        writes it again safely). Not best effort like the events: a failure fails the step, which is retried."""
+        writes it again safely), and, when a card was bound or unbound (``card_change``: not when the first use
+        was verified), the profile's ``CARD`` sensitive change (its time: §4's risk reads it). Not best effort like
+        the events: a failure fails the step, which is retried."""
         if self.deps.signals is None or not binding.activated:
             return
         self.deps.signals.record_binding(binding.owner, BindingFact(
@@ -86,6 +89,8 @@ class BindingBase:
             state=BindingState.UNBOUND if binding.status is BindingStatus.UNBOUND else BindingState.ACTIVE,
             bound_at=binding.created_at, first_use_verified_at=binding.first_use_cleared_at,
             unbound_at=binding.unbound_at))
+        if card_change:
+            self.deps.signals.record_sensitive_change(binding.owner, SensitiveChange.CARD)
 
     def emit_binding(self, detail_type: str, binding: Binding, **extra: Any) -> None:
         self.deps.events.publish(detail_type, {

@@ -4,6 +4,7 @@ partner request (RFC 9421 signature, key ownership and expiry, nonce)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import ipaddress
 import secrets
 from collections.abc import Mapping
@@ -16,16 +17,32 @@ from shared.binding.errors import (
     KeyExpired,
     KeyNotPartners,
     NotAPartner,
+    PartnerChanged,
     PartnerSuspended,
 )
 from shared.binding.models import Partner, PartnerKey, PartnerStatus
 from shared.binding.services.base import BindingBase
+from shared.errors import AlreadyExists
 
 MAX_KEYS = 5
 
 
 def key_context(partner_id: str, key_id: str) -> dict[str, str]:
     return {"partner_id": partner_id, "key_id": key_id}
+
+
+def _derived(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def derived_partner_id(admin: str, request_key: str) -> str:
+    """A partner's id from the admin and the request's Idempotency-Key: a retried creation finds its partner."""
+    return f"ptn_{_derived('partner', admin, request_key)[:16]}"
+
+
+def derived_key_id(partner_id: str, request_key: str) -> str:
+    """A rotated key's id from the partner and the request's Idempotency-Key: a retried rotation finds its key."""
+    return f"k_{_derived('key', partner_id, request_key)[:16]}"
 
 
 class PartnerService(BindingBase):
@@ -47,36 +64,65 @@ class PartnerService(BindingBase):
         if is_ip and not insecure:
             raise InvalidCallbackUrl("callback_url must name a host, not an IP address.")
 
-    def _new_key(self, partner_id: str) -> tuple[PartnerKey, str]:
+    def _new_key(self, partner_id: str, key_id: str | None = None) -> tuple[PartnerKey, str]:
         secret = secrets.token_bytes(32)
-        key_id = f"k_{secrets.token_hex(8)}"
-        encrypted = self.deps.cipher.encrypt(secret, key_context(partner_id, key_id))
+        key_id = key_id or f"k_{secrets.token_hex(8)}"
+        encrypted = self.deps.secrets_cipher.encrypt(secret, key_context(partner_id, key_id))
         return PartnerKey(key_id=key_id, encrypted_secret=encrypted, created_at=self.clock()), \
             base64.b64encode(secret).decode()
 
-    def create(self, name: str, callback_url: str) -> tuple[Partner, PartnerKey, str]:
-        """The new partner, its first key and that key's secret (base64; returned once, stored only encrypted)."""
+    def _again(self, partner: Partner, key: PartnerKey) -> tuple[Partner, PartnerKey, str]:
+        """What a retried request answers (its first answer was lost: a crash before the idempotency record was
+        completed): the same partner and key, the secret opened again."""
+        return partner, key, base64.b64encode(self.secret_of(partner, key)).decode()
+
+    def create(self, name: str, callback_url: str, admin: str = "", request_key: str | None = None
+               ) -> tuple[Partner, PartnerKey, str]:
+        """The new partner, its first key and that key's secret (base64; returned once, stored only encrypted).
+        With ``request_key`` (the Idempotency-Key) the partner's id derives from it and the admin, so a retry
+        after a crash past the commit answers the partner it created instead of creating a second one."""
         self._check_callback_url(callback_url)
-        partner_id = f"ptn_{secrets.token_hex(8)}"
+        partner_id = derived_partner_id(admin, request_key) if request_key else f"ptn_{secrets.token_hex(8)}"
+        existing = self.deps.partners.get(partner_id) if request_key else None
+        if existing is not None:
+            first = min(existing.keys.values(), key=lambda k: k.created_at)
+            return self._again(existing, first)
         key, secret = self._new_key(partner_id)
         partner = Partner(partner_id=partner_id, name=name, callback_url=callback_url, keys={key.key_id: key},
                           created_at=self.clock())
-        self.deps.partners.put_new(partner)
+        try:
+            self.deps.partners.put_new(partner)
+        except AlreadyExists:
+            made = self.deps.partners.get(partner_id) if request_key else None
+            if made is None:
+                raise
+            # our own put, committed before its answer was lost (the SDK retried it): answer what it made
+            return self._again(made, min(made.keys.values(), key=lambda k: k.created_at))
         self.deps.events.publish("PartnerCreated", {"partner_id": partner_id, "key_id": key.key_id})
         return partner, key, secret
 
-    def rotate(self, partner_id: str) -> tuple[Partner, PartnerKey, str]:
-        """A new key; the previous ones stay valid for the grace period (``BINDING_KEY_GRACE_SECONDS``)."""
+    def rotate(self, partner_id: str, request_key: str | None = None) -> tuple[Partner, PartnerKey, str]:
+        """A new key; the previous ones stay valid for the grace period (``BINDING_KEY_GRACE_SECONDS``). With
+        ``request_key`` the key's id derives from it: a retry after a crash past the commit answers that key."""
         partner = self.partner(partner_id)
+        key_id = derived_key_id(partner_id, request_key) if request_key else None
+        if key_id is not None and key_id in partner.keys:
+            return self._again(partner, partner.keys[key_id])
         now = self.clock()
         grace_until = now + timedelta(seconds=self.settings.binding_key_grace_seconds)
         kept = {kid: k if k.valid_until is not None else k.model_copy(update={"valid_until": grace_until})
                 for kid, k in partner.keys.items() if k.usable_at(now)}
-        key, secret = self._new_key(partner_id)
+        key, secret = self._new_key(partner_id, key_id)
         kept[key.key_id] = key
         newest = dict(sorted(kept.items(), key=lambda kv: kv[1].created_at)[-MAX_KEYS:])
         updated = partner.model_copy(update={"keys": newest, "version": partner.version + 1})
-        self.deps.partners.replace(updated, partner.version)
+        try:
+            self.deps.partners.replace(updated, partner.version)
+        except PartnerChanged:
+            now_stored = self.partner(partner_id)
+            if key_id is None or key_id not in now_stored.keys:
+                raise
+            return self._again(now_stored, now_stored.keys[key_id])  # our own write, its answer lost
         self.deps.events.publish("PartnerKeyRotated", {"partner_id": partner_id, "key_id": key.key_id})
         return updated, key, secret
 
@@ -92,7 +138,7 @@ class PartnerService(BindingBase):
         return updated
 
     def secret_of(self, partner: Partner, key: PartnerKey) -> bytes:
-        return self.deps.cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
+        return self.deps.secrets_cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
 
 
 class PartnerAuthenticator(PartnerService):

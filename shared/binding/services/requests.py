@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 
@@ -24,6 +25,7 @@ from shared.binding.models import (
     RequestStatus,
 )
 from shared.binding.services.base import BindingBase
+from shared.binding.services.holders import holder_context
 from shared.errors import TemporarilyUnavailable
 from shared.identity_numbers import mask_id_number
 from shared.observability import logger
@@ -31,6 +33,10 @@ from shared.observability import logger
 
 def name_context(request_id: str) -> dict[str, str]:
     return {"binding_request_id": request_id, "field": "name"}
+
+
+def id_number_context(request_id: str) -> dict[str, str]:
+    return {"binding_request_id": request_id, "field": "id_number"}
 
 
 class BindingRequestService(BindingBase):
@@ -46,25 +52,37 @@ class BindingRequestService(BindingBase):
             binding_request_id=request_id, partner_id=partner.partner_id, bank_customer_ref=bank_customer_ref,
             phone=phone, name_masked=mask_name(name),
             name_encrypted=self.deps.cipher.encrypt(name.encode(), name_context(request_id)),
-            id_hash=self.deps.hasher.keyed_hash("id-number", id_number), id_masked=mask_id_number(id_number),
+            id_hash=self.deps.hasher.id_number_hash(id_number), id_masked=mask_id_number(id_number),
+            id_encrypted=self.deps.cipher.encrypt(id_number.encode(), id_number_context(request_id)),
             card_fingerprint=fingerprint, card_last4=card_last4, card_type=card_type, card_expiry=card_expiry,
             inflight_key=f"INFLIGHT#{partner.partner_id}#{ref}#{fingerprint}", created_at=now, updated_at=now)
         stored = self.store.create_request(request)
         if stored.binding_request_id != request_id:
+            if stored.status is RequestStatus.REGISTERING:
+                # A crash between the put and the start (the client retries) would leave it unstarted forever:
+                # start it again; executions are named by the request id, so a running one is not started twice.
+                try:
+                    self._start(stored.binding_request_id)
+                except (BotoCoreError, ClientError) as exc:
+                    raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
             return stored, False
-        payload = {"binding_request_id": request_id,
-                   "confirm_timeout_seconds": self.settings.binding_confirmation_timeout_seconds}
         try:
-            self.deps.workflow.start(request_id, json.dumps(payload))
+            self._start(request_id)
         except (BotoCoreError, ClientError) as exc:
             logger.warning("binding saga did not start", extra={"binding_request_id": request_id,
                                                                  "error": type(exc).__name__})
             failed = request.model_copy(update={"status": RequestStatus.FAILED, "reason": FailureReason.WORKFLOW_ERROR,
-                                                "version": request.version + 1, "updated_at": self.clock()})
+                                                "id_encrypted": None, "version": request.version + 1,
+                                                "updated_at": self.clock()})
             self.store.update_request(failed, [RequestStatus.REGISTERING.value], release_inflight=True)
             raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
         self.emit_request("BindingRequested", request)
         return request, True
+
+    def _start(self, request_id: str) -> None:
+        payload = {"binding_request_id": request_id,
+                   "confirm_timeout_seconds": self.settings.binding_confirmation_timeout_seconds}
+        self.deps.workflow.start(request_id, json.dumps(payload))
 
     def get(self, partner_id: str, request_id: str) -> BindingRequest:
         request = self.store.get_request(request_id)
@@ -88,6 +106,7 @@ class BindingRequestService(BindingBase):
         fingerprint = card_fingerprint(self.deps.hasher, partner_id, card_token)
         if request.binding_id and request.status is not RequestStatus.FAILED:
             if request.account_id == account_id and request.card_fingerprint == fingerprint:
+                self._resume_again(request)
                 return request  # the same confirmation again
             raise BindingNotAwaitingBank(status=request.status.value)
         request = self._awaiting(partner_id, request_id)
@@ -98,10 +117,12 @@ class BindingRequestService(BindingBase):
             raise ConfirmationMismatch(binding_request_id=request_id)
         partner = self.partner(partner_id)
         assert request.owner is not None and request.account_id is not None
-        binding = Binding(binding_id=f"bnd_{secrets.token_hex(12)}", binding_request_id=request_id,
+        binding_id = f"bnd_{secrets.token_hex(12)}"
+        binding = Binding(binding_id=binding_id, binding_request_id=request_id,
                           owner=request.owner, account_id=request.account_id, partner_id=partner_id,
                           partner_name=partner.name, card_fingerprint=fingerprint, card_last4=request.card_last4,
-                          card_type=request.card_type, id_hash=request.id_hash, created_at=self.clock())
+                          card_type=request.card_type, id_hash=request.id_hash,
+                          holder_id_encrypted=self._holder_id(request, binding_id), created_at=self.clock())
         confirmed = request.model_copy(update={"binding_id": binding.binding_id, "version": request.version + 1,
                                                "updated_at": self.clock()})
         try:
@@ -115,6 +136,22 @@ class BindingRequestService(BindingBase):
         self.deps.workflow.succeed(token, json.dumps({"binding_id": binding.binding_id}))
         self.emit_request("BindingConfirmed", confirmed)
         return confirmed
+
+    def _resume_again(self, request: BindingRequest) -> None:
+        """The same confirmation again while the saga still waits: the first one committed the binding but may not
+        have resumed the saga (a crash before ``SendTaskSuccess``); resuming twice is harmless (the token is spent:
+        the first one did it)."""
+        if request.status is not RequestStatus.AWAITING_BANK or not request.task_token:
+            return
+        with contextlib.suppress(ConfirmationTooLate):
+            self.deps.workflow.succeed(request.task_token, json.dumps({"binding_id": request.binding_id}))
+
+    def _holder_id(self, request: BindingRequest, binding_id: str) -> str | None:
+        """The card holder's ID number sealed again for the binding (context: binding id + owner): §5 reads it."""
+        if request.id_encrypted is None or request.owner is None:
+            return None
+        number = self.deps.cipher.decrypt(request.id_encrypted, id_number_context(request.binding_request_id))
+        return self.deps.cipher.encrypt(number, holder_context(binding_id, request.owner))
 
     def reject(self, partner_id: str, request_id: str, reason: str) -> BindingRequest:
         request = self._awaiting(partner_id, request_id)

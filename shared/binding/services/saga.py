@@ -127,7 +127,7 @@ class BindingSteps(BindingBase):
         key = partner.current_key
         from shared.binding.services.partners import key_context
 
-        secret = self.deps.cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
+        secret = self.deps.secrets_cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))
         body = json.dumps({"binding_request_id": request.binding_request_id, "status": request.status.value,
                            "account_id": request.account_id, "bank_customer_ref": request.bank_customer_ref,
                            "confirm_by": request.confirm_by.isoformat() if request.confirm_by else None},
@@ -166,7 +166,7 @@ class BindingSteps(BindingBase):
         if not binding.activated:
             binding = binding.model_copy(update={"activated": True})
             self.store.put_binding(binding)
-        bound = request.model_copy(update={"status": RequestStatus.BOUND, "task_token": None,
+        bound = request.model_copy(update={"status": RequestStatus.BOUND, "task_token": None, "id_encrypted": None,
                                            "version": request.version + 1, "updated_at": self.clock()})
         self.store.update_request(bound, [RequestStatus.AWAITING_BANK.value], release_inflight=True)
         self.project(binding)
@@ -196,6 +196,7 @@ class BindingSteps(BindingBase):
             elif request.account_id and request.binding_id:
                 self.deps.accounts.clear_security_auth(request.account_id, request.binding_id)
             failed = request.model_copy(update={"status": RequestStatus.FAILED, "reason": why, "task_token": None,
+                                                "id_encrypted": None,
                                                 "version": request.version + 1, "updated_at": self.clock()})
             try:
                 self.store.update_request(failed, [request.status.value], release_inflight=True)

@@ -62,7 +62,7 @@ class FirstUseGate(BindingBase):
         if binding is not None:
             binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
             self.store.put_binding(binding)
-            self.project(binding)
+            self.project(binding, card_change=False)
             self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
                               method=verification.method)
         return True
