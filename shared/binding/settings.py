@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.ledger.settings import LedgerSettings
 
@@ -30,3 +30,13 @@ class BindingSettings(LedgerSettings):
     # The risk-signals table where binding state changes are recorded in the owner's activity profile: set only on
     # the functions that change a binding's state (activate, compensate, unbind); empty = not written.
     signals_table: str = ""
+    # Adaptive verification's table and the platform's hash key, where the function consumes a §4 verification
+    # token (the unbind: ACCOUNT_UPDATE); empty = no token is accepted.
+    verifications_table: str = ""
+    personal_data_hash_secret_id: str = ""
+
+    @model_validator(mode="after")
+    def _token_key(self) -> BindingSettings:
+        if self.verifications_table and not self.personal_data_hash_secret_id:
+            raise ValueError("VERIFICATIONS_TABLE needs PERSONAL_DATA_HASH_SECRET_ID (tokens are stored keyed-hashed)")
+        return self

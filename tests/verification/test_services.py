@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from shared.decisions import SelfReview
-from shared.errors import Forbidden
+from shared.errors import Forbidden, TooManyAttempts
 from shared.ledger.ports import PaymentRequest
 from shared.types import ClientContext, Money
 from shared.verification.errors import (
     MethodNotOffered,
     NoPhone,
     OtpNotSent,
-    TooManyAttempts,
     VerificationDenied,
     VerificationExpired,
     VerificationInvalid,
@@ -56,7 +55,7 @@ class Services:
         self.world = world
         self.decisions = DecisionService(deps)
         self.challenges = ChallengeService(deps)
-        self.tokens = TokenService(deps)
+        self.tokens = TokenService(deps.store, deps.hasher, deps.clock)
         self.passwords = PasswordService(deps, self.tokens)
         self.phone = PhoneChangeService(deps, self.tokens, self.challenges)
         self.guard = PaymentGuardService(deps, self.decisions, self.tokens)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from shared.crypto import VERIFICATION_TOKEN, new_token
 from shared.observability import logger
 from shared.signals.models import SignInAttempt, SignInDecision
-from shared.verification.crypto import new_id, new_token
 from shared.verification.decision import decide
 from shared.verification.errors import ExemptionExhausted
 from shared.verification.features import build_features, session_stats
@@ -29,6 +29,7 @@ from shared.verification.models import (
     TokenGrant,
     TriggerContext,
     Verification,
+    new_id,
 )
 from shared.verification.ports import VerificationStore
 from shared.verification.risk import Context, ip_prefix
@@ -144,7 +145,7 @@ class DecisionService(VerificationBase):
         if v.status is not Status.FREE or v.operation not in TOKEN_FREE_OPERATIONS:
             return None
         token, grant = issue_token(v, policy, self.now())
-        writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash("token", token.token), grant))
+        writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash(VERIFICATION_TOKEN, token.token), grant))
         return token
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.verification.crypto import new_salt, scrypt_hash
+from shared.crypto import new_salt, scrypt_hash
 from shared.verification.errors import InvalidPassword, StaleState, VerificationRequired
 from shared.verification.models import Operation, PasswordRecord
 from shared.verification.services.base import STALE_RETRIES, VerificationBase, VerificationDeps, bounded
