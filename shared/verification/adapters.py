@@ -216,6 +216,9 @@ class LedgerAccounts:
         account = self.service.store.get_account(account_id)
         return account.owner if account else None
 
+    def require_authenticated(self, account: Account) -> None:
+        self.service.require_authenticated(account)
+
     def change_phone(self, owner: str, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
         return self.service.change_phone(owner, new_phone, writes)
 

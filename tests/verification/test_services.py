@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.decisions import SelfReview
-from shared.errors import Forbidden, TooManyAttempts
+from shared.errors import Forbidden, IdempotencyKeyReused, TooManyAttempts
 from shared.ledger.ports import PaymentRequest
 from shared.types import ClientContext, Money
 from shared.verification.errors import (
@@ -101,6 +101,20 @@ def test_a_trigger_records_the_decision_with_its_reasons(s: Services, w: World) 
     assert Method.SMS_OTP in v.outcome.methods  # alice has a phone; no password, face or card
     assert v.outcome.methods == (Method.SMS_OTP,)
     assert s.decisions.audit("alice", 10, None)[0] == [v]
+
+
+def test_a_retried_trigger_answers_the_recorded_decision_once(s: Services, w: World) -> None:
+    """A retry with the same Idempotency-Key (after a crash past the commit) puts the same id: the put-once
+    condition fails and the first decision answers; nothing is recorded twice. Another trigger with the key: 409."""
+    first, _ = s.decisions.trigger("alice", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    again, token = s.decisions.trigger("alice", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    assert again == first and token is None
+    assert [v.verification_id for v in s.decisions.audit("alice", 10, None)[0]] == [first.verification_id]
+    with pytest.raises(IdempotencyKeyReused):
+        s.decisions.trigger("alice", Operation.LOGIN, ctx(), idempotency_key="key-1")
+    other, _ = s.decisions.trigger("bob", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    assert other.verification_id != first.verification_id  # the owner is part of the id
+    assert len(s.decisions.audit("alice", 10, None)[0]) == 1
 
 
 def test_enrolment_decides_the_methods(s: Services, w: World) -> None:

@@ -5,6 +5,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import DeviceIdHeader, SessionIdHeader, client_context
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.binding.settings import BindingSettings
 from shared.face.settings import FaceApiSettings
@@ -37,7 +38,8 @@ def create_verification(request: CreateVerificationRequest, x_session_id: Sessio
                          caller_phone=client.caller_phone)
     face = decode_image(c.face_image) if c.face_image else None
     decisions = wiring.decisions(SETTINGS, FACE, BINDING)
-    verification, token = decisions.trigger(current_caller(app).sub, request.operation, ctx, face)
+    verification, token = decisions.trigger(current_caller(app).sub, request.operation, ctx, face,
+                                            idempotency_key=app.current_event.headers[HEADER])
     metrics.add_metric(name=f"Verification{verification.outcome.decision.title().replace('_', '')}",
                        unit="Count", value=1)
     return VerificationResponse.of(verification, token.token if token else None,

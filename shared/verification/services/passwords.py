@@ -38,6 +38,9 @@ class PasswordService(VerificationBase):
         policy = self.policy()
         limits = policy.challenge.password
         check_password_rules(password, limits.min_length)
+        account = self.deps.accounts.account(owner)
+        if account is not None:  # a bank-bound account sets or changes nothing before BINDING_FIRST_USE (§6)
+            self.deps.accounts.require_authenticated(account)
         for _ in range(STALE_RETRIES):
             now = self.now()
             existing = self.store.password(owner)

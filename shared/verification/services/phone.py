@@ -47,6 +47,7 @@ class PhoneChangeService(VerificationBase):
         account = self.deps.accounts.account(owner)
         if account is None:
             raise AccountNotFound("The caller has no payment account.")
+        self.deps.accounts.require_authenticated(account)  # a bank-bound account: BINDING_FIRST_USE first (§6)
         if account.phone == new_phone:
             raise SamePhone()
         for _ in range(STALE_RETRIES):
@@ -81,6 +82,10 @@ class PhoneChangeService(VerificationBase):
             change = self.store.phone_change(owner)
             if change is None:
                 raise PhoneChangeNotFound()
+            account = self.deps.accounts.account(owner)
+            if account is None:
+                raise AccountNotFound("The caller has no payment account.")
+            self.deps.accounts.require_authenticated(account)
             history = self.store.history(owner)
             self.check_lockout(history, now, policy)
             if change.tries >= change.max_tries:
