@@ -1,7 +1,7 @@
 """§4's FACE method on the real face capability: a user who passed real-name authentication with their face has
 that live face as their reference (``source: REAL_NAME``), so adaptive verification offers FACE, and a FACE
 attempt (a fresh challenge from ``POST /real-name/challenges``, answered by the local frame generator) passes with
-the same person's photo (another photo of them) and fails with another person's (1:1 at the face settings' threshold, 0.45)."""
+the same person's photo (another photo of them) and fails with another person's (1:1 at 0.45)."""
 
 from __future__ import annotations
 
