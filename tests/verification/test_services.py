@@ -371,6 +371,30 @@ def test_binding_first_use_passes_with_a_strong_method_and_lifts_the_gate(s: Ser
     assert w.gate.cleared == [("alice", v.verification_id, "CARD")]
 
 
+def test_a_retried_first_use_attempt_lifts_the_gate_a_crash_left_up(s: Services, w: World,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash after the PASSED commit and before binding lifted the gate: the client's retry (same request)
+    lifts it, once; after that the verification is answered (409)."""
+    w.cards.bindings["alice"] = ("4242", "110101199003077777")
+    w.gate.required.add("alice")
+    v = trigger(s, Operation.BINDING_FIRST_USE)
+    answer = Answer(method=Method.CARD, card=CardAnswer("4242", "110101199003077777"))
+
+    def crash(*_: Any) -> bool:
+        raise RuntimeError("the container died after the commit")
+
+    with monkeypatch.context() as m:
+        m.setattr(w.gate, "clear", crash)
+        with pytest.raises(RuntimeError):
+            s.challenges.attempt("alice", v.verification_id, answer)
+    assert w.store.get(v.verification_id).status is Status.PASSED and w.gate.is_required("alice")  # type: ignore[union-attr]
+    retried = s.challenges.attempt("alice", v.verification_id, answer)
+    assert retried.result is AttemptResult.PASSED and retried.gate_cleared is True
+    assert w.gate.cleared == [("alice", v.verification_id, "CARD")] and not w.gate.is_required("alice")
+    with pytest.raises(VerificationNotOpen):
+        s.challenges.attempt("alice", v.verification_id, answer)
+
+
 def test_face_method_runs_liveness_once_then_matches_the_enrolled_face(s: Services, w: World) -> None:
     w.face.enrolled_users.add("alice")
     v = trigger(s)

@@ -75,12 +75,16 @@ class FirstUseGate(BindingBase):
         if account is None or not account.security_auth_required:
             return False
         binding_id = account.security_auth_required
-        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
-            return False
+        # The binding records the lifting before the account's flag goes: a retry after a crash in between finds
+        # the gate still up and finishes (the record's time is rewritten), so the flag never goes unrecorded.
         binding = self.store.get_binding(binding_id)
         if binding is not None:
-            binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
+            binding = binding.model_copy(update={"first_use_cleared_at": binding.first_use_cleared_at
+                                                 or self.clock()})
             self.store.put_binding(binding)
+        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
+            return False
+        if binding is not None:
             self.project(binding)
             self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
                               method=verification.method)

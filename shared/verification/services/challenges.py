@@ -170,6 +170,10 @@ class ChallengeService(VerificationBase):
     def attempt(self, owner: str, verification_id: str, answer: Answer) -> AttemptOutcome:
         policy, now = self.policy(), self.now()
         v = self.owned(owner, verification_id)
+        if v.status is Status.PASSED and v.operation is Operation.BINDING_FIRST_USE:
+            finished = self._finish_first_use(v, now)
+            if finished is not None:
+                return finished
         if v.status is Status.LOCKED:
             history = self.store.history(owner)
             until = history.locked_until if history.locked_until and history.locked_until > now else None
@@ -194,6 +198,18 @@ class ChallengeService(VerificationBase):
             except StaleState:
                 continue
         raise TemporarilyUnavailable(verification_id=verification_id)
+
+    def _finish_first_use(self, v: Verification, now: datetime) -> AttemptOutcome | None:
+        """A retried attempt on a BINDING_FIRST_USE verification that passed (a crash between its commit and the
+        gate's lifting): lift the gate now, while the verification is unexpired; None when there is nothing
+        left to do (the answer is then VERIFICATION_NOT_OPEN, as for any answered verification)."""
+        if v.expires_at <= now or v.passed_method not in STRONG_METHODS or not self.deps.first_use.is_required(v.owner):
+            return None
+        assert v.passed_method is not None
+        cleared = self.deps.first_use.clear(v.owner, v.verification_id, v.passed_method.value)
+        logger.info("first-use gate lifted on a retried attempt", extra={"verification_id": v.verification_id})
+        return AttemptOutcome(result=AttemptResult.PASSED, verification=v, tries_left=v.tries_left,
+                              gate_cleared=cleared)
 
     def _open(self, owner: str, verification_id: str, now: datetime) -> Verification:
         v = self.owned(owner, verification_id)
