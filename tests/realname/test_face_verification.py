@@ -12,7 +12,7 @@ import pytest
 
 from local_stack.realname_demo import DEMO_PHONE
 from tests.conftest import Api, Reply
-from tests.realname.conftest import FaceClient, register_with_phone
+from tests.realname.conftest import FaceClient, b64, register_with_phone
 
 pytestmark = pytest.mark.usefixtures("authority")
 DEVICE = {"X-Device-Id": "face-dev-1", "X-Session-Id": "sess-face-1"}
@@ -43,9 +43,17 @@ def test_real_name_face_is_the_reference_for_the_face_method(api: Api, faces: Fa
 
     decision = trigger(api, token)
     assert "FACE" in decision["methods"], decision
+    # frames that do not follow the challenge (the still photo four times): a failed try, not an error
+    challenge = faces.challenge(token)
+    still = {"face_image": b64(faces.photos["obama"]), "liveness": {"challenge_id": challenge["challenge_id"],
+                                                                    "frames": [b64(faces.photos["obama"])] * 4}}
+    replayed = api.call("POST", f"/verifications/{decision['verification_id']}/attempts", {"method": "FACE", **still},
+                        token=token, key=str(uuid.uuid4()))
+    assert replayed.status == 200 and replayed.body["result"] == "FAILED", replayed.body
+    assert replayed.body["tries_left"] == 4
     # another person's face: a processed attempt that fails (a try used), no token
     other = face_attempt(api, faces, token, decision["verification_id"], "macron_2025")
-    assert other.status == 200 and other.body["result"] == "FAILED" and other.body["tries_left"] == 4, other.body
+    assert other.status == 200 and other.body["result"] == "FAILED" and other.body["tries_left"] == 3, other.body
     assert other.body.get("token") is None
     # the same person in another photo: passed, with an ACCOUNT_UPDATE token
     same = face_attempt(api, faces, token, decision["verification_id"], "obama2")
