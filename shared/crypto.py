@@ -9,6 +9,10 @@
   over embeddings written by a few containers pays a handful of KMS calls at most, then only AES-GCM.
   (The AWS Encryption SDK is not in the layer; ``cryptography``'s AESGCM is, and this is the same scheme
   without its message format.) Ciphertext format: ``v1.<b64 blob>.<b64 nonce||sealed>``.
+* Challenge secrets (§4, standard library only): ``new_otp`` (6 digits from ``secrets``, a CSPRNG),
+  ``new_token`` (256 random bits), ``equal`` (constant-time comparison), ``new_salt``/``scrypt_hash`` (payment
+  passwords: ``hashlib.scrypt`` with a per-user salt). Codes and tokens are stored only as ``KeyedHasher``
+  hashes under the purposes ``OTP`` / ``VERIFICATION_TOKEN``.
 * ``KeyedHasher``: HMAC-SHA256 under a key kept in Secrets Manager (fetched with Powertools Parameters,
   cached per container for ``max_age`` seconds): look-up keys for ID numbers, names, credentials and card
   tokens, never reversible without the key. ``purpose`` separates the hash spaces (an ID-number hash never
@@ -32,6 +36,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import threading
 import time
 import unicodedata
@@ -55,6 +60,14 @@ ID_NUMBER = "id-number"
 NAME = "name"
 CREDENTIAL = "credential"  # §3: a credential's registry, type and key fields
 CARD_TOKEN = "card-token"  # noqa: S105 - §6: a bank's card token (the purpose's name, not a secret)
+OTP = "otp"  # §4: a one-time code, bound to its verification or phone change (``otp_material``)
+PHONE_OTP = "phone-otp"  # §4: the code sent to a new phone number before it replaces the old one
+VERIFICATION_TOKEN = "token"  # noqa: S105 - §4: a verification token (the purpose's name, not a secret)
+
+OTP_DIGITS = 6
+TOKEN_PREFIX = "vt_"  # noqa: S105 - a prefix, not a secret
+SALT_BYTES = 16
+SCRYPT_DKLEN = 32
 
 
 class CryptoError(RuntimeError):
@@ -192,3 +205,29 @@ def hasher(secret_id: str, max_age: int = 300) -> KeyedHasher:
 def cipher(key_id: str, purpose: str, max_uses: int = 100_000, max_age: float = 3600.0) -> EnvelopeCipher:
     """The container's one envelope cipher for a KMS key (``PersonalDataKey``) and purpose (the KMS context)."""
     return EnvelopeCipher(key_id, purpose, max_uses=max_uses, max_age=max_age)
+
+
+# --- challenge secrets (§4) ------------------------------------------------------------------------------
+def new_otp() -> str:
+    """A one-time code: ``OTP_DIGITS`` digits from the CSPRNG."""
+    return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+
+
+def new_token() -> str:
+    """A bearer token of 256 random bits (stored only keyed-hashed)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def equal(a: str, b: str) -> bool:
+    """Constant-time comparison of two hashes or codes."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_salt() -> str:
+    return secrets.token_hex(SALT_BYTES)
+
+
+def scrypt_hash(password: str, salt_hex: str, n: int, r: int, p: int) -> str:
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=n, r=r, p=p,
+                            maxmem=256 * 1024 * 1024, dklen=SCRYPT_DKLEN)
+    return digest.hex()

@@ -37,3 +37,6 @@ class BindingSettings(LedgerSettings):
     # The risk-signals table where binding state changes are recorded in the owner's activity profile: set only on
     # the functions that change a binding's state (activate, compensate, unbind); empty = not written.
     signals_table: str = ""
+    # Adaptive verification's table, where the function consumes a §4 verification token (the unbind:
+    # ACCOUNT_UPDATE; tokens are stored hashed with the personal-data hash key above); empty = no token is accepted.
+    verifications_table: str = ""

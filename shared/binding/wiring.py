@@ -57,8 +57,13 @@ def user_directory(settings: BindingSettings, store: DynamoBindingStore) -> User
 
 
 def verification_tokens(settings: BindingSettings) -> VerificationTokens:
-    """§4's token check (adaptive verification); until §4 lands, none verifies (fails closed)."""
-    return PendingVerificationService()
+    """§4's token check: a verification token consumed once by adaptive verification's ``TokenService``, where the
+    function is given §4's table (``VERIFICATIONS_TABLE``: the unbind); elsewhere none verifies (fails closed)."""
+    if not settings.verifications_table:
+        return PendingVerificationService()
+    from shared.verification.wiring import binding_tokens  # §4's wiring builds binding's gate: import on use
+
+    return binding_tokens(settings.verifications_table, settings.personal_data_hash_secret_id)
 
 
 def binding_signals(settings: BindingSettings) -> SignalsWriter | None:

@@ -9,6 +9,9 @@
     the result). ``FACE_NOT_ENROLLED`` (404) before anything is consumed when there is no reference.
     A mismatch is a ``MatchResult(matched=False)``, not an exception: the caller counts its failures.
 
+``FaceEnrolmentService.enrol_verified(user_id, embedding, model_version, session_id)``
+    The live face a real-name verification matched (§5) becomes the reference (``source: REAL_NAME``).
+
 ``FaceEnrolmentService.status(user_id) -> FaceEnrolment | None``
 """
 
@@ -47,6 +50,14 @@ class FaceEnrolmentService:
         sealed = self.cipher.encrypt(embedding_to_bytes(analysis.embedding), _context(user_id))
         self.store.put(enrolment, sealed)
         return enrolment
+
+    def enrol_verified(self, user_id: str, embedding: Sequence[float], model_version: str, session_id: str) -> None:
+        """The live face of a VERIFIED real-name session (it passed liveness and matched the identity's
+        authoritative photo 1:1) becomes the user's reference, replacing any earlier one: real-name's
+        ``ReferenceFaces`` port."""
+        enrolment = FaceEnrolment(user_id=user_id, model_version=model_version, enrolled_at=self.clock(),
+                                  challenge_id=session_id, source="REAL_NAME")
+        self.store.put(enrolment, self.cipher.encrypt(embedding_to_bytes(tuple(embedding)), _context(user_id)))
 
     def status(self, user_id: str) -> FaceEnrolment | None:
         found = self.store.get(user_id)

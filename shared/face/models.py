@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -149,4 +150,5 @@ class FaceEnrolment(BaseModel):
     user_id: str
     model_version: str
     enrolled_at: datetime
-    challenge_id: str
+    challenge_id: str  # the liveness challenge the reference face answered (a real-name session's for REAL_NAME)
+    source: Literal["SELFIE", "REAL_NAME"] = "SELFIE"  # PUT /me/face, or the live face a real-name verification matched

@@ -120,6 +120,14 @@ class RecentFaces(Protocol):
     def since(self, since: datetime, limit: int) -> Sequence[RecentFace]: ...
 
 
+class ReferenceFaces(Protocol):
+    """The face capability's enrolment (``shared.face.enrolment.FaceEnrolmentService``): a verified live face
+    becomes the user's reference for §4's FACE method."""
+
+    def enrol_verified(self, user_id: str, embedding: Sequence[float], model_version: str, session_id: str) -> None:
+        ...
+
+
 class FailureCounters(Protocol):
     def get(self, key: str) -> FailureCounter: ...
 

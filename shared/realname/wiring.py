@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from shared.clock import utcnow
 from shared.crypto import hasher
-from shared.face.wiring import face_cipher, face_service, liveness_service
+from shared.face.wiring import enrolment_service, face_cipher, face_service, liveness_service
 from shared.ledger.settings import LedgerSettings
 from shared.ledger.wiring import account_service
 from shared.realname.adapters import (
@@ -98,4 +98,4 @@ def session_service(settings: RealNameSettings) -> RealNameSessionService:
         signals=profile, authority=authority(settings),
         sources=LedgerPresetSources(account_service(_ledger(settings)), signals, card_holders(settings)),
         sealer=face_cipher(settings), directory=directory(settings), sessions=s, records=Records(s), recent=s,
-        lockout=Lockout(Counters(s)), profiles=profile, clock=utcnow)
+        lockout=Lockout(Counters(s)), profiles=profile, clock=utcnow, reference_faces=enrolment_service(settings))

@@ -3,15 +3,14 @@ Parameters: AppConfig or the layer's file), the hashing key (Secrets Manager), S
 (ONNX, model layer), IP reputation ranges, and the other capabilities behind this package's ports.
 
 The profile is the risk signals' activity profile (issue 10, ``SignalsReader``), and answered challenges and
-trusted devices are written back through its ``SignalsWriter``. Until the real-name/face (issue 11) and
-bank-binding (issue 13) branches are merged, FACE and CARD are not offered (no enrolled face, no binding) and
-there is no first-use gate to lift.
+trusted devices are written back through its ``SignalsWriter``. FACE is the face capability's enrolment and
+liveness (``EnrolledFace``), CARD and the first-use gate are bank binding's services (``BoundCards``,
+``BindingFirstUse``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 import threading
@@ -24,6 +23,8 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 
 from shared.aws import LazyClient
+from shared.binding.models import PassedVerification
+from shared.binding.ports import FirstUseGatePort
 from shared.ledger.models import Account
 from shared.ledger.service import AccountService
 from shared.signals.errors import DeviceNotFound, InvalidIpAddress
@@ -31,12 +32,24 @@ from shared.signals.fold import local_time
 from shared.signals.models import ActivityProfile, SensitiveChange
 from shared.signals.ports import SignalsReader, SignalsWriter
 from shared.verification.errors import FaceNotAvailable
-from shared.verification.models import DeviceInfo, FaceEvidence, Geo, Profile
+from shared.verification.models import (
+    STRONG_METHODS,
+    DeviceInfo,
+    FaceEvidence,
+    Geo,
+    Method,
+    Operation,
+    Profile,
+    Strength,
+)
 from shared.verification.ports import GuardedWrite
 from shared.verification.risk import IpInfo, ip_prefix
 from shared.verification.settings import VerificationSettings
 
 if TYPE_CHECKING:
+    from shared.binding.services import UserBindingService
+    from shared.face.enrolment import FaceEnrolmentService
+    from shared.face.models import MatchResult
     from shared.verification.policy import Policy
 
 LAYER_MODEL_DIR = Path("/opt/model")
@@ -100,30 +113,6 @@ def policy_source(settings: VerificationSettings) -> ParametersPolicySource:
                                       settings.verification_policy_cache_seconds)
     path = settings.policy_file
     return ParametersPolicySource(FileProvider(path.parent), path.name, settings.verification_policy_cache_seconds)
-
-
-# --- the hashing key -------------------------------------------------------------------------------------------
-class SecretHasher:
-    """HMAC-SHA256 under the verification key: Secrets Manager (``{"key": "..."}``, cached by Powertools), or
-    ``VERIFICATION_HASH_KEY`` locally."""
-
-    def __init__(self, secret_id: str, local_key: str, cache_seconds: int) -> None:
-        self.secret_id = secret_id
-        self.local_key = local_key
-        self.cache_seconds = cache_seconds
-
-    def key(self) -> bytes:
-        if self.local_key:
-            return self.local_key.encode()
-        if not self.secret_id:
-            raise ConfigurationError("set VERIFICATION_KEY_SECRET_ID (or VERIFICATION_HASH_KEY locally)")
-        data: Any = parameters.get_secret(self.secret_id, transform="json", max_age=self.cache_seconds)
-        if not isinstance(data, dict) or not isinstance(data.get("key"), str) or len(data["key"]) < 32:
-            raise ConfigurationError("the verification key secret must be {\"key\": \"<32+ characters>\"}")
-        return str(data["key"]).encode()
-
-    def keyed_hash(self, purpose: str, value: str) -> str:
-        return hmac.new(self.key(), f"{purpose}\x1f{value}".encode(), hashlib.sha256).hexdigest()
 
 
 # --- SMS -------------------------------------------------------------------------------------------------------
@@ -227,6 +216,9 @@ class LedgerAccounts:
         account = self.service.store.get_account(account_id)
         return account.owner if account else None
 
+    def require_authenticated(self, account: Account) -> None:
+        self.service.require_authenticated(account)
+
     def change_phone(self, owner: str, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
         return self.service.change_phone(owner, new_phone, writes)
 
@@ -290,8 +282,87 @@ class SignalsProfileWriter:
         self.writer.record_sensitive_change(owner, SensitiveChange(kind))
 
 
-class NoFace:
-    """No enrolled faces on this branch (real-name/face, issue 11, adds them): FACE is never offered."""
+class EnrolledFace:
+    """The ``FaceMethod`` port on the face capability (shared/face, served with real-name §5): the user's reference
+    face is their enrolment (``PUT /me/face``, or the live probe a real-name verification matched against the
+    identity's authoritative photo); the FACE method is the one liveness check every face use calls (the
+    challenge from ``POST /real-name/challenges``, consumed once) then 1:1 against that reference with the face
+    settings' threshold (``FACE_MATCH_THRESHOLD``, 0.45 cosine: docs/face_accuracy.md). A liveness answer that
+    did not follow the challenge is a failed try (counted), not an error; an unusable image is the pipeline's 4xx
+    before anything is consumed. Nothing here logs an image or an embedding."""
+
+    def __init__(self, enrolments: FaceEnrolmentService) -> None:
+        self.enrolments = enrolments
+
+    def enrolled(self, owner: str) -> bool:
+        return self.enrolments.status(owner) is not None
+
+    def _reference(self, owner: str) -> tuple[float, ...] | None:
+        from shared.face.errors import FaceNotEnrolled
+
+        try:
+            return self.enrolments.reference(owner)[1]
+        except FaceNotEnrolled:
+            return None
+
+    def compare(self, owner: str, image: bytes) -> FaceEvidence:
+        reference = self._reference(owner)
+        if reference is None:
+            return FaceEvidence(enrolled=False)
+        faces = self.enrolments.faces
+        return self._evidence(faces.verify(faces.analyze_selfie(image), reference))
+
+    def verify_live(self, owner: str, image: bytes, challenge_id: str, frames: Sequence[bytes]) -> FaceEvidence:
+        reference = self._reference(owner)
+        if reference is None:
+            raise FaceNotAvailable()  # before the challenge is consumed
+        outcome = self.enrolments.liveness.check(owner, challenge_id, frames, image)
+        if not outcome.result.passed:
+            return FaceEvidence(enrolled=True, matched=False, liveness_passed=False)
+        return self._evidence(self.enrolments.faces.verify(outcome.selfie, reference), liveness_passed=True)
+
+    @staticmethod
+    def _evidence(match: MatchResult, liveness_passed: bool | None = None) -> FaceEvidence:
+        return FaceEvidence(enrolled=True, similarity=match.similarity, threshold=match.threshold,
+                            matched=match.matched, model_version=match.model_version,
+                            liveness_passed=liveness_passed)
+
+
+class BoundCards:
+    """The ``CardBindings`` port on bank binding's user service (§6): CARD is offered while the user holds a bound
+    card, and matches when one of them has the last 4 digits and its holder's ID-number hash (binding's record,
+    the platform's keyed hash) equals the given number's."""
+
+    def __init__(self, bindings: UserBindingService) -> None:
+        self.bindings = bindings
+
+    def holds_binding(self, owner: str) -> bool:
+        return self.bindings.holds_card(owner)
+
+    def matches(self, owner: str, last4: str, id_number: str) -> bool:
+        return self.bindings.card_matches(owner, last4, id_number)
+
+
+class BindingFirstUse:
+    """The ``FirstUseGate`` port on bank binding's ``FirstUseGatePort``: a passed BINDING_FIRST_USE verification
+    lifts the gate by itself (binding refuses a weak method: the decision never offers one for it)."""
+
+    def __init__(self, gate: FirstUseGatePort) -> None:
+        self.gate = gate
+
+    def is_required(self, owner: str) -> bool:
+        return self.gate.is_required(owner)
+
+    def clear(self, owner: str, verification_id: str, method: str) -> bool:
+        strength = Strength.STRONG if Method(method) in STRONG_METHODS else Strength.WEAK
+        return self.gate.clear(PassedVerification(owner=owner, operation=Operation.BINDING_FIRST_USE.value,
+                                                  method=method, strength=strength.value,
+                                                  verification_id=verification_id))
+
+
+class NotInThisFunction:
+    """Face and binding for a function that is not given their settings (nothing there decides on them): no face,
+    no card, no gate. Every function that decides or answers a challenge gets the real adapters."""
 
     def enrolled(self, owner: str) -> bool:
         return False
@@ -302,18 +373,12 @@ class NoFace:
     def verify_live(self, owner: str, image: bytes, challenge_id: str, frames: Sequence[bytes]) -> FaceEvidence:
         raise FaceNotAvailable()
 
-
-class NoCardBindings:
-    """No bank bindings on this branch (issue 13 adds them): CARD is never offered."""
-
     def holds_binding(self, owner: str) -> bool:
         return False
 
     def matches(self, owner: str, last4: str, id_number: str) -> bool:
         return False
 
-
-class NoFirstUseGate:
     def is_required(self, owner: str) -> bool:
         return False
 

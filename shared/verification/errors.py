@@ -1,14 +1,12 @@
 """Domain errors of adaptive verification; each subclasses a ``shared.errors`` base, so the one registry maps it.
 
-``TooManyAttempts`` carries ``retry_after_seconds``: the registry answers ``429`` with ``Retry-After``
-(CONTRACTS.md: the same rule and code for §4 challenges and §5 sessions).
+Too many failures is the platform's one ``shared.errors.TooManyAttempts`` (``429`` with ``Retry-After``;
+CONTRACTS.md: the same rule and code for §4 challenges and §5 sessions).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from shared.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.ledger.ports import StaleAuthorization
 
 
@@ -90,14 +88,6 @@ class FaceNotAvailable(Conflict):
     code = "FACE_NOT_AVAILABLE"
     default_message = "Face verification is not available for this user (no enrolled face)."
 
-
-class TooManyAttempts(LimitExceeded):
-    code = "TOO_MANY_ATTEMPTS"
-    default_message = "Too many attempts; retry later."
-
-    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 60, **details: Any) -> None:
-        self.retry_after_seconds = max(1, int(retry_after_seconds))
-        super().__init__(message, retry_after_seconds=self.retry_after_seconds, **details)
 
 
 class StaleState(Conflict):

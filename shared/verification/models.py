@@ -6,12 +6,23 @@ leave the request that created them; face images and embeddings are never part o
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.types import Money
+
+
+def new_id(prefix: str) -> str:
+    """A record id (``ver_…``, ``pc_…``, ``ep_…``): 128 random bits."""
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def otp_material(scope: str, code: str) -> str:
+    """What is hashed for a one-time code: bound to its verification (or phone change), not only the digits."""
+    return f"{scope}:{code}"
 
 
 class Operation(StrEnum):
@@ -126,6 +137,7 @@ class FaceEvidence(BaseModel):
     threshold: float | None = None
     matched: bool | None = None
     model_version: str | None = None
+    liveness_passed: bool | None = None  # the FACE method only: the frames followed the challenge
 
 
 # --- what the decision reads -------------------------------------------------------------------------------

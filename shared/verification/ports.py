@@ -170,6 +170,10 @@ class Accounts(Protocol):
 
     def owner_of(self, account_id: str) -> str | None: ...
 
+    def require_authenticated(self, account: Account) -> None:
+        """``SecurityAuthenticationRequired`` (403) while a bank binding's first-use verification is due: a
+        profile change waits for BINDING_FIRST_USE (§6)."""
+
     def change_phone(self, owner: str, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
         """Release the old phone claim, claim the new one and update the account, with ``writes``, atomically
         (``PhoneInUse`` when another account holds it)."""

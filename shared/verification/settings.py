@@ -30,9 +30,9 @@ class VerificationSettings(LedgerSettings):
     verification_policy_environment: str = ""
     verification_policy_profile: str = ""
     verification_policy_cache_seconds: int = Field(default=60, ge=0, le=3600)
-    # --- the key that hashes codes and tokens (Secrets Manager; VERIFICATION_HASH_KEY overrides locally) ----
-    verification_key_secret_id: str = ""
-    verification_hash_key: str = ""
+    # --- the platform's personal-data hash key (PersonalDataHashKeySecret, shared.crypto): codes and tokens are
+    # stored only as keyed hashes under their own purposes (OTP, PHONE_OTP, VERIFICATION_TOKEN) ---------------
+    personal_data_hash_secret_id: str = Field(min_length=1)
     verification_key_cache_seconds: int = Field(default=300, ge=0, le=3600)
     # --- model, SMS -------------------------------------------------------------------------
     verification_model_dir: str = ""  # default: MODEL_DIR, /opt/model, layers/model/models

@@ -17,7 +17,7 @@ from shared.binding.settings import BindingSettings
 from shared.signals.models import BindingFact, BindingState, SensitiveChange
 from shared.signals.repository import DynamoSignalsStore
 from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
-from tests.binding.test_user_side import AcceptingVerifier
+from tests.binding.test_user_side import account_update_token
 from tests.conftest import Api
 
 
@@ -80,12 +80,8 @@ def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
     api.stack.registry.invoke("ActivateBindingFunction", {"binding_request_id": bound["binding_request_id"]})
     assert profile_bindings(api, user_token)["first_use_pending"] is False
     # Unbound
-    verifier = AcceptingVerifier()
-    verifier.valid.add(("tok-1", sub, "ACCOUNT_UPDATE"))
-    monkeypatch.setattr(wiring, "verification_tokens", lambda s: verifier)
-    forget_data_keys()
     gone = api.call("DELETE", f"/bindings/{item['binding_id']}", token=user_token,
-                    headers={"X-Verification-Token": "tok-1"})
+                    headers={"X-Verification-Token": account_update_token(api, user_token)})
     assert gone.status == 200, gone.body
     b = profile_bindings(api, user_token)
     assert (b["active"], b["ever"], b["unbound"], b["first_use_pending"]) == (0, 1, 1, False)

@@ -1,5 +1,5 @@
-"""The customer's side of a bank binding: the first-use gate (§4 verification port faked), their bindings, unbinding
-with a verification token."""
+"""The customer's side of a bank binding: the first-use gate (the port §4 calls, driven directly here; the journey
+drives it through a real verification), their bindings, unbinding with a real §4 verification token."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shared.binding import wiring
 from shared.binding.errors import VerificationInvalid, WeakMethodNotAccepted
 from shared.binding.models import PassedVerification
 from shared.binding.settings import BindingSettings
-from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
+from tests.binding.conftest import Bank, card_token, forget_data_keys, id_number, phone
 from tests.conftest import Api
 
 
@@ -101,38 +101,48 @@ def test_bindings_are_listed_for_their_owner_only(api: Api, bank: Bank) -> None:
     assert api.call("GET", "/bindings", token=api.token("stranger")).body["items"] == []
 
 
-class AcceptingVerifier:
-    """§4 faked: accepts the token it was told about, for that user and operation."""
+def account_update_token(api: Api, user_token: str, operation: str = "ACCOUNT_UPDATE") -> str:
+    """A real §4 verification token: trigger, then the CARD method against the card the bank bound (the bank's
+    default last 4 digits and holder's ID number)."""
+    context: dict[str, Any] = {"device_id": "dev-unbind-1", "network": "WIFI"}
+    if operation == "PAYMENT":
+        context.update(amount={"amount": 900_000, "currency": "CNY"}, payee_account_id="acc_nobody")
+    trig = api.call("POST", "/verifications", {"operation": operation, "context": context}, token=user_token,
+                    key=str(uuid.uuid4()))
+    assert trig.status == 201 and "CARD" in trig.body["methods"], trig.body
+    passed = api.call("POST", f"/verifications/{trig.body['verification_id']}/attempts",
+                      {"method": "CARD", "card": {"last4": "1234", "id_number": id_number()}}, token=user_token,
+                      key=str(uuid.uuid4()))
+    assert passed.status == 200 and passed.body["result"] == "PASSED" and passed.body["token"], passed.body
+    return str(passed.body["token"])
 
-    def __init__(self) -> None:
-        self.valid: set[tuple[str, str, str]] = set()
 
-    def verify(self, token: str, owner: str, operation: str) -> None:
-        if (token, owner, operation) not in self.valid:
-            raise VerificationInvalid(operation=operation)
-        self.valid.discard((token, owner, operation))  # single use
-
-
-def test_unbinding_requires_an_account_update_verification(api: Api, bank: Bank,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    sub, user_token, token, _ = bound_customer(api, bank)
+def test_unbinding_requires_an_account_update_verification(api: Api, bank: Bank) -> None:
+    _, user_token, token, _ = bound_customer(api, bank)
     [item] = api.call("GET", "/bindings", token=user_token).body["items"]
     path = f"/bindings/{item['binding_id']}"
     missing = api.call("DELETE", path, token=user_token)
     assert missing.status == 403 and missing.code == "VERIFICATION_REQUIRED"
-    unknown = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": "whatever"})
-    assert unknown.status == 403 and unknown.code == "VERIFICATION_INVALID"  # no §4 yet: nothing verifies
+    unknown = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": "vt_whatever"})
+    assert unknown.status == 403 and unknown.code == "VERIFICATION_INVALID"
     foreign = api.call("DELETE", path, token=api.token("stranger"), headers={"X-Verification-Token": "t"})
     assert foreign.status == 404 and foreign.code == "BINDING_NOT_FOUND"
+    # §4's tokens (adaptive verification's TokenService): another user's, or one for another operation, refused
+    _, other_token, _, _ = bound_customer(api, bank)
+    theirs = account_update_token(api, other_token)
+    refused = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": theirs})
+    assert refused.status == 403 and refused.code == "VERIFICATION_INVALID"
+    payment = account_update_token(api, user_token, "PAYMENT")  # a PAYMENT token: the wrong operation
+    wrong_op = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": payment})
+    assert wrong_op.status == 403 and wrong_op.code == "VERIFICATION_INVALID"
+    assert [b["binding_id"] for b in api.call("GET", "/bindings", token=user_token).body["items"]] == [
+        item["binding_id"]]
 
-    verifier = AcceptingVerifier()
-    verifier.valid.add(("tok-1", sub, "ACCOUNT_UPDATE"))
-    monkeypatch.setattr(wiring, "verification_tokens", lambda s: verifier)
-    forget_data_keys()
-    gone = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": "tok-1"})
+    mine = account_update_token(api, user_token)
+    gone = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine})
     assert gone.status == 200 and gone.body["status"] == "UNBOUND", gone.body
     assert api.call("GET", "/bindings", token=user_token).body["items"] == []
-    again = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": "tok-1"})
+    again = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine})
     assert again.status == 404
     # After the unbind the card may be bound again (here to another customer).
     assert bank.bind(phone(), token)["status"] == "BOUND"

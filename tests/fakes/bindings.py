@@ -1,52 +1,64 @@
-"""A bank binding held by a customer and its first-use gate, installed in place of adaptive verification's
-"no binding" adapters (CONTRACTS.md: "until bank binding exists, tests give the user a binding fixture through
-the binding repository"). The local stack runs the handlers in this process, so patching the adapter classes
-reaches every function."""
+"""A bank binding held by a customer and its first-use gate, written through bank binding's own store and the
+ledger's account store (CONTRACTS.md: "tests give the user a binding fixture through the binding repository"):
+what the binding saga leaves behind for a bound card, without running a partner's requests. Adaptive
+verification reads it through binding's services (``BoundCards``, ``BindingFirstUse``), as on AWS."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
-import pytest
-
-from shared.verification import adapters
+from local_stack import LocalStack
+from shared.binding import wiring
+from shared.binding.models import Binding, CardType
+from shared.binding.settings import BindingSettings
+from shared.clock import utcnow
+from shared.crypto import ID_NUMBER, canonical_id_number
 
 CARD = {"last4": "6217", "id_number": "51010719900307002X"}
 
 
 @dataclass
 class BindingFixture:
-    bindings: dict[str, tuple[str, str]] = field(default_factory=dict)
-    gated: set[str] = field(default_factory=set)
-    cleared: list[str] = field(default_factory=list)
+    stack: LocalStack
+    held: dict[str, Binding] = field(default_factory=dict)
 
-    def bind(self, owner: str, gated: bool = False) -> None:
-        self.bindings[owner] = (CARD["last4"], CARD["id_number"])
+    @property
+    def settings(self) -> BindingSettings:
+        env = self.stack.registry.environment("AttemptVerificationFunction")
+        return BindingSettings.model_validate({k.lower(): v for k, v in env.items()})
+
+    def bind(self, owner: str, gated: bool = False) -> Binding:
+        """A BOUND card (``CARD``) on the owner's account; ``gated``: the first-use gate up, as the saga's
+        activation leaves it."""
+        deps = wiring.deps(self.settings)
+        account = deps.accounts.store.find_account_by_owner(owner)
+        assert account is not None, owner
+        binding = Binding(binding_id=f"bnd_{uuid.uuid4().hex}", binding_request_id=f"brq_{uuid.uuid4().hex}",
+                          owner=owner, account_id=account.account_id, partner_id="ptn_fixture",
+                          partner_name="Fixture Bank", card_fingerprint=uuid.uuid4().hex,
+                          card_last4=CARD["last4"], card_type=CardType.DEBIT,
+                          id_hash=deps.hasher.keyed_hash(ID_NUMBER, canonical_id_number(CARD["id_number"])),
+                          activated=True, created_at=utcnow())
+        deps.bindings.put_binding(binding)
         if gated:
-            self.gated.add(owner)
+            deps.accounts.store.activate_for_binding(account.account_id, binding.binding_id)
+        self.held[owner] = binding
+        return binding
 
-    def holds_binding(self, owner: str) -> bool:
-        return owner in self.bindings
-
-    def matches(self, owner: str, last4: str, id_number: str) -> bool:
-        return self.bindings.get(owner) == (last4, id_number.upper())
+    def drop(self, owner: str) -> None:
+        """The owner's fixture card is gone (CARD no longer offered)."""
+        binding = self.held.pop(owner)
+        wiring.deps(self.settings).bindings.remove_pending_binding(binding)
 
     def is_required(self, owner: str) -> bool:
-        return owner in self.gated
+        return wiring.first_use_gate(self.settings).is_required(owner)
 
-    def clear(self, owner: str, verification_id: str, method: str) -> bool:
-        if owner not in self.gated:
-            return False
-        self.gated.discard(owner)
-        self.cleared.append(verification_id)
-        return True
+    def cleared_at(self, owner: str) -> object:
+        """When the owner's first-use gate was lifted (binding's record), or None."""
+        binding = wiring.deps(self.settings).bindings.get_binding(self.held[owner].binding_id)
+        return binding.first_use_cleared_at if binding else None
 
 
-def install(monkeypatch: pytest.MonkeyPatch) -> BindingFixture:
-    """A fresh fixture in place of the adapters that say "no binding" (undone with ``monkeypatch``)."""
-    fixture = BindingFixture()
-    for name in ("holds_binding", "matches"):
-        monkeypatch.setattr(adapters.NoCardBindings, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
-    for name in ("is_required", "clear"):
-        monkeypatch.setattr(adapters.NoFirstUseGate, name, lambda _self, *a, _n=name: getattr(fixture, _n)(*a))
-    return fixture
+def install(stack: LocalStack) -> BindingFixture:
+    return BindingFixture(stack)

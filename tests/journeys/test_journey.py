@@ -10,9 +10,8 @@ order on one stack (module scope: ``make test`` runs a file in one worker).
    scores the customer from them (§3).
 
 Steps not yet built are skipped with the name of the issue that adds them; each issue extends ``Journey`` with
-its step and replaces the skip. Until step 3 exists, ``Journey.first_use_stand_in`` lifts the first-use gate
-through the port §4 will call (``shared.binding.ports.FirstUseGatePort.clear``) with a passed strong
-verification, so that the later steps can move money.
+its step and replaces the skip. Step 3 lifts the first-use gate with a real §4 verification (the CARD method
+against the binding of step 1), so the later steps can move money.
 """
 
 from __future__ import annotations
@@ -27,15 +26,13 @@ from typing import Any
 import pytest
 
 from local_stack import LocalStack, tokens
-from shared.binding import wiring
-from shared.binding.models import PassedVerification
-from shared.binding.settings import BindingSettings
 from tests.binding.conftest import (
     Bank,
     CallbackServer,
     card_token,
     create_partner,
     forget_data_keys,
+    id_number,
     phone,
     stop_running,
 )
@@ -53,6 +50,10 @@ class Journey:
         self.token = ""
         self.sub = ""
         self.account_id = ""
+        self.headers: dict[str, str] = {}
+        self.first_use_cleared = False
+        # the card the bank binds in step 1 (its last 4 digits and the holder's ID number): the CARD method's answer
+        self.card_answer = {"last4": "1234", "id_number": id_number()}
 
     def require(self, what: str) -> None:
         if not getattr(self, what):
@@ -69,6 +70,7 @@ class Journey:
                                                     "geo": {"lat": 30.5728, "lon": 104.0668}},
                               token=self.token, key=str(uuid.uuid4()))
         assert reply.status == 201, reply.body
+        self.headers = {"X-Device-Id": device_id, "X-Session-Id": reply.body["session_id"]}
         return reply.body  # type: ignore[no-any-return]
 
     def transfer(self, to_account_id: str, amount: int) -> Any:
@@ -76,13 +78,17 @@ class Journey:
                                                     "amount": {"amount": amount, "currency": "CNY"}},
                              token=self.token, key=str(uuid.uuid4()))
 
-    # --- stand-in for step 3 until issue 12 (§4) wires its BINDING_FIRST_USE verification -------------------
-    def first_use_stand_in(self) -> None:
-        env = self.api.stack.registry.environment("UnbindFunction")
-        gate = wiring.first_use_gate(BindingSettings.model_validate({k.lower(): v for k, v in env.items()}))
-        if gate.is_required(self.sub):
-            assert gate.clear(PassedVerification(owner=self.sub, operation="BINDING_FIRST_USE", method="CARD",
-                                                 strength="STRONG", verification_id="ver_journey_stand_in"))
+    # --- steps 3 and 5: adaptive verification (issue 12) ------------------------------------------------------
+    def trigger(self, operation: str, **context: Any) -> dict[str, Any]:
+        reply = self.api.call("POST", "/verifications", {"operation": operation, "context": {
+            "device_id": self.headers["X-Device-Id"], "network": "CELLULAR", **context}},
+            token=self.token, key=str(uuid.uuid4()), headers=self.headers)
+        assert reply.status == 201, reply.body
+        return reply.body  # type: ignore[no-any-return]
+
+    def attempt(self, verification_id: str, **answer: Any) -> Any:
+        return self.api.call("POST", f"/verifications/{verification_id}/attempts", answer, token=self.token,
+                             key=str(uuid.uuid4()))
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +123,15 @@ def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device(journey: 
     session = journey.sign_in_with_phone("journey-phone-1")
     assert session["session_id"].startswith("ses_")
     assert session["device"] == {"device_id": "journey-phone-1", "trusted": False} and session["new_device"]
+    # a new device: adaptive verification's LOGIN decision (§4) comes with the session, CARD among its methods
+    decision = session["decision"]
+    assert decision["decision"] == "CHALLENGE" and "NEW_DEVICE" in decision["reasons"], decision
+    assert "CARD" in decision["methods"], decision
+    login = journey.api.call("GET", f"/verifications/{decision['verification_id']}", token=journey.token).body
+    assert login["operation"] == "LOGIN" and login["methods"] == decision["methods"]
     again = journey.sign_in_with_phone("journey-phone-1")
     assert again["new_device"] is False and again["device"]["trusted"] is False  # trust is §4's decision
+    assert again["decision"]["decision"] == "CHALLENGE" and "UNTRUSTED_DEVICE" in again["decision"]["reasons"]
     api = journey.api
     me = api.call("GET", "/accounts/me", token=journey.token).body
     assert me["account_id"] == journey.account_id and me["status"] == "ACTIVE"
@@ -130,22 +143,73 @@ def test_step_2_the_customer_signs_in_with_their_phone_on_a_new_device(journey: 
     assert refused.status == 403 and refused.code == "SECURITY_AUTHENTICATION_REQUIRED", refused.body
 
 
-def test_step_3_first_use_asks_for_a_strong_method() -> None:
-    pytest.skip("issue 12: adaptive verification (SPEC §4)")
+def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
+    journey.require("token")
+    api = journey.api
+    decision = journey.trigger("BINDING_FIRST_USE")
+    assert decision["decision"] == "CHALLENGE" and decision["strength"] == "STRONG"
+    assert decision["methods"] == ["CARD"]  # strong only: the bound card; no enrolled face; never OTP or password
+    assert "STRONG_REQUIRED:BINDING_FIRST_USE" in decision["reasons"]
+    vid = decision["verification_id"]
+    weak = journey.attempt(vid, method="SMS_OTP", otp="123456")
+    assert (weak.status, weak.code) == (422, "METHOD_NOT_OFFERED")
+    wrong = journey.attempt(vid, method="CARD", card={**journey.card_answer, "id_number": id_number(2)})
+    assert wrong.status == 200 and wrong.body["result"] == "FAILED" and wrong.body["tries_left"] == 4, wrong.body
+    passed = journey.attempt(vid, method="CARD", card=journey.card_answer)
+    assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
+    assert passed.body["gate_cleared"] is True and passed.body["token"] is None  # the gate lifts by itself
+    journey.first_use_cleared = True
+    # binding recorded it, and the account is usable: the transfer step 2 saw refused goes through now
+    [binding] = api.call("GET", "/bindings", token=journey.token).body["items"]
+    assert binding["first_use_verified"] is True
+    friend = api.user()
+    api.deposit(journey.account_id, 100)
+    assert journey.transfer(friend.account_id, 1).status == 201
+    # the strong pass made the device trusted in the activity profile: the next sign-in asks nothing
+    again = journey.sign_in_with_phone("journey-phone-1")
+    assert again["device"]["trusted"] is True and again["decision"] is None, again
+    profile = api.call("GET", "/me/activity-profile", token=journey.token).body
+    assert [d["trusted"] for d in profile["devices"] if d["device_id"] == "journey-phone-1"] == [True]
+    history = profile["verification"]  # the answered challenges, written into the profile by §4
+    assert (history["attempts"], history["successes"], history["failures"]) == (2, 1, 1)
+    assert history["last_strong_at"] == history["last_passed_at"] is not None
 
 
 def test_step_4_real_name_authentication_proposes_the_identity() -> None:
     pytest.skip("issue 11: real-name authentication with face (SPEC §5)")
 
 
-def test_step_5_a_large_transfer_runs_the_inline_decision() -> None:
-    pytest.skip("issue 12: adaptive verification (SPEC §4)")
+def test_step_5_a_large_transfer_runs_the_inline_decision(journey: Journey) -> None:
+    journey.require("first_use_cleared")
+    api = journey.api
+    journey.sign_in_with_phone("journey-laptop-2", network="WIFI")  # a new device: no exemption applies
+    landlord = api.user()
+    api.deposit(journey.account_id, 2_000_000)
+    rent = {"to_account_id": landlord.account_id, "amount": {"amount": 880_000, "currency": "CNY"}, "note": "rent"}
+    key = str(uuid.uuid4())
+    refused = api.call("POST", "/transfers", rent, token=journey.token, key=key, headers=journey.headers)
+    assert (refused.status, refused.code) == (403, "VERIFICATION_REQUIRED"), refused.body
+    details = refused.body["error"]["details"]
+    assert "CARD" in details["methods"] and api.balance(landlord) == 0
+    passed = journey.attempt(details["verification_id"], method="CARD", card=journey.card_answer)
+    assert passed.body["result"] == "PASSED", passed.body
+    token = passed.body["token"]
+    # bound to the amount and the payee: not a cent more
+    more = api.call("POST", "/transfers", {**rent, "amount": {"amount": 880_001, "currency": "CNY"}},
+                    token=journey.token, key=str(uuid.uuid4()), headers={"X-Verification-Token": token})
+    assert (more.status, more.code) == (403, "VERIFICATION_INVALID")
+    paid = api.call("POST", "/transfers", rent, token=journey.token, key=key,
+                    headers={**journey.headers, "X-Verification-Token": token})
+    assert paid.status == 201, paid.body
+    assert api.balance(landlord) == 880_000
+    decisions = api.call("GET", f"/admin/verification-decisions?user_id={journey.sub}",
+                         token=api.token("risk-ops", "reviewer")).body["items"]
+    assert decisions[0]["passed_method"] == "CARD" and decisions[0]["purpose"] == "TRANSFER"
 
 
 def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(journey: Journey) -> None:
-    journey.require("token")
+    journey.require("first_use_cleared")
     api = journey.api
-    journey.first_use_stand_in()
     friend = api.user()
     api.deposit(journey.account_id, 50_000)
     journey.sign_in_with_phone("journey-laptop-2", network="WIFI")
@@ -157,11 +221,13 @@ def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(j
     assert reply.status == 200, reply.body
     profile = reply.body
     assert {d["device_id"] for d in profile["devices"]} == {"journey-phone-1", "journey-laptop-2"}
-    assert profile["sign_ins"]["count"] == 3 and profile["sign_ins"]["by_network"] == {"CELLULAR": 2, "WIFI": 1}
-    # (step 2's refused transfer is nowhere: a cancelled transaction never reaches the ledger's stream)
-    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["count_out"] == 2
-    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["amount_out"] == 4_000
-    assert profile["activity"]["by_type"]["DEPOSIT"]["amount_in"] == 50_000
+    # sign-ins: two in step 2 and one in step 3 on the phone, one in step 5 and one here on the laptop
+    assert profile["sign_ins"]["count"] == 5 and profile["sign_ins"]["by_network"] == {"CELLULAR": 3, "WIFI": 2}
+    # (step 2's refused transfer and step 5's refused first try are nowhere: a refused transfer writes nothing)
+    # transfers: step 3's first one (0.01), step 5's rent (8,800.00), the two here
+    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["count_out"] == 4
+    assert profile["activity"]["by_type"]["P2P_TRANSFER"]["amount_out"] == 1 + 880_000 + 4_000
+    assert profile["activity"]["by_type"]["DEPOSIT"]["amount_in"] == 100 + 2_000_000 + 50_000
     # and the card the bank bound in step 1, its first use verified (trusted binding information for §5)
     assert profile["bindings"]["active"] == 1 and profile["bindings"]["first_use_pending"] is False
     assert profile["bindings"]["items"][0]["bank_name"] == "Journey Bank"

@@ -11,12 +11,10 @@ from tests.reliability.harness import World
 CAPABILITY = ("verification ",)
 
 # Found by this test (docs/decision_log.md, issue 12): a crash after the commit and before the idempotency record
-# completes makes the retry run the route again. A trigger then records a second decision (its id is random). The
-# other routes find their own change and answer a known 4xx (``conflicts_after_commit``), nothing applied twice.
-KNOWN = {
-    "verification trigger": pytest.mark.xfail(strict=True, reason="a retry after a crash past the commit records a "
-                                                                  "second decision"),
-}
+# completed made a retried trigger record a second decision; its id is now derived from the Idempotency-Key, so
+# the retry finds the first one. The other routes find their own change and answer a known 4xx
+# (``conflicts_after_commit``), nothing applied twice.
+KNOWN: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.stress

@@ -696,6 +696,26 @@ def verification_attempt(world: World) -> Run:
                   user.token, (200,), new_key(), after, ("VERIFICATION_NOT_OPEN",))
 
 
+@use_case("verification first use", "AttemptVerificationFunction")
+def verification_first_use(world: World) -> Run:
+    """A bank-bound customer's BINDING_FIRST_USE answered with the bound card: the verification passes and the
+    first-use gate lifts, once (a retry after a crash between the two lifts it; after both, 409)."""
+    from tests.fakes.bindings import CARD, BindingFixture
+
+    user, _ = _customer(world)
+    fixture = BindingFixture(world.stack)
+    fixture.bind(user.sub, gated=True)
+    vid = _trigger(world, user, "BINDING_FIRST_USE")
+
+    def after(reply: Reply) -> None:
+        got = world.api.call("GET", f"/verifications/{vid}", token=user.token)
+        assert got.body["status"] == "PASSED", got.body
+        assert not fixture.is_required(user.sub) and fixture.cleared_at(user.sub) is not None
+
+    return ApiRun(world, "POST", f"/verifications/{vid}/attempts", {"method": "CARD", "card": CARD}, user.token,
+                  (200,), new_key(), after, ("VERIFICATION_NOT_OPEN",))
+
+
 @use_case("verification password", "SetPaymentPasswordFunction")
 def verification_password(world: World) -> Run:
     user, _ = _customer(world)

@@ -143,9 +143,9 @@ class VerificationApi:
 
 
 @pytest.fixture
-def binding(monkeypatch: pytest.MonkeyPatch) -> BindingFixture:
-    """A bank binding for the CARD method (CONTRACTS.md: a fixture until bank binding lands)."""
-    return install(monkeypatch)
+def binding(clean_stack: LocalStack) -> BindingFixture:
+    """A bank binding for the CARD method, written through binding's store (CONTRACTS.md)."""
+    return install(clean_stack)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import AlreadyExists
-from shared.ledger.errors import PhoneInUse
+from shared.ledger.errors import PhoneInUse, SecurityAuthenticationRequired
 from shared.ledger.models import Account
 from shared.types import Money
 from shared.verification.errors import ExemptionExhausted, StaleState, VerificationInvalid
@@ -207,6 +207,10 @@ class FakeAccounts:
 
     def owner_of(self, account_id: str) -> str | None:
         return next((a.owner for a in self.accounts.values() if a.account_id == account_id), None)
+
+    def require_authenticated(self, account: Account) -> None:
+        if account.security_auth_required:
+            raise SecurityAuthenticationRequired(account_id=account.account_id)
 
     def change_phone(self, owner: str, new_phone: str, writes: Sequence[GuardedWrite] = ()) -> Account:
         if any(a.phone == new_phone for a in self.accounts.values()):

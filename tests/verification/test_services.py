@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from shared.decisions import SelfReview
-from shared.errors import Forbidden
+from shared.errors import Forbidden, IdempotencyKeyReused, TooManyAttempts
 from shared.ledger.ports import PaymentRequest
 from shared.types import ClientContext, Money
 from shared.verification.errors import (
     MethodNotOffered,
     NoPhone,
     OtpNotSent,
-    TooManyAttempts,
     VerificationDenied,
     VerificationExpired,
     VerificationInvalid,
@@ -56,7 +55,7 @@ class Services:
         self.world = world
         self.decisions = DecisionService(deps)
         self.challenges = ChallengeService(deps)
-        self.tokens = TokenService(deps)
+        self.tokens = TokenService(deps.store, deps.hasher, deps.clock)
         self.passwords = PasswordService(deps, self.tokens)
         self.phone = PhoneChangeService(deps, self.tokens, self.challenges)
         self.guard = PaymentGuardService(deps, self.decisions, self.tokens)
@@ -102,6 +101,20 @@ def test_a_trigger_records_the_decision_with_its_reasons(s: Services, w: World) 
     assert Method.SMS_OTP in v.outcome.methods  # alice has a phone; no password, face or card
     assert v.outcome.methods == (Method.SMS_OTP,)
     assert s.decisions.audit("alice", 10, None)[0] == [v]
+
+
+def test_a_retried_trigger_answers_the_recorded_decision_once(s: Services, w: World) -> None:
+    """A retry with the same Idempotency-Key (after a crash past the commit) puts the same id: the put-once
+    condition fails and the first decision answers; nothing is recorded twice. Another trigger with the key: 409."""
+    first, _ = s.decisions.trigger("alice", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    again, token = s.decisions.trigger("alice", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    assert again == first and token is None
+    assert [v.verification_id for v in s.decisions.audit("alice", 10, None)[0]] == [first.verification_id]
+    with pytest.raises(IdempotencyKeyReused):
+        s.decisions.trigger("alice", Operation.LOGIN, ctx(), idempotency_key="key-1")
+    other, _ = s.decisions.trigger("bob", Operation.ACCOUNT_UPDATE, ctx(), idempotency_key="key-1")
+    assert other.verification_id != first.verification_id  # the owner is part of the id
+    assert len(s.decisions.audit("alice", 10, None)[0]) == 1
 
 
 def test_enrolment_decides_the_methods(s: Services, w: World) -> None:
@@ -356,6 +369,30 @@ def test_binding_first_use_passes_with_a_strong_method_and_lifts_the_gate(s: Ser
                               Answer(method=Method.CARD, card=CardAnswer("4242", "110101199003077777")))
     assert ok.result is AttemptResult.PASSED and ok.token is None and ok.gate_cleared is True
     assert w.gate.cleared == [("alice", v.verification_id, "CARD")]
+
+
+def test_a_retried_first_use_attempt_lifts_the_gate_a_crash_left_up(s: Services, w: World,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash after the PASSED commit and before binding lifted the gate: the client's retry (same request)
+    lifts it, once; after that the verification is answered (409)."""
+    w.cards.bindings["alice"] = ("4242", "110101199003077777")
+    w.gate.required.add("alice")
+    v = trigger(s, Operation.BINDING_FIRST_USE)
+    answer = Answer(method=Method.CARD, card=CardAnswer("4242", "110101199003077777"))
+
+    def crash(*_: Any) -> bool:
+        raise RuntimeError("the container died after the commit")
+
+    with monkeypatch.context() as m:
+        m.setattr(w.gate, "clear", crash)
+        with pytest.raises(RuntimeError):
+            s.challenges.attempt("alice", v.verification_id, answer)
+    assert w.store.get(v.verification_id).status is Status.PASSED and w.gate.is_required("alice")  # type: ignore[union-attr]
+    retried = s.challenges.attempt("alice", v.verification_id, answer)
+    assert retried.result is AttemptResult.PASSED and retried.gate_cleared is True
+    assert w.gate.cleared == [("alice", v.verification_id, "CARD")] and not w.gate.is_required("alice")
+    with pytest.raises(VerificationNotOpen):
+        s.challenges.attempt("alice", v.verification_id, answer)
 
 
 def test_face_method_runs_liveness_once_then_matches_the_enrolled_face(s: Services, w: World) -> None:

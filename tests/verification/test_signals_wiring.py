@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Api
-from tests.fakes.bindings import BindingFixture
+from tests.fakes.bindings import CARD, BindingFixture
 from tests.verification.conftest import VerificationApi
 
 CHENGDU = {"lat": 30.5728, "lon": 104.0668}
@@ -120,3 +120,50 @@ def test_a_sign_in_from_a_trusted_device_still_records_the_session(v: Verificati
     again = v.sign_in(c, network=network)
     assert again["decision"] is None and again["device"]["trusted"] is True
     assert v.profile(c)["sign_ins"]["count"] == 2
+
+
+def test_password_and_phone_changes_are_sensitive_changes_in_the_profile(v: VerificationApi, api: Api) -> None:
+    """Setting the payment password and changing the phone record PASSWORD / PHONE in the activity profile
+    (``SignalsWriter.record_sensitive_change``), where risk rules of every capability read them."""
+    import boto3
+
+    c = v.customer()
+    table = v.stack.template.physical_name("SignalsTable")
+
+    def changes() -> set[str]:
+        item = boto3.client("dynamodb").get_item(TableName=table, ConsistentRead=True, Key={
+            "pk": {"S": f"USER#{c.sub}"}, "sk": {"S": "PROFILE"}}).get("Item", {})
+        return {k.removeprefix("chg#") for k in item if k.startswith("chg#")}
+
+    assert changes() == set()
+    token = v.token_for(c, "ACCOUNT_UPDATE")
+    new_phone = "+8613755556666"
+    assert api.call("PATCH", "/accounts/me", {"phone": new_phone}, token=c.token, key="ph-1",
+                    headers={"X-Verification-Token": token}).status == 202
+    done = api.call("POST", "/accounts/me/phone/confirmation", {"otp": v.code(new_phone)}, token=c.token, key="ph-2")
+    assert done.status == 200 and done.body["result"] == "PASSED", done.body
+    assert changes() == {"PHONE"}
+    assert api.call("PUT", "/me/payment-password", {"password": "862731"}, token=c.token, key="pw-1").status == 200
+    assert changes() == {"PHONE", "PASSWORD"}
+
+
+def test_a_bank_bound_account_changes_nothing_before_first_use(v: VerificationApi, api: Api,
+                                                               binding: BindingFixture) -> None:
+    """While the first-use gate is up, the phone change and the payment password answer 403
+    SECURITY_AUTHENTICATION_REQUIRED before the token is consumed; BINDING_FIRST_USE (CARD) lifts it."""
+    c = v.customer()
+    token = v.token_for(c, "ACCOUNT_UPDATE")
+    binding.bind(c.sub, gated=True)
+    refused = api.call("PATCH", "/accounts/me", {"phone": "+8613755557777"}, token=c.token, key="g-1",
+                       headers={"X-Verification-Token": token})
+    assert (refused.status, refused.code) == (403, "SECURITY_AUTHENTICATION_REQUIRED"), refused.body
+    pw = api.call("PUT", "/me/payment-password", {"password": "862731"}, token=c.token, key="g-2")
+    assert (pw.status, pw.code) == (403, "SECURITY_AUTHENTICATION_REQUIRED"), pw.body
+    first = v.trigger(c, "BINDING_FIRST_USE").body
+    assert first["methods"] == ["CARD"], first
+    passed = v.attempt(c, first["verification_id"], method="CARD", card=CARD)
+    assert passed.body["result"] == "PASSED" and passed.body["gate_cleared"] is True, passed.body
+    assert not binding.is_required(c.sub) and binding.cleared_at(c.sub) is not None
+    # the token was kept: the phone change goes through now
+    assert api.call("PATCH", "/accounts/me", {"phone": "+8613755557777"}, token=c.token, key="g-3",
+                    headers={"X-Verification-Token": token}).status == 202

@@ -13,8 +13,7 @@ from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import DeviceIdHeader, SessionIdHeader, client_context
 from shared.clock import utcnow
 from shared.observability import logger, metrics, tracer
-from shared.verification.crypto import new_id
-from shared.verification.models import Decision, Level, Outcome, Risk, RiskScore, Status, Verification
+from shared.verification.models import Decision, Level, Outcome, Risk, RiskScore, Status, Verification, new_id
 from shared.verification.repository import DynamoVerificationStore
 from shared.verification.schemas import CreateVerificationRequest, VerificationResponse
 

@@ -12,6 +12,8 @@ from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import DeviceIdHeader, SessionIdHeader, VerificationTokenHeader, client_context
 from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
+from shared.binding.settings import BindingSettings
+from shared.face.settings import FaceApiSettings
 from shared.ledger.schemas import TransactionResponse, TransferRequest
 from shared.observability import logger, metrics, tracer
 from shared.verification.settings import VerificationSettings
@@ -19,6 +21,8 @@ from shared.verification.wiring import guarded_accounts
 
 app = build_resolver()
 SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fails its cold start
+FACE = FaceApiSettings.load()  # the FACE method and face captures (shared/face)
+BINDING = BindingSettings.load()  # CARD and the first-use gate (bank binding)
 
 
 @app.post(
@@ -32,7 +36,7 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
 def create_transfer(request: TransferRequest, x_session_id: SessionIdHeader = None, x_device_id: DeviceIdHeader = None,
                     x_verification_token: VerificationTokenHeader = None) -> TransactionResponse:
     caller = current_caller(app)
-    tx = guarded_accounts(SETTINGS).transfer(
+    tx = guarded_accounts(SETTINGS, FACE, BINDING).transfer(
         caller.sub, request.to_account_id, request.amount, app.current_event.headers[HEADER], request.note,
         client=client_context(app))
     metrics.add_metric(name="TransferAmount", unit="Count", value=tx.amount.amount)

@@ -6,6 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
+from shared.binding.settings import BindingSettings
+from shared.face.settings import FaceApiSettings
 from shared.observability import logger, metrics, tracer
 from shared.signals.models import ClientInfo
 from shared.signals.schemas import SessionResponse, SignInRequest
@@ -16,6 +18,8 @@ from shared.verification.wiring import sign_ins
 app = build_resolver()
 SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails its cold start
 VERIFICATION = VerificationSettings.load()
+FACE = FaceApiSettings.load()  # the LOGIN decision offers FACE to a user with a reference face
+BINDING = BindingSettings.load()  # ... and CARD to one with a bound card
 
 
 @app.post("/sessions", status_code=201, summary="Sign in from a device (call at every sign-in)",
@@ -25,7 +29,7 @@ def create_session(request: SignInRequest) -> SessionResponse:
     caller = current_caller(app)
     client = ClientInfo(os=request.client.os, app_version=request.client.app_version,
                         emulator=request.client.emulator, rooted=request.client.rooted)
-    session = sign_ins(SETTINGS, VERIFICATION).sign_in(
+    session = sign_ins(SETTINGS, VERIFICATION, FACE, BINDING).sign_in(
         caller.sub, request.device_id, request.network, client,
         lat=request.geo.lat if request.geo else None, lon=request.geo.lon if request.geo else None,
         source_ip=app.current_event.request_context.identity.source_ip)

@@ -9,6 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.schemas import error_responses
+from shared.binding.settings import BindingSettings
+from shared.face.settings import FaceApiSettings
 from shared.observability import logger, metrics, tracer
 from shared.verification import wiring
 from shared.verification.api import answer_of
@@ -17,6 +19,8 @@ from shared.verification.settings import VerificationSettings
 
 app = build_resolver()
 SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fails its cold start
+FACE = FaceApiSettings.load()  # the FACE method and face captures (shared/face)
+BINDING = BindingSettings.load()  # CARD and the first-use gate (bank binding)
 
 
 @app.post(
@@ -28,7 +32,8 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
 )
 def attempt_verification(verification_id: Annotated[str, Path(max_length=64)],
                          request: AttemptRequest) -> AttemptResponse:
-    outcome = wiring.challenges(SETTINGS).attempt(current_caller(app).sub, verification_id, answer_of(request))
+    outcome = wiring.challenges(SETTINGS, FACE, BINDING).attempt(current_caller(app).sub, verification_id,
+                                                                 answer_of(request))
     return AttemptResponse.of(outcome, request.method)
 
 

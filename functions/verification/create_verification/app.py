@@ -5,7 +5,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import DeviceIdHeader, SessionIdHeader, client_context
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
+from shared.binding.settings import BindingSettings
+from shared.face.settings import FaceApiSettings
 from shared.observability import logger, metrics, tracer
 from shared.verification import wiring
 from shared.verification.models import TriggerContext
@@ -14,6 +17,8 @@ from shared.verification.settings import VerificationSettings
 
 app = build_resolver()
 SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fails its cold start
+FACE = FaceApiSettings.load()  # the FACE method and face captures (shared/face)
+BINDING = BindingSettings.load()  # CARD and the first-use gate (bank binding)
 
 
 @app.post(
@@ -32,7 +37,9 @@ def create_verification(request: CreateVerificationRequest, x_session_id: Sessio
                          header_device_id=client.device_id, source_ip=client.source_ip, supplied_phone=c.phone,
                          caller_phone=client.caller_phone)
     face = decode_image(c.face_image) if c.face_image else None
-    verification, token = wiring.decisions(SETTINGS).trigger(current_caller(app).sub, request.operation, ctx, face)
+    decisions = wiring.decisions(SETTINGS, FACE, BINDING)
+    verification, token = decisions.trigger(current_caller(app).sub, request.operation, ctx, face,
+                                            idempotency_key=app.current_event.headers[HEADER])
     metrics.add_metric(name=f"Verification{verification.outcome.decision.title().replace('_', '')}",
                        unit="Count", value=1)
     return VerificationResponse.of(verification, token.token if token else None,

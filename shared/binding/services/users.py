@@ -3,6 +3,8 @@ that a §4 BINDING_FIRST_USE verification lifts."""
 
 from __future__ import annotations
 
+import hmac
+
 from shared.binding.errors import (
     BindingNotFound,
     VerificationInvalid,
@@ -11,6 +13,7 @@ from shared.binding.errors import (
 )
 from shared.binding.models import Binding, BindingStatus, PassedVerification
 from shared.binding.services.base import BindingBase
+from shared.crypto import ID_NUMBER, canonical_id_number
 
 UNBIND_OPERATION = "ACCOUNT_UPDATE"
 FIRST_USE_OPERATION = "BINDING_FIRST_USE"
@@ -20,6 +23,22 @@ STRONG_METHODS = frozenset({"FACE", "CARD"})  # CONTRACTS.md: strong FACE, CARD;
 class UserBindingService(BindingBase):
     def list(self, owner: str) -> list[Binding]:
         return [b for b in self.store.list_bindings(owner) if b.status is BindingStatus.ACTIVE and b.activated]
+
+    def holds_card(self, owner: str) -> bool:
+        """Whether the user holds a usable (bound, active) card: §4 offers its CARD method then."""
+        return bool(self.list(owner))
+
+    def card_matches(self, owner: str, last4: str, id_number: str) -> bool:
+        """§4's CARD method: one of the user's bound cards has these last 4 digits and its holder's ID number has
+        this keyed hash (the binding record's ``id_hash``: the platform's ID-number hash, same purpose and
+        canonical form as §5). Compared in constant time; the ID number is neither stored nor logged."""
+        wanted = self.deps.hasher.keyed_hash(ID_NUMBER, canonical_id_number(id_number))
+        matched = False
+        for binding in self.list(owner):
+            same_card = hmac.compare_digest(binding.card_last4.encode(), last4.encode())
+            same_holder = hmac.compare_digest(binding.id_hash.encode(), wanted.encode())
+            matched |= same_card and same_holder
+        return matched
 
     def unbind(self, owner: str, binding_id: str, verification_token: str | None) -> Binding:
         if not verification_token:
@@ -56,12 +75,16 @@ class FirstUseGate(BindingBase):
         if account is None or not account.security_auth_required:
             return False
         binding_id = account.security_auth_required
-        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
-            return False
+        # The binding records the lifting before the account's flag goes: a retry after a crash in between finds
+        # the gate still up and finishes (the record's time is rewritten), so the flag never goes unrecorded.
         binding = self.store.get_binding(binding_id)
         if binding is not None:
-            binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
+            binding = binding.model_copy(update={"first_use_cleared_at": binding.first_use_cleared_at
+                                                 or self.clock()})
             self.store.put_binding(binding)
+        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
+            return False
+        if binding is not None:
             self.project(binding, card_change=False)
             self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
                               method=verification.method)

@@ -31,6 +31,7 @@ from shared.face.challenges import LivenessService
 from shared.face.encoding import embedding_from_bytes, embedding_to_bytes
 from shared.face.models import FaceAnalysis, MatchResult
 from shared.identity_numbers import birth_date, mask_id_number
+from shared.observability import logger, metrics
 from shared.realname.errors import (
     AlreadyVerified,
     IdentityInUse,
@@ -57,6 +58,7 @@ from shared.realname.ports import (
     ProfileWriter,
     RealNameRecords,
     RecentFaces,
+    ReferenceFaces,
     RiskSignals,
     Sealer,
     SessionStore,
@@ -112,7 +114,8 @@ class RealNameSessionService:
     def __init__(self, *, faces: FaceService, liveness: LivenessService, policy: PolicySource, signals: RiskSignals,
                  authority: IdentityAuthority, sources: PresetIdentitySources, sealer: Sealer,
                  directory: RealNameDirectory, sessions: SessionStore, records: RealNameRecords,
-                 recent: RecentFaces, lockout: Lockout, profiles: ProfileWriter, clock: Clock) -> None:
+                 recent: RecentFaces, lockout: Lockout, profiles: ProfileWriter, clock: Clock,
+                 reference_faces: ReferenceFaces | None = None) -> None:
         self.faces = faces
         self.liveness = liveness
         self.policy = policy
@@ -128,6 +131,7 @@ class RealNameSessionService:
         self.profiles = profiles
         self.clock = clock
         self.references = ReferenceEmbeddings(faces)
+        self.reference_faces = reference_faces
 
     # --- create -----------------------------------------------------------------------------------------
     def create(self, user_id: str, context: RequestContext, selfie: bytes, challenge_id: str,
@@ -269,12 +273,13 @@ class RealNameSessionService:
             return self._ask_identity(session, now, policy.fields_on_denied(), "USER_DENIED_PROPOSAL",
                                       AuditEvent(at=now, step="proposal_denied"))
         identity = self.authority.get(session.proposed.identity_ref)
-        match = self._match(self._probe(session, sealed), identity)
+        probe = self._probe(session, sealed)
+        match = self._match(probe, identity)
         event = AuditEvent(at=now, step="confirmed_1_to_1", detail=match.model_dump() if match else {})
         if identity is None or match is None or not match.matched:
             self.lockout.failed(user_id, session.device_id, now, policy)
             return self._ask_identity(session, now, policy.fields_on_denied(), "CONFIRMED_FACE_MISMATCH", event)
-        return self._verify(session, identity, now, "CONFIRMED_PROPOSAL", event, policy)
+        return self._verify(session, identity, now, "CONFIRMED_PROPOSAL", event, policy, probe)
 
     def _ask_identity(self, session: RealNameSession, now: datetime, fields: tuple[IdentityField, ...],
                       reason: str, event: AuditEvent) -> RealNameSession:
@@ -285,7 +290,7 @@ class RealNameSessionService:
         return updated
 
     def _verify(self, session: RealNameSession, identity: AuthorityIdentity, now: datetime, method: str,
-                event: AuditEvent, policy: Policy) -> RealNameSession:
+                event: AuditEvent, policy: Policy, probe: tuple[float, ...]) -> RealNameSession:
         verified = VerifiedIdentity(
             user_id=session.user_id, id_hash=self.directory.id_hash(identity.id_number),
             name_hash=self.directory.name_hash(identity.name), masked_name=mask_name(identity.name),
@@ -308,7 +313,22 @@ class RealNameSessionService:
             self.sessions.transition(failed, session, now)
             return failed
         self.lockout.succeeded(session.user_id, session.device_id)
+        self._enrol_reference(session, probe)
         return updated
+
+    def _enrol_reference(self, session: RealNameSession, probe: tuple[float, ...]) -> None:
+        """The live face that passed liveness and matched the identity's authoritative photo becomes the user's
+        reference face (§4's FACE method). After the verification committed: a failure here is logged and
+        counted, the user can still enrol with ``PUT /me/face``."""
+        if self.reference_faces is None:
+            return
+        try:
+            self.reference_faces.enrol_verified(session.user_id, probe, self.faces.models.version,
+                                                session.session_id)
+        except Exception as exc:  # noqa: BLE001 - any storage or KMS error of the face capability
+            logger.warning("reference face not enrolled after real-name verification",
+                           extra={"error": type(exc).__name__})
+            metrics.add_metric(name="RealNameReferenceFaceFailed", unit="Count", value=1)
 
     def _sealed_id(self, identity: AuthorityIdentity, user_id: str) -> str:
         return self.sealer.encrypt(identity.id_number.encode(), {"kind": "realname-id-number", "user": user_id})
@@ -324,12 +344,14 @@ class RealNameSessionService:
         identity = self.authority.by_id_number(id_number)
         reason = None
         match = None
+        probe: tuple[float, ...] = ()
         if identity is None:
             reason = "IDENTITY_NOT_FOUND"
         elif name and normalize_name(name) != normalize_name(identity.name):
             reason = "NAME_MISMATCH"
         else:
-            match = self._match(self._probe(session, sealed), identity)
+            probe = self._probe(session, sealed)
+            match = self._match(probe, identity)
             if match is None or not match.matched:
                 reason = "TYPED_IDENTITY_FACE_MISMATCH"
         event = AuditEvent(at=now, step="typed_1_to_1", detail={"reason": reason, **(match.model_dump() if match
@@ -341,4 +363,4 @@ class RealNameSessionService:
                                                 "audit": (*session.audit, event)})
             self.sessions.transition(failed, session, now)
             return failed
-        return self._verify(session, identity, now, "TYPED_IDENTITY", event, policy)
+        return self._verify(session, identity, now, "TYPED_IDENTITY", event, policy, probe)

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.clock import utcnow
+from shared.errors import TooManyAttempts
 from shared.observability import logger, metrics
-from shared.verification.errors import TooManyAttempts, VerificationNotFound
+from shared.verification.errors import VerificationNotFound
 from shared.verification.models import History, Verification
 from shared.verification.ports import (
     Accounts,

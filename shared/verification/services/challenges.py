@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from shared.errors import TemporarilyUnavailable
+from shared.crypto import OTP, VERIFICATION_TOKEN, equal, new_otp, scrypt_hash
+from shared.errors import TemporarilyUnavailable, TooManyAttempts
 from shared.observability import logger, metrics
-from shared.verification.crypto import equal, new_id, new_otp, otp_material, scrypt_hash
 from shared.verification.errors import (
     MethodNotOffered,
     NoPhone,
     OtpNotSent,
     PasswordNotSet,
     StaleState,
-    TooManyAttempts,
     VerificationExpired,
     VerificationNotOpen,
 )
@@ -38,6 +37,8 @@ from shared.verification.models import (
     PasswordRecord,
     Status,
     Verification,
+    new_id,
+    otp_material,
 )
 from shared.verification.services.base import (
     MAX_EVENTS,
@@ -126,7 +127,7 @@ class ChallengeService(VerificationBase):
             code = new_otp()
             expires = now + timedelta(seconds=policy.challenge.otp_ttl_seconds)
             sent = v.model_copy(update={
-                "otp_hash": self.deps.hasher.keyed_hash("otp", otp_material(v.verification_id, code)),
+                "otp_hash": self.deps.hasher.keyed_hash(OTP, otp_material(v.verification_id, code)),
                 "otp_expires_at": expires, "otp_sends": v.otp_sends + 1, "otp_last_sent_at": now,
                 "version": v.version + 1})
             history_after = history.model_copy(update={
@@ -147,12 +148,12 @@ class ChallengeService(VerificationBase):
         if v.otp_last_sent_at is not None:
             wait = v.otp_last_sent_at + timedelta(seconds=limits.otp_resend_interval_seconds) - now
             if wait.total_seconds() > 0:
-                raise TooManyAttempts("A code was sent moments ago; wait before asking for another.",
+                raise TooManyAttempts(message="A code was sent moments ago; wait before asking for another.",
                                       retry_after_seconds=_seconds(wait), scope="otp_resend")
         sends = sorted(bounded(history.otp_sends, now, timedelta(hours=1)))
         if len(sends) >= limits.otp_sends_per_hour:
             oldest = sends[len(sends) - limits.otp_sends_per_hour]
-            raise TooManyAttempts("Too many codes requested this hour.", scope="otp_sends",
+            raise TooManyAttempts(message="Too many codes requested this hour.", scope="otp_sends",
                                   retry_after_seconds=_seconds(oldest + timedelta(hours=1) - now),
                                   limit=limits.otp_sends_per_hour)
 
@@ -169,10 +170,14 @@ class ChallengeService(VerificationBase):
     def attempt(self, owner: str, verification_id: str, answer: Answer) -> AttemptOutcome:
         policy, now = self.policy(), self.now()
         v = self.owned(owner, verification_id)
+        if v.status is Status.PASSED and v.operation is Operation.BINDING_FIRST_USE:
+            finished = self._finish_first_use(v, now)
+            if finished is not None:
+                return finished
         if v.status is Status.LOCKED:
             history = self.store.history(owner)
             until = history.locked_until if history.locked_until and history.locked_until > now else None
-            raise TooManyAttempts("This verification is locked after too many wrong tries; start a new one.",
+            raise TooManyAttempts(message="This verification is locked after too many wrong tries; start a new one.",
                                   retry_after_seconds=_seconds(until - now) if until else 1, scope="verification")
         v = self._open(owner, verification_id, now)
         if answer.method not in v.outcome.methods:
@@ -194,10 +199,22 @@ class ChallengeService(VerificationBase):
                 continue
         raise TemporarilyUnavailable(verification_id=verification_id)
 
+    def _finish_first_use(self, v: Verification, now: datetime) -> AttemptOutcome | None:
+        """A retried attempt on a BINDING_FIRST_USE verification that passed (a crash between its commit and the
+        gate's lifting): lift the gate now, while the verification is unexpired; None when there is nothing
+        left to do (the answer is then VERIFICATION_NOT_OPEN, as for any answered verification)."""
+        if v.expires_at <= now or v.passed_method not in STRONG_METHODS or not self.deps.first_use.is_required(v.owner):
+            return None
+        assert v.passed_method is not None
+        cleared = self.deps.first_use.clear(v.owner, v.verification_id, v.passed_method.value)
+        logger.info("first-use gate lifted on a retried attempt", extra={"verification_id": v.verification_id})
+        return AttemptOutcome(result=AttemptResult.PASSED, verification=v, tries_left=v.tries_left,
+                              gate_cleared=cleared)
+
     def _open(self, owner: str, verification_id: str, now: datetime) -> Verification:
         v = self.owned(owner, verification_id)
         if v.status is Status.LOCKED:
-            raise TooManyAttempts("This verification is locked after too many wrong tries; start a new one.",
+            raise TooManyAttempts(message="This verification is locked after too many wrong tries; start a new one.",
                                   retry_after_seconds=1, scope="verification")
         if v.status is not Status.OPEN:
             raise VerificationNotOpen(status=v.status.value)
@@ -214,10 +231,10 @@ class ChallengeService(VerificationBase):
         if record is None:
             raise PasswordNotSet()
         if record.locked_until and record.locked_until > now:
-            raise TooManyAttempts("The payment password is locked after too many wrong tries.",
+            raise TooManyAttempts(message="The payment password is locked after too many wrong tries.",
                                   retry_after_seconds=_seconds(record.locked_until - now), scope="password_locked")
         if record.next_try_at and record.next_try_at > now:
-            raise TooManyAttempts("Wait before trying the payment password again.",
+            raise TooManyAttempts(message="Wait before trying the payment password again.",
                                   retry_after_seconds=_seconds(record.next_try_at - now), scope="password_delay")
         return record
 
@@ -227,7 +244,7 @@ class ChallengeService(VerificationBase):
             case Method.SMS_OTP:
                 if v.otp_hash is None or v.otp_expires_at is None:
                     raise OtpNotSent()
-                given = self.deps.hasher.keyed_hash("otp", otp_material(v.verification_id, answer.otp or ""))
+                given = self.deps.hasher.keyed_hash(OTP, otp_material(v.verification_id, answer.otp or ""))
                 return equal(given, v.otp_hash) and v.otp_expires_at > now
             case Method.PASSWORD:
                 assert password is not None
@@ -256,7 +273,7 @@ class ChallengeService(VerificationBase):
         token = None
         if v.operation in TOKEN_OPERATIONS:
             token, grant = issue_token(v, policy, now)
-            writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash("token", token.token), grant))
+            writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash(VERIFICATION_TOKEN, token.token), grant))
         self.store.commit(writes)
         metrics.add_metric(name="VerificationPassed", unit="Count", value=1)
         logger.info("verification passed", extra={"verification_id": v.verification_id, "method": method.value,

@@ -4,12 +4,14 @@ service asks for, and the audit views."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from shared.crypto import VERIFICATION_TOKEN, new_token
+from shared.errors import AlreadyExists, IdempotencyKeyReused
 from shared.observability import logger
 from shared.signals.models import SignInAttempt, SignInDecision
-from shared.verification.crypto import new_id, new_token
 from shared.verification.decision import decide
 from shared.verification.errors import ExemptionExhausted
 from shared.verification.features import build_features, session_stats
@@ -29,6 +31,7 @@ from shared.verification.models import (
     TokenGrant,
     TriggerContext,
     Verification,
+    new_id,
 )
 from shared.verification.ports import VerificationStore
 from shared.verification.risk import Context, ip_prefix
@@ -42,16 +45,22 @@ TOKEN_FREE_OPERATIONS = frozenset({Operation.PAYMENT})  # LOGIN and BINDING_FIRS
 
 
 class DecisionService(VerificationBase):
-    def trigger(self, owner: str, operation: Operation, ctx: TriggerContext,
-                face_image: bytes | None = None) -> tuple[Verification, IssuedToken | None]:
-        """Decide and record. A verification-free PAYMENT returns a token bound to its amount and payee."""
+    def trigger(self, owner: str, operation: Operation, ctx: TriggerContext, face_image: bytes | None = None,
+                idempotency_key: str | None = None) -> tuple[Verification, IssuedToken | None]:
+        """Decide and record. A verification-free PAYMENT returns a token bound to its amount and payee.
+
+        With the request's ``idempotency_key`` the verification id is derived from it (``trigger_id``), so the
+        record's put-once condition makes a retry after a crash past the commit find the first decision instead
+        of recording a second one: it answers that decision (without a token: the first one's secret is stored
+        only hashed, and a second token for one verification-free payment would pay it twice)."""
         face = self.deps.face.compare(owner, face_image) if face_image is not None else None
+        verification_id = trigger_id(owner, idempotency_key) if idempotency_key else None
         for _ in range(STALE_RETRIES):
             policy, now = self.policy(), self.now()
             history = self.store.history(owner)
             self.check_lockout(history, now, policy)
             outcome = self.outcome(owner, operation, ctx, policy, history, face)
-            verification = self.record(owner, operation, ctx, outcome, policy)
+            verification = self.record(owner, operation, ctx, outcome, policy, verification_id=verification_id)
             writes = [self.store.w_put_verification(verification)]
             token = self._free_token(verification, policy, writes)
             if outcome.counts_exemption and ctx.amount is not None:
@@ -60,9 +69,24 @@ class DecisionService(VerificationBase):
                 self.store.commit(writes)
             except ExemptionExhausted:
                 continue  # a concurrent exempted payment used the room: decide again on the new counters
+            except AlreadyExists:
+                return self._recorded(owner, verification), None
             self.log_decision(verification)
             return verification, token
         raise ExemptionExhausted()
+
+    def _recorded(self, owner: str, requested: Verification) -> Verification:
+        """The decision a retried trigger recorded before (same owner, key and request), or 409 when the key
+        was used for another trigger."""
+        first = self.store.get(requested.verification_id)
+        same = first is not None and first.owner == owner and (
+            first.operation, first.amount, first.payee_account_id, first.device_id) == (
+            requested.operation, requested.amount, requested.payee_account_id, requested.device_id)
+        if first is None or not same:
+            raise IdempotencyKeyReused(verification_id=requested.verification_id)
+        logger.info("verification trigger retried: the recorded decision answers",
+                    extra={"verification_id": first.verification_id})
+        return first
 
     def decide_sign_in(self, attempt: SignInAttempt) -> SignInDecision:
         """The LOGIN decision of a sign-in from a new or untrusted device (the ``SignInDecider`` port the sessions
@@ -129,11 +153,11 @@ class DecisionService(VerificationBase):
         return methods
 
     def record(self, owner: str, operation: Operation, ctx: TriggerContext, outcome: Outcome, policy: Policy,
-               purpose: str | None = None) -> Verification:
+               purpose: str | None = None, verification_id: str | None = None) -> Verification:
         now = self.now()
         status = {Decision.VERIFICATION_FREE: Status.FREE, Decision.DENY: Status.DENIED,
                   Decision.CHALLENGE: Status.OPEN}[outcome.decision]
-        return Verification(verification_id=new_id("ver"), owner=owner, operation=operation,
+        return Verification(verification_id=verification_id or new_id("ver"), owner=owner, operation=operation,
                             session_id=ctx.session_id, device_id=ctx.device_id, ip_prefix=ip_prefix(ctx.source_ip),
                             network=ctx.network, geo=ctx.geo, amount=ctx.amount,
                             payee_account_id=ctx.payee_account_id, purpose=purpose, outcome=outcome, status=status,
@@ -144,7 +168,7 @@ class DecisionService(VerificationBase):
         if v.status is not Status.FREE or v.operation not in TOKEN_FREE_OPERATIONS:
             return None
         token, grant = issue_token(v, policy, self.now())
-        writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash("token", token.token), grant))
+        writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash(VERIFICATION_TOKEN, token.token), grant))
         return token
 
     @staticmethod
@@ -155,6 +179,13 @@ class DecisionService(VerificationBase):
             "methods": [m.value for m in o.methods], "exemption": o.exemption.rule if o.exemption else None,
             "account_risk": o.risk.account.score, "network_risk": o.risk.network.score,
             "policy_version": o.policy_version})
+
+
+def trigger_id(owner: str, idempotency_key: str) -> str:
+    """The verification id of a trigger made with ``idempotency_key``: SHA-256 of the owner and the key (ids are
+    not secrets; another user's id is a 404), so a retried trigger puts the same record."""
+    digest = hashlib.sha256(f"{owner}\x1f{idempotency_key}".encode()).hexdigest()[:32]
+    return f"ver_{digest}"
 
 
 def issue_token(v: Verification, policy: Policy, now: datetime) -> tuple[IssuedToken, TokenGrant]:

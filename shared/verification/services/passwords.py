@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.verification.crypto import new_salt, scrypt_hash
+from shared.crypto import new_salt, scrypt_hash
 from shared.verification.errors import InvalidPassword, StaleState, VerificationRequired
 from shared.verification.models import Operation, PasswordRecord
 from shared.verification.services.base import STALE_RETRIES, VerificationBase, VerificationDeps, bounded
@@ -38,6 +38,9 @@ class PasswordService(VerificationBase):
         policy = self.policy()
         limits = policy.challenge.password
         check_password_rules(password, limits.min_length)
+        account = self.deps.accounts.account(owner)
+        if account is not None:  # a bank-bound account sets or changes nothing before BINDING_FIRST_USE (§6)
+            self.deps.accounts.require_authenticated(account)
         for _ in range(STALE_RETRIES):
             now = self.now()
             existing = self.store.password(owner)

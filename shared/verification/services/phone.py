@@ -7,18 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.errors import TemporarilyUnavailable
+from shared.crypto import PHONE_OTP, equal, new_otp
+from shared.errors import TemporarilyUnavailable, TooManyAttempts
 from shared.ledger.errors import AccountNotFound
 from shared.ledger.models import Account
-from shared.verification.crypto import equal, new_id, new_otp, otp_material
 from shared.verification.errors import (
     PhoneChangeNotFound,
     SamePhone,
     StaleState,
-    TooManyAttempts,
     VerificationRequired,
 )
-from shared.verification.models import AttemptResult, Operation, PhoneChange
+from shared.verification.models import AttemptResult, Operation, PhoneChange, new_id, otp_material
 from shared.verification.services.base import STALE_RETRIES, VerificationBase, VerificationDeps, _seconds, bounded
 from shared.verification.services.challenges import ChallengeService
 from shared.verification.services.tokens import TokenService
@@ -48,6 +47,7 @@ class PhoneChangeService(VerificationBase):
         account = self.deps.accounts.account(owner)
         if account is None:
             raise AccountNotFound("The caller has no payment account.")
+        self.deps.accounts.require_authenticated(account)  # a bank-bound account: BINDING_FIRST_USE first (§6)
         if account.phone == new_phone:
             raise SamePhone()
         for _ in range(STALE_RETRIES):
@@ -57,11 +57,11 @@ class PhoneChangeService(VerificationBase):
             sends = sorted(bounded(history.otp_sends, now, timedelta(hours=1)))
             if len(sends) >= policy.challenge.otp_sends_per_hour:
                 oldest = sends[len(sends) - policy.challenge.otp_sends_per_hour]
-                raise TooManyAttempts("Too many codes requested this hour.", scope="otp_sends",
+                raise TooManyAttempts(message="Too many codes requested this hour.", scope="otp_sends",
                                       retry_after_seconds=_seconds(oldest + timedelta(hours=1) - now))
             code, change_id = new_otp(), new_id("pc")
             change = PhoneChange(owner=owner, change_id=change_id, new_phone=new_phone,
-                                 otp_hash=self.deps.hasher.keyed_hash("phone-otp", otp_material(change_id, code)),
+                                 otp_hash=self.deps.hasher.keyed_hash(PHONE_OTP, otp_material(change_id, code)),
                                  expires_at=now + timedelta(seconds=policy.challenge.otp_ttl_seconds),
                                  max_tries=policy.challenge.max_tries, created_at=now)
             after = history.model_copy(update={"otp_sends": (*sends, now), "version": history.version + 1})
@@ -82,12 +82,16 @@ class PhoneChangeService(VerificationBase):
             change = self.store.phone_change(owner)
             if change is None:
                 raise PhoneChangeNotFound()
+            account = self.deps.accounts.account(owner)
+            if account is None:
+                raise AccountNotFound("The caller has no payment account.")
+            self.deps.accounts.require_authenticated(account)
             history = self.store.history(owner)
             self.check_lockout(history, now, policy)
             if change.tries >= change.max_tries:
-                raise TooManyAttempts("Too many wrong codes for this phone change; start again.",
+                raise TooManyAttempts(message="Too many wrong codes for this phone change; start again.",
                                       retry_after_seconds=1, scope="phone_change")
-            given = self.deps.hasher.keyed_hash("phone-otp", otp_material(change.change_id, otp))
+            given = self.deps.hasher.keyed_hash(PHONE_OTP, otp_material(change.change_id, otp))
             ok = equal(given, change.otp_hash) and change.expires_at > now
             try:
                 if ok:
