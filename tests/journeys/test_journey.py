@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 
 from local_stack import LocalStack, tokens
+from local_stack.realname_demo import DEMO_IDENTITIES, seed_authority
+from shared.realname.services.directory import mask_name
 from tests.binding.conftest import (
     Bank,
     CallbackServer,
@@ -37,8 +39,13 @@ from tests.binding.conftest import (
     stop_running,
 )
 from tests.conftest import Api
+from tests.face.conftest import face_models, photos, service  # noqa: F401  (fixtures)
+from tests.realname.conftest import FaceClient
 
 ANDROID = {"os": "Android 14", "app_version": "3.2.1"}
+# The customer the bank registers: the identity authority's Li Hua, whom no phone links to, so only the card the
+# bank binds can bring her identity into real-name's candidates (step 4).
+CUSTOMER = DEMO_IDENTITIES[5]
 
 
 class Journey:
@@ -52,8 +59,9 @@ class Journey:
         self.account_id = ""
         self.headers: dict[str, str] = {}
         self.first_use_cleared = False
+        self.real_name_verified = False
         # the card the bank binds in step 1 (its last 4 digits and the holder's ID number): the CARD method's answer
-        self.card_answer = {"last4": "1234", "id_number": id_number()}
+        self.card_answer = {"last4": "1234", "id_number": CUSTOMER.id_number}
 
     def require(self, what: str) -> None:
         if not getattr(self, what):
@@ -92,8 +100,9 @@ class Journey:
 
 
 @pytest.fixture(scope="module")
-def journey(stack: LocalStack) -> Iterator[Journey]:
+def journey(stack: LocalStack, photos: dict[str, bytes]) -> Iterator[Journey]:  # noqa: F811
     stack.reset()
+    seed_authority(stack.client("dynamodb"), photos, table=stack.template.physical_name("IdentityAuthorityTable"))
     forget_data_keys()
     callbacks = CallbackServer().start()
     api = Api(stack)
@@ -107,7 +116,7 @@ def journey(stack: LocalStack) -> Iterator[Journey]:
 
 def test_step_1_bank_registers_the_customer_and_binds_a_card(journey: Journey) -> None:
     bank = journey.bank
-    reply = bank.request(journey.phone, journey.card, name="Wang Fang")
+    reply = bank.request(journey.phone, journey.card, name=CUSTOMER.name, id_no=CUSTOMER.id_number)
     assert reply.status == 202, reply.body
     rid = reply.body["binding_request_id"]
     awaiting = bank.wait(rid, "AWAITING_BANK")
@@ -175,8 +184,29 @@ def test_step_3_first_use_asks_for_a_strong_method(journey: Journey) -> None:
     assert history["last_strong_at"] == history["last_passed_at"] is not None
 
 
-def test_step_4_real_name_authentication_proposes_the_identity() -> None:
-    pytest.skip("issue 11: real-name authentication with face (SPEC §5)")
+def test_step_4_real_name_authentication_proposes_the_identity(journey: Journey, photos: dict[str, bytes],  # noqa: F811
+                                                               service: Any) -> None:  # noqa: F811
+    journey.require("first_use_cleared")
+    api = journey.api
+    faces = FaceClient(api, photos, service)
+    proof = faces.live_proof(journey.token, CUSTOMER.photo)
+    started = api.call("POST", "/real-name/sessions", {**proof, "context": {
+        "device_id": journey.headers["X-Device-Id"], "network": "CELLULAR"}}, token=journey.token,
+        key=str(uuid.uuid4()), headers=journey.headers)
+    assert started.status == 201, started.body
+    session = started.body
+    # the phone links to no identity: the holder of the card the bank bound in step 1 is the candidate, and the
+    # selfie matches her identity photo; the app shows her masked, never in clear
+    assert session["status"] == "AWAITING_CONFIRMATION" and session["next"] == "CONFIRM_IDENTITY", session
+    assert session["proposed_identity"]["masked_name"] == mask_name(CUSTOMER.name)
+    assert CUSTOMER.name not in json.dumps(session) and CUSTOMER.id_number not in json.dumps(session)
+    assert "TRUST_TRUSTED_BINDING" in session["reasons"], session["reasons"]  # the bound card is a trust item
+    done = api.call("POST", f"/real-name/sessions/{session['session_id']}/confirmation", {"confirmed": True},
+                    token=journey.token, key=str(uuid.uuid4()))
+    assert done.status == 200 and done.body["status"] == "VERIFIED", done.body
+    journey.real_name_verified = True
+    got = api.call("GET", f"/real-name/sessions/{session['session_id']}", token=journey.token).body
+    assert got["status"] == "VERIFIED" and got["verified_identity"]["masked_name"] == mask_name(CUSTOMER.name)
 
 
 def test_step_5_a_large_transfer_runs_the_inline_decision(journey: Journey) -> None:
@@ -244,4 +274,5 @@ def test_step_6_the_profile_shows_the_journey_and_the_identity_model_scores_it(j
         time.sleep(0.1)
     assert v["score"] is not None and 0.0 < v["score"] < 1.0, v
     assert v["model_version"].startswith("student-gbt-") and v["path"][0] == "model"
-    assert v["missing_features"] == ["age_years"]  # everything else came from the journey; no real name yet
+    # everything came from the journey; the age from the verified real name's ID number (step 4)
+    assert v["missing_features"] == ([] if journey.real_name_verified else ["age_years"]), v
