@@ -85,7 +85,13 @@ class StepFunctionsWorkflow:
         self.client = client
 
     def start(self, name: str, payload: str) -> str:
-        resp = self.client.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=payload)
+        """Start the execution named ``name``; one already started under that name (a retried start) is it."""
+        try:
+            resp = self.client.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=payload)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            return self.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
         return str(resp["executionArn"])
 
     def resume(self, task_token: str, output: str) -> None:

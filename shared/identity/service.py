@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -134,22 +135,32 @@ class VerificationService:
         self.settings = settings
         self.clock = clock
 
-    def start(self, user_id: str, type_name: str, claimed: dict[str, Any]) -> Verification:
+    def start(self, user_id: str, type_name: str, claimed: dict[str, Any],
+              request_key: str | None = None) -> Verification:
+        """With the request's ``Idempotency-Key`` the verification id is derived from it (user, key): a retry after
+        a crash between the record and the idempotency record finds its own attempt, not a concurrent one, and
+        starts its workflow if the crash came before that (executions are named by the verification id)."""
         t = identity_type(type_name)
         clean = t.validate_claimed(claimed)
+        verification_id = _verification_id(user_id, request_key)
         previous_id = self.store.latest_verification_id(user_id, t.name)
         if previous_id:
             found = self.store.get_verification(previous_id)
+            if found and previous_id == verification_id:
+                return found[0] if found[0].execution_arn else self._start_workflow(found[0])
             if found and found[0].status not in FINAL:
                 raise ConcurrentAttempt(verification_id=previous_id)
         now = self.clock()
         v = Verification(
-            verification_id=new_id("iv"), user_id=user_id, identity_type=t.name, claimed=clean,
+            verification_id=verification_id, user_id=user_id, identity_type=t.name, claimed=clean,
             status=Status.PENDING, previous_verification_id=previous_id, created_at=now, updated_at=now,
             audit=[AuditEvent(at=now, step="requested", detail={"previous_verification_id": previous_id})],
         )
         self.store.create_verification(v, previous_id)
-        payload = {"verification_id": v.verification_id, "identity_type": t.name,
+        return self._start_workflow(v)
+
+    def _start_workflow(self, v: Verification) -> Verification:
+        payload = {"verification_id": v.verification_id, "identity_type": v.identity_type,
                    "timeouts": {"document_seconds": self.settings.identity_document_wait_seconds,
                                 "review_seconds": self.settings.identity_review_wait_seconds}}
         arn = self.workflow.start(v.verification_id, json.dumps(payload))
@@ -207,17 +218,25 @@ class VerificationService:
         if stored_type.split(";")[0].strip() != v.document.content_type:
             self.documents.delete(v.document.key)
             raise DocumentTypeMismatch(declared=v.document.content_type)
-        now = self.clock()
-        doc = v.document.model_copy(update={"submitted_at": now, "size": size})
-        updated = self.store.update_verification(
-            verification_id, expect={Status.AWAITING_DOCUMENT}, fields={"document": doc.model_dump()},
-            remove=["document_task_token"], require={"document_task_token": token},
-            audit=AuditEvent(at=now, step="document_submitted", detail={"size": size}))
+        doc = v.document
+        if doc.submitted_at is None:
+            now = self.clock()
+            doc = doc.model_copy(update={"submitted_at": now, "size": size})
+            v = self.store.update_verification(
+                verification_id, expect={Status.AWAITING_DOCUMENT}, fields={"document": doc.model_dump()},
+                require={"document_task_token": token},
+                audit=AuditEvent(at=now, step="document_submitted", detail={"size": size}))
+        # The wait's token goes only once the workflow has been told: a retry after a crash in between (the
+        # submission recorded, the workflow not resumed) finds it and resumes the workflow with the same document.
         try:
             self.workflow.resume(token, json.dumps({"key": doc.key, "content_type": doc.content_type, "size": size}))
         except TaskExpired as exc:
             raise WaitExpired() from exc
-        return updated
+        with contextlib.suppress(InvalidTransition):  # the workflow already moved on (its next step removes it)
+            self.store.update_verification(verification_id, remove=["document_task_token"],
+                                           require={"document_task_token": token},
+                                           audit=AuditEvent(at=self.clock(), step="document_handed_over", detail={}))
+        return v
 
     def my_identities(self, user_id: str) -> list[tuple[IdentityTag, bool]]:
         today = self.clock().date()
@@ -353,7 +372,9 @@ class WorkflowSteps:
         v = self.store.update_verification(
             verification_id, expect={Status.PENDING, Status.QUERYING_REGISTRY, Status.AWAITING_DOCUMENT},
             status=Status.AWAITING_DOCUMENT, fields={"document_task_token": task_token},
-            path=["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"],
+            # a retried step (its first try committed, the answer was lost) adds nothing to the path twice
+            path=[] if before.status is Status.AWAITING_DOCUMENT
+            else ["registry", "document"] if reason == "REGISTRY_UNAVAILABLE" else ["document"],
             reasons=_not_yet_recorded(before, [reason]),
             audit=AuditEvent(at=now, step="awaiting_document", detail={"reason": reason}))
         return {"status": v.status.value}
@@ -526,3 +547,10 @@ def _not_yet_recorded(v: Verification, reasons: list[str]) -> list[str]:
     """The reasons the verification does not carry yet: each reason is recorded once (the score step records
     SCORE_AT_OR_BELOW_THRESHOLD, and the document wait it leads to must not record it again)."""
     return [r for r in dict.fromkeys(reasons) if r not in v.reasons]
+
+
+def _verification_id(user_id: str, request_key: str | None) -> str:
+    """``iv_`` + 32 hex: derived from (user, Idempotency-Key) when there is one, random otherwise."""
+    if request_key is None:
+        return new_id("iv")
+    return "iv_" + hashlib.sha256(f"{user_id}\x1f{request_key}".encode()).hexdigest()[:32]

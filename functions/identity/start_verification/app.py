@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.identity.schemas import StartVerificationRequest, VerificationResponse
 from shared.identity.settings import IdentitySettings
@@ -23,7 +24,8 @@ SETTINGS = IdentitySettings.load()  # at import: a misconfigured function fails 
     tags=["identity"],
 )
 def start_verification(request: StartVerificationRequest) -> VerificationResponse:
-    v = verification_service(SETTINGS).start(current_caller(app).sub, request.identity_type, request.claimed)
+    v = verification_service(SETTINGS).start(current_caller(app).sub, request.identity_type, request.claimed,
+                                             app.current_event.headers[HEADER])
     metrics.add_metric(name="IdentityVerificationStarted", unit="Count", value=1)
     return VerificationResponse.of(v)
 
