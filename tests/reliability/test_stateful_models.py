@@ -319,9 +319,11 @@ class CampaignModel(RuleBasedStateMachine):
             assert voucher["source"] == "POOL" and (voucher["kind"], voucher["voucher_id"]) == choice, (voucher, choice)
         self.spec.claimed(user, voucher["voucher_id"], voucher["kind"], voucher["source"])
 
-    @rule(who=st.integers(0, PLAYERS - 1), replays=st.integers(0, 1))
-    def claim(self, who: int, replays: int) -> None:
+    @rule(who=st.integers(0, PLAYERS - 1), replays=st.integers(0, 1), interact_first=st.booleans())
+    def claim(self, who: int, replays: int, interact_first: bool) -> None:
         user, key = self.players[who], new_key()
+        if interact_first:
+            self.interact(who, replay=False)
         reply = self._call("POST", "/claims", user, key=key)
         self._claimed(user, reply)
         for _ in range(replays):  # the same Idempotency-Key: the same answer, nothing used or taken again
@@ -387,10 +389,12 @@ class CampaignModel(RuleBasedStateMachine):
         assert reply.status == 201, reply.body
         self.spec.groups.add(user)
 
-    @rule(who=st.integers(0, PLAYERS - 1), group_first=st.booleans(), replays=st.integers(0, 1))
-    def key_user_claim(self, who: int, group_first: bool, replays: int) -> None:
-        """A group created first (its creator becomes a key user; a second group is refused), then the claim."""
-        user, key = self.players[who], new_key()
+    @precondition(lambda self: len(self.spec.key_claimed) < PLAYERS)
+    @rule(data=st.data(), group_first=st.booleans(), replays=st.integers(0, 1))
+    def key_user_claim(self, data: Any, group_first: bool, replays: int) -> None:
+        """A group created first (its creator becomes a key user; a second group is refused), then the claim; a
+        second claim (another key) is refused."""
+        user, key = data.draw(st.sampled_from([p for p in self.players if p not in self.spec.key_claimed])), new_key()
         if group_first:
             self.create_group(user)
         reply = self._call("POST", "/key-user-claims", user, key=key)
@@ -408,6 +412,8 @@ class CampaignModel(RuleBasedStateMachine):
             self.spec.key_claimed.add(user)
             self.spec.issued += 1
             self.spec.held[user][voucher["voucher_id"]] = (voucher["kind"], "KEY_USER")
+            second = self._call("POST", "/key-user-claims", user, key=new_key())
+            assert second.status == 409 and second.code == "KEY_USER_ALREADY_CLAIMED", second.body
         for _ in range(replays):
             again = self._call("POST", "/key-user-claims", user, key=key)
             assert (again.status, again.body) == (reply.status, reply.body), (reply.body, again.body)
@@ -426,15 +432,15 @@ class CampaignModel(RuleBasedStateMachine):
         assert info["pool"] == {k: len(v) for k, v in self.spec.pool.items()}, (info["pool"], self.spec.pool)
         assert info["issued"] == self.spec.issued, (info["issued"], self.spec.issued)
         assert self.spec.issued <= sum(self.spec.used.values()) + len(self.spec.key_claimed), "issued over budget"
-        states = {str(i["user_id"]): i for i in invariants.scan(_STACK["stack"], "CampaignsTable")
-                  if str(i.get("pk", "")).startswith(f"C#{self.cid}") and i.get("sk") == "#STATE"}
+        items = invariants.scan(_STACK["stack"], "CampaignsTable", pk_prefix=f"C#{self.cid}")
+        states = {str(i["user_id"]): i for i in items if i.get("sk") == "#STATE"}
         for user in self.players:
             state = states.get(user, {})
             assert (int(state.get("rights_granted", 0)), int(state.get("rights_used", 0))) == (
                 self.spec.granted[user], self.spec.used[user]), (user, state)
         places = [v for h in self.spec.held.values() for v in h] + [v for vs in self.spec.pool.values() for v in vs]
         assert len(places) == len(set(places)) == self.spec.issued, "a voucher in two places, or one lost"
-        invariants.vouchers(_STACK["stack"])
+        invariants.vouchers(_STACK["stack"], items)
 
 
 MODEL_SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
@@ -461,7 +467,7 @@ def test_proxy_order_model(model_stack: LocalStack) -> None:
 
 
 def test_campaign_model(model_stack: LocalStack) -> None:
-    MODEL_SETTINGS(CampaignModel).TestCase().runTest()
+    settings(MODEL_SETTINGS, stateful_step_count=STEPS + STEPS // 3)(CampaignModel).TestCase().runTest()
 
 
 @pytest.mark.stress
