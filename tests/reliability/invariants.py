@@ -24,10 +24,13 @@ from local_stack import LocalStack
 from shared.dynamo import from_item
 
 
-def scan(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+def scan(stack: LocalStack, table: str, pk_prefix: str | None = None) -> list[dict[str, Any]]:
+    """Every item of ``table`` (those whose ``pk`` starts with ``pk_prefix``, when given)."""
     ddb = stack.client("dynamodb")
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    if pk_prefix is not None:
+        kwargs.update(FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": pk_prefix}})
     while True:
         page = ddb.scan(**kwargs)
         items += [from_item(i) for i in page["Items"]]
@@ -51,8 +54,9 @@ def money(stack: LocalStack) -> None:
     assert set(records) == set(entries) and set(entries.values()) <= {2}, "a transaction without its two entries"
 
 
-def vouchers(stack: LocalStack) -> None:
-    items = scan(stack, "CampaignsTable")
+def vouchers(stack: LocalStack, items: list[dict[str, Any]] | None = None) -> None:
+    """``items``: the campaign items to check (default: the whole table)."""
+    items = scan(stack, "CampaignsTable") if items is None else items
     by_campaign: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in items:
         pk = str(i.get("pk", ""))
