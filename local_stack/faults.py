@@ -10,6 +10,8 @@ these hooks next to its own); nothing happens until a test activates an intercep
   (``after-call``: its effect happened). ``SimulatedCrash`` is a ``BaseException``: like a process that dies,
   nothing that catches ``Exception`` runs (Powertools idempotency does not delete its in-progress record, no
   compensation runs). The gateway answers 502 for it, as API Gateway does when the Lambda runtime dies;
+* ``WriteRecorder``: the state-changing calls that succeeded (``after-call``), e.g. to prove a refused request
+  changed nothing without scanning a table;
 * ``SeededFaults(seed, p)``: on each HTTP attempt (``before-send``, so the SDK's retry policy sees it as it
   would see AWS) with probability ``p`` answers throttling, ``TransactionCanceledException`` with
   ``TransactionConflict``, ``InternalServerError``, or sends the request for real and then raises a read timeout
@@ -141,6 +143,73 @@ class CrashAt(Interceptor):
         if self.when == "after" and self._hit(call):
             self.crashed = call
             raise SimulatedCrash(f"crash after call {self.k} ({call.operation} by {call.function}, HTTP {status})")
+
+
+class WriteRecorder(Interceptor):
+    """Records the watched calls that changed state and succeeded (``after-call`` with a 2xx): DynamoDB writes,
+    Step Functions executions and task answers, S3 writes, events, messages, asynchronous invocations. Reads,
+    KMS (encrypting changes nothing) and failed calls (a refused condition, a cancelled transaction) are not
+    writes. Each write keeps the tables it named and its request parameters (for allow-lists that need the key)."""
+
+    WRITES = {
+        "dynamodb": {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem",
+                     "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"},
+        "stepfunctions": {"StartExecution", "StartSyncExecution", "SendTaskSuccess", "SendTaskFailure",
+                          "SendTaskHeartbeat", "StopExecution"},
+        "s3": {"PutObject", "DeleteObject", "DeleteObjects", "CopyObject", "CompleteMultipartUpload"},
+        "events": {"PutEvents"},
+        "sqs": {"SendMessage", "SendMessageBatch"},
+        "sns": {"Publish", "PublishBatch"},
+        "lambda": {"Invoke", "InvokeAsync"},
+        "scheduler": {"CreateSchedule", "UpdateSchedule", "DeleteSchedule"},
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.writes: list[Write] = []
+        self._pending = threading.local()
+
+    def before_call(self, call: Call, params: dict[str, Any]) -> None:
+        writing = self.watches(call) and call.operation in self.WRITES.get(call.service, ())
+        self._pending.params = _request_params(params) if writing else None
+
+    def after_call(self, call: Call, status: int) -> None:
+        params = getattr(self._pending, "params", None)
+        self._pending.params = None
+        if params is not None and 200 <= status < 300:
+            with self.lock:
+                self.writes.append(Write(call, _tables(params), params))
+
+
+@dataclass(frozen=True)
+class Write:
+    call: Call
+    tables: tuple[str, ...]
+    params: dict[str, Any] = field(compare=False)
+
+    def __str__(self) -> str:
+        where = ",".join(self.tables)
+        return f"{self.call.service}:{self.call.operation}" + (f"({where})" if where else "")
+
+
+def _request_params(request_dict: dict[str, Any]) -> dict[str, Any]:
+    """The API parameters of a serialized request (``before-call`` sees the request dict): the JSON body of the JSON
+    protocols (DynamoDB, Step Functions, EventBridge...); empty for the others (S3's REST)."""
+    body = request_dict.get("body")
+    try:
+        parsed = json.loads(body) if body else {}
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _tables(params: dict[str, Any]) -> tuple[str, ...]:
+    """The DynamoDB tables a write names (single-item calls, transactions, batches), in order, once each."""
+    names = [params.get("TableName")]
+    for item in params.get("TransactItems", ()):
+        names.extend(op.get("TableName") for op in item.values() if isinstance(op, dict))
+    names.extend(params.get("RequestItems", {}) or ())
+    return tuple(dict.fromkeys(str(n) for n in names if n))
 
 
 # --- seeded service faults --------------------------------------------------------------------------------------

@@ -8,9 +8,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 
 from shared.api.errors import register_error_handlers
+from shared.api.schemas import error_responses
 from shared.errors import BodyNotAnObject, InvalidJson, UnsupportedMediaType
 
 # Limits of any JSON body, checked before anything else parses it (a client must not be able to make us 500).
@@ -86,8 +88,53 @@ class JsonRequestValidation(OpenAPIRequestValidationMiddleware):
         return super().handler(app, next_middleware)
 
 
+# Answers any route can give, whatever its own code does (so every route documents them):
+# 400 a body that is not JSON, 401 the gateway's authorizer, 413 the gateway's body limit, 415 a body that is not
+# JSON by its media type, 422 the request does not match the schema (``ErrorBody``, not Powertools' default
+# ``HTTPValidationError``: the error registry answers every error with ``ErrorBody``).
+EVERY_ROUTE = (400, 401, 413, 415, 422)
+# Answers of the ``idempotent`` middleware: 400 IDEMPOTENCY_KEY_REQUIRED, 409 REQUEST_IN_PROGRESS (a concurrent
+# duplicate), 422 IDEMPOTENCY_KEY_REUSED.
+IDEMPOTENT_ROUTE = (400, 409, 422)
+
+
+def documented_responses(responses: dict[int, OpenAPIResponse] | None, status_code: int,
+                         response_description: str, middlewares: list[Any] | None) -> dict[int, OpenAPIResponse]:
+    """A route's OpenAPI ``responses``: its success answer (the return model, unless the route documents its 2xx
+    answers itself), the errors every route can answer and those of its middlewares, then what the route itself declares (wins)."""
+    statuses = set(EVERY_ROUTE)
+    if any(getattr(m, "idempotency_key_required", None) is not None for m in middlewares or ()):
+        statuses.update(IDEMPOTENT_ROUTE)
+    out: dict[int, OpenAPIResponse] = {}
+    if not any(200 <= code < 300 for code in responses or {}):
+        out[status_code] = {"description": response_description}  # no content given: Powertools uses the return type
+    out.update(error_responses(*sorted(statuses)))
+    out.update(responses or {})
+    return out
+
+
+class WalletResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver whose routes document every answer they give (``documented_responses``): with
+    ``responses=``, Powertools documents only those, not even the route's success status."""
+
+    def route(self, rule: str, method: Any, cors: bool | None = None, compress: bool = False,  # type: ignore[override]
+              cache_control: str | None = None, summary: str | None = None, description: str | None = None,
+              responses: dict[int, OpenAPIResponse] | None = None,
+              response_description: str = "Successful Response", tags: list[str] | None = None,
+              operation_id: str | None = None, include_in_schema: bool = True,
+              security: list[dict[str, list[str]]] | None = None, openapi_extensions: dict[str, Any] | None = None,
+              deprecated: bool = False, enable_validation: bool | None = None,
+              custom_response_validation_http_code: Any = None, status_code: int = 200,
+              middlewares: list[Any] | None = None) -> Any:
+        return super().route(rule, method, cors, compress, cache_control, summary, description,
+                             documented_responses(responses, status_code, response_description, middlewares),
+                             response_description, tags, operation_id, include_in_schema, security,
+                             openapi_extensions, deprecated, enable_validation, custom_response_validation_http_code,
+                             status_code, middlewares)
+
+
 def build_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = WalletResolver(enable_validation=True)
     # Powertools always runs its request validation first; ours wraps it (attribute pinned with Powertools 3.37).
     app._request_validation_middleware = JsonRequestValidation()
     register_error_handlers(app)

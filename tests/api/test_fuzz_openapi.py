@@ -1,40 +1,240 @@
-"""Property-based fuzzing of every documented route (schemathesis): nothing a client sends produces a 5xx.
+"""Schema fuzzing of every documented route (schemathesis), each with the caller it is meant for.
 
-The schema is the merged OpenAPI document of the template's functions, so a new
-route is fuzzed as soon as it exists. Requests are made by a user who has a funded
-account (and, for a second pass, by an admin), with and without valid bodies.
+The schema is the merged OpenAPI document of the template's functions (what ``/openapi.json`` serves), so a new
+route is fuzzed as soon as it exists. Each route is called by the caller ``route_classes.yaml`` gives it (the
+access sweep's classification): a funded user, an admin, a reviewer, the trusted internal source, or a registered
+bank whose every request is signed (RFC 9421 with ``Content-Digest``, as ``tests/binding/conftest.py``'s Bank
+does). Every generated request (valid and invalid ones) must get:
+
+1. no 5xx;
+2. a documented status code, a documented content type, a body that matches the documented schema of that
+   status, and the documented headers (schemathesis' conformance checks);
+3. on a 4xx, no change: no state-changing AWS call by the route's function succeeded during the request
+   (``local_stack.faults.WriteRecorder``, a botocore hook: no table is scanned), except ``ALLOWED_ON_REFUSAL``.
+
+The default run makes ``DEFAULT_EXAMPLES`` examples per route (derandomized: the same examples every run);
+``make stress`` runs ``STRESS_EXAMPLES``. A failing example is printed with its curl command.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
+from local_stack import LocalStack
+from local_stack.faults import Write, WriteRecorder, intercept
 from local_stack.functions import FunctionRegistry
 from local_stack.openapi import build_openapi
 from local_stack.template import Template
+from shared.binding import signatures
 from tests.conftest import Api
 
-schema = schemathesis.openapi.from_dict(build_openapi(FunctionRegistry(Template())))
+DOC = build_openapi(FunctionRegistry(Template()))
+schema = schemathesis.openapi.from_dict(DOC)
+CLASSES = yaml.safe_load((Path(__file__).parents[1] / "security" / "route_classes.yaml").read_text())["routes"]
+FUNCTION_OF = {f"{r.method} {r.path}": r.function for r in Template().routes()}
+
+DEFAULT_EXAMPLES = 6
+STRESS_EXAMPLES = 100
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
+
+
+def caller_of(route: str) -> str:
+    """Who a route is meant for: a bank for ``/partners/...``, the (first) role of a ``role`` route, else a user."""
+    if route.split(" ", 1)[1].startswith("/partners/"):
+        return "partner"
+    spec = CLASSES[route]
+    if spec["class"] == "role":
+        role = spec["role"]
+        return str(role if isinstance(role, str) else role[0])
+    return "user"
+
+
+# --- no change on a refusal -------------------------------------------------------------------------------------
+def _key_of(write: Write) -> str:
+    key = write.params.get("Key") or {k: v for k, v in (write.params.get("Item") or {}).items() if k == "id"}
+    return json.dumps(key, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Writes a refused request may make, with the reason; ``net`` checks what they leave behind."""
+
+    table: str  # logical id in template.yaml
+    reason: str
+    applies: Callable[[Write], bool]
+    net: Callable[[list[Write]], str | None] = lambda writes: None
+
+
+def _idempotency_net(writes: list[Write]) -> str | None:
+    """Every idempotency record put (in progress) by a refused request is deleted by it: nothing is left."""
+    put = {_key_of(w) for w in writes if w.call.operation in ("PutItem", "UpdateItem")}
+    deleted = {_key_of(w) for w in writes if w.call.operation == "DeleteItem"}
+    return None if put <= deleted else f"idempotency records left behind: {sorted(put - deleted)}"
+
+
+def _item_pk(write: Write) -> str:
+    item = write.params.get("Item") or write.params.get("Key") or {}
+    return str((item.get("pk") or {}).get("S", ""))
+
+
+ALLOWED_ON_REFUSAL = (
+    Allowed("IdempotencyTable",
+            "Powertools puts the in-progress record before the route runs and deletes it when the route raises "
+            "(shared/api/idempotency.py): a refusal is not stored, a retry is a new attempt",
+            lambda w: w.call.operation in ("PutItem", "DeleteItem"), _idempotency_net),
+    Allowed("BindingsTable",
+            "a partner request whose signature verified uses its nonce (put-once) before the route's own checks: "
+            "replay protection must count every verified signature, refused or not (SPEC §6, RFC 9421 nonce)",
+            lambda w: w.call.operation == "PutItem" and _item_pk(w).startswith("NONCE#")),
+)
+
+
+def refusal_violations(stack: LocalStack, writes: list[Write]) -> list[str]:
+    """The writes a refused request made that ``ALLOWED_ON_REFUSAL`` does not explain (empty: nothing changed)."""
+    physical = {a.table: stack.template.physical_name(a.table) for a in ALLOWED_ON_REFUSAL}
+    out, matched = [], {a.table: [] for a in ALLOWED_ON_REFUSAL}  # type: dict[str, list[Write]]
+    for write in writes:
+        rule = next((a for a in ALLOWED_ON_REFUSAL
+                     if write.tables == (physical[a.table],) and a.applies(write)), None)
+        if rule is None:
+            out.append(str(write))
+        else:
+            matched[rule.table].append(write)
+    for rule in ALLOWED_ON_REFUSAL:
+        left = rule.net(matched[rule.table]) if matched[rule.table] else None
+        if left:
+            out.append(left)
+    return out
+
+
+# --- callers ------------------------------------------------------------------------------------------------------
+@dataclass
+class Caller:
+    token: str
+    sign: Callable[[requests.PreparedRequest], None] | None = None
 
 
 @pytest.fixture(scope="module")
-def callers(stack: Any) -> dict[str, str]:
-    api = Api(stack)
+def callers(stack: LocalStack) -> Iterator[dict[str, Caller]]:
+    """A funded user with an account, admin, reviewer, the internal source, and a registered bank; the stack is
+    reset once for the module (not per example)."""
+    from tests.binding.conftest import forget_data_keys, stop_running
+
     stack.reset()
+    forget_data_keys()  # the reset re-created the KMS key: no data key cached from the old one
+    api = Api(stack)
     user = api.user("fuzz-user", balance=10_000)
-    return {"user": user.token, "admin": api.token("fuzz-admin", "admin", "reviewer", "internal")}
+    admin = api.token("fuzz-admin", "admin")
+    created = api.call("POST", "/admin/partners", {"name": "Fuzz Bank", "callback_url": "http://127.0.0.1:9/cb"},
+                       token=admin, key=uuid.uuid4().hex)
+    assert created.status == 201, created.body
+    pid, key_id, secret = created.body["partner_id"], created.body["key_id"], base64.b64decode(created.body["secret"])
+
+    def sign(request: requests.PreparedRequest) -> None:
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        headers: dict[str, str] = {}
+        signatures.sign(str(request.method), str(request.url), headers, body or None, key_id, secret)
+        request.headers.update(headers)
+
+    yield {
+        "user": Caller(user.token),
+        "admin": Caller(admin),
+        "reviewer": Caller(api.token("fuzz-reviewer", "reviewer")),
+        "internal": Caller(api.token("fuzz-internal", "internal")),
+        "partner": Caller(api.token(f"bank-{pid}", "partner", partner_id=pid), sign),
+    }
+    stack.drain()
+    stop_running(stack)
+
+
+# --- the fuzz -----------------------------------------------------------------------------------------------------
+def fuzz(case: schemathesis.Case, stack: LocalStack, callers: dict[str, Caller]) -> None:
+    route = f"{case.operation.method.upper()} {case.operation.path}"
+    caller = callers[caller_of(route)]
+    headers = {"Authorization": f"Bearer {caller.token}"}
+    if case.headers and "Idempotency-Key" in case.headers:
+        headers["Idempotency-Key"] = uuid.uuid4().hex  # each example a new request (a generated key repeats)
+    kwargs = case.as_transport_kwargs(base_url=stack.gateway.url, headers=headers)
+    request = requests.Request(**{k: v for k, v in kwargs.items()
+                                  if k in ("method", "url", "headers", "params", "json", "data", "cookies")}).prepare()
+    if caller.sign:
+        caller.sign(request)
+    with intercept(WriteRecorder(functions={FUNCTION_OF[route]})) as recorder, requests.Session() as session:
+        response = session.send(request, timeout=60)
+    case.validate_response(response, checks=CHECKS, headers=dict(request.headers),
+                           transport_kwargs={"base_url": stack.gateway.url})
+    if 400 <= response.status_code < 500:
+        violations = refusal_violations(stack, recorder.writes)
+        assert not violations, (f"{route} answered {response.status_code} {response.text[:300]} "
+                                f"and changed state: {violations}")
+
+
+FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@pytest.mark.parametrize("role", ["user", "admin"])
-def test_no_input_produces_a_server_error(case: schemathesis.Case, stack: Any, callers: dict[str, str],
-                                          role: str) -> None:
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {callers[role]}",
-                    "Idempotency-Key": f"fuzz-{id(case)}"}
-    case.call_and_validate(base_url=stack.gateway.url, checks=[not_a_server_error])
+@settings(max_examples=DEFAULT_EXAMPLES, **FUZZ_SETTINGS)  # type: ignore[arg-type]
+def test_every_route_as_its_caller(case: schemathesis.Case, stack: LocalStack, callers: dict[str, Caller]) -> None:
+    fuzz(case, stack, callers)
+
+
+@pytest.mark.stress
+@schema.parametrize()
+@settings(max_examples=STRESS_EXAMPLES, **FUZZ_SETTINGS)  # type: ignore[arg-type]
+def test_every_route_as_its_caller_many_examples(case: schemathesis.Case, stack: LocalStack,
+                                                 callers: dict[str, Caller]) -> None:
+    fuzz(case, stack, callers)
+
+
+def test_every_route_has_a_caller_and_a_function() -> None:
+    routes = [f"{m.upper()} {p}" for p, ops in DOC["paths"].items() for m in ops]
+    assert {caller_of(r) for r in routes} == {"user", "admin", "reviewer", "internal", "partner"}
+    assert not [r for r in routes if r not in FUNCTION_OF], "routes without a function in template.yaml"
+
+
+# --- the detector can fail ----------------------------------------------------------------------------------------
+def _write(stack: LocalStack, operation: str, table: str, **params: Any) -> Write:
+    from local_stack.faults import Call
+
+    name = stack.template.physical_name(table)
+    return Write(Call("X", "dynamodb", operation), (name,), {"TableName": name, **params})
+
+
+def test_a_refusal_that_writes_is_caught(stack: LocalStack, callers: dict[str, Caller]) -> None:
+    """A write recorded during a request is a violation unless allow-listed, and an allow-listed idempotency
+    record that is not deleted again is one too; a real route's write is seen by the recorder."""
+    key = {"id": {"S": "k1"}}
+    assert refusal_violations(stack, [_write(stack, "TransactWriteItems", "LedgerTable")])
+    assert refusal_violations(stack, [_write(stack, "PutItem", "IdempotencyTable", Item=key)])
+    assert not refusal_violations(stack, [_write(stack, "PutItem", "IdempotencyTable", Item=key),
+                                          _write(stack, "DeleteItem", "IdempotencyTable", Key=key)])
+    assert refusal_violations(stack, [_write(stack, "PutItem", "BindingsTable", Item={"pk": {"S": "BINDING#1"}})])
+    assert not refusal_violations(stack, [_write(stack, "PutItem", "BindingsTable",
+                                                 Item={"pk": {"S": "NONCE#p#n"}})])
+    api = Api(stack)
+    with intercept(WriteRecorder(functions={FUNCTION_OF["POST /accounts"]})) as recorder:
+        reply = api.call("POST", "/accounts", {}, token=api.token(f"fuzz-{uuid.uuid4().hex[:6]}"),
+                         key=uuid.uuid4().hex)
+    assert reply.status == 201, reply.body
+    found = refusal_violations(stack, recorder.writes)
+    assert any("AccountsTable" in v or stack.template.physical_name("AccountsTable") in v for v in found), found
