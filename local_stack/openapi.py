@@ -34,6 +34,7 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         on_conflict="error",
     )
     keys: dict[tuple[str, str], bool] = {}
+    docs: list[tuple[str, dict[str, Any]]] = []
     for lid, spec in sorted(registry.specs.items()):
         if not spec.routes:
             continue
@@ -41,8 +42,10 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         app = getattr(sys.modules[spec.module_name], "app", None)
         if app is None or not hasattr(app, "get_openapi_json_schema"):
             continue
-        merger.add_schema(json.loads(app.get_openapi_json_schema()))
+        docs.append((_capability(spec.module_name), json.loads(app.get_openapi_json_schema())))
         keys.update(_idempotency_keys(app))
+    for function_doc in _distinct_component_names(docs):
+        merger.add_schema(function_doc)
     doc: dict[str, Any] = merger.get_openapi_schema()
     for (path, method), required in keys.items():
         operation = doc.get("paths", {}).get(path, {}).get(method)
@@ -56,6 +59,40 @@ def build_openapi(registry: FunctionRegistry, title: str = "Wallet platform API"
         if prop in schemas.get(schema, {}).get("properties", {}):
             schemas[schema]["properties"][prop]["examples"] = examples
     return json.loads(json.dumps(doc))
+
+
+def _capability(module_name: str) -> str:
+    """``functions.<capability>.<operation>.app`` -> ``<capability>``."""
+    parts = module_name.split(".")
+    return parts[1] if len(parts) > 2 else parts[0]
+
+
+def _distinct_component_names(docs: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each function's document, with every component schema name that two capabilities define differently
+    qualified by its capability (``identity.VerificationResponse``, ``verification.VerificationResponse``).
+
+    Each function's schema names its models by class name; merged, two capabilities' ``VerificationResponse``
+    (or ``Status`` enums) would be one component, and every route but one would document another capability's
+    model (found by the schema fuzzing). Raises if one capability has two different models of one name."""
+    defined: dict[str, dict[str, set[str]]] = {}  # name -> capability -> definitions (JSON)
+    for capability, doc in docs:
+        for name, definition in doc.get("components", {}).get("schemas", {}).items():
+            defined.setdefault(name, {}).setdefault(capability, set()).add(json.dumps(definition, sort_keys=True))
+    same_capability = {n: c for n, by in defined.items() for c, d in by.items() if len(d) > 1}
+    if same_capability:
+        raise ValueError(f"component schemas defined twice, differently, in one capability: {same_capability}")
+    clashing = {n for n, by in defined.items() if len({d for defs in by.values() for d in defs}) > 1}
+    out = []
+    for capability, doc in docs:
+        text = json.dumps(doc)
+        for name in clashing & set(doc.get("components", {}).get("schemas", {})):
+            text = text.replace(f'"#/components/schemas/{name}"', f'"#/components/schemas/{capability}.{name}"')
+        renamed = json.loads(text)
+        schemas = renamed.get("components", {}).get("schemas", {})
+        for name in clashing & set(schemas):
+            schemas[f"{capability}.{name}"] = schemas.pop(name)
+        out.append(renamed)
+    return out
 
 
 def _idempotency_keys(app: Any) -> dict[tuple[str, str], bool]:

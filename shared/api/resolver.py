@@ -98,11 +98,14 @@ EVERY_ROUTE = (400, 401, 413, 415, 422)
 IDEMPOTENT_ROUTE = (400, 409, 422)
 
 
-def documented_responses(responses: dict[int, OpenAPIResponse] | None, status_code: int,
+def documented_responses(rule: str, responses: dict[int, OpenAPIResponse] | None, status_code: int,
                          response_description: str, middlewares: list[Any] | None) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI ``responses``: its success answer (the return model, unless the route documents its 2xx
-    answers itself), the errors every route can answer and those of its middlewares, then what the route itself declares (wins)."""
+    answers itself), the errors every route can answer and those of its middlewares, then what the route itself
+    declares (wins)."""
     statuses = set(EVERY_ROUTE)
+    if "<" in rule:  # a path parameter with a character outside Powertools' pattern matches no route: 404
+        statuses.add(404)
     if any(getattr(m, "idempotency_key_required", None) is not None for m in middlewares or ()):
         statuses.update(IDEMPOTENT_ROUTE)
     out: dict[int, OpenAPIResponse] = {}
@@ -127,7 +130,7 @@ class WalletResolver(APIGatewayRestResolver):
               custom_response_validation_http_code: Any = None, status_code: int = 200,
               middlewares: list[Any] | None = None) -> Any:
         return super().route(rule, method, cors, compress, cache_control, summary, description,
-                             documented_responses(responses, status_code, response_description, middlewares),
+                             documented_responses(rule, responses, status_code, response_description, middlewares),
                              response_description, tags, operation_id, include_in_schema, security,
                              openapi_extensions, deprecated, enable_validation, custom_response_validation_http_code,
                              status_code, middlewares)

@@ -102,7 +102,7 @@ ALLOWED_ON_REFUSAL = (
             "Powertools puts the in-progress record before the route runs and deletes it when the route raises "
             "(shared/api/idempotency.py): a refusal is not stored, a retry is a new attempt",
             lambda w: w.call.operation in ("PutItem", "DeleteItem"), _idempotency_net),
-    Allowed("BindingsTable",
+    Allowed("PartnersTable",
             "a partner request whose signature verified uses its nonce (put-once) before the route's own checks: "
             "replay protection must count every verified signature, refused or not (SPEC §6, RFC 9421 nonce)",
             lambda w: w.call.operation == "PutItem" and _item_pk(w).startswith("NONCE#")),
@@ -228,8 +228,8 @@ def test_a_refusal_that_writes_is_caught(stack: LocalStack, callers: dict[str, C
     assert refusal_violations(stack, [_write(stack, "PutItem", "IdempotencyTable", Item=key)])
     assert not refusal_violations(stack, [_write(stack, "PutItem", "IdempotencyTable", Item=key),
                                           _write(stack, "DeleteItem", "IdempotencyTable", Key=key)])
-    assert refusal_violations(stack, [_write(stack, "PutItem", "BindingsTable", Item={"pk": {"S": "BINDING#1"}})])
-    assert not refusal_violations(stack, [_write(stack, "PutItem", "BindingsTable",
+    assert refusal_violations(stack, [_write(stack, "PutItem", "PartnersTable", Item={"pk": {"S": "PARTNER#1"}})])
+    assert not refusal_violations(stack, [_write(stack, "PutItem", "PartnersTable",
                                                  Item={"pk": {"S": "NONCE#p#n"}})])
     api = Api(stack)
     with intercept(WriteRecorder(functions={FUNCTION_OF["POST /accounts"]})) as recorder:
