@@ -32,12 +32,22 @@ _DESCRIPTIONS = {
 }
 
 
+# ``Retry-After`` (seconds): every 503 carries it (``shared.api.errors.error_response``); a 429 when the limit knows
+# when it lifts (a lockout), not every limit does (a daily claim limit).
+_RETRY_AFTER_REQUIRED = {503: True, 429: False}
+
+
+def _retry_after(required: bool) -> dict[str, Any]:
+    return {"Retry-After": {"description": "Seconds to wait before retrying.", "required": required,
+                            "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
 def error_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI ``responses`` entries for the given error statuses, all with ``ErrorBody``."""
-    return {
-        s: {
-            "description": _DESCRIPTIONS.get(s, "Error"),
-            "content": {"application/json": {"model": ErrorBody}},
-        }
-        for s in statuses
-    }
+    """OpenAPI ``responses`` entries for the given error statuses, all with ``ErrorBody`` (and ``Retry-After``
+    where the status carries one)."""
+    out: dict[int, OpenAPIResponse] = {}
+    for s in statuses:
+        out[s] = {"description": _DESCRIPTIONS.get(s, "Error"), "content": {"application/json": {"model": ErrorBody}}}
+        if s in _RETRY_AFTER_REQUIRED:
+            out[s]["headers"] = _retry_after(_RETRY_AFTER_REQUIRED[s])  # type: ignore[typeddict-item]
+    return out

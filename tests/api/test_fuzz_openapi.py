@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,8 +54,9 @@ schema = schemathesis.openapi.from_dict(DOC)
 CLASSES = yaml.safe_load((Path(__file__).parents[1] / "security" / "route_classes.yaml").read_text())["routes"]
 FUNCTION_OF = {f"{r.method} {r.path}": r.function for r in Template().routes()}
 
-DEFAULT_EXAMPLES = 6
+DEFAULT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))  # FUZZ_EXAMPLES=50: a longer run of the default test
 STRESS_EXAMPLES = 100
+ANSWERS: dict[str, Counter[int]] = {}  # route -> statuses seen (printed when the module ends; `make stress` shows it)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
 
@@ -165,6 +168,8 @@ def callers(stack: LocalStack) -> Iterator[dict[str, Caller]]:
     }
     stack.drain()
     stop_running(stack)
+    for route, statuses in sorted(ANSWERS.items()):
+        print(f"fuzz: {route} as {caller_of(route)}: {dict(sorted(statuses.items()))}")
 
 
 # --- the fuzz -----------------------------------------------------------------------------------------------------
@@ -181,6 +186,7 @@ def fuzz(case: schemathesis.Case, stack: LocalStack, callers: dict[str, Caller])
         caller.sign(request)
     with intercept(WriteRecorder(functions={FUNCTION_OF[route]})) as recorder, requests.Session() as session:
         response = session.send(request, timeout=60)
+    ANSWERS.setdefault(route, Counter())[response.status_code] += 1
     case.validate_response(response, checks=CHECKS, headers=dict(request.headers),
                            transport_kwargs={"base_url": stack.gateway.url})
     if 400 <= response.status_code < 500:
