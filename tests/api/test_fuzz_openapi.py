@@ -4,7 +4,9 @@ The schema is the merged OpenAPI document of the template's functions (what ``/o
 route is fuzzed as soon as it exists. Each route is called by the caller ``route_classes.yaml`` gives it (the
 access sweep's classification): a funded user, an admin, a reviewer, the trusted internal source, or a registered
 bank whose every request is signed (RFC 9421 with ``Content-Digest``, as ``tests/binding/conftest.py``'s Bank
-does). Every generated request (valid and invalid ones) must get:
+does). Every other example of a route with a path parameter names the user's real object of that kind (the access
+sweep's ``Victim`` makes them; ``route_classes.yaml`` says which kind). Every request (valid and invalid ones) must
+get:
 
 1. no 5xx;
 2. a documented status code, a documented content type, a body that matches the documented schema of that
@@ -137,16 +139,25 @@ class Caller:
     sign: Callable[[requests.PreparedRequest], None] | None = None
 
 
+class Callers(dict[str, Caller]):
+    """The callers by name, and the user's real objects (the access sweep's ``Victim``: made on first use)."""
+
+    objects: Any
+
+
 @pytest.fixture(scope="module")
-def callers(stack: LocalStack) -> Iterator[dict[str, Caller]]:
-    """A funded user with an account, admin, reviewer, the internal source, and a registered bank; the stack is
-    reset once for the module (not per example)."""
+def callers(stack: LocalStack) -> Iterator[Callers]:
+    """A funded user who owns one object of each kind a path names (made over the API on first use), admin,
+    reviewer, the internal source, and a registered bank; the stack is reset once for the module (not per
+    example)."""
     from tests.binding.conftest import forget_data_keys, stop_running
+    from tests.security.test_access_sweep import Victim
 
     stack.reset()
     forget_data_keys()  # the reset re-created the KMS key: no data key cached from the old one
     api = Api(stack)
-    user = api.user("fuzz-user", balance=10_000)
+    objects = Victim(api)
+    user = objects.user
     admin = api.token("fuzz-admin", "admin")
     created = api.call("POST", "/admin/partners", {"name": "Fuzz Bank", "callback_url": "http://127.0.0.1:9/cb"},
                        token=admin, key=uuid.uuid4().hex)
@@ -159,13 +170,15 @@ def callers(stack: LocalStack) -> Iterator[dict[str, Caller]]:
         signatures.sign(str(request.method), str(request.url), headers, body or None, key_id, secret)
         request.headers.update(headers)
 
-    yield {
+    out = Callers({
         "user": Caller(user.token),
         "admin": Caller(admin),
         "reviewer": Caller(api.token("fuzz-reviewer", "reviewer")),
         "internal": Caller(api.token("fuzz-internal", "internal")),
         "partner": Caller(api.token(f"bank-{pid}", "partner", partner_id=pid), sign),
-    }
+    })
+    out.objects = objects
+    yield out
     stack.drain()
     stop_running(stack)
     for route, statuses in sorted(ANSWERS.items()):
@@ -173,9 +186,14 @@ def callers(stack: LocalStack) -> Iterator[dict[str, Caller]]:
 
 
 # --- the fuzz -----------------------------------------------------------------------------------------------------
-def fuzz(case: schemathesis.Case, stack: LocalStack, callers: dict[str, Caller]) -> None:
+def fuzz(case: schemathesis.Case, stack: LocalStack, callers: Callers) -> None:
     route = f"{case.operation.method.upper()} {case.operation.path}"
     caller = callers[caller_of(route)]
+    kinds = CLASSES[route].get("path") or {}
+    if kinds and sum(ANSWERS.get(route, Counter()).values()) % 2 == 0:
+        # every other example names the user's real objects (generated ids only reach "not found")
+        case.path_parameters = {**(case.path_parameters or {}),
+                                **{name: callers.objects.get(kind) for name, kind in kinds.items()}}
     headers = {"Authorization": f"Bearer {caller.token}"}
     if case.headers and "Idempotency-Key" in case.headers:
         headers["Idempotency-Key"] = uuid.uuid4().hex  # each example a new request (a generated key repeats)
@@ -200,7 +218,7 @@ FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), der
 
 @schema.parametrize()
 @settings(max_examples=DEFAULT_EXAMPLES, **FUZZ_SETTINGS)  # type: ignore[arg-type]
-def test_every_route_as_its_caller(case: schemathesis.Case, stack: LocalStack, callers: dict[str, Caller]) -> None:
+def test_every_route_as_its_caller(case: schemathesis.Case, stack: LocalStack, callers: Callers) -> None:
     fuzz(case, stack, callers)
 
 
@@ -208,7 +226,7 @@ def test_every_route_as_its_caller(case: schemathesis.Case, stack: LocalStack, c
 @schema.parametrize()
 @settings(max_examples=STRESS_EXAMPLES, **FUZZ_SETTINGS)  # type: ignore[arg-type]
 def test_every_route_as_its_caller_many_examples(case: schemathesis.Case, stack: LocalStack,
-                                                 callers: dict[str, Caller]) -> None:
+                                                 callers: Callers) -> None:
     fuzz(case, stack, callers)
 
 
@@ -226,7 +244,7 @@ def _write(stack: LocalStack, operation: str, table: str, **params: Any) -> Writ
     return Write(Call("X", "dynamodb", operation), (name,), {"TableName": name, **params})
 
 
-def test_a_refusal_that_writes_is_caught(stack: LocalStack, callers: dict[str, Caller]) -> None:
+def test_a_refusal_that_writes_is_caught(stack: LocalStack, callers: Callers) -> None:
     """A write recorded during a request is a violation unless allow-listed, and an allow-listed idempotency
     record that is not deleted again is one too; a real route's write is seen by the recorder."""
     key = {"id": {"S": "k1"}}

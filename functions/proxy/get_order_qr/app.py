@@ -19,7 +19,10 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
 
 
 @app.get("/proxy-orders/<order_id>/qr", summary="QR image of the order's code (requester only)",
-         responses={200: {"description": "image/svg+xml or image/png"}, **error_responses(401, 404, 409, 422)},
+         responses={200: {"description": "The QR image (`format`: SVG or PNG)",
+                          "content": {"image/svg+xml": {"schema": {"type": "string"}},
+                                      "image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                    **error_responses(401, 404, 409, 422)},
          tags=["proxy"])
 def get_order_qr(
     order_id: Annotated[str, Path(max_length=64)],
