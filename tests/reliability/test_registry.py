@@ -43,19 +43,6 @@ NOT_CRASH_TESTED = {
     "LedgerProjectorFunction": "a stream consumer: crash-and-redelivery of its batches (exactly once in effect, "
                                "put-once entry markers) is tested by tests/signals (issue 10), not by this "
                                "harness (docs/reliability.md, not covered)",
-    "ActivateBindingFunction": SAGA,
-    "AwaitBankFunction": SAGA,
-    "CompensateBindingFunction": SAGA,
-    "ConfirmRealNameIdentityFunction": FACE,
-    "CreateRealNameSessionFunction": FACE,
-    "EnrolFaceFunction": FACE,
-    "FindAccountFunction": SAGA,
-    "GetBindingRequestFunction": SIGNED,
-    "NotifyBankFunction": SAGA,
-    "RegisterCustomerFunction": SAGA,
-    "RejectBindingFunction": SIGNED,
-    "SubmitRealNameIdentityFunction": FACE,
-    "UnbindFunction": PENDING + "; needs a §4 verification token (§4 wiring, branch v6-verification)",
 }
 
 
