@@ -1235,7 +1235,9 @@ def _realname_customer(world: World, linked: bool = True) -> tuple[User, str]:
     for item in _realname_items(world, "RECENTFACE#"):
         ddb.delete_item(TableName=table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
     sub, number = f"rel-{uuid.uuid4().hex[:8]}", f"+86136{uuid.uuid4().int % 10**8:08d}"
-    ident = id_number("110101", "19780804", f"{uuid.uuid4().int % 1000:03d}")
+    r = uuid.uuid4().int  # a birth date and sequence of its own (a collision would be "verified on another account")
+    ident = id_number("110101", f"19{50 + r % 50}{1 + r // 50 % 12:02d}{1 + r // 600 % 28:02d}",
+                      f"{r // 16800 % 1000:03d}")
     seed_authority(ddb, _face_client(world).photos, [DemoIdentity(
         f"auth-{uuid.uuid4().hex[:8]}", "obama", "Zhao Lei", ident, (number,) if linked else ())],
         table=world.stack.template.physical_name("IdentityAuthorityTable"))
