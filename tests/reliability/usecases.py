@@ -1256,14 +1256,12 @@ def _sessions_of(world: World, user: User) -> list[dict[str, Any]]:
     return [s for s in _realname_items(world, "SESSION#") if s.get("user_id") == user.sub]
 
 
-def _verified_once(world: World, user: User, ident: str) -> None:
-    """One VERIFIED session, one real-name record for the user and one claim of the identity."""
+def _verified_once(world: World, user: User) -> None:
+    """One VERIFIED session, one real-name record for the user and one identity claim by them."""
     assert [s["status"] for s in _sessions_of(world, user)] == ["VERIFIED"], "not verified once"
-    assert len([r for r in _realname_items(world, f"REALNAME#{user.sub}")]) == 1
-    from shared.realname.wiring import session_service  # noqa: F401  (the claim is keyed by the identity's hash)
-
-    me = world.api.call("GET", "/accounts/me", token=user.token)
-    assert me.status == 200, me.body
+    assert len(_realname_items(world, f"REALNAME#{user.sub}")) == 1, "no real-name record"
+    claims = [c for c in _realname_items(world, "IDCLAIM#") if c.get("owner") == user.sub]
+    assert len(claims) == 1, f"{len(claims)} identity claims"
 
 
 @use_case("realname session", "CreateRealNameSessionFunction")
@@ -1288,12 +1286,12 @@ def _open_session(world: World, user: User) -> str:
 
 @use_case("realname confirmation", "ConfirmRealNameIdentityFunction")
 def realname_confirmation(world: World) -> Run:
-    user, ident = _realname_customer(world)
+    user, _ = _realname_customer(world)
     session_id = _open_session(world, user)
 
     def after(reply: Reply) -> None:
         assert reply.body["status"] == "VERIFIED", reply.body
-        _verified_once(world, user, ident)
+        _verified_once(world, user)
 
     return ApiRun(world, "POST", f"/real-name/sessions/{session_id}/confirmation", {"confirmed": True}, user.token,
                   (200,), new_key(), after)
@@ -1306,7 +1304,7 @@ def realname_identity(world: World) -> Run:
 
     def after(reply: Reply) -> None:
         assert reply.body["status"] == "VERIFIED", reply.body
-        _verified_once(world, user, ident)
+        _verified_once(world, user)
 
     return ApiRun(world, "POST", f"/real-name/sessions/{session_id}/identity", {"id_number": ident}, user.token,
                   (200,), new_key(), after)
