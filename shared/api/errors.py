@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from shared import errors
 from shared.api.schemas import ErrorBody, ErrorDetail
@@ -124,6 +125,35 @@ def _contention(_: Exception) -> Response:
     return error_response(503, exc.code, exc.message)
 
 
+# AWS's own transient answers, still failing after the SDK's bounded retries: the request may be retried as is.
+_TRANSIENT_AWS = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+                            "InternalServerError", "ServiceUnavailable", "InternalFailure"})
+
+
+def _transient_aws(exc: BaseException | None) -> str | None:
+    """The name of the transient AWS failure behind ``exc`` (itself or its causes: Powertools wraps a failed
+    idempotency-record write), or None."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _TRANSIENT_AWS:
+            return str(exc.response["Error"]["Code"])
+        if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+            return type(exc).__name__
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
+
+
+def _aws(exc: Exception) -> Response:
+    """A transient AWS error (throttling, internal error, timeout) the SDK's retries did not outlast answers 503
+    like contention (the client retries with the same key; nothing was stored for a failed request); any other
+    error (an AWS validation or authorization error included) is a 500, never to be retried blindly."""
+    transient = _transient_aws(exc)
+    if transient is None:
+        return _unexpected(exc)
+    logger.warning("AWS still unavailable after the SDK's retries", extra={"error": transient})
+    return _contention(exc)
+
+
 def _not_found(_: Exception) -> Response:
     return error_response(404, "ROUTE_NOT_FOUND", "No such route.")
 
@@ -143,7 +173,7 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
         (IdempotencyAlreadyInProgressError, _in_progress),
         (ServiceError, _service),
         (ConflictingWrite, _contention),
-        (Exception, _unexpected),
+        (Exception, _aws),
     ]
     for exc_type, handler in handlers:
         app.exception_handler(exc_type)(handler)

@@ -17,6 +17,7 @@ table's TTL only garbage-collects.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from functools import cache
@@ -73,6 +74,12 @@ def _runner(settings: IdempotencySettings) -> Callable[..., dict[str, Any]]:
 
     run.config = cfg  # type: ignore[attr-defined]
     return run  # type: ignore[no-any-return]
+
+
+def request_tag(caller: str, key: str) -> str:
+    """A request's tag for a service that must know its own request again: the caller and the
+    ``Idempotency-Key`` (a retry after a crash carries the same key), hashed (32 hex characters)."""
+    return hashlib.sha256(f"{caller}\x1f{key}".encode()).hexdigest()[:32]
 
 
 def _without(response: Response, secret_fields: tuple[str, ...]) -> Response:

@@ -28,6 +28,7 @@ from shared.binding.errors import ConfirmationTooLate, VerificationInvalid
 from shared.binding.repository import DynamoBindingStore
 from shared.binding.settings import BindingSettings
 from shared.events import EventBridgePublisher
+from shared.writes import GuardedWrite
 
 EVENT_SOURCE = "wallet.binding"
 
@@ -137,6 +138,9 @@ class PendingVerificationService:
     accepted, so routes that require one refuse (fail closed)."""
 
     def verify(self, token: str, owner: str, operation: str) -> None:
+        raise VerificationInvalid(operation=operation)
+
+    def consume_write(self, token: str, owner: str, operation: str) -> GuardedWrite:
         raise VerificationInvalid(operation=operation)
 
 

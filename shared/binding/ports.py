@@ -55,7 +55,7 @@ class BindingStore(Protocol):
     def remove_pending_binding(self, binding: Binding) -> None:
         """Delete the binding of a request that did not complete (never BOUND), with its card claim."""
 
-    def unbind(self, binding: Binding, now: datetime) -> Binding: ...
+    def unbind(self, binding: Binding, now: datetime, also: Sequence[GuardedWrite] = ()) -> Binding: ...
 
     def mark_callback_delivered(self, request_id: str) -> None: ...
 
@@ -111,6 +111,10 @@ class RealNameIdentities(Protocol):
 class VerificationTokens(Protocol):
     def verify(self, token: str, owner: str, operation: str) -> None:
         """Consume a §4 verification token for ``owner`` and ``operation`` (``VerificationInvalid`` otherwise)."""
+
+    def consume_write(self, token: str, owner: str, operation: str) -> GuardedWrite:
+        """The write that consumes the token (``VerificationInvalid`` when it cannot): committed with the protected
+        change, so a crash never spends the token without the change (or the reverse)."""
 
 
 class FirstUseGatePort(Protocol):

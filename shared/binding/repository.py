@@ -157,13 +157,15 @@ class DynamoBindingStore(Repository):
         gone = BindingNotFound(binding_id=binding.binding_id)
         transact(self.client, [*self.release_card_writes(binding), GuardedWrite.failing_with(delete, lambda: gone)])
 
-    def unbind(self, binding: Binding, now: datetime) -> Binding:
+    def unbind(self, binding: Binding, now: datetime, also: Sequence[GuardedWrite] = ()) -> Binding:
+        """``also``: writes committed in the same transaction (the verification token's consumption)."""
         unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now,
                                              "holder_id_encrypted": None})  # no longer a card holder of the user
         put = self._put(self._binding_item(unbound), "#st = :active", {":active": BindingStatus.ACTIVE.value},
                         {"#st": "status"})
         gone = BindingNotFound(binding_id=binding.binding_id)
-        transact(self.client, [GuardedWrite.failing_with(put, lambda: gone), *self.release_card_writes(binding)])
+        transact(self.client, [*also, GuardedWrite.failing_with(put, lambda: gone),
+                               *self.release_card_writes(binding)])
         return unbound
 
     def list_bindings(self, owner: str) -> list[Binding]:

@@ -86,15 +86,19 @@ class LivenessService:
         self.store = store
         self.clock = clock
 
-    def check(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes) -> LivenessOutcome:
+    def check(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes,
+              request: str | None = None) -> LivenessOutcome:
+        """``request``: the request's tag (``shared.api.idempotency.request_tag``); the same request retried after
+        a crash may use the challenge it consumed (any other use finds it used)."""
         analysis = self.faces.analyze_selfie(selfie)  # quality gates first: a bad selfie consumes nothing
         decoded = [self.faces.decode_frame(frame) for frame in frames]
-        challenge = self.store.consume(challenge_id, user_id, self.clock())
+        challenge = self.store.consume(challenge_id, user_id, self.clock(), request)
         result = self.faces.check_liveness(analysis, challenge.steps, decoded)
         return LivenessOutcome(analysis, result, challenge)
 
-    def verify(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes) -> FaceAnalysis:
-        outcome = self.check(user_id, challenge_id, frames, selfie)
+    def verify(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes,
+               request: str | None = None) -> FaceAnalysis:
+        outcome = self.check(user_id, challenge_id, frames, selfie, request)
         if not outcome.result.passed:
             raise LivenessFailed(reasons=outcome.result.reasons)
         return outcome.selfie

@@ -43,8 +43,11 @@ class FaceEnrolmentService:
         self.cipher = cipher
         self.clock = clock
 
-    def enrol(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes) -> FaceEnrolment:
-        analysis = self.liveness.verify(user_id, challenge_id, frames, selfie)
+    def enrol(self, user_id: str, challenge_id: str, frames: Sequence[bytes], selfie: bytes,
+              request: str | None = None) -> FaceEnrolment:
+        """``request``: the request's tag; the same request retried after a crash (its challenge consumed, the
+        enrolment maybe put) uses the challenge again and puts the same enrolment again (a replacement)."""
+        analysis = self.liveness.verify(user_id, challenge_id, frames, selfie, request)
         enrolment = FaceEnrolment(user_id=user_id, model_version=analysis.model_version, enrolled_at=self.clock(),
                                   challenge_id=challenge_id)
         sealed = self.cipher.encrypt(embedding_to_bytes(analysis.embedding), _context(user_id))

@@ -35,10 +35,11 @@ class ChallengeStore(Protocol):
     def put(self, challenge: IssuedChallenge) -> None:
         """Put once (a colliding id raises; ids are 128-bit random)."""
 
-    def consume(self, challenge_id: str, user_id: str, now: datetime) -> IssuedChallenge:
-        """Mark used in one conditional write: it must exist, belong to ``user_id``, be unused and
-        ``expires_at > now`` (checked in the condition, not by TTL). Raises ``ChallengeNotFound`` (missing or
-        another user's), ``ChallengeUsed`` or ``ChallengeExpired``."""
+    def consume(self, challenge_id: str, user_id: str, now: datetime, request: str | None = None) -> IssuedChallenge:
+        """Mark used in one conditional write: it must exist, belong to ``user_id``, be unused (or, with
+        ``request``, used by that same request: a retry after a crash) and ``expires_at > now`` (checked in the
+        condition, not by TTL). Raises ``ChallengeNotFound`` (missing or another user's), ``ChallengeUsed`` or
+        ``ChallengeExpired``."""
 
 
 class EnrolmentStore(Protocol):

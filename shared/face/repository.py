@@ -37,15 +37,21 @@ class DynamoFaceStore(Repository):
                 "ttl": int(challenge.expires_at.timestamp()) + _CHALLENGE_RETENTION_SECONDS}
         self.client.put_item(TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
 
-    def consume(self, challenge_id: str, user_id: str, now: datetime) -> IssuedChallenge:
+    def consume(self, challenge_id: str, user_id: str, now: datetime, request: str | None = None) -> IssuedChallenge:
         stamp = iso(now)  # the codec writes datetimes this way: ISO-8601 UTC, sortable as strings
+        values = {":now": {"S": stamp}, ":user": {"S": user_id}}
+        unused = "attribute_not_exists(used_at)"
+        update = "SET used_at = :now"
+        if request is not None:  # the same request again (a retry after a crash) may use it again
+            values[":req"] = {"S": request}
+            unused = "(attribute_not_exists(used_at) OR used_by = :req)"
+            update += ", used_by = :req"
         try:
             resp = self.client.update_item(
                 TableName=self.table, Key={"pk": {"S": f"CHALLENGE#{challenge_id}"}},
-                UpdateExpression="SET used_at = :now",
-                ConditionExpression="attribute_exists(pk) AND user_id = :user AND attribute_not_exists(used_at) "
-                                    "AND expires_at > :now",
-                ExpressionAttributeValues={":now": {"S": stamp}, ":user": {"S": user_id}},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND user_id = :user AND {unused} AND expires_at > :now",
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
             if not is_condition_failure(exc):

@@ -166,6 +166,9 @@ class RealNameSession(_Frozen):
     reasons: tuple[str, ...] = ()
     verified_identity: VerifiedIdentity | None = None
     audit: tuple[AuditEvent, ...] = ()
+    last_request: str | None = None
+    """The tag of the request that made the last transition (``shared.api.idempotency.request_tag``): the same
+    request retried after a crash past its commit answers the session as that request left it."""
 
     def is_expired(self, now: datetime) -> bool:
         return self.status in OPEN and self.expires_at <= now

@@ -98,3 +98,22 @@ def test_time_window_and_body_and_uri() -> None:
     with pytest.raises(SignatureInvalid):
         verify(signed(), url=URL.replace("/dev", ""))
     verify(signed(body=None), body=b"")  # no body: no digest needed
+
+
+def test_account_ids_are_never_pan_like(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the crash tests (issue 14): ~0.2 % of hex account ids held a Luhn-valid run of 13+ digits, which the
+    partner API refuses as a card number (the bank could not read the request back nor confirm it)."""
+    import uuid
+
+    from shared.binding.services import saga
+    from shared.identity_numbers import contains_pan
+    from shared.ledger import service
+
+    pan_like = uuid.UUID("4111111111111111abcdef0123456789")  # 4111 1111 1111 1111: Luhn-valid
+    assert contains_pan("acc_" + pan_like.hex)
+    drawn = iter([pan_like, uuid.UUID("abcdef0123456789abcdef0123456789")])
+    monkeypatch.setattr(service.uuid, "uuid4", lambda: next(drawn))
+    assert service.new_account_id() == "acc_abcdef0123456789abcdef0123456789"
+    derived = [saga.registered_account_id(f"br_{i:024x}") for i in range(3000)]
+    assert not any(contains_pan(a) for a in derived) and len(set(derived)) == 3000
+    assert saga.registered_account_id("br_x") == saga.registered_account_id("br_x")  # a retry finds its account

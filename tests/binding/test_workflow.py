@@ -212,6 +212,42 @@ def test_bank_rejection_is_compensated(api: Api, bank: Bank) -> None:
     assert_nothing_half_bound(api, bank, rid, token)
 
 
+def test_the_same_rejection_again_answers_the_rejected_request(api: Api, bank: Bank) -> None:
+    """Found by the crash tests (issue 14): a rejection retried after a crash between failing the saga's wait and
+    answering was refused 409 BINDING_NOT_AWAITING_BANK; the bank's rejection held, so it is answered again."""
+    customer, token = phone(), card_token()
+    rid = bank.start(customer, token)
+    bank.wait(rid, "AWAITING_BANK")
+    key = str(uuid.uuid4())
+    first = bank.call("POST", f"/partners/bindings/{rid}/rejection", {"reason": "no"}, key=key)
+    assert first.status == 202, first.body
+    assert bank.wait(rid, "FAILED")["reason"] == "BANK_REJECTED"
+    again = bank.call("POST", f"/partners/bindings/{rid}/rejection", {"reason": "no"}, key=str(uuid.uuid4()))
+    assert again.status == 202 and again.body["status"] == "FAILED", again.body
+    assert_nothing_half_bound(api, bank, rid, token)
+
+
+def test_every_lambda_task_retries_a_crashed_function() -> None:
+    """Found by the crash tests (issue 14): a crash of the wait's or the callback's function (``Runtime.ExitError``)
+    was not retried: the wait failed the saga (compensated WORKFLOW_ERROR), the callback gave up at once."""
+    from pathlib import Path
+
+    asl = json.loads((Path(__file__).parents[2] / "statemachines" / "binding.asl.json").read_text())
+
+    def tasks(states: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for name, state in states.items():
+            if state["Type"] == "Task":
+                found.append((name, state))
+            for branch in state.get("Branches", []):
+                found += tasks(branch["States"])
+        return found
+
+    for name, state in tasks(asl["States"]):
+        retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+        assert {"Runtime.ExitError", "Lambda.Unknown", "Sandbox.Timedout"} <= retried, name
+
+
 @pytest.mark.parametrize("wrong", ["card", "account"])
 def test_confirmation_naming_another_card_or_account_is_rejected_and_compensated(api: Api, bank: Bank,
                                                                                   wrong: str) -> None:

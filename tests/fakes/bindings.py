@@ -34,7 +34,7 @@ class BindingFixture:
         deps = wiring.deps(self.settings)
         account = deps.accounts.store.find_account_by_owner(owner)
         assert account is not None, owner
-        binding = Binding(binding_id=f"bnd_{uuid.uuid4().hex}", binding_request_id=f"brq_{uuid.uuid4().hex}",
+        binding = Binding(binding_id=f"bnd_{uuid.uuid4().hex[:24]}", binding_request_id=f"brq_{uuid.uuid4().hex}",
                           owner=owner, account_id=account.account_id, partner_id="ptn_fixture",
                           partner_name="Fixture Bank", card_fingerprint=uuid.uuid4().hex,
                           card_last4=CARD["last4"], card_type=CardType.DEBIT,

@@ -12,6 +12,7 @@ The test modules ``test_crash_*.py`` split the registry by capability (so xdist 
 from __future__ import annotations
 
 import os
+import random
 
 from local_stack.faults import CRASH_POINTS
 from tests.reliability import invariants
@@ -32,21 +33,30 @@ def names(prefixes: tuple[str, ...], long: bool | None, default: bool | None = N
                   and (default is None or (n in DEFAULT_RUN) == default))
 
 
-def crash_everywhere(world: World, name: str, exhaustive: bool) -> tuple[int, int]:
-    """Every crash point of ``name``; returns (AWS calls of a clean run, crash runs)."""
+def sampled_points(calls: int, sample: int, seed: int) -> list[tuple[int, str]]:
+    """``sample`` (call, side) crash points of ``calls`` AWS calls, seeded (the default run's bounded share of a
+    slow use case; ``make stress`` runs them all)."""
+    every = [(k, when) for k in range(1, calls + 1) for when in CRASH_POINTS]
+    return sorted(random.Random(seed).sample(every, min(sample, len(every))))
+
+
+def crash_everywhere(world: World, name: str, exhaustive: bool, sample: int | None = None) -> tuple[int, int]:
+    """Every crash point of ``name`` (``sample``: only that many, seeded); returns (AWS calls of a clean run,
+    crash runs)."""
     case = REGISTRY[name]
     calls = count_calls(world, case)
     invariants.check_all(world.stack, case.skip_checks)
     assert calls > 0, f"{name}: its functions made no AWS call"
     runs = crashed = 0
-    for k in crash_points(calls, case.long, exhaustive, SEED):
-        for when in CRASH_POINTS:
-            try:
-                crashed += run_with_crash(world, case, k, when)
-                invariants.check_all(world.stack, case.skip_checks)
-            except AssertionError as exc:
-                raise AssertionError(f"{name}: crash {when} call {k} of {calls} (seed {SEED}): {exc}") from exc
-            runs += 1
+    points = (sampled_points(calls, sample, SEED) if sample is not None
+              else [(k, when) for k in crash_points(calls, case.long, exhaustive, SEED) for when in CRASH_POINTS])
+    for k, when in points:
+        try:
+            crashed += run_with_crash(world, case, k, when)
+            invariants.check_all(world.stack, case.skip_checks)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: crash {when} call {k} of {calls} (seed {SEED}): {exc}") from exc
+        runs += 1
     print(f"crash points: {name}: {calls} AWS calls, {runs} crash runs, {crashed} crashed (seed {SEED})")
     assert crashed >= runs // 2, f"{name}: most crash points never crashed ({crashed}/{runs})"
     return calls, runs

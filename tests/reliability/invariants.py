@@ -11,7 +11,11 @@ crash, fault and model tests call it after each run, so a new invariant added he
   once and every pool allocation follows a pass, claim rights are used at most once (used <= granted), the
   per-user held counters agree with the holdings;
 * idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
-  in-progress expiry and the retry after it completed), and every record has an expiry.
+  in-progress expiry and the retry after it completed), and every record has an expiry;
+* bank binding (``bindings``): a BOUND request has exactly one activated binding, a FAILED one none (never half
+  bound), a card is held by at most one active binding and every card claim names an active binding;
+* real-name (``real_names``): every identity claim's owner has its real-name record, a user has at most one
+  VERIFIED session and each has its record.
 """
 
 from __future__ import annotations
@@ -95,7 +99,44 @@ def idempotency(stack: LocalStack) -> None:
         assert float(record.get("expiration", 0)) > now - 1, f"an idempotency record without expiry: {record['id']}"
 
 
-CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency}
+def bindings(stack: LocalStack) -> None:
+    """Bank binding never double-binds nor leaves a half-bound state: a BOUND request has exactly one activated
+    binding, a FAILED one none; a card (partner, fingerprint) is held by at most one active binding and its claim
+    names an active binding of that card."""
+    items = scan(stack, stack.template.physical_name("BindingsTable"))
+    by_request: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for b in (i for i in items if i.get("entity") == "BINDING"):
+        by_request[str(b["binding_request_id"])].append(b)
+    for r in (i for i in items if i.get("entity") == "REQUEST"):
+        mine = by_request.get(str(r["binding_request_id"]), [])
+        if r["status"] == "BOUND":
+            assert len(mine) == 1 and mine[0]["activated"], f"request {r['binding_request_id']}: bound {len(mine)}x"
+        elif r["status"] == "FAILED":
+            assert not mine, f"request {r['binding_request_id']} FAILED but left its binding (half-bound)"
+    active = [b for bs in by_request.values() for b in bs if b.get("status", "ACTIVE") == "ACTIVE"]
+    cards = Counter((str(b["partner_id"]), str(b["card_fingerprint"])) for b in active)
+    assert all(n == 1 for n in cards.values()), f"a card bound twice: {[c for c, n in cards.items() if n > 1]}"
+    by_id = {str(b["binding_id"]): b for b in active}
+    for claim in (i for i in items if i.get("entity") == "CARD"):
+        held = by_id.get(str(claim.get("binding_id")))
+        assert held is not None, f"a card claim of no active binding: {claim.get('binding_id')}"
+
+
+def real_names(stack: LocalStack) -> None:
+    """One real-name record per account, one account per verified identity: each identity claim's owner holds the
+    record of the session that claimed it, and a user has at most one VERIFIED session."""
+    items = scan(stack, stack.template.physical_name("RealNameTable"))
+    records = {str(i["pk"]).removeprefix("REALNAME#") for i in items if str(i["pk"]).startswith("REALNAME#")}
+    for claim in (i for i in items if str(i["pk"]).startswith("IDCLAIM#")):
+        assert claim["owner"] in records, f"an identity claimed without its real-name record: {claim['owner']}"
+    verified = Counter(str(i["user_id"]) for i in items
+                       if str(i["pk"]).startswith("SESSION#") and i.get("status") == "VERIFIED")
+    assert all(n == 1 for n in verified.values()), "a user verified by two sessions"
+    assert set(verified) <= records, "a VERIFIED session without the account's real-name record"
+
+
+CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency, "bindings": bindings,
+          "real_names": real_names}
 
 
 def check_all(stack: LocalStack, skip: tuple[str, ...] = ()) -> None:

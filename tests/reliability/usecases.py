@@ -954,3 +954,375 @@ def binding_confirmation(world: World) -> Run:
     return SignedApiRun(world, "POST", f"/partners/bindings/{rid}/confirmation",
                         {"account_id": awaiting["account_id"], "card_token": token}, "", (202,), new_key(), after,
                         bank=bank)
+
+
+# --- bank binding (SPEC §6): the other signed partner routes and the user's unbind ---------------------------------
+def _binding_items(world: World, entity: str) -> list[dict[str, Any]]:
+    from shared.dynamo import from_item
+
+    items = world.stack.client("dynamodb").scan(TableName=world.stack.template.physical_name("BindingsTable"))["Items"]
+    return [i for i in (from_item(i) for i in items) if i.get("entity") == entity]
+
+
+def _bindings_of(world: World, request_id: str) -> list[dict[str, Any]]:
+    return [b for b in _binding_items(world, "BINDING") if b.get("binding_request_id") == request_id]
+
+
+def _request(world: World, request_id: str) -> dict[str, Any]:
+    [request] = [r for r in _binding_items(world, "REQUEST") if r["binding_request_id"] == request_id]
+    return request
+
+
+def _account(world: World, account_id: str) -> dict[str, Any]:
+    from shared.dynamo import from_item
+
+    ddb = world.stack.client("dynamodb")
+    table = world.stack.template.physical_name("AccountsTable")
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": f"ACCOUNT#{account_id}"}}, ConsistentRead=True).get("Item")
+    assert item is not None, f"account {account_id} missing"
+    return from_item(item)
+
+
+def _wait_request(world: World, bank: Any, request_id: str, *statuses: str, timeout: float = 60) -> dict[str, Any]:
+    """The request once in one of ``statuses`` (read through the partner's signed GET, as the bank polls)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = bank.get(request_id)
+        if reply.status == 200 and reply.body["status"] in statuses:
+            return dict(reply.body)
+        assert time.monotonic() < deadline, f"binding request {request_id} still {reply.status} {reply.body}"
+        time.sleep(0.05)
+
+
+def _saga_done(world: World, request_id: str) -> dict[str, Any]:
+    arn = world.stack.state_machine_arn("BindingStateMachine").replace(":stateMachine:", ":execution:")
+    return world.stack.wait_execution(f"{arn}:{request_id}", 60)
+
+
+def _assert_bound_once(world: World, request_id: str) -> None:
+    """BOUND, one activated binding, its account ACTIVE with the first-use gate up for that binding."""
+    request = _request(world, request_id)
+    assert request["status"] == "BOUND", f"the saga did not bind: {request['status']} {request.get('reason')}"
+    bindings = _bindings_of(world, request_id)
+    assert len(bindings) == 1 and bindings[0]["activated"], f"bound {len(bindings)} times (or never activated)"
+    account = _account(world, request["account_id"])
+    assert account["status"] == "ACTIVE" and account.get("security_auth_required") == bindings[0]["binding_id"], \
+        account
+
+
+def _assert_compensated(world: World, request_id: str, reason: str) -> None:
+    """FAILED with ``reason``, no binding left, the account this request opened closed."""
+    request = _request(world, request_id)
+    assert request["status"] == "FAILED" and request.get("reason") == reason, (request["status"],
+                                                                             request.get("reason"))
+    assert not _bindings_of(world, request_id), "a failed request left its binding (half-bound)"
+    if request.get("created_account") and request.get("account_id"):
+        assert _account(world, request["account_id"])["status"] == "CLOSED", "the opened account was not closed"
+
+
+def _bank_with_callbacks(world: World) -> Any:
+    """A partner bank whose callback URL answers (the signed callback is delivered)."""
+    import base64
+
+    from tests.binding.conftest import Bank, CallbackServer
+
+    callbacks = CallbackServer().start()
+    reply = world.api.call("POST", "/admin/partners", {"name": f"Rel Bank {uuid.uuid4().hex[:8]}",
+                                                       "callback_url": callbacks.url},
+                           token=world.admin(), key=new_key())
+    assert reply.status == 201, reply.body
+    pid = reply.body["partner_id"]
+    return Bank(world.api, pid, reply.body["key_id"], base64.b64decode(reply.body["secret"]),
+                world.api.token(f"bank-{pid}", "partner", partner_id=pid), callbacks)
+
+
+def _existing_customer(world: World) -> tuple[str, str]:
+    """A payment customer (account with a phone) the bank's request finds: (sub, phone)."""
+    from local_stack import tokens
+    from tests.binding.conftest import phone
+
+    sub, number = f"rel-{uuid.uuid4().hex[:8]}", phone()
+    reply = world.api.call("POST", "/accounts", {}, token=tokens.issue(sub, phone_number=number), key=new_key())
+    assert reply.status == 201, reply.body
+    return sub, number
+
+
+@use_case("binding request read", "GetBindingRequestFunction")
+def binding_request_read(world: World) -> Run:
+    from tests.binding.conftest import card_token, phone
+
+    bank = _bank(world)
+    rid = bank.start(phone(), card_token())
+
+    def after(reply: Reply) -> None:
+        assert reply.body["binding_request_id"] == rid
+        _stop_saga(world, rid)
+
+    # a read (its only write is the signature's nonce): the bank polls again, signed again, no Idempotency-Key
+    return SignedApiRun(world, "GET", f"/partners/bindings/{rid}", None, "", (200,), None, after, bank=bank)
+
+
+@use_case("binding rejection", "RejectBindingFunction")
+def binding_rejection(world: World) -> Run:
+    from tests.binding.conftest import card_token, phone
+
+    bank = _bank(world)
+    rid = bank.start(phone(), card_token())
+    bank.wait(rid, "AWAITING_BANK")
+
+    def after(reply: Reply) -> None:  # the saga compensated once: FAILED BANK_REJECTED, the opened account closed
+        assert reply.body["binding_request_id"] == rid
+        _saga_done(world, rid)
+        _assert_compensated(world, rid, "BANK_REJECTED")
+
+    return SignedApiRun(world, "POST", f"/partners/bindings/{rid}/rejection", {"reason": "customer cancelled"}, "",
+                        (202,), new_key(), after, bank=bank)
+
+
+@use_case("binding unbind", "UnbindFunction")
+def binding_unbind(world: World) -> Run:
+    from tests.fakes.bindings import CARD, BindingFixture
+
+    user, _ = _customer(world)
+    binding = BindingFixture(world.stack).bind(user.sub)
+    trig = world.api.call("POST", "/verifications", {"operation": "ACCOUNT_UPDATE", "context": {
+        "device_id": "rel-device-01", "network": "WIFI"}}, token=user.token, key=new_key())
+    assert trig.status == 201 and "CARD" in trig.body["methods"], trig.body
+    passed = world.api.call("POST", f"/verifications/{trig.body['verification_id']}/attempts",
+                            {"method": "CARD", "card": CARD}, token=user.token, key=new_key())
+    assert passed.status == 200 and passed.body["result"] == "PASSED", passed.body
+
+    def after(reply: Reply) -> None:  # unbound once: the binding UNBOUND, the user's list empty
+        [stored] = [b for b in _binding_items(world, "BINDING") if b["binding_id"] == binding.binding_id]
+        assert stored["status"] == "UNBOUND", stored["status"]
+        assert world.api.call("GET", "/bindings", token=user.token).body["items"] == []
+
+    # the token is spent in the unbind's transaction (a crash before it leaves both; after it, the retry finds the
+    # card unbound: BINDING_NOT_FOUND, the known gap of a retry past the commit)
+    return ApiRun(world, "DELETE", f"/bindings/{binding.binding_id}", None, user.token, (200,), new_key(), after,
+                  ("BINDING_NOT_FOUND",), headers={"X-Verification-Token": passed.body["token"]})
+
+
+# --- bank binding (SPEC §6): the saga's steps, crashed inside a real execution ---------------------------------------
+@dataclass
+class SagaRun:
+    """A bank's binding request driven to its end, as the bank does: request, wait for the account id (the bank
+    polls), confirm (or reject), wait until the saga ends. The watched step crashes inside the real execution; the
+    state machine's Retry runs it again (``statemachines/binding.asl.json``)."""
+
+    world: World
+    bank: Any
+    phone: str
+    reject: bool = False
+    callback: bool = False
+    """The bank waits for the signed callback (the account id) instead of polling for it."""
+    request_id: str = ""
+
+    def act(self) -> None:
+        from tests.binding.conftest import card_token
+
+        self.token = card_token()
+        reply = self.bank.request(self.phone, self.token, key=new_key())
+        assert reply.status == 202, reply.body
+        self.request_id = str(reply.body["binding_request_id"])
+
+    def _called_back(self, timeout: float = 60) -> dict[str, Any]:
+        import json
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for sent in list(self.bank.callbacks.received):
+                body = json.loads(sent["body"])
+                if body["binding_request_id"] == self.request_id:
+                    return dict(body)
+            assert time.monotonic() < deadline, "the bank was never told the account id (no callback)"
+            time.sleep(0.05)
+
+    def recover(self) -> None:
+        awaiting = (self._called_back() if self.callback else
+                    _wait_request(self.world, self.bank, self.request_id, "AWAITING_BANK", "FAILED", "BOUND"))
+        if awaiting["status"] == "AWAITING_BANK":
+            reply = (self.bank.reject(self.request_id) if self.reject
+                     else self.bank.confirm(self.request_id, awaiting["account_id"], self.token))
+            assert reply.status == 202, reply.body
+        self.execution = _saga_done(self.world, self.request_id)
+
+    def check(self) -> None:
+        if self.reject:
+            _assert_compensated(self.world, self.request_id, "BANK_REJECTED")
+        else:
+            _assert_bound_once(self.world, self.request_id)
+            assert self.execution["status"] == "SUCCEEDED", self.execution["status"]
+        if self.bank.callbacks is not None:
+            self.bank.callbacks.stop()
+
+
+def _new_phone() -> str:
+    from tests.binding.conftest import phone
+
+    return phone()
+
+
+@use_case("binding saga find account", "FindAccountFunction")
+def saga_find_account(world: World) -> Run:
+    _, number = _existing_customer(world)  # FOUND: the unverified identity recorded, the request advanced
+    return SagaRun(world, _bank(world), number)
+
+
+@use_case("binding saga register", "RegisterCustomerFunction")
+def saga_register(world: World) -> Run:
+    return SagaRun(world, _bank(world), _new_phone())
+
+
+@use_case("binding saga await bank", "AwaitBankFunction")
+def saga_await_bank(world: World) -> Run:
+    return SagaRun(world, _bank(world), _new_phone())
+
+
+@use_case("binding saga notify bank", "NotifyBankFunction")
+def saga_notify_bank(world: World) -> Run:
+    # the bank confirms with the account id of the signed callback (delivered at least once: a crash after the POST
+    # repeats it, unless the bank's confirmation came first)
+    return SagaRun(world, _bank_with_callbacks(world), _new_phone(), callback=True)
+
+
+@use_case("binding saga activate", "ActivateBindingFunction")
+def saga_activate(world: World) -> Run:
+    return SagaRun(world, _bank(world), _new_phone())
+
+
+@use_case("binding saga compensate", "CompensateBindingFunction")
+def saga_compensate(world: World) -> Run:
+    return SagaRun(world, _bank(world), _new_phone(), reject=True)
+
+
+# --- real-name (SPEC §5): the face routes (sessions, confirmation, typed identity, enrolment) -----------------------
+# Each run answers a fresh liveness challenge with the local frame generator (``local_stack/face_frames.py``, its
+# frames cached per photo and step) and the handler runs the real face models: slow, so the default run takes a
+# seeded sample of crash points (``test_crash_realname.py``) and ``make stress`` runs every one.
+def _face_client(world: World) -> Any:
+    """The real-name tests' client (challenges + generated frames, checked with the same models before sending)."""
+    from tests.realname.conftest import FaceClient
+
+    if "faces" not in world.cache:
+        from shared.face.settings import FaceSettings
+        from shared.face.wiring import face_service
+        from training.face_data import ensure_photos
+
+        photos = {name: path.read_bytes() for name, path in ensure_photos().items() if name == "obama"}
+        world.cache["faces"] = FaceClient(world.api, photos, face_service(FaceSettings.from_env()))
+    return world.cache["faces"]
+
+
+def _realname_items(world: World, prefix: str) -> list[dict[str, Any]]:
+    from tests.reliability.invariants import scan
+
+    return scan(world.stack, world.stack.template.physical_name("RealNameTable"), prefix)
+
+
+def _realname_customer(world: World, linked: bool = True) -> tuple[User, str]:
+    """A customer and an authoritative identity of their own with the ``obama`` photo (a fresh ID number: a verified
+    identity binds to one account); ``linked``: the identity is linked to the customer's phone (1:N proposes it),
+    else the session asks for the typed identity. An earlier run's attempts with the same face are forgotten (they
+    would make this one a batch-face risk). Returns the user and the identity's ID number."""
+    from local_stack import tokens
+    from local_stack.realname_demo import DemoIdentity, id_number, seed_authority
+
+    ddb, table = world.stack.client("dynamodb"), world.stack.template.physical_name("RealNameTable")
+    for item in _realname_items(world, "RECENTFACE#"):
+        ddb.delete_item(TableName=table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}})
+    sub, number = f"rel-{uuid.uuid4().hex[:8]}", f"+86136{uuid.uuid4().int % 10**8:08d}"
+    r = uuid.uuid4().int  # a birth date and sequence of its own (a collision would be "verified on another account")
+    ident = id_number("110101", f"19{50 + r % 50}{1 + r // 50 % 12:02d}{1 + r // 600 % 28:02d}",
+                      f"{r // 16800 % 1000:03d}")
+    seed_authority(ddb, _face_client(world).photos, [DemoIdentity(
+        f"auth-{uuid.uuid4().hex[:8]}", "obama", "Zhao Lei", ident, (number,) if linked else ())],
+        table=world.stack.template.physical_name("IdentityAuthorityTable"))
+    token = tokens.issue(sub, phone_number=number)
+    reply = world.api.call("POST", "/accounts", {}, token=token, key=new_key())
+    assert reply.status == 201, reply.body
+    return User(sub, token, reply.body["account_id"]), ident
+
+
+def _session_body(world: World, user: User) -> dict[str, Any]:
+    return {**_face_client(world).live_proof(user.token, "obama"),
+            "context": {"device_id": f"rel-dev-{uuid.uuid4().hex[:8]}", "network": "WIFI"}}
+
+
+def _sessions_of(world: World, user: User) -> list[dict[str, Any]]:
+    return [s for s in _realname_items(world, "SESSION#") if s.get("user_id") == user.sub]
+
+
+def _verified_once(world: World, user: User) -> None:
+    """One VERIFIED session, one real-name record for the user and one identity claim by them."""
+    assert [s["status"] for s in _sessions_of(world, user)] == ["VERIFIED"], "not verified once"
+    assert len(_realname_items(world, f"REALNAME#{user.sub}")) == 1, "no real-name record"
+    claims = [c for c in _realname_items(world, "IDCLAIM#") if c.get("owner") == user.sub]
+    assert len(claims) == 1, f"{len(claims)} identity claims"
+
+
+@use_case("realname session", "CreateRealNameSessionFunction")
+def realname_session(world: World) -> Run:
+    user, _ = _realname_customer(world)
+
+    def after(reply: Reply) -> None:  # one session, the one answered, proposing the linked identity
+        sessions = _sessions_of(world, user)
+        assert [s["pk"] for s in sessions] == [f"SESSION#{reply.body['session_id']}"], "more than one session"
+        assert reply.body["status"] == "AWAITING_CONFIRMATION", reply.body
+
+    return ApiRun(world, "POST", "/real-name/sessions", _session_body(world, user), user.token, (201,), new_key(),
+                  after)
+
+
+def _open_session(world: World, user: User) -> str:
+    reply = world.api.call("POST", "/real-name/sessions", _session_body(world, user), token=user.token,
+                           key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["session_id"])
+
+
+@use_case("realname confirmation", "ConfirmRealNameIdentityFunction")
+def realname_confirmation(world: World) -> Run:
+    user, _ = _realname_customer(world)
+    session_id = _open_session(world, user)
+
+    def after(reply: Reply) -> None:
+        assert reply.body["status"] == "VERIFIED", reply.body
+        _verified_once(world, user)
+
+    return ApiRun(world, "POST", f"/real-name/sessions/{session_id}/confirmation", {"confirmed": True}, user.token,
+                  (200,), new_key(), after)
+
+
+@use_case("realname identity", "SubmitRealNameIdentityFunction")
+def realname_identity(world: World) -> Run:
+    user, ident = _realname_customer(world, linked=False)
+    session_id = _open_session(world, user)  # no candidate: the session asks for the typed identity
+
+    def after(reply: Reply) -> None:
+        assert reply.body["status"] == "VERIFIED", reply.body
+        _verified_once(world, user)
+
+    return ApiRun(world, "POST", f"/real-name/sessions/{session_id}/identity", {"id_number": ident}, user.token,
+                  (200,), new_key(), after)
+
+
+@use_case("realname face enrolment", "EnrolFaceFunction")
+def realname_enrolment(world: World) -> Run:
+    [user] = users(world, 1)
+    body = _face_client(world).live_proof(user.token, "obama")
+
+    def after(reply: Reply) -> None:  # one enrolment, from this request's challenge
+        [enrolment] = _face_items(world, f"ENROLMENT#{user.sub}")
+        assert enrolment["challenge_id"] == body["liveness"]["challenge_id"] and reply.body["enrolled"]
+
+    return ApiRun(world, "PUT", "/me/face", body, user.token, (200,), new_key(), after)
+
+
+def _face_items(world: World, pk: str) -> list[dict[str, Any]]:
+    from tests.reliability.invariants import scan
+
+    return [i for i in scan(world.stack, world.stack.template.physical_name("FaceTable"), pk) if i["pk"] == pk]

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.realname.schemas import ConfirmationRequest, SessionId, SessionResponse
@@ -22,7 +23,9 @@ SETTINGS = RealNameSettings.load()  # at import: a misconfigured function fails 
           summary="Confirm or deny the proposed identity", responses=error_responses(400, 401, 404, 409, 422, 429),
           middlewares=[idempotent()], tags=["real-name"])
 def confirm_identity(session_id: Annotated[SessionId, Path()], request: ConfirmationRequest) -> SessionResponse:
-    session = session_service(SETTINGS).confirm(current_caller(app).sub, session_id, request.confirmed)
+    caller = current_caller(app).sub
+    session = session_service(SETTINGS).confirm(caller, session_id, request.confirmed,
+                                                request_tag(caller, app.current_event.headers[HEADER]))
     metrics.add_metric(name=f"RealNameConfirmation{session.status.value.title().replace('_', '')}", unit="Count",
                        value=1)
     return SessionResponse.of(session)

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.face.api import image_body_limit
 from shared.observability import logger, metrics, tracer
@@ -26,9 +27,11 @@ SETTINGS = RealNameSettings.load()  # at import: a misconfigured function fails 
 )
 def create_session(request: CreateSessionRequest) -> SessionResponse:
     source_ip = app.current_event.request_context.identity.source_ip
+    caller = current_caller(app).sub
     session = session_service(SETTINGS).create(
-        current_caller(app).sub, request.context.to_domain(source_ip), request.selfie_bytes(SETTINGS),
-        request.liveness.challenge_id, request.liveness.frame_bytes(SETTINGS))
+        caller, request.context.to_domain(source_ip), request.selfie_bytes(SETTINGS),
+        request.liveness.challenge_id, request.liveness.frame_bytes(SETTINGS),
+        request=request_tag(caller, app.current_event.headers[HEADER]))
     metrics.add_metric(name=f"RealNameSession{session.status.value.title().replace('_', '')}", unit="Count",
                        value=1)
     return SessionResponse.of(session)

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.face.api import image_body_limit
 from shared.face.schemas import EnrolFaceRequest, FaceEnrolmentResponse
@@ -24,9 +25,10 @@ SETTINGS = FaceApiSettings.load()  # at import: a misconfigured function fails i
     tags=["real-name"],
 )
 def enrol_face(request: EnrolFaceRequest) -> FaceEnrolmentResponse:
+    caller = current_caller(app).sub
     enrolment = enrolment_service(SETTINGS).enrol(
-        current_caller(app).sub, request.liveness.challenge_id, request.liveness.frame_bytes(SETTINGS),
-        request.selfie_bytes(SETTINGS))
+        caller, request.liveness.challenge_id, request.liveness.frame_bytes(SETTINGS),
+        request.selfie_bytes(SETTINGS), request=request_tag(caller, app.current_event.headers[HEADER]))
     metrics.add_metric(name="FaceEnrolled", unit="Count", value=1)
     return FaceEnrolmentResponse.of(enrolment)
 

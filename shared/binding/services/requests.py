@@ -154,8 +154,20 @@ class BindingRequestService(BindingBase):
         return self.deps.cipher.encrypt(number, holder_context(binding_id, request.owner))
 
     def reject(self, partner_id: str, request_id: str, reason: str) -> BindingRequest:
+        """Fail the saga's wait with ``BankRejected`` (it compensates). The same rejection again (a bank retrying
+        after a crash between the failure and the answer) answers the request: already FAILED ``BANK_REJECTED``,
+        or still waiting with its token spent and no binding (the saga is compensating)."""
+        request = self.get(partner_id, request_id)
+        if request.status is RequestStatus.FAILED and request.reason is FailureReason.BANK_REJECTED:
+            return request
         request = self._awaiting(partner_id, request_id)
         assert request.task_token is not None
+        if request.binding_id:  # confirmed: the token resumed the saga, which activates
+            raise BindingNotAwaitingBank(status=request.status.value)
         # The bank's free-text reason is not copied into the execution (it may name the customer).
-        self.deps.workflow.fail(request.task_token, "BankRejected", "the bank rejected the binding")
+        try:
+            self.deps.workflow.fail(request.task_token, "BankRejected", "the bank rejected the binding")
+        except ConfirmationTooLate:
+            if request.binding_id or self.request(request_id).binding_id:
+                raise
         return request

@@ -49,8 +49,9 @@ class UserBindingService(BindingBase):
         if binding.status is not BindingStatus.ACTIVE:
             self.project(binding)  # a repeat after a failed profile write records it; the answer stays 404
             raise BindingNotFound(binding_id=binding_id)
-        self.deps.verifier.verify(verification_token, owner, UNBIND_OPERATION)
-        unbound = self.store.unbind(binding, self.clock())
+        # the token is spent in the unbind's own transaction: a crash between the two cannot spend it for nothing
+        spend = self.deps.verifier.consume_write(verification_token, owner, UNBIND_OPERATION)
+        unbound = self.store.unbind(binding, self.clock(), also=[spend])
         self.project(unbound)
         self.emit_binding("BindingUnbound", unbound)
         return unbound

@@ -82,6 +82,15 @@ def _recent_context(user_id: str) -> dict[str, str]:
     return {"kind": "recent-face", "user": user_id}
 
 
+class _Replay(Exception):
+    """The session's last transition was this request's (a retry after a crash past its commit)."""
+
+    def __init__(self, session: RealNameSession, sealed: str) -> None:
+        super().__init__("replay")
+        self.session = session
+        self.sealed = sealed
+
+
 class ReferenceEmbeddings:
     """Authoritative photos -> embeddings by the same pipeline, cached per container by photo digest."""
 
@@ -135,14 +144,20 @@ class RealNameSessionService:
 
     # --- create -----------------------------------------------------------------------------------------
     def create(self, user_id: str, context: RequestContext, selfie: bytes, challenge_id: str,
-               frames: Sequence[bytes]) -> RealNameSession:
+               frames: Sequence[bytes], request: str | None = None) -> RealNameSession:
+        """``request``: the request's tag (``shared.api.idempotency.request_tag``). The session id derives from
+        it, so the same request retried after a crash answers the session it created (or, if it died before,
+        uses the challenge it consumed again and creates it)."""
         policy = self.policy.current()
+        session_id = "rn_" + (request or uuid.uuid4().hex)
+        found = self.sessions.get(session_id) if request is not None else None
+        if found is not None and found[0].user_id == user_id:
+            return found[0]
         if self.records.get(user_id) is not None:
             raise AlreadyVerified()
         self.lockout.check(user_id, context.device_id, self.clock())
-        outcome = self.liveness.check(user_id, challenge_id, frames, selfie)  # 4xx gates; consumes the challenge
+        outcome = self.liveness.check(user_id, challenge_id, frames, selfie, request)  # 4xx gates; consumes it
         now = self.clock()
-        session_id = "rn_" + uuid.uuid4().hex
         sealed = self.sealer.encrypt(embedding_to_bytes(outcome.selfie.embedding), _probe_context(session_id))
         base = RealNameSession(session_id=session_id, user_id=user_id, device_id=context.device_id,
                                status=SessionStatus.REJECTED, created_at=now, updated_at=now,
@@ -246,8 +261,11 @@ class RealNameSessionService:
     def get(self, user_id: str, session_id: str) -> RealNameSession:
         return self._load(user_id, session_id)[0].as_of(self.clock())
 
-    def _open(self, user_id: str, session_id: str, status: SessionStatus) -> tuple[RealNameSession, str]:
+    def _open(self, user_id: str, session_id: str, status: SessionStatus,
+              request: str | None = None) -> tuple[RealNameSession, str]:
         session, sealed = self._load(user_id, session_id)
+        if request is not None and session.last_request == request:
+            raise _Replay(session, sealed)  # this request's transition committed: answer what it left
         now = self.clock()
         if session.is_expired(now):
             raise SessionExpired(session_id=session_id)
@@ -264,8 +282,22 @@ class RealNameSessionService:
         return self.faces.verify(probe, reference) if reference is not None else None
 
     # --- confirmation -----------------------------------------------------------------------------------
-    def confirm(self, user_id: str, session_id: str, confirmed: bool) -> RealNameSession:
-        session, sealed = self._open(user_id, session_id, SessionStatus.AWAITING_CONFIRMATION)
+    def _replayed(self, replay: _Replay) -> RealNameSession:
+        """The session a retried request left; a verification's reference face is enrolled again (a crash
+        between the verification's commit and the enrolment left none)."""
+        if replay.session.status is SessionStatus.VERIFIED:
+            self._enrol_reference(replay.session, self._probe(replay.session, replay.sealed))
+        return replay.session
+
+    def confirm(self, user_id: str, session_id: str, confirmed: bool, request: str | None = None
+                ) -> RealNameSession:
+        """``request``: the request's tag; the same request again after its transition committed answers the
+        session it left (a retry after a crash), any other finds the session no longer awaiting."""
+        try:
+            session, sealed = self._open(user_id, session_id, SessionStatus.AWAITING_CONFIRMATION, request)
+        except _Replay as replay:
+            return self._replayed(replay)
+        session = session.model_copy(update={"last_request": request})
         policy = self.policy.current()
         now = self.clock()
         assert session.proposed is not None
@@ -334,8 +366,14 @@ class RealNameSessionService:
         return self.sealer.encrypt(identity.id_number.encode(), {"kind": "realname-id-number", "user": user_id})
 
     # --- typed identity ---------------------------------------------------------------------------------
-    def submit_identity(self, user_id: str, session_id: str, id_number: str, name: str | None) -> RealNameSession:
-        session, sealed = self._open(user_id, session_id, SessionStatus.AWAITING_IDENTITY)
+    def submit_identity(self, user_id: str, session_id: str, id_number: str, name: str | None,
+                        request: str | None = None) -> RealNameSession:
+        """``request``: as for ``confirm``."""
+        try:
+            session, sealed = self._open(user_id, session_id, SessionStatus.AWAITING_IDENTITY, request)
+        except _Replay as replay:
+            return self._replayed(replay)
+        session = session.model_copy(update={"last_request": request})
         if IdentityField.NAME in session.required_fields and not name:
             raise MissingIdentityField("This session requires the name as well as the ID number.",
                                        field="name")

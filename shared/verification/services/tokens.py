@@ -50,8 +50,11 @@ class BindingTokens:
         self.tokens = tokens
 
     def verify(self, token: str, owner: str, operation: str) -> None:
+        self.tokens.store.commit([self.consume_write(token, owner, operation)])
+
+    def consume_write(self, token: str, owner: str, operation: str) -> GuardedWrite:
         try:
             op = Operation(operation)
         except ValueError:
             raise VerificationInvalid(operation=operation, reason="UNKNOWN_OPERATION") from None
-        self.tokens.consume(token, owner, op)
+        return self.tokens.consume_write(token, owner, op)
