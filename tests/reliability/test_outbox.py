@@ -9,7 +9,6 @@ subscribed to the bus counts what was published; a consumer built like the platf
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
