@@ -10,12 +10,16 @@ crash, fault and model tests call it after each run, so a new invariant added he
   voucher is somewhere, the pool's shard counters agree with the pooled items, each voucher left its source
   once and every pool allocation follows a pass, claim rights are used at most once (used <= granted), the
   per-user held counters agree with the holdings;
+* events (``events``): each ledger transaction wrote exactly one ``TransferCompleted`` outbox item naming it
+  (the transactional outbox: the event commits with the transfer or not at all), and the outbox publisher never
+  gave up on a batch (none failed over to its DLQ), so every such event reached the bus at least once;
 * idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
   in-progress expiry and the retry after it completed), and every record has an expiry.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -95,7 +99,18 @@ def idempotency(stack: LocalStack) -> None:
         assert float(record.get("expiration", 0)) > now - 1, f"an idempotency record without expiry: {record['id']}"
 
 
-CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency}
+def events(stack: LocalStack) -> None:
+    ledger = scan(stack, "LedgerTable")
+    records = {str(i["transaction_id"]) for i in ledger if i.get("entity") == "TRANSACTION"}
+    outbox = Counter(json.loads(str(i["detail"]))["transaction_id"] for i in ledger
+                     if i.get("entity") == "OUTBOX" and i.get("detail_type") == "TransferCompleted")
+    assert set(outbox) == records, "a ledger transaction without its event, or an event without its transaction"
+    assert set(outbox.values()) <= {1}, "a ledger transaction wrote its event twice"
+    failed = stack.streams.get("PublishLedgerEventsFunctionLedgerOutbox").stats.batches_failed_over
+    assert failed == 0, f"{failed} outbox batch(es) went to the publisher's DLQ: events not published"
+
+
+CHECKS = {"money": money, "vouchers": vouchers, "events": events, "idempotency": idempotency}
 
 
 def check_all(stack: LocalStack, skip: tuple[str, ...] = ()) -> None:
