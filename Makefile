@@ -41,11 +41,11 @@ run: $(STAMP) ## Run the whole platform locally (API + Swagger UI on :3000, demo
 COVERAGE_FLOOR ?= 95
 
 test: $(STAMP) face-models lint build-check ## Lint, check the Lambda build, then the whole suite (coverage floor)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not stress" \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not stress" \
 		--cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 unit: $(STAMP) face-models ## Only the tests (no lint)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not stress"
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not stress"
 
 stress: $(STAMP) ## Heavier stress runs (10,000+ ledger transfers)
 	$(BIN)/python -m pytest -m stress -p no:xdist -s

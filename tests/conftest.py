@@ -24,6 +24,39 @@ def pytest_configure(config: pytest.Config) -> None:
     SCANNER.install()
 
 
+# --- the longest files first ---------------------------------------------------------------------------------
+# `make test` hands whole files to its two workers (`--dist loadfile`: module-scoped stacks and the journey's
+# ordered steps need one worker per file), in collection order. Alphabetical order left the longest files
+# (the access sweep, the fuzzing) to the end, one worker finishing them while the other idled: scheduling the
+# longest first is the classic longest-processing-time rule. Order within a file is kept. The list is a hint,
+# measured with `pytest --durations`; a file missing from it only runs later.
+LONGEST_FIRST = (
+    "tests/security/test_access_sweep.py",
+    "tests/api/test_fuzz_openapi.py",
+    "tests/campaigns/test_concurrency.py",
+    "tests/concurrency/test_ledger_concurrency.py",
+    "tests/identity/test_training.py",
+    "tests/api/test_bad_input.py",
+    "tests/integration/test_sample_events.py",
+    "tests/infra/test_least_privilege.py",
+    "tests/reliability/test_stateful_models.py",
+    "tests/binding/test_workflow.py",
+    "tests/identity/test_bad_input.py",
+    "tests/campaigns/test_draw.py",
+    "tests/identity/test_workflow.py",
+    "tests/realname/test_sessions_api.py",
+    "tests/identity/test_workflow_checks.py",
+    "tests/reliability/test_fault_injection.py",
+    "tests/proxy/test_proxy_concurrency.py",
+    "tests/realname/test_signals_api.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))  # stable: file order kept
+
+
 @pytest.fixture(autouse=True)
 def _no_personal_data_in_logs() -> Iterator[None]:
     """Fails the test during which a log line carried personal data or a secret (lines from background threads

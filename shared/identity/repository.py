@@ -274,8 +274,9 @@ class DynamoIdentityStore(Repository):
         return Review.model_validate(data), data.get("task_token")
 
     def close_review(self, review_id: str, status: ReviewStatus, fields: Mapping[str, Any],
-                     expect: ReviewStatus = ReviewStatus.OPEN) -> Review:
-        """OPEN -> DECIDED/EXPIRED (conditional on ``expect``); leaves the open-reviews index."""
+                     expect: ReviewStatus = ReviewStatus.OPEN, keep_token: bool = False) -> Review:
+        """OPEN -> DECIDED/EXPIRED (conditional on ``expect``); leaves the open-reviews index. ``keep_token``:
+        the wait's task token stays (until ``forget_review_token``, once the workflow has been resumed)."""
         names = {"#st": "status", **{f"#f{i}": k for i, k in enumerate(fields)}}
         values = {":st": {"S": status.value}, ":open": {"S": expect.value},
                   **{f":f{i}": to_attr(v) for i, v in enumerate(fields.values())}}
@@ -283,7 +284,8 @@ class DynamoIdentityStore(Repository):
         try:
             resp = self.client.update_item(
                 TableName=self.table, Key=self._rkey(review_id),
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk, task_token",
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk"
+                                 + ("" if keep_token else ", task_token"),
                 ConditionExpression="attribute_exists(pk) AND #st = :open",
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
             )
@@ -292,6 +294,16 @@ class DynamoIdentityStore(Repository):
                 raise ReviewClosed(review_id=review_id) from exc
             raise
         return Review.model_validate(from_item(resp["Attributes"]))
+
+    def forget_review_token(self, review_id: str, token: str) -> None:
+        """Remove the review's task token if it is still ``token`` (the workflow has been resumed with it)."""
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=self._rkey(review_id), UpdateExpression="REMOVE task_token",
+                ConditionExpression="task_token = :t", ExpressionAttributeValues={":t": {"S": token}})
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
 
     def list_open_reviews(self, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
         kwargs: dict[str, Any] = {

@@ -270,9 +270,13 @@ class ReviewService:
             raise ReviewNotFound(review_id=review_id[:80])
         review, token = found
         ensure_not_party(reviewer, [review.user_id], case="identity_review")
-        now = self.clock()
-        decided = self.store.close_review(review_id, ReviewStatus.DECIDED, {
-            "decision": decision.value, "reason": reason, "reviewer": reviewer, "decided_at": now})
+        if review.status is ReviewStatus.DECIDED and token is not None and review.decision == decision \
+                and review.reviewer == reviewer:
+            decided = review  # a retry: the decision was recorded, the workflow not told (a crash in between)
+        else:
+            decided = self.store.close_review(review_id, ReviewStatus.DECIDED, {
+                "decision": decision.value, "reason": reason, "reviewer": reviewer, "decided_at": self.clock()},
+                keep_token=True)
         if token is None:
             raise WaitExpired()
         try:
@@ -281,6 +285,8 @@ class ReviewService:
         except TaskExpired as exc:
             self.store.close_review(review_id, ReviewStatus.EXPIRED, {}, expect=ReviewStatus.DECIDED)
             raise WaitExpired() from exc
+        # the token goes once the workflow has it: until then a retry of this decision resumes the workflow
+        self.store.forget_review_token(review_id, token)
         return decided
 
 

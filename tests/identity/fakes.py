@@ -120,13 +120,18 @@ class FakeStore:
         return self.reviews.get(review_id)
 
     def close_review(self, review_id: str, status: ReviewStatus, fields: Mapping[str, Any],
-                     expect: ReviewStatus = ReviewStatus.OPEN) -> Review:
-        review, _ = self.reviews[review_id]
+                     expect: ReviewStatus = ReviewStatus.OPEN, keep_token: bool = False) -> Review:
+        review, token = self.reviews[review_id]
         if review.status is not expect:
             raise ReviewClosed()
         closed = Review.model_validate({**review.model_dump(), **fields, "status": status})
-        self.reviews[review_id] = (closed, None)
+        self.reviews[review_id] = (closed, token if keep_token else None)
         return closed
+
+    def forget_review_token(self, review_id: str, token: str) -> None:
+        review, kept = self.reviews[review_id]
+        if kept == token:
+            self.reviews[review_id] = (review, None)
 
     def list_open_reviews(self, limit: int, cursor: str | None) -> tuple[list[Review], str | None]:
         return [r for r, _ in self.reviews.values() if r.status is ReviewStatus.OPEN][:limit], None
