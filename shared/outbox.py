@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -61,6 +62,28 @@ class OutboxEvent(BaseModel):
                 "Time": self.created_at,
                 "Detail": json.dumps({**self.detail, "event_id": self.event_id}, default=str,
                                      separators=(",", ":"))}
+
+
+def domain_event(source: str, detail_type: str, detail: Mapping[str, Any], at: datetime,
+                 *identity: str) -> OutboxEvent:
+    """An event whose id derives from what it is about (``identity``: the change's own ids), so the same change
+    always names the same event and a replayed change cannot write a second one."""
+    return OutboxEvent(event_id=event_id_of(source, detail_type, *identity), source=source,
+                       detail_type=detail_type, detail=dict(detail), created_at=at)
+
+
+class DuplicateEvent(RuntimeError):
+    """An outbox item with this event id exists although the change's own conditions passed: two different
+    changes named the same event (a bug in the event's identity, never a client's doing)."""
+
+
+def outbox_writes(table: str, events: Iterable[OutboxEvent]) -> list[GuardedWrite]:
+    """The outbox puts of ``events``, for a capability whose change's own conditions decide replays."""
+    return [outbox_write(table, e, _duplicate(e.event_id)) for e in events]
+
+
+def _duplicate(event_id: str) -> Callable[[], Exception]:
+    return lambda: DuplicateEvent(event_id)
 
 
 def outbox_write(table: str, event: OutboxEvent, on_duplicate: Callable[[], Exception]) -> GuardedWrite:
@@ -121,6 +144,20 @@ def seen_write(table: str, consumer: str, event_id: str, now: datetime) -> Guard
                     "event_id": event_id, "expires_at": int((now + SEEN_RETENTION).timestamp())})
     put = {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     return GuardedWrite.failing_with(put, lambda: AlreadySeen(event_id))
+
+
+def publish_record(publisher: OutboxPublisher, record: DynamoDBRecord) -> bool:
+    """A publisher function's record handler: the INSERT of an outbox item becomes one event on the bus
+    (anything else is skipped: False). Raises ``OutboxPublishFailed`` / ``PoisonOutboxRecord`` so the batch
+    utility reports the record failed and the mapping redelivers it (then its DLQ)."""
+    if record.event_name is None or record.event_name.name != "INSERT":  # outbox items are put once
+        return False
+    image = record.dynamodb.new_image if record.dynamodb else None
+    event = event_from_image(image) if image else None
+    if event is None:
+        return False
+    publisher.publish(event)
+    return True
 
 
 class OutboxSettings(BaseSettings):

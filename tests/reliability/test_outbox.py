@@ -162,3 +162,43 @@ def test_a_publisher_crash_after_the_commit_loses_nothing(api: Api, when: str) -
     assert sum(tally.apply(e) for e in published) == 1
     assert tally.credited(payee.account_id) == 400
     assert api.stack.streams.get(MAPPING).stats.batches_failed_over == 0
+
+
+def test_campaign_events_are_written_with_their_change_and_published_once(api: Api) -> None:
+    """Campaign created, interaction recorded (and its replay), voucher claimed and passed: each change's event
+    is in the Campaigns table's outbox once, and reaches the default bus once (a replayed interaction, which
+    changes nothing, writes and publishes nothing)."""
+    from tests.campaigns.helpers import claim, create_campaign, interact
+
+    stack = api.stack
+    sqs, bus = stack.client("sqs"), stack.client("events")
+    queue_url = sqs.create_queue(QueueName="campaign-events-probe")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus.put_rule(Name="campaign-probe", EventPattern=json.dumps({"source": ["wallet.campaigns"]}))
+    bus.put_targets(Rule="campaign-probe", Targets=[{"Id": "q", "Arn": arn}])
+    user = api.user()
+    campaign_id = create_campaign(api)["campaign_id"]
+    assert interact(api, campaign_id, user.sub, "int-outbox-1").status in (200, 201)
+    assert interact(api, campaign_id, user.sub, "int-outbox-1").status in (200, 201)  # a replay
+    reply = claim(api, campaign_id, user.token)
+    assert reply.status == 201, reply.body
+    voucher_id = reply.body["voucher"]["voucher_id"]
+    reply = api.call("POST", f"/campaigns/{campaign_id}/vouchers/{voucher_id}/pass", token=user.token, key=new_key())
+    assert reply.status in (200, 201), reply.body
+    stack.drain_streams(timeout=20)
+    published: list[dict[str, Any]] = []
+    while msgs := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        published += [json.loads(m["Body"]) for m in msgs]
+        for m in msgs:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    mine = [e for e in published if e["detail"].get("campaign_id") == campaign_id]
+    assert sorted(e["detail-type"] for e in mine) == ["CampaignCreated", "InteractionRecorded", "VoucherClaimed",
+                                                       "VoucherPassed"]
+    assert len({e["detail"]["event_id"] for e in mine}) == 4
+    claimed = next(e["detail"] for e in mine if e["detail-type"] == "VoucherClaimed")
+    assert (claimed["voucher_id"], claimed["holder"]) == (voucher_id, user.sub)
+    outbox = [from_item(i) for i in stack.client("dynamodb").scan(
+        TableName="CampaignsTable", FilterExpression="entity = :o",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX"}})["Items"]]
+    assert sorted(i["event_id"] for i in outbox if json.loads(i["detail"]).get("campaign_id") == campaign_id) == \
+        sorted(e["detail"]["event_id"] for e in mine)

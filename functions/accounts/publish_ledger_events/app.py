@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger, metrics, tracer
-from shared.outbox import OutboxPublisher, OutboxSettings, event_from_image
+from shared.outbox import OutboxPublisher, OutboxSettings, publish_record
 
 SETTINGS = OutboxSettings.load()  # at import: a misconfigured function fails its cold start
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -26,14 +26,8 @@ def publisher(bus_name: str) -> OutboxPublisher:
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    if record.event_name is None or record.event_name.name != "INSERT":  # outbox items are put once
-        return
-    image = record.dynamodb.new_image if record.dynamodb else None
-    event = event_from_image(image) if image else None
-    if event is None:
-        return
-    publisher(SETTINGS.outbox_event_bus).publish(event)
-    metrics.add_metric(name="OutboxEventPublished", unit="Count", value=1)
+    if publish_record(publisher(SETTINGS.outbox_event_bus), record):
+        metrics.add_metric(name="OutboxEventPublished", unit="Count", value=1)
 
 
 @logger.inject_lambda_context
