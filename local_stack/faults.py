@@ -63,6 +63,15 @@ def _function() -> str | None:
     return current_function()
 
 
+_machinery = threading.local()
+
+
+def machinery_thread() -> None:
+    """Mark the calling thread as the local stack's own machinery (a stream poller): its own AWS calls (reading
+    the stream) are never watched, as on AWS they are not the platform's; a function it invokes still is."""
+    _machinery.on = True
+
+
 class Interceptor:
     """Base: which calls are watched; subclasses override the hooks they need."""
 
@@ -77,7 +86,7 @@ class Interceptor:
         if call.operation in self.skip_operations:
             return False
         if call.function is None:
-            return self.outside_functions
+            return self.outside_functions and not getattr(_machinery, "on", False)
         return self.functions is None or call.function in self.functions
 
     def before_call(self, call: Call, params: dict[str, Any]) -> None:

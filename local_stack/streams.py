@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from local_stack import faults
 from local_stack.provision import client
 from local_stack.template import Template, TemplateError
 
@@ -269,6 +270,7 @@ class StreamPoller:
 
     # --- loop ------------------------------------------------------------------------------------
     def _loop(self) -> None:
+        faults.machinery_thread()  # a crash test's "outside functions" calls are the test's, not the poller's
         errors = 0
         while True:
             with self._cond:

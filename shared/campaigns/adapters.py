@@ -1,4 +1,8 @@
-"""External systems of campaigns other than DynamoDB: the event bus and the ``CampaignDraw`` state machine."""
+"""External systems of campaigns other than DynamoDB: the ``CampaignDraw`` state machine.
+
+Campaign events are not published from here: the store writes each into its change's own transaction (the
+transactional outbox, ``shared/outbox.py``) and ``PublishCampaignEventsFunction`` publishes them from the
+Campaigns table's stream."""
 
 from __future__ import annotations
 
@@ -7,14 +11,6 @@ import uuid
 from typing import Any
 
 from shared.aws import LazyClient
-from shared.events import EventBridgePublisher
-
-EVENT_SOURCE = "wallet.campaigns"
-
-
-def event_publisher(bus_name: str) -> EventBridgePublisher:
-    """Campaign state changes, best effort after the commit (the audit trail is written with the change)."""
-    return EventBridgePublisher(bus_name, EVENT_SOURCE)
 
 
 class StepFunctionsDrawStarter:

@@ -9,7 +9,17 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import iso
+from shared.outbox import OutboxEvent, domain_event
 from shared.types import Money
+
+EVENT_SOURCE = "wallet.campaigns"
+
+
+def campaign_event(detail_type: str, detail: dict[str, object], at: datetime, *identity: str) -> OutboxEvent:
+    """A campaign event (source ``wallet.campaigns``) for the outbox: the store writes it in the change's own
+    transaction, the Campaigns table's stream publishes it (``shared/outbox.py``). ``identity``: the change's
+    ids, so a replayed change names the same event."""
+    return domain_event(EVENT_SOURCE, detail_type, detail, at, *identity)
 
 
 class CampaignStatus(StrEnum):

@@ -29,6 +29,7 @@ from shared.campaigns.models import (
 )
 from shared.events import EventPublisher
 from shared.groups.models import Group
+from shared.outbox import OutboxEvent
 from shared.writes import ConflictingWrite, GuardedWrite
 
 __all__ = ["CampaignStore", "ConflictingWrite", "DrawStarter", "EventPublisher", "GroupDirectory", "GuardedWrite",
@@ -69,8 +70,9 @@ class SetAlreadyRecorded(StaleWrite):
 
 class CampaignStore(Protocol):
     # --- campaign -------------------------------------------------------------
-    def create_campaign(self, campaign: Campaign) -> None:
-        """Put-once (raises ``AlreadyExists``): the campaign and its pool shards, OPEN."""
+    def create_campaign(self, campaign: Campaign, events: Sequence[OutboxEvent] = ()) -> None:
+        """Put-once (raises ``AlreadyExists``): the campaign and its pool shards, OPEN; ``events`` are written
+        with the campaign (the transactional outbox, ``shared/outbox.py``), as in every method taking them."""
 
     def get_campaign(self, campaign_id: str) -> Campaign | None: ...
 
@@ -81,7 +83,8 @@ class CampaignStore(Protocol):
 
     def get_shards(self, campaign: Campaign) -> list[PoolShard]: ...
 
-    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str]) -> bool:
+    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str],
+                   events: Sequence[OutboxEvent] = ()) -> bool:
         """Conditional status transition; False when the current status is not in ``allowed_from``."""
 
     def freeze_shards(self, campaign: Campaign) -> None:
@@ -89,7 +92,7 @@ class CampaignStore(Protocol):
 
     # --- user operations ------------------------------------------------------
     def record_interaction(self, campaign_id: str, user_id: str, interaction_id: str, interaction_type: str,
-                           at: datetime) -> bool:
+                           at: datetime, events: Sequence[OutboxEvent] = ()) -> bool:
         """Put-once the interaction and grant one claim right, atomically. False if the id was already recorded.
         Raises ``ConflictingWrite``."""
 
@@ -102,7 +105,7 @@ class CampaignStore(Protocol):
 
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                      gate_shard: int, taken: PoolEntry | None, next_oldest: str | None = None,
-                     writes: Sequence[GuardedWrite] = ()) -> None:
+                     writes: Sequence[GuardedWrite] = (), events: Sequence[OutboxEvent] = ()) -> None:
         """Give ``voucher`` to the user: from the pool (``taken`` removed; the shard's ``oldest`` hint of its
         kind becomes ``next_oldest``, removed when None) or newly issued; a group-shared voucher also registers
         its group for the draw's snapshot. ``writes`` (another capability's) commit in the same transaction.
@@ -111,7 +114,7 @@ class CampaignStore(Protocol):
         of a failing ``writes`` item, or ``ConflictingWrite``."""
 
     def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
-                    entry: PoolEntry) -> None:
+                    entry: PoolEntry, events: Sequence[OutboxEvent] = ()) -> None:
         """Move a HELD voucher from the user into the pool. Raises ``CampaignClosed``, ``StateChanged``,
         ``HoldingChanged``, ``PoolEntryExists`` or ``ConflictingWrite``."""
 
@@ -133,7 +136,7 @@ class CampaignStore(Protocol):
 
     def count_sets(self, campaign: Campaign, bucket: int) -> int: ...
 
-    def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
+    def save_tally(self, campaign: Campaign, tally: DrawTally, events: Sequence[OutboxEvent] = ()) -> DrawTally:
         """Put-once; returns the tally already stored if there is one."""
 
     def get_tally(self, campaign_id: str) -> DrawTally | None: ...
@@ -146,7 +149,8 @@ class CampaignStore(Protocol):
 
     def get_group_snapshot(self, campaign: Campaign, group_id: str) -> list[str] | None: ...
 
-    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment,
+                       events: Sequence[OutboxEvent] = ()) -> list[GuardedWrite]:
         """The payment's record and the bucket's paid total, committed with the prize's transfer (so a payment
         is recorded exactly when its money moves, and a replayed transfer records nothing twice)."""
 

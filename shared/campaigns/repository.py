@@ -64,6 +64,8 @@ from shared.campaigns.ports import (
 from shared.clock import iso
 from shared.dynamo import Repository, from_item, is_condition_failure, to_item
 from shared.errors import AlreadyExists
+from shared.ledger.ports import TransactionAlreadyApplied
+from shared.outbox import OutboxEvent, outbox_write, outbox_writes
 from shared.types import Money
 from shared.writes import ConflictingWrite, GuardedWrite, transact
 
@@ -99,6 +101,14 @@ def _key(pk: str, sk: str) -> dict[str, Any]:
 
 class _InteractionRecorded(Exception):
     """The interaction id was recorded before (its put-once failed): nothing to grant."""
+
+
+class _StatusNotAllowed(Exception):
+    """The campaign's status is not one the transition starts from (``set_status`` answers False)."""
+
+
+class _TallyRecorded(Exception):
+    """The draw's tally was recorded before (``save_tally`` returns the stored one)."""
 
 
 def _campaign(d: dict[str, Any]) -> Campaign:
@@ -151,7 +161,7 @@ class DynamoCampaignStore(Repository):
         self.table = table
 
     # --- campaign -------------------------------------------------------------
-    def create_campaign(self, campaign: Campaign) -> None:
+    def create_campaign(self, campaign: Campaign, events: Sequence[OutboxEvent] = ()) -> None:
         cid = campaign.campaign_id
         meta = to_item({
             "pk": _c(cid), "sk": "META", "entity": "CAMPAIGN", "campaign_id": cid, "name": campaign.name,
@@ -163,12 +173,10 @@ class DynamoCampaignStore(Repository):
             "pool_shards": campaign.pool_shards, "holder_buckets": campaign.holder_buckets,
             "created_by": campaign.created_by, "created_at": iso(campaign.created_at),
         })
-        try:
-            self.client.put_item(TableName=self.table, Item=meta, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise AlreadyExists(campaign_id=cid) from exc
-            raise
+        put_meta = GuardedWrite.failing_with(
+            {"Put": {"TableName": self.table, "Item": meta, "ConditionExpression": "attribute_not_exists(pk)"}},
+            lambda: AlreadyExists(campaign_id=cid))
+        transact(self.client, [put_meta, *outbox_writes(self.table, events)])
         self.client.put_item(TableName=self.table, Item=to_item({
             "pk": DUE_PK, "sk": f"{iso(campaign.draw_at)}#{cid}", "entity": "DRAW_DUE", "campaign_id": cid}))
         # Shards are created after META (idempotent puts): a campaign without all its shards is closed, not open.
@@ -206,21 +214,21 @@ class DynamoCampaignStore(Repository):
         keys = [_key(_shard_pk(campaign.campaign_id, s), SHARD_SK) for s in range(campaign.pool_shards)]
         return sorted((_shard(d) for d in self._batch_get(keys)), key=lambda s: s.shard)
 
-    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str]) -> bool:
+    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str],
+                   events: Sequence[OutboxEvent] = ()) -> bool:
         allowed = list(allowed_from)
         values = {f":s{i}": {"S": s} for i, s in enumerate(allowed)}
+        update = GuardedWrite.failing_with({"Update": {
+            "TableName": self.table, "Key": _key(_c(campaign.campaign_id), "META"),
+            "UpdateExpression": "SET #st = :to",
+            "ConditionExpression": f"attribute_exists(pk) AND #st IN ({', '.join(values)})",
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": {":to": {"S": to}, **values},
+        }}, lambda: _StatusNotAllowed(to))
         try:
-            self.client.update_item(
-                TableName=self.table, Key=_key(_c(campaign.campaign_id), "META"),
-                UpdateExpression="SET #st = :to",
-                ConditionExpression=f"attribute_exists(pk) AND #st IN ({', '.join(values)})",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={":to": {"S": to}, **values},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+            transact(self.client, [update, *outbox_writes(self.table, events)])
+        except _StatusNotAllowed:
+            return False
         return True
 
     def freeze_shards(self, campaign: Campaign) -> None:
@@ -233,7 +241,7 @@ class DynamoCampaignStore(Repository):
 
     # --- user operations ------------------------------------------------------
     def record_interaction(self, campaign_id: str, user_id: str, interaction_id: str, interaction_type: str,
-                           at: datetime) -> bool:
+                           at: datetime, events: Sequence[OutboxEvent] = ()) -> bool:
         record = to_item({"pk": f"C#{campaign_id}#I#{interaction_id}", "sk": "#I", "entity": "INTERACTION",
                           "user_id": user_id, "interaction_type": interaction_type, "recorded_at": iso(at)})
         put_once = GuardedWrite.failing_with(
@@ -245,7 +253,7 @@ class DynamoCampaignStore(Repository):
             "ExpressionAttributeValues": {":one": {"N": "1"}, ":u": {"S": user_id}, ":e": {"S": "USER_STATE"}},
         }}
         try:
-            transact(self.client, [put_once], before=[grant])
+            transact(self.client, [put_once, *outbox_writes(self.table, events)], before=[grant])
         except _InteractionRecorded:
             return False
         return True
@@ -364,7 +372,7 @@ class DynamoCampaignStore(Repository):
 
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                      gate_shard: int, taken: PoolEntry | None, next_oldest: str | None = None,
-                     writes: Sequence[GuardedWrite] = ()) -> None:
+                     writes: Sequence[GuardedWrite] = (), events: Sequence[OutboxEvent] = ()) -> None:
         cid = campaign.campaign_id
         if taken is not None:
             names = {"#pool": "pool", "#k": taken.kind, "#old": "oldest"}
@@ -391,10 +399,10 @@ class DynamoCampaignStore(Repository):
             plain.append({"Put": {"TableName": self.table, "Item": to_item({
                 "pk": _group_pk(cid, campaign.bucket_of(voucher.group_id)), "sk": voucher.group_id,
                 "entity": "SHARED_GROUP", "group_id": voucher.group_id, "voucher_id": voucher.voucher_id})}})
-        transact(self.client, [*guarded, *writes], before=plain)
+        transact(self.client, [*guarded, *writes, *outbox_writes(self.table, events)], before=plain)
 
     def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
-                    entry: PoolEntry) -> None:
+                    entry: PoolEntry, events: Sequence[OutboxEvent] = ()) -> None:
         cid = campaign.campaign_id
         gate = self._gate_write(cid, entry.shard,
                                 "SET #pool.#k = #pool.#k + :one, #old.#k = if_not_exists(#old.#k, :age)",
@@ -403,7 +411,7 @@ class DynamoCampaignStore(Repository):
         audit = self._audit(cid, voucher.voucher_id, "PASSED", entry.pooled_at, donor=entry.donor, kind=entry.kind,
                             shard=entry.shard)
         transact(self.client, [gate, self._state_write(cid, before, after), self._release_write(cid, voucher),
-                               self._pool_write(cid, entry)], before=[audit])
+                               self._pool_write(cid, entry), *outbox_writes(self.table, events)], before=[audit])
 
     def list_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]:
         return [_voucher(d) for d in self._query(_user_pk(campaign_id, user_id), "V#")]
@@ -467,22 +475,19 @@ class DynamoCampaignStore(Repository):
                 return total
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def _put_once(self, item: dict[str, Any]) -> dict[str, Any] | None:
-        """Put-once; returns the item already stored (consistent read) when there is one."""
+    def save_tally(self, campaign: Campaign, tally: DrawTally, events: Sequence[OutboxEvent] = ()) -> DrawTally:
+        item = to_item({"pk": _c(campaign.campaign_id), "sk": "TALLY", "entity": "DRAW_TALLY", **tally.model_dump()})
+        put = GuardedWrite.failing_with(
+            {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            lambda: _TallyRecorded(campaign.campaign_id))
         try:
-            self.client.put_item(TableName=self.table, Item=to_item(item),
-                                 ConditionExpression="attribute_not_exists(pk)")
-            return None
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-        resp = self.client.get_item(TableName=self.table, Key=_key(item["pk"], item["sk"]), ConsistentRead=True)
-        return from_item(resp["Item"])
-
-    def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
-        stored = self._put_once({"pk": _c(campaign.campaign_id), "sk": "TALLY", "entity": "DRAW_TALLY",
-                                 **tally.model_dump()})
-        return DrawTally(**{k: stored[k] for k in DrawTally.model_fields}) if stored else tally
+            transact(self.client, [put, *outbox_writes(self.table, events)])
+        except _TallyRecorded:
+            stored = self.get_tally(campaign.campaign_id)
+            if stored is not None:
+                return stored
+            raise
+        return tally
 
     def get_tally(self, campaign_id: str) -> DrawTally | None:
         resp = self.client.get_item(TableName=self.table, Key=_key(_c(campaign_id), "TALLY"), ConsistentRead=True)
@@ -515,7 +520,8 @@ class DynamoCampaignStore(Repository):
         members = from_item(item).get("members")
         return [str(m) for m in members] if members is not None else None
 
-    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment,
+                       events: Sequence[OutboxEvent] = ()) -> list[GuardedWrite]:
         # Unconditional: they commit only with the transfer, whose put-once transaction record fails a replay.
         cid = campaign.campaign_id
         record = {"Put": {"TableName": self.table, "Item": to_item({
@@ -532,7 +538,10 @@ class DynamoCampaignStore(Repository):
         def never() -> Exception:  # neither write has a condition
             return ConflictingWrite("payment record")
 
-        return [GuardedWrite.failing_with(record, never), GuardedWrite.failing_with(paid, never)]
+        # The events are put once like the transfer's record: a replayed transfer is what a duplicate means.
+        outbox = [outbox_write(self.table, e, lambda: TransactionAlreadyApplied(payment.transaction_id))
+                  for e in events]
+        return [GuardedWrite.failing_with(record, never), GuardedWrite.failing_with(paid, never), *outbox]
 
     def paid_total(self, campaign: Campaign) -> int:
         return sum(int(d.get("amount", 0)) for d in self._query(_c(campaign.campaign_id), "PAID#"))

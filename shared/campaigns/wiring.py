@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.campaigns.adapters import StepFunctionsDrawStarter, event_publisher
+from shared.campaigns.adapters import StepFunctionsDrawStarter
 from shared.campaigns.repository import DynamoCampaignStore
 from shared.campaigns.services import (
     CampaignService,
@@ -19,7 +19,6 @@ from shared.campaigns.services import (
     ResultsService,
 )
 from shared.campaigns.settings import CampaignSettings, DrawStarterSettings
-from shared.events import EventBridgePublisher
 from shared.groups.wiring import group_service
 from shared.ledger.wiring import ledger_service
 
@@ -30,39 +29,32 @@ def _store(table: str) -> DynamoCampaignStore:
 
 
 @cache
-def _publisher(bus_name: str) -> EventBridgePublisher:
-    return event_publisher(bus_name)
-
-
-@cache
 def campaign_service(settings: CampaignSettings) -> CampaignService:
     return CampaignService(_store(settings.campaigns_table), ledger_service(settings.ledger),
-                           _publisher(settings.event_bus_name), pool_shards=settings.campaign_pool_shards,
+                           pool_shards=settings.campaign_pool_shards,
                            holder_buckets=settings.campaign_holder_buckets)
 
 
 @cache
 def claim_service(settings: CampaignSettings) -> ClaimService:
-    return ClaimService(campaign_service(settings), _store(settings.campaigns_table),
-                        _publisher(settings.event_bus_name))
+    return ClaimService(campaign_service(settings), _store(settings.campaigns_table))
 
 
 @cache
 def pass_service(settings: CampaignSettings) -> PassService:
-    return PassService(campaign_service(settings), _store(settings.campaigns_table),
-                       _publisher(settings.event_bus_name))
+    return PassService(campaign_service(settings), _store(settings.campaigns_table))
 
 
 @cache
 def key_user_service(settings: CampaignSettings) -> KeyUserService:
     return KeyUserService(campaign_service(settings), _store(settings.campaigns_table),
-                          group_service(settings.groups), _publisher(settings.event_bus_name))
+                          group_service(settings.groups))
 
 
 @cache
 def draw_service(settings: CampaignSettings) -> DrawService:
     return DrawService(_store(settings.campaigns_table), ledger_service(settings.ledger),
-                       group_service(settings.groups), _publisher(settings.event_bus_name))
+                       group_service(settings.groups))
 
 
 @cache

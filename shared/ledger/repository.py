@@ -17,12 +17,15 @@ A scan of ``ACCOUNT#`` items, batch reads of accounts and the sum of an account'
 Ledger table (``pk``, ``sk``)
     ``TX#<id>`` / ``TX``                                   the transaction record (put-once)
     ``ACCOUNT#<id>`` / ``ENTRY#<created_at>#<tx>#<D|C>``  one entry per side, newest-first by ``sk``
+    ``OUTBOX#<event id>`` / ``OUTBOX``                     the transaction's ``TransferCompleted`` event (outbox:
+                                                          put once, published from the stream, removed by TTL)
 
 A transfer is one ``TransactWriteItems``: [put both entries, the capability's
-own writes, put TX once, debit balance with conditions, credit balance with
-conditions]. Every conditional item is a ``GuardedWrite`` that knows the domain
-error it stands for (diagnosed from the item's old image), so a cancelled
-transaction names its reason; nothing is mapped from messages or positions.
+own writes, put TX once, put its event once (``shared/outbox.py``), debit
+balance with conditions, credit balance with conditions]. Every conditional
+item is a ``GuardedWrite`` that knows the domain error it stands for
+(diagnosed from the item's old image), so a cancelled transaction
+names its reason; nothing is mapped from messages or positions.
 """
 
 from __future__ import annotations
@@ -49,10 +52,14 @@ from shared.ledger.errors import (
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
 from shared.ledger.ports import GuardedWrite, TransactionAlreadyApplied, WriteConflict
+from shared.outbox import OutboxEvent, event_id_of, outbox_write
 from shared.types import Money
 from shared.writes import OldImage, transact
 
-__all__ = ["DynamoLedgerStore"]
+__all__ = ["EVENT_SOURCE", "TRANSFER_COMPLETED", "DynamoLedgerStore", "transfer_event"]
+
+EVENT_SOURCE = "wallet.ledger"
+TRANSFER_COMPLETED = "TransferCompleted"
 
 
 def account_key(account_id: str) -> dict[str, Any]:
@@ -344,6 +351,8 @@ class DynamoLedgerStore(Repository):
         guarded = [  # the capability's writes first: they are its preconditions
             *writes,
             GuardedWrite.failing_with(put_tx, lambda: TransactionAlreadyApplied(tx.transaction_id)),
+            outbox_write(self.ledger_table, transfer_event(tx),
+                         lambda: TransactionAlreadyApplied(tx.transaction_id)),  # after put_tx: the same meaning
             GuardedWrite(debit, lambda old: self._diagnose(old, tx.debit_account_id, tx, True, None)),
             GuardedWrite(credit, lambda old: self._diagnose(old, tx.credit_account_id, tx, False, credit_kinds)),
         ]
@@ -425,6 +434,17 @@ class DynamoLedgerStore(Repository):
                 return total
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
+
+
+def transfer_event(tx: Transaction) -> OutboxEvent:
+    """``TransferCompleted`` (source ``wallet.ledger``): written in the transfer's own transaction (the outbox),
+    one per transaction id; ids and amounts only."""
+    return OutboxEvent(
+        event_id=event_id_of(EVENT_SOURCE, TRANSFER_COMPLETED, tx.transaction_id), source=EVENT_SOURCE,
+        detail_type=TRANSFER_COMPLETED, created_at=tx.created_at,
+        detail={"transaction_id": tx.transaction_id, "type": tx.type, "debit_account_id": tx.debit_account_id,
+                "credit_account_id": tx.credit_account_id, "amount": tx.amount.amount,
+                "currency": tx.amount.currency, "created_at": iso(tx.created_at)})
 
 
 def _diagnose(account: Account | None, account_id: str, tx: Transaction, is_debit: bool,

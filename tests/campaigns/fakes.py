@@ -47,7 +47,9 @@ from shared.groups.models import Group, Invitation, Role
 from shared.groups.ports import GroupChanged
 from shared.groups.repository import DRAWING, MAX_MEMBERS, SETTLED
 from shared.groups.service import GroupService
+from shared.ledger.ports import TransactionAlreadyApplied
 from shared.ledger.service import LedgerService
+from shared.outbox import DuplicateEvent, OutboxEvent
 from shared.writes import ConflictingWrite, GuardedWrite
 from tests.fakes.ledger import FakeWrite, check_all, commit_all
 
@@ -78,12 +80,27 @@ class InMemoryCampaignStore:
         self.payments: dict[tuple[str, str], dict[str, Payment]] = {}
         self.paid: dict[tuple[str, int], int] = {}  # (campaign, bucket) -> prizes paid
         self.unlisted: set[str] = set()
+        self.outbox: dict[str, OutboxEvent] = {}  # event id -> event, written with its change (the outbox)
+
+    def _outbox(self, events: Sequence[OutboxEvent], duplicate: Callable[[str], Exception] = DuplicateEvent,
+                ) -> list[GuardedWrite]:
+        def put(event: OutboxEvent) -> GuardedWrite:
+            return GuardedWrite.failing_with(
+                FakeWrite(lambda: event.event_id not in self.outbox,
+                          lambda: self.outbox.__setitem__(event.event_id, event)),
+                lambda: duplicate(event.event_id))
+        return [put(e) for e in events]
+
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        """(detail type, detail) of every event written, in the order written."""
+        return [(e.detail_type, e.detail) for e in self.outbox.values()]
 
     # --- campaign -------------------------------------------------------------
-    def create_campaign(self, campaign: Campaign) -> None:
+    def create_campaign(self, campaign: Campaign, events: Sequence[OutboxEvent] = ()) -> None:
         with self.lock:
             if campaign.campaign_id in self.campaigns:
                 raise AlreadyExists(campaign_id=campaign.campaign_id)
+            self._commit(self._outbox(events))
             self.campaigns[campaign.campaign_id] = campaign
             for s in range(campaign.pool_shards):
                 self.shards[(campaign.campaign_id, s)] = PoolShard(
@@ -103,11 +120,13 @@ class InMemoryCampaignStore:
     def get_shards(self, campaign: Campaign) -> list[PoolShard]:
         return [self.shards[(campaign.campaign_id, s)] for s in range(campaign.pool_shards)]
 
-    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str]) -> bool:
+    def set_status(self, campaign: Campaign, to: str, allowed_from: Iterable[str],
+                   events: Sequence[OutboxEvent] = ()) -> bool:
         with self.lock:
             current = self.campaigns[campaign.campaign_id]
             if current.status.value not in set(allowed_from):
                 return False
+            self._commit(self._outbox(events))
             self.campaigns[campaign.campaign_id] = current.model_copy(update={"status": CampaignStatus(to)})
             return True
 
@@ -119,7 +138,7 @@ class InMemoryCampaignStore:
 
     # --- user operations ------------------------------------------------------
     def record_interaction(self, campaign_id: str, user_id: str, interaction_id: str, interaction_type: str,
-                           at: datetime) -> bool:
+                           at: datetime, events: Sequence[OutboxEvent] = ()) -> bool:
         key = (campaign_id, interaction_id)
 
         def grant() -> None:
@@ -130,7 +149,7 @@ class InMemoryCampaignStore:
 
         try:
             self._commit([GuardedWrite.failing_with(FakeWrite(lambda: key not in self.interactions, grant),
-                                                    lambda: _Recorded(interaction_id))])
+                                                    lambda: _Recorded(interaction_id)), *self._outbox(events)])
         except _Recorded:
             return False
         return True
@@ -197,7 +216,7 @@ class InMemoryCampaignStore:
 
     def commit_claim(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
                      gate_shard: int, taken: PoolEntry | None, next_oldest: str | None = None,
-                     writes: Sequence[GuardedWrite] = ()) -> None:
+                     writes: Sequence[GuardedWrite] = (), events: Sequence[OutboxEvent] = ()) -> None:
         cid = campaign.campaign_id
 
         def gate_change(gate: PoolShard) -> PoolShard:
@@ -226,10 +245,10 @@ class InMemoryCampaignStore:
             guarded.append(GuardedWrite.failing_with(
                 _always(lambda: self.shared_groups.__setitem__((cid, voucher.group_id or ""), voucher.voucher_id)),
                 lambda: AssertionError("unconditional")))
-        self._commit([*guarded, *writes])
+        self._commit([*guarded, *writes, *self._outbox(events)])
 
     def commit_pass(self, campaign: Campaign, before: UserState, after: UserState, voucher: Voucher,
-                    entry: PoolEntry) -> None:
+                    entry: PoolEntry, events: Sequence[OutboxEvent] = ()) -> None:
         cid = campaign.campaign_id
 
         def gate_change(gate: PoolShard) -> PoolShard:
@@ -244,6 +263,7 @@ class InMemoryCampaignStore:
                                                 lambda: entries.__setitem__(entry.voucher_id, entry)),
                                       lambda: PoolEntryExists(entry.voucher_id)),
             self._log(cid, voucher.voucher_id, "PASSED", donor=entry.donor),
+            *self._outbox(events),
         ])
 
     def list_vouchers(self, campaign_id: str, user_id: str) -> list[Voucher]:
@@ -282,8 +302,10 @@ class InMemoryCampaignStore:
     def count_sets(self, campaign: Campaign, bucket: int) -> int:
         return len(self.list_sets(campaign, bucket))
 
-    def save_tally(self, campaign: Campaign, tally: DrawTally) -> DrawTally:
+    def save_tally(self, campaign: Campaign, tally: DrawTally, events: Sequence[OutboxEvent] = ()) -> DrawTally:
         with self.lock:
+            if campaign.campaign_id not in self.tallies:
+                self._commit(self._outbox(events))
             return self.tallies.setdefault(campaign.campaign_id, tally)
 
     def get_tally(self, campaign_id: str) -> DrawTally | None:
@@ -300,14 +322,16 @@ class InMemoryCampaignStore:
     def get_group_snapshot(self, campaign: Campaign, group_id: str) -> list[str] | None:
         return self.snapshots.get((campaign.campaign_id, group_id))
 
-    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment) -> list[GuardedWrite]:
+    def payment_writes(self, campaign: Campaign, bucket: int, payment: Payment,
+                       events: Sequence[OutboxEvent] = ()) -> list[GuardedWrite]:
         def record() -> None:
             with self.lock:
                 self.payments.setdefault((campaign.campaign_id, payment.payee), {})[payment.transaction_id] = payment
                 key = (campaign.campaign_id, bucket)
                 self.paid[key] = self.paid.get(key, 0) + payment.amount.amount
 
-        return [GuardedWrite.failing_with(FakeWrite(lambda: True, record), lambda: ConflictingWrite("payment record"))]
+        return [GuardedWrite.failing_with(FakeWrite(lambda: True, record), lambda: ConflictingWrite("payment record")),
+                *self._outbox(events, lambda _id: TransactionAlreadyApplied(payment.transaction_id))]
 
     def paid_total(self, campaign: Campaign) -> int:
         return sum(v for (cid, _), v in self.paid.items() if cid == campaign.campaign_id)
@@ -457,15 +481,15 @@ class CampaignServices:
     service whose cached configuration the voucher services share), behind one object, so that a scenario
     reads as the users' actions: ``services.claim(...)``, ``services.pass_on(...)``."""
 
-    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory, events: EventPublisher,
+    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory,
                  clock: Callable[[], datetime] = utcnow, rng: random.Random | None = None,
                  sleep: Callable[[float], None] = time.sleep, pool_shards: int = 8, holder_buckets: int = 16) -> None:
         rng = rng or random.Random()
-        self.campaigns = CampaignService(store, ledger, events, clock=clock, pool_shards=pool_shards,
+        self.campaigns = CampaignService(store, ledger, clock=clock, pool_shards=pool_shards,
                                          holder_buckets=holder_buckets)
-        self.claims = ClaimService(self.campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
-        self.passing = PassService(self.campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
-        self.key_users = KeyUserService(self.campaigns, store, groups, events, clock=clock, rng=rng, sleep=sleep)
+        self.claims = ClaimService(self.campaigns, store, clock=clock, rng=rng, sleep=sleep)
+        self.passing = PassService(self.campaigns, store, clock=clock, rng=rng, sleep=sleep)
+        self.key_users = KeyUserService(self.campaigns, store, groups, clock=clock, rng=rng, sleep=sleep)
         self.create = self.campaigns.create
         self.campaign = self.campaigns.campaign
         self.overview = self.campaigns.overview

@@ -43,7 +43,7 @@ def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignServices, GroupSe
     ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", ddb),
                            LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
     groups = GroupService(DynamoGroupStore("GroupsTable", ddb), events)
-    service = CampaignServices(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, events, pool_shards=shards,
+    service = CampaignServices(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, pool_shards=shards,
                                holder_buckets=8)
     return service, groups, ddb
 

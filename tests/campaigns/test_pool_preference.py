@@ -23,7 +23,7 @@ from shared.ledger.repository import DynamoLedgerStore
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, RecordingPublisher, group_service
+from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, group_service
 from tests.fakes.ledger import InMemoryLedgerStore
 
 KINDS = [KindWeight(kind="FU", weight=1), KindWeight(kind="LU", weight=1), KindWeight(kind="SHOU", weight=1)]
@@ -38,7 +38,7 @@ class World:
     def __init__(self, store: CampaignStore, ledger: LedgerService) -> None:
         self.now = START
         self.store = store
-        self.service = CampaignServices(store, ledger, group_service(), RecordingPublisher(), clock=lambda: self.now,
+        self.service = CampaignServices(store, ledger, group_service(), clock=lambda: self.now,
                                         rng=random.Random(3), sleep=lambda _s: None, pool_shards=4)
         self.cid = self.service.create("admin", uuid.uuid4().hex, "pool", KINDS, Money(amount=1_000, currency="CNY"),
                                        START + timedelta(days=30), ["SCAN"],

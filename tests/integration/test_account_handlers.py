@@ -58,7 +58,9 @@ def test_deposit_writes_balanced_ledger_items(clean_stack: LocalStack) -> None:
     ddb = clean_stack.client("dynamodb")
     items = ddb.scan(TableName="LedgerTable")["Items"]
     kinds = sorted(i["entity"]["S"] for i in items)
-    assert kinds == ["ENTRY", "ENTRY", "TRANSACTION"]
+    assert kinds == ["ENTRY", "ENTRY", "OUTBOX", "TRANSACTION"]  # the deposit's TransferCompleted (issue 14)
+    (event,) = [i for i in items if i["entity"]["S"] == "OUTBOX"]
+    assert event["detail_type"]["S"] == "TransferCompleted"
     accounts = ddb.scan(TableName="AccountsTable", FilterExpression="entity = :a",
                         ExpressionAttributeValues={":a": {"S": "ACCOUNT"}})["Items"]
     assert sum(int(a["balance"]["N"]) for a in accounts) == 0  # settlement went negative by the deposit

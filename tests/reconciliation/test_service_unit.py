@@ -21,7 +21,6 @@ from shared.reconciliation.service import ReconciliationService
 from shared.reconciliation.settings import ReconciliationSettings
 from shared.types import Money
 from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, group_service
-from tests.campaigns.fakes import RecordingPublisher as CampaignEvents
 from tests.proxy.test_service_unit import World, cny
 
 KINDS = [KindWeight(kind="FU", weight=1), KindWeight(kind="LU", weight=1)]
@@ -34,10 +33,10 @@ class Platform(World):
         super().__init__()
         self.campaign_store = InMemoryCampaignStore()
         self.groups = group_service(clock=self.clock)
-        self.campaigns = CampaignServices(self.campaign_store, self.ledger, self.groups, CampaignEvents(),
+        self.campaigns = CampaignServices(self.campaign_store, self.ledger, self.groups,
                                           clock=self.clock, rng=random.Random(3), sleep=lambda _: None,
                                           pool_shards=2, holder_buckets=2)
-        self.draws = DrawService(self.campaign_store, self.ledger, self.groups, CampaignEvents(), clock=self.clock)
+        self.draws = DrawService(self.campaign_store, self.ledger, self.groups, clock=self.clock)
         self.holds = HoldsService(self.orders.deps)
         self.audit = self.ledger_store
         self.recon_settings = ReconciliationSettings.model_validate(

@@ -10,6 +10,11 @@ crash, fault and model tests call it after each run, so a new invariant added he
   voucher is somewhere, the pool's shard counters agree with the pooled items, each voucher left its source
   once and every pool allocation follows a pass, claim rights are used at most once (used <= granted), the
   per-user held counters agree with the holdings;
+* events (``events``): each ledger transaction wrote exactly one ``TransferCompleted`` outbox item naming it,
+  and each campaign change (campaign created, interaction recorded, voucher claimed / key-user claimed / passed,
+  tally, prize paid) exactly its one event (the transactional outbox: the event commits with the change or not
+  at all), and no outbox publisher gave up on a batch (none failed over to its DLQ), so every such event
+  reached the bus at least once;
 * idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
   in-progress expiry and the retry after it completed), and every record has an expiry;
 * bank binding (``bindings``): a BOUND request has exactly one activated binding, a FAILED one none (never half
@@ -20,6 +25,7 @@ crash, fault and model tests call it after each run, so a new invariant added he
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from typing import Any
@@ -135,7 +141,49 @@ def real_names(stack: LocalStack) -> None:
     assert set(verified) <= records, "a VERIFIED session without the account's real-name record"
 
 
-CHECKS = {"money": money, "vouchers": vouchers, "idempotency": idempotency, "bindings": bindings,
+def events(stack: LocalStack) -> None:
+    ledger = scan(stack, "LedgerTable")
+    records = {str(i["transaction_id"]) for i in ledger if i.get("entity") == "TRANSACTION"}
+    outbox = Counter(json.loads(str(i["detail"]))["transaction_id"] for i in ledger
+                     if i.get("entity") == "OUTBOX" and i.get("detail_type") == "TransferCompleted")
+    assert set(outbox) == records, "a ledger transaction without its event, or an event without its transaction"
+    assert set(outbox.values()) <= {1}, "a ledger transaction wrote its event twice"
+    campaign_events(scan(stack, "CampaignsTable"))
+    for mapping in ("PublishLedgerEventsFunctionLedgerOutbox", "PublishCampaignEventsFunctionCampaignsOutbox"):
+        failed = stack.streams.get(mapping).stats.batches_failed_over
+        assert failed == 0, f"{failed} outbox batch(es) went to {mapping}'s DLQ: events not published"
+
+
+def campaign_events(items: list[dict[str, Any]]) -> None:
+    """Each campaign change wrote exactly its one event: the change and its event commit together or not at all."""
+    events: dict[str, Counter[tuple[str, ...]]] = defaultdict(Counter)
+    for i in items:
+        if i.get("entity") == "OUTBOX":
+            d = json.loads(str(i["detail"]))
+            key = {"VoucherClaimed": ("voucher_id", "holder"), "KeyUserVoucherClaimed": ("voucher_id", "holder"),
+                   "VoucherPassed": ("voucher_id", "donor"), "InteractionRecorded": ("campaign_id", "interaction_id"),
+                   "PrizePaid": ("transaction_id",)}.get(str(i["detail_type"]), ("campaign_id",))
+            events[str(i["detail_type"])][tuple(str(d[k]) for k in key)] += 1
+    audit = [i for i in items if i.get("entity") == "VOUCHER_AUDIT"]
+    expected = {
+        "VoucherClaimed": Counter((str(a["voucher_id"]), str(a["to"])) for a in audit
+                                  if a["action"] in ("ISSUER", "FROM_POOL")),
+        "KeyUserVoucherClaimed": Counter((str(a["voucher_id"]), str(a["to"])) for a in audit
+                                         if a["action"] == "KEY_USER"),
+        "VoucherPassed": Counter((str(a["voucher_id"]), str(a["donor"])) for a in audit if a["action"] == "PASSED"),
+        "InteractionRecorded": Counter((str(i["pk"]).split("#")[1], str(i["pk"]).split("#", 3)[3]) for i in items
+                                       if i.get("entity") == "INTERACTION"),
+        "CampaignCreated": Counter((str(i["campaign_id"]),) for i in items if i.get("entity") == "CAMPAIGN"),
+        "DrawTallied": Counter((str(i["pk"])[2:],) for i in items if i.get("entity") == "DRAW_TALLY"),
+        "PrizePaid": Counter((str(i["transaction_id"]),) for i in items if i.get("entity") == "PAYMENT"),
+    }
+    for detail_type, want in expected.items():
+        got = events.get(detail_type, Counter())
+        assert got == want, f"{detail_type}: events {dict(got - want)} without their change, changes " \
+                            f"{dict(want - got)} without their event (or written twice)"
+
+
+CHECKS = {"money": money, "vouchers": vouchers, "events": events, "idempotency": idempotency, "bindings": bindings,
           "real_names": real_names}
 
 

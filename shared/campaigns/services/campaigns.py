@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from shared.campaigns.errors import CampaignNotFound, InvalidDrawTime
-from shared.campaigns.models import Campaign, CampaignStatus, KindWeight, Limits, PotStatement
-from shared.campaigns.ports import CampaignStore, DrawStarter, EventPublisher
+from shared.campaigns.models import Campaign, CampaignStatus, KindWeight, Limits, PotStatement, campaign_event
+from shared.campaigns.ports import CampaignStore, DrawStarter
 from shared.clock import iso, utcnow
 from shared.errors import AlreadyExists, InvalidInput
 from shared.ledger.models import CAMPAIGN_ONLY, AccountKind
@@ -43,14 +43,12 @@ class CampaignService:
         self,
         store: CampaignStore,
         ledger: LedgerService,
-        events: EventPublisher,
         clock: Callable[[], datetime] = utcnow,
         pool_shards: int = 8,
         holder_buckets: int = 16,
     ) -> None:
         self.store = store
         self.ledger = ledger
-        self.events = events
         self.clock = clock
         self.pool_shards = pool_shards
         self.holder_buckets = holder_buckets
@@ -81,12 +79,13 @@ class CampaignService:
             draw_at=draw_at.astimezone(UTC), interaction_types=frozenset(interaction_types), limits=limits,
             pool_shards=self.pool_shards, holder_buckets=self.holder_buckets, created_by=admin, created_at=now,
         )
+        created = campaign_event("CampaignCreated", {"campaign_id": campaign_id, "draw_at": iso(campaign.draw_at),
+                                                     "prize_pot": prize_pot.model_dump(), "created_by": admin},
+                                 now, campaign_id)
         try:
-            self.store.create_campaign(campaign)
+            self.store.create_campaign(campaign, events=[created])
         except AlreadyExists:
             return self.campaign(campaign_id)
-        self.events.publish("CampaignCreated", {"campaign_id": campaign_id, "draw_at": iso(campaign.draw_at),
-                                                "prize_pot": prize_pot.model_dump(), "created_by": admin})
         return campaign
 
     def campaign(self, campaign_id: str) -> Campaign:

@@ -23,7 +23,16 @@ from shared.campaigns.errors import (
     NoInteraction,
     UnknownInteractionType,
 )
-from shared.campaigns.models import Campaign, CampaignStatus, PoolEntry, PoolShard, UserState, Voucher, VoucherSource
+from shared.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    PoolEntry,
+    PoolShard,
+    UserState,
+    Voucher,
+    VoucherSource,
+    campaign_event,
+)
 from shared.campaigns.ports import PoolEntryTaken
 from shared.campaigns.services.moves import MAX_ATTEMPTS, RETRY, VoucherMoves
 from shared.errors import TemporarilyUnavailable
@@ -42,18 +51,19 @@ class ClaimService(VoucherMoves):
             raise UnknownInteractionType(interaction_type=interaction_type,
                                          accepted=sorted(campaign.interaction_types))
         for attempt in range(MAX_ATTEMPTS):
+            now = self.clock()
+            recorded = campaign_event("InteractionRecorded", {"campaign_id": campaign_id, "user_id": user_id,
+                                                              "interaction_id": interaction_id,
+                                                              "interaction_type": interaction_type},
+                                      now, campaign_id, interaction_id)
             try:
                 granted = self.store.record_interaction(campaign_id, user_id, interaction_id, interaction_type,
-                                                        self.clock())
+                                                        now, events=[recorded])
                 break
             except RETRY:  # contention on the user's state (a claim of theirs committing): the put-once decides
                 self._backoff(attempt)
         else:
             raise TemporarilyUnavailable(campaign_id=campaign_id)
-        if granted:
-            self.events.publish("InteractionRecorded", {"campaign_id": campaign_id, "user_id": user_id,
-                                                        "interaction_id": interaction_id,
-                                                        "interaction_type": interaction_type})
         return granted
 
     # --- flow 3: claim -------------------------------------------------------------
@@ -99,7 +109,8 @@ class ClaimService(VoucherMoves):
                                 claims_today=state.claims_on(day) + 1, last_claim_request=request,
                                 last_claim_voucher=voucher.voucher_id)
             try:
-                self.store.commit_claim(campaign, state, after, voucher, gate, entry, next_oldest)
+                self.store.commit_claim(campaign, state, after, voucher, gate, entry, next_oldest,
+                                        events=[self._voucher_event("VoucherClaimed", voucher)])
             except PoolEntryTaken:
                 # Another claim took the entry; the gate and the state passed (their errors come first): choose
                 # again from what was read, without reading it again. Counts and ages are hints, and the next
@@ -110,7 +121,6 @@ class ClaimService(VoucherMoves):
             except RETRY:
                 self._backoff(attempt)
                 continue
-            self.events.publish("VoucherClaimed", self._voucher_event(voucher))
             return voucher
         raise TemporarilyUnavailable(campaign_id=campaign_id)
 

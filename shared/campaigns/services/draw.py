@@ -26,8 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.campaigns.errors import CampaignNotFound, DrawNotReady
-from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState
-from shared.campaigns.ports import CampaignStore, ConflictingWrite, EventPublisher, GroupDirectory, StaleWrite
+from shared.campaigns.models import Campaign, CampaignStatus, DrawSet, DrawTally, Payment, UserState, campaign_event
+from shared.campaigns.ports import CampaignStore, ConflictingWrite, GroupDirectory, StaleWrite
 from shared.campaigns.services.campaigns import bucket_account_id
 from shared.clock import utcnow
 from shared.ledger.errors import AccountAlreadyExists
@@ -37,13 +37,12 @@ from shared.types import Money
 
 
 class DrawService:
-    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory, events: EventPublisher,
+    def __init__(self, store: CampaignStore, ledger: LedgerService, groups: GroupDirectory,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.ledger = ledger
         self.accounts = AccountService(ledger)
         self.groups = groups
-        self.events = events
         self.clock = clock
 
     def _campaign(self, campaign_id: str) -> Campaign:
@@ -58,10 +57,9 @@ class DrawService:
         # First the groups: from here no membership of a group holding a group-shared voucher changes, so the
         # snapshot taken next is the membership at the draw time (a re-run after settlement locks nothing).
         self.groups.lock_for_draw(campaign_id)
-        moved = self.store.set_status(campaign, CampaignStatus.DRAWING.value, [CampaignStatus.OPEN.value])
+        frozen = campaign_event("CampaignFrozen", {"campaign_id": campaign_id}, self.clock(), campaign_id)
+        self.store.set_status(campaign, CampaignStatus.DRAWING.value, [CampaignStatus.OPEN.value], events=[frozen])
         self.store.freeze_shards(campaign)
-        if moved:
-            self.events.publish("CampaignFrozen", {"campaign_id": campaign_id})
         return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets))}
 
     def snapshot_groups(self, campaign_id: str, bucket: int) -> dict[str, Any]:
@@ -119,8 +117,10 @@ class DrawService:
             total = sum(pool.map(lambda b: self.store.count_sets(campaign, b), range(campaign.holder_buckets)))
         pot = campaign.prize_pot.amount
         share = pot // total if total else 0
-        tally = self.store.save_tally(campaign, DrawTally(total_sets=total, share=share, remainder=pot - share * total))
-        self.events.publish("DrawTallied", {"campaign_id": campaign_id, **tally.model_dump()})
+        tally = DrawTally(total_sets=total, share=share, remainder=pot - share * total)
+        tallied = campaign_event("DrawTallied", {"campaign_id": campaign_id, **tally.model_dump()}, self.clock(),
+                                 campaign_id)
+        tally = self.store.save_tally(campaign, tally, events=[tallied])  # a re-run: the first tally, no event
         return {"campaign_id": campaign_id, "buckets": list(range(campaign.holder_buckets)), **tally.model_dump()}
 
     def pay(self, campaign_id: str, bucket: int) -> dict[str, Any]:
@@ -169,6 +169,10 @@ class DrawService:
                         amount=Money(amount=amount, currency=campaign.prize_pot.currency)) for p in payees]
 
     def _pay(self, campaign: Campaign, bucket: int, source_account_id: str, payment: Payment) -> None:
+        paid = campaign_event("PrizePaid", {"campaign_id": campaign.campaign_id, "payee": payment.payee,
+                                            "transaction_id": payment.transaction_id,
+                                            "amount": payment.amount.model_dump()},
+                              self.clock(), payment.transaction_id)  # recorded with the money, once
         account = self.accounts.store.find_account_by_owner(payment.payee)
         if account is None:  # a winner without a payment account gets one opened for the prize
             try:
@@ -178,17 +182,17 @@ class DrawService:
         self.ledger.transfer(payment.transaction_id, source_account_id, account.account_id, payment.amount,
                              "CAMPAIGN_PRIZE", metadata={"campaign_id": campaign.campaign_id,
                                                          "set_id": payment.set_id}, credit_kinds=CUSTOMER_ONLY,
-                             writes=self.store.payment_writes(campaign, bucket, payment))  # recorded with the money
-        self.events.publish("PrizePaid", {"campaign_id": campaign.campaign_id, "payee": payment.payee,
-                                          "transaction_id": payment.transaction_id,
-                                          "amount": payment.amount.model_dump()})
+                             writes=self.store.payment_writes(campaign, bucket, payment, events=[paid]))
+
 
     def settle(self, campaign_id: str) -> dict[str, Any]:
         campaign = self._campaign(campaign_id)
         tally = self.store.get_tally(campaign_id)
         if tally is None:
             raise DrawNotReady("Tally the draw before settling.", campaign_id=campaign_id)
-        if self.store.set_status(campaign, CampaignStatus.SETTLED.value, [CampaignStatus.DRAWING.value]):
-            self.events.publish("CampaignSettled", {"campaign_id": campaign_id, **tally.model_dump()})
+        settled = campaign_event("CampaignSettled", {"campaign_id": campaign_id, **tally.model_dump()},
+                                 self.clock(), campaign_id)
+        self.store.set_status(campaign, CampaignStatus.SETTLED.value, [CampaignStatus.DRAWING.value],
+                              events=[settled])
         self.groups.unlock_after_draw(campaign_id)  # also on a re-run: members may join and leave again
         return {"campaign_id": campaign_id, "status": CampaignStatus.SETTLED.value, **tally.model_dump()}

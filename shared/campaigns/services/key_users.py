@@ -15,7 +15,7 @@ from datetime import datetime
 
 from shared.campaigns.errors import CampaignClosed, KeyUserAlreadyClaimed, NotKeyUser
 from shared.campaigns.models import CampaignStatus, UserState, Voucher, VoucherSource
-from shared.campaigns.ports import CampaignStore, EventPublisher, GroupDirectory
+from shared.campaigns.ports import CampaignStore, GroupDirectory
 from shared.campaigns.services.campaigns import CampaignService
 from shared.campaigns.services.moves import MAX_ATTEMPTS, RETRY, VoucherMoves
 from shared.clock import utcnow
@@ -29,12 +29,11 @@ class KeyUserService(VoucherMoves):
         campaigns: CampaignService,
         store: CampaignStore,
         groups: GroupDirectory,
-        events: EventPublisher,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(campaigns, store, events, clock=clock, rng=rng, sleep=sleep)
+        super().__init__(campaigns, store, clock=clock, rng=rng, sleep=sleep)
         self.groups = groups
 
     def create_group(self, campaign_id: str, owner: str, name: str) -> Group:
@@ -68,10 +67,10 @@ class KeyUserService(VoucherMoves):
             shared = self.groups.shared_voucher_write(group_id, user_id, campaign_id, voucher.voucher_id,
                                                       on_failure=lambda: NotKeyUser(campaign_id=campaign_id))
             try:
-                self.store.commit_claim(campaign, before, after, voucher, home, None, writes=[shared])
+                self.store.commit_claim(campaign, before, after, voucher, home, None, writes=[shared],
+                                        events=[self._voucher_event("KeyUserVoucherClaimed", voucher)])
             except RETRY:
                 self._backoff(attempt)
                 continue
-            self.events.publish("KeyUserVoucherClaimed", self._voucher_event(voucher))
             return voucher
         raise TemporarilyUnavailable(campaign_id=campaign_id)

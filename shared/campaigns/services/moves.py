@@ -15,10 +15,19 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.campaigns.errors import CampaignClosed, HeldPerKindExceeded
-from shared.campaigns.models import Campaign, CampaignStatus, PoolShard, UserState, Voucher, VoucherSource
-from shared.campaigns.ports import CampaignStore, ConflictingWrite, EventPublisher, StaleWrite
+from shared.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    PoolShard,
+    UserState,
+    Voucher,
+    VoucherSource,
+    campaign_event,
+)
+from shared.campaigns.ports import CampaignStore, ConflictingWrite, StaleWrite
 from shared.campaigns.services.campaigns import CampaignService
-from shared.clock import utcnow
+from shared.clock import iso, utcnow
+from shared.outbox import OutboxEvent
 
 MAX_ATTEMPTS = 16
 BASE_DELAY_S = 0.005
@@ -34,14 +43,12 @@ class VoucherMoves:
         self,
         campaigns: CampaignService,
         store: CampaignStore,
-        events: EventPublisher,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.campaigns = campaigns
         self.store = store
-        self.events = events
         self.clock = clock
         self.rng = rng or random.Random()
         self.sleep = sleep
@@ -82,6 +89,9 @@ class VoucherMoves:
         self.sleep(self.rng.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt)))
 
     @staticmethod
-    def _voucher_event(v: Voucher) -> dict[str, object]:
-        return {"campaign_id": v.campaign_id, "voucher_id": v.voucher_id, "kind": v.kind, "source": v.source.value,
-                "holder": v.holder, "donor": v.donor, "group_id": v.group_id}
+    def _voucher_event(detail_type: str, v: Voucher) -> OutboxEvent:
+        """The event of a voucher obtained (claimed or key-user claimed), named by who obtained it when."""
+        return campaign_event(detail_type, {"campaign_id": v.campaign_id, "voucher_id": v.voucher_id,
+                                            "kind": v.kind, "source": v.source.value, "holder": v.holder,
+                                            "donor": v.donor, "group_id": v.group_id},
+                              v.obtained_at, v.campaign_id, v.voucher_id, v.holder, iso(v.obtained_at))

@@ -8,8 +8,9 @@ from shared.campaigns.errors import (
     VoucherNotHeld,
     VoucherNotTransferable,
 )
-from shared.campaigns.models import PoolEntry, VoucherStatus
+from shared.campaigns.models import PoolEntry, VoucherStatus, campaign_event
 from shared.campaigns.services.moves import MAX_ATTEMPTS, RETRY, VoucherMoves
+from shared.clock import iso
 from shared.errors import TemporarilyUnavailable
 
 
@@ -32,12 +33,13 @@ class PassService(VoucherMoves):
                 raise PassesPerDayExceeded(limit="passes_per_day", maximum=campaign.limits.passes_per_day, day=day)
             after = self._after(state, day, voucher.kind, -1, passes_today=state.passes_on(day) + 1)
             entry = PoolEntry(voucher_id=voucher_id, kind=voucher.kind, shard=shard, donor=user_id, pooled_at=now)
+            passed = campaign_event("VoucherPassed", {"campaign_id": campaign_id, "voucher_id": voucher_id,
+                                                      "kind": voucher.kind, "donor": user_id, "shard": shard},
+                                    now, campaign_id, voucher_id, user_id, iso(voucher.obtained_at))
             try:
-                self.store.commit_pass(campaign, state, after, voucher, entry)
+                self.store.commit_pass(campaign, state, after, voucher, entry, events=[passed])
             except RETRY:
                 self._backoff(attempt)
                 continue
-            self.events.publish("VoucherPassed", {"campaign_id": campaign_id, "voucher_id": voucher_id,
-                                                  "kind": voucher.kind, "donor": user_id, "shard": shard})
             return entry
         raise TemporarilyUnavailable(campaign_id=campaign_id)

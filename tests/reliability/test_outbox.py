@@ -1,0 +1,204 @@
+"""Events exactly once in effect: the ledger's transactional outbox (issue 14).
+
+A transfer writes its ``TransferCompleted`` event in its own ``TransactWriteItems`` (``OUTBOX#`` item of the
+Ledger table); ``PublishLedgerEventsFunction`` puts it to ``LedgerEventBus`` from the table's stream. A queue
+subscribed to the bus counts what was published; a consumer built like the platform's consumers should be
+(``shared.outbox.seen_write`` committed with its effect) shows that at-least-once delivery applies once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from local_stack import LocalStack
+from local_stack.faults import CrashAt, intercept
+from shared.dynamo import from_item
+from shared.outbox import AlreadySeen, seen_write
+from shared.writes import transact
+from tests.conftest import Api, User, new_key
+
+BUS = "LedgerEventBus"
+PUBLISHER = "PublishLedgerEventsFunction"
+MAPPING = "PublishLedgerEventsFunctionLedgerOutbox"
+CONSUMER_TABLE = "OutboxConsumerProbe"
+
+
+def bus_probe(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
+    """A queue subscribed to every ledger event on the bus; returns a function draining what arrived so far."""
+    sqs, events = stack.client("sqs"), stack.client("events")
+    queue_url = sqs.create_queue(QueueName="ledger-events-probe")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="ledger-probe", EventBusName=BUS, EventPattern=json.dumps({"source": ["wallet.ledger"]}))
+    events.put_targets(Rule="ledger-probe", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
+
+    def drain() -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return seen
+            seen += [json.loads(m["Body"]) for m in msgs]
+            for m in msgs:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    return drain
+
+
+class CreditTally:
+    """A consumer of TransferCompleted: adds each credited amount to a per-account total, once per event id (the
+    seen marker and the effect in one transaction)."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.client = stack.client("dynamodb")
+        self.client.create_table(TableName=CONSUMER_TABLE, BillingMode="PAY_PER_REQUEST",
+                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                       {"AttributeName": "sk", "AttributeType": "S"}],
+                                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                            {"AttributeName": "sk", "KeyType": "RANGE"}])
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        detail = event["detail"]
+        add = {"Update": {"TableName": CONSUMER_TABLE,
+                          "Key": {"pk": {"S": f"TALLY#{detail['credit_account_id']}"}, "sk": {"S": "TALLY"}},
+                          "UpdateExpression": "ADD credited :amt",
+                          "ExpressionAttributeValues": {":amt": {"N": str(detail["amount"])}}}}
+        try:
+            transact(self.client, [seen_write(CONSUMER_TABLE, "credit-tally", detail["event_id"],
+                                              datetime.now(UTC))], before=[add])
+        except AlreadySeen:
+            return False
+        return True
+
+    def credited(self, account_id: str) -> int:
+        item = self.client.get_item(TableName=CONSUMER_TABLE, ConsistentRead=True,
+                                    Key={"pk": {"S": f"TALLY#{account_id}"}, "sk": {"S": "TALLY"}}).get("Item")
+        return int(from_item(item)["credited"]) if item else 0
+
+
+def settled(api: Api) -> tuple[User, User, Callable[[], list[dict[str, Any]]]]:
+    """Two users (the deposit's own event already published and drained) and the bus probe."""
+    payer, payee = api.user(balance=10_000), api.user()
+    drain = bus_probe(api.stack)
+    api.stack.drain_streams(timeout=20)
+    drain()
+    return payer, payee, drain
+
+
+def transfer(api: Api, payer: User, payee: User, amount: int) -> str:
+    reply = api.call("POST", "/transfers", {"to_account_id": payee.account_id,
+                                            "amount": {"amount": amount, "currency": "CNY"}},
+                     token=payer.token, key=new_key())
+    assert reply.status == 201, reply.body
+    return str(reply.body["transaction_id"])
+
+
+def of(events: list[dict[str, Any]], tx_id: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["detail-type"] == "TransferCompleted" and e["detail"]["transaction_id"] == tx_id]
+
+
+def test_a_transfer_publishes_exactly_one_event_written_in_its_transaction(api: Api) -> None:
+    # Given two users
+    payer, payee, drain = settled(api)
+    # When one pays the other, and the client retries the request with the same Idempotency-Key
+    key = new_key()
+    body = {"to_account_id": payee.account_id, "amount": {"amount": 250, "currency": "CNY"}}
+    first = api.call("POST", "/transfers", body, token=payer.token, key=key)
+    again = api.call("POST", "/transfers", body, token=payer.token, key=key)
+    assert first.status == again.status == 201, (first.body, again.body)
+    tx_id = first.body["transaction_id"]
+    api.stack.drain_streams(timeout=20)
+    # Then exactly one TransferCompleted is on the bus, with its event id and the transfer's facts
+    published = of(drain(), tx_id)
+    assert len(published) == 1, published
+    detail = published[0]["detail"]
+    assert detail["event_id"].startswith("evt_")
+    assert (detail["debit_account_id"], detail["credit_account_id"], detail["amount"], detail["currency"]) == (
+        payer.account_id, payee.account_id, 250, "CNY")
+    # And the event is the outbox item the transfer's transaction wrote (TTL removes it later)
+    ledger = api.stack.client("dynamodb")
+    items = ledger.query(TableName="LedgerTable", KeyConditionExpression="pk = :pk",
+                         ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{detail['event_id']}"}})["Items"]
+    assert len(items) == 1 and int(items[0]["expires_at"]["N"]) > datetime.now(UTC).timestamp()
+
+
+def test_a_redelivered_batch_publishes_again_but_the_consumer_applies_it_once(api: Api) -> None:
+    # Given two users and a consumer that tallies credits
+    payer, payee, drain = settled(api)
+    tally = CreditTally(api.stack)
+    # When the transfer's stream batch is delivered twice (Lambda's at-least-once delivery)
+    with api.stack.streams.faults(MAPPING, duplicate_batches=True):
+        tx_id = transfer(api, payer, payee, 300)
+        api.stack.drain_streams(timeout=20)
+    # Then the event was published twice, under one event id
+    published = of(drain(), tx_id)
+    assert len(published) == 2, published
+    assert len({e["detail"]["event_id"] for e in published}) == 1
+    # And the consumer applies it once
+    assert [tally.apply(e) for e in published] == [True, False]
+    assert tally.credited(payee.account_id) == 300
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_publisher_crash_after_the_commit_loses_nothing(api: Api, when: str) -> None:
+    # Given two users and a consumer
+    payer, payee, drain = settled(api)
+    tally = CreditTally(api.stack)
+    # When the transfer commits and the publisher dies at its PutEvents: before sending it (nothing published),
+    # or after EventBridge took it and before the function could report success
+    with intercept(CrashAt(1, when, functions={PUBLISHER})) as crash:
+        tx_id = transfer(api, payer, payee, 400)
+        api.stack.drain_streams(timeout=20)
+    assert crash.crashed is not None and crash.crashed.operation == "PutEvents"
+    # Then the redelivered record published it: once if the crash came first, twice (same event id) otherwise
+    published = of(drain(), tx_id)
+    assert len(published) == (1 if when == "before" else 2), published
+    assert len({e["detail"]["event_id"] for e in published}) == 1
+    # And the consumer applied it exactly once
+    assert sum(tally.apply(e) for e in published) == 1
+    assert tally.credited(payee.account_id) == 400
+    assert api.stack.streams.get(MAPPING).stats.batches_failed_over == 0
+
+
+def test_campaign_events_are_written_with_their_change_and_published_once(api: Api) -> None:
+    """Campaign created, interaction recorded (and its replay), voucher claimed and passed: each change's event
+    is in the Campaigns table's outbox once, and reaches the default bus once (a replayed interaction, which
+    changes nothing, writes and publishes nothing)."""
+    from tests.campaigns.helpers import claim, create_campaign, interact
+
+    stack = api.stack
+    sqs, bus = stack.client("sqs"), stack.client("events")
+    queue_url = sqs.create_queue(QueueName="campaign-events-probe")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus.put_rule(Name="campaign-probe", EventPattern=json.dumps({"source": ["wallet.campaigns"]}))
+    bus.put_targets(Rule="campaign-probe", Targets=[{"Id": "q", "Arn": arn}])
+    user = api.user()
+    campaign_id = create_campaign(api)["campaign_id"]
+    assert interact(api, campaign_id, user.sub, "int-outbox-1").status in (200, 201)
+    assert interact(api, campaign_id, user.sub, "int-outbox-1").status in (200, 201)  # a replay
+    reply = claim(api, campaign_id, user.token)
+    assert reply.status == 201, reply.body
+    voucher_id = reply.body["voucher"]["voucher_id"]
+    reply = api.call("POST", f"/campaigns/{campaign_id}/vouchers/{voucher_id}/pass", token=user.token, key=new_key())
+    assert reply.status in (200, 201), reply.body
+    stack.drain_streams(timeout=20)
+    published: list[dict[str, Any]] = []
+    while msgs := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        published += [json.loads(m["Body"]) for m in msgs]
+        for m in msgs:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    mine = [e for e in published if e["detail"].get("campaign_id") == campaign_id]
+    assert sorted(e["detail-type"] for e in mine) == ["CampaignCreated", "InteractionRecorded", "VoucherClaimed",
+                                                       "VoucherPassed"]
+    assert len({e["detail"]["event_id"] for e in mine}) == 4
+    claimed = next(e["detail"] for e in mine if e["detail-type"] == "VoucherClaimed")
+    assert (claimed["voucher_id"], claimed["holder"]) == (voucher_id, user.sub)
+    outbox = [from_item(i) for i in stack.client("dynamodb").scan(
+        TableName="CampaignsTable", FilterExpression="entity = :o",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX"}})["Items"]]
+    assert sorted(i["event_id"] for i in outbox if json.loads(i["detail"]).get("campaign_id") == campaign_id) == \
+        sorted(e["detail"]["event_id"] for e in mine)
