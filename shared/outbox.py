@@ -77,22 +77,24 @@ class DuplicateEvent(RuntimeError):
     changes named the same event (a bug in the event's identity, never a client's doing)."""
 
 
-def outbox_writes(table: str, events: Iterable[OutboxEvent]) -> list[GuardedWrite]:
+def outbox_writes(table: str, events: Iterable[OutboxEvent], ttl_attribute: str = "expires_at") -> list[GuardedWrite]:
     """The outbox puts of ``events``, for a capability whose change's own conditions decide replays."""
-    return [outbox_write(table, e, _duplicate(e.event_id)) for e in events]
+    return [outbox_write(table, e, _duplicate(e.event_id), ttl_attribute) for e in events]
 
 
 def _duplicate(event_id: str) -> Callable[[], Exception]:
     return lambda: DuplicateEvent(event_id)
 
 
-def outbox_write(table: str, event: OutboxEvent, on_duplicate: Callable[[], Exception]) -> GuardedWrite:
-    """Put the event once, in the caller's transaction; a second put of the same id raises ``on_duplicate()``."""
+def outbox_write(table: str, event: OutboxEvent, on_duplicate: Callable[[], Exception],
+                 ttl_attribute: str = "expires_at") -> GuardedWrite:
+    """Put the event once, in the caller's transaction; a second put of the same id raises ``on_duplicate()``.
+    ``ttl_attribute``: the table's TTL attribute (another name where ``expires_at`` means something else)."""
     item = to_item({"pk": f"{OUTBOX_PREFIX}{event.event_id}", "sk": OUTBOX_SK, "entity": "OUTBOX",
                     "event_id": event.event_id, "source": event.source, "detail_type": event.detail_type,
                     "detail": json.dumps(event.detail, default=str, separators=(",", ":")),
                     "created_at": iso(event.created_at),
-                    "expires_at": int((event.created_at + OUTBOX_RETENTION).timestamp())})
+                    ttl_attribute: int((event.created_at + OUTBOX_RETENTION).timestamp())})
     put = {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
     return GuardedWrite.failing_with(put, on_duplicate)
 

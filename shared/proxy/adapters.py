@@ -1,4 +1,4 @@
-"""External systems of proxy mode other than DynamoDB: the signing-key ring and the event bus.
+"""External systems of proxy mode other than DynamoDB: the signing-key ring.
 
 Signing keys (Secrets Manager through Powertools Parameters):
 
@@ -8,9 +8,10 @@ Signing keys (Secrets Manager through Powertools Parameters):
   (a rotation reaches every container within that time; codes signed with the
   previous key keep verifying as long as the secret still lists it).
 
-Events: the platform's one ``shared.events.EventBridgePublisher`` with source
-``wallet.proxy`` (best effort after the commit; details carry ids, amounts and
-masked account ids only).
+Events are not published from here: the store writes each into its change's own
+transaction (the transactional outbox, ``shared/outbox.py``; source ``wallet.proxy``,
+ids, amounts and masked account ids only) and ``PublishProxyEventsFunction``
+publishes them from the ProxyOrders table's stream to ``ProxyEventBus``.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.events import EventBridgePublisher
 from shared.proxy.codes import KeyRing
 from shared.proxy.settings import ProxySettings
-
-EVENT_SOURCE = "wallet.proxy"
 
 
 class KeyConfigurationError(RuntimeError):
@@ -45,7 +43,3 @@ def load_key_ring(settings: ProxySettings) -> KeyRing:
     except (ValueError, TypeError, AttributeError) as exc:
         raise KeyConfigurationError(f"proxy code keys are malformed: {type(exc).__name__}") from exc
 
-
-def event_publisher(settings: ProxySettings) -> EventBridgePublisher:
-    """State-change events of proxy orders on ``PROXY_EVENT_BUS`` (none when it is empty)."""
-    return EventBridgePublisher(settings.proxy_event_bus, EVENT_SOURCE)

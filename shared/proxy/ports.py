@@ -1,4 +1,4 @@
-"""What the proxy services depend on: their store (DynamoDB or a fake) and an event publisher.
+"""What the proxy services depend on: their store (DynamoDB or a fake), which also writes their events.
 
 Writes with a condition are built by the store as ``GuardedWrite``s: the write (opaque to the services: a
 ``TransactWriteItems`` entry for DynamoDB, a ``FakeWrite`` for the fakes) together with the domain error it
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
-from shared.events import EventPublisher
+from shared.outbox import OutboxEvent
 from shared.proxy.models import Agent, AgentUsage, ProxyOrder, ReversalRequest, ReversalStatus
 from shared.writes import GuardedWrite
 
-__all__ = ["ErrorFactory", "EventPublisher", "Expiry", "GuardedWrite", "ProxyStore"]
+__all__ = ["ErrorFactory", "Expiry", "GuardedWrite", "OutboxEvent", "ProxyStore"]
 
 Expiry = Literal["unexpired", "expired"] | None
 ErrorFactory = Callable[[], Exception]
@@ -47,6 +47,10 @@ class ProxyStore(Protocol):
         """Reversal requests in ``status``, oldest first; the cursor is the store's own position."""
 
     # --- guarded writes (committed with a transfer or by ``commit``) ---------
+    def event(self, event: OutboxEvent) -> GuardedWrite:
+        """The event's outbox item, put once, to commit with the change it reports (the transactional outbox,
+        ``shared/outbox.py``): the event exists exactly when the change committed."""
+
     def put_order(self, order: ProxyOrder) -> GuardedWrite:
         """Put the new order once. Fails with ``AlreadyExists`` (an order id is 128 random bits)."""
 
@@ -82,6 +86,5 @@ class ProxyStore(Protocol):
     def commit(self, writes: Sequence[GuardedWrite]) -> None:
         """All or nothing; a failed condition raises the first failing write's error."""
 
-    # --- plain writes ---------------------------------------------------------
-    def put_agent(self, agent: Agent) -> None:
-        """Put once; ``AgentAlreadyExists`` otherwise."""
+    def put_agent(self, agent: Agent) -> GuardedWrite:
+        """Put once. Fails with ``AgentAlreadyExists``."""

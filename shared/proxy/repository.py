@@ -10,6 +10,9 @@ ProxyOrders (``pk``)
                                   ``ByProxyDay`` index agents reconcile with.
     ``USAGE#<user>#<day>``        the requester's proxy-order total of the day (``amount`` N)
     ``REVERSAL#<request_id>``     a reversal request and its decision
+    ``OUTBOX#<event id>``         an order, reversal or agent event, put once with its change (the outbox,
+                                  ``shared/outbox.py``); TTL ``outbox_expires_at`` (``expires_at`` is the
+                                  order's code expiry, which the sweep, not TTL, acts on)
 
 ProxyAgents (``pk``)
     ``AGENT#<account_id>``        agent record: owner, status, limits
@@ -29,11 +32,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.clock import iso
-from shared.dynamo import Repository, from_item, is_condition_failure, to_item
+from shared.dynamo import Repository, from_item, to_item
 from shared.errors import AlreadyExists, TemporarilyUnavailable
+from shared.outbox import OutboxEvent, outbox_writes
 from shared.proxy.errors import (
     AgentAlreadyExists,
     AgentLimitExceeded,
@@ -64,6 +66,7 @@ SHARDS = "0123456789abcdef"
 OPEN_INDEX = "OpenByExpiry"
 PROXY_DAY_INDEX = "ByProxyDay"
 REVERSAL_INDEX = "ReversalsByStatus"
+OUTBOX_TTL = "outbox_expires_at"  # the table's TTL attribute: only outbox items carry it
 _OPTIONAL_TIMES = ("executed_at", "closed_at")
 
 
@@ -239,6 +242,9 @@ class DynamoProxyStore(Repository):
                 {k: v["S"] for k, v in last.items()} if last else None)
 
     # --- guarded writes --------------------------------------------------------
+    def event(self, event: OutboxEvent) -> GuardedWrite:
+        return outbox_writes(self.orders_table, [event], ttl_attribute=OUTBOX_TTL)[0]
+
     def put_order(self, order: ProxyOrder) -> GuardedWrite:
         put = {"Put": {"TableName": self.orders_table, "Item": _order_item(order),
                        "ConditionExpression": "attribute_not_exists(pk)"}}
@@ -322,12 +328,7 @@ class DynamoProxyStore(Repository):
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
         raise TemporarilyUnavailable()
 
-    # --- plain writes ---------------------------------------------------------
-    def put_agent(self, agent: Agent) -> None:
-        try:
-            self.client.put_item(TableName=self.agents_table, Item=_agent_item(agent),
-                                 ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise AgentAlreadyExists(account_id=agent.account_id) from exc
-            raise
+    def put_agent(self, agent: Agent) -> GuardedWrite:
+        put = {"Put": {"TableName": self.agents_table, "Item": _agent_item(agent),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        return GuardedWrite.failing_with(put, lambda: AgentAlreadyExists(account_id=agent.account_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache, partial
 
 from shared.ledger.wiring import ledger_service
-from shared.proxy.adapters import event_publisher, load_key_ring
+from shared.proxy.adapters import load_key_ring
 from shared.proxy.repository import DynamoProxyStore
 from shared.proxy.services import (
     AgentService,
@@ -31,7 +31,6 @@ def deps(settings: ProxySettings) -> ProxyDeps:
         store=DynamoProxyStore(settings.proxy_orders_table, settings.proxy_agents_table),
         ledger=ledger_service(settings.ledger),
         keys=partial(load_key_ring, settings),
-        events=event_publisher(settings),
         settings=settings,
     )
 

@@ -7,10 +7,11 @@ as the DynamoDB items do with ``TransactWriteItems``, and a failed condition rai
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from shared.errors import AlreadyExists
+from shared.outbox import DuplicateEvent, OutboxEvent
 from shared.proxy.errors import (
     AgentAlreadyExists,
     AgentLimitExceeded,
@@ -42,6 +43,7 @@ class InMemoryProxyStore:
         self.usage: dict[str, tuple[int, int]] = {}  # key -> (amount, count)
         self.reversals: dict[str, ReversalRequest] = {}
         self.reads = 0  # every read, so tests can assert "no database read"
+        self.outbox: dict[str, OutboxEvent] = {}  # event id -> event, written with its change
 
     # --- reads ----------------------------------------------------------------
     def get_order(self, order_id: str) -> ProxyOrder | None:
@@ -171,20 +173,28 @@ class InMemoryProxyStore:
             check_all(writes)
             commit_all(writes)
 
-    def put_agent(self, agent: Agent) -> None:
-        with self.lock:
-            if agent.account_id in self.agents:
-                raise AgentAlreadyExists(account_id=agent.account_id)
-            self.agents[agent.account_id] = agent
+    def put_agent(self, agent: Agent) -> GuardedWrite:
+        return GuardedWrite.failing_with(
+            FakeWrite(lambda: agent.account_id not in self.agents,
+                      lambda: self.agents.__setitem__(agent.account_id, agent)),
+            lambda: AgentAlreadyExists(account_id=agent.account_id))
+
+    def event(self, event: OutboxEvent) -> GuardedWrite:
+        return GuardedWrite.failing_with(
+            FakeWrite(lambda: event.event_id not in self.outbox,
+                      lambda: self.outbox.__setitem__(event.event_id, event)),
+            lambda: DuplicateEvent(event.event_id))
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
+class EventLog:
+    """The events the store's outbox holds, in the order written: what the publisher would put on the bus."""
 
-    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> bool:
-        self.events.append((detail_type, dict(detail)))
-        return True
+    def __init__(self, store: InMemoryProxyStore) -> None:
+        self.store = store
+
+    @property
+    def events(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(e.detail_type, e.detail) for e in self.store.outbox.values()]
 
     def types(self) -> list[str]:
         return [t for t, _ in self.events]

@@ -389,6 +389,7 @@ def test_every_state_change_is_published_on_the_bus(api: Api, proxy: Proxy, clea
     executed = proxy.order(user, "TOP_UP", 1_000)
     proxy.execute(agent, executed["code"])
     proxy.cancel(user, proxy.order(user, "WITHDRAW", 500)["order_id"])
+    clean_stack.drain_streams(timeout=20)  # events are published from the orders table's stream (the outbox)
     seen = drain()
     types = sorted(e["detail-type"] for e in seen)
     assert types == ["ProxyAgentRegistered", "ProxyOrderCancelled", "ProxyOrderCreated", "ProxyOrderCreated",
@@ -431,6 +432,7 @@ def test_expiry_confirmation_and_reversal_events_are_published_once(api: Api, pr
     assert clean_stack.invoke("ExpireProxyOrdersFunction", {}) == {"expired": 1}
     assert clean_stack.invoke("ExpireProxyOrdersFunction", {}) == {"expired": 0}
 
+    clean_stack.drain_streams(timeout=20)  # events are published from the orders table's stream (the outbox)
     seen = drain()
     got = sorted((e["detail-type"], e["detail"].get("order_id", "")) for e in seen)
     rev, rej = reversed_["order_id"], rejected["order_id"]

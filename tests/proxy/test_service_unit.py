@@ -34,7 +34,7 @@ from shared.proxy.services import (
 from shared.proxy.settings import ProxySettings
 from shared.types import Money
 from tests.fakes.ledger import InMemoryLedgerStore
-from tests.proxy.fakes import InMemoryProxyStore, RecordingPublisher
+from tests.proxy.fakes import EventLog, InMemoryProxyStore
 from tests.proxy.test_codes import RING, forged_codes
 
 
@@ -57,8 +57,8 @@ class World:
                                       proxy_agents_table="g", **overrides)  # type: ignore[arg-type]
         self.ledger = LedgerService(self.ledger_store, self.settings.ledger, clock=self.clock, sleep=lambda s: None)
         self.store = InMemoryProxyStore(self.ledger_store)
-        self.events = RecordingPublisher()
-        deps = ProxyDeps(self.store, self.ledger, lambda: RING, self.events, self.settings, clock=self.clock)
+        self.events = EventLog(self.store)
+        deps = ProxyDeps(self.store, self.ledger, lambda: RING, self.settings, clock=self.clock)
         self.orders = RequesterOrderService(deps)
         self.execution = ExecutionService(deps)
         self.reversals = ReversalService(deps)

@@ -164,12 +164,12 @@ def test_order_transition_with_the_operations_own_meaning(stores: Stores) -> Non
 
 def test_agent_check_is_not_eligible_when_suspended_or_unknown(stores: Stores) -> None:
     suspended = agent(AgentStatus.SUSPENDED)
-    stores.proxy.put_agent(suspended)
+    stores.proxy.commit([stores.proxy.put_agent(suspended)])
     for who in (suspended, agent()):  # suspended; never registered
         err = refused(lambda who=who: stores.proxy.commit([stores.proxy.agent_active(who)]), ProxyNotEligible)
         assert err.details == {"reason": "AGENT_NOT_ACTIVE"}
     active = agent()
-    stores.proxy.put_agent(active)
+    stores.proxy.commit([stores.proxy.put_agent(active)])
     stores.proxy.commit([stores.proxy.agent_active(active)])
 
 
@@ -202,8 +202,8 @@ def test_second_reversal_decision_is_not_allowed(stores: Stores) -> None:
 
 def test_agent_put_once_is_agent_already_exists(stores: Stores) -> None:
     a = agent()
-    stores.proxy.put_agent(a)
-    refused(lambda: stores.proxy.put_agent(a), AgentAlreadyExists)
+    stores.proxy.commit([stores.proxy.put_agent(a)])
+    refused(lambda: stores.proxy.commit([stores.proxy.put_agent(a)]), AgentAlreadyExists)
 
 
 # --- several writes, and writes with money ------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_a_refused_write_in_a_transfer_moves_no_money(stores: Stores, case: str)
     o = order()
     stores.proxy.commit([stores.proxy.put_order(o)])
     a = agent(AgentStatus.SUSPENDED if case == "agent_suspended" else AgentStatus.ACTIVE, daily=1_000)
-    stores.proxy.put_agent(a)
+    stores.proxy.commit([stores.proxy.put_agent(a)])
     if case == "agent_daily":
         stores.proxy.commit([stores.proxy.add_agent_usage(a, DAY, 900)])
     executed = o.next(status=OrderStatus.EXECUTED)
@@ -238,7 +238,7 @@ def test_a_refused_write_in_a_transfer_moves_no_money(stores: Stores, case: str)
     # and with every condition holding, the same kind of transfer commits money and writes together
     if case == "agent_daily":
         fresh = agent(daily=10_000)
-        stores.proxy.put_agent(fresh)
+        stores.proxy.commit([stores.proxy.put_agent(fresh)])
         ok = [stores.proxy.order_transition(o, executed, T, "unexpired"), stores.proxy.agent_active(fresh),
               stores.proxy.add_agent_usage(fresh, DAY, o.amount.amount)]
         stores.ledger.transfer("pxe_" + uuid.uuid4().hex, payer, payee, o.amount, "PROXY_TOP_UP", writes=ok)

@@ -12,7 +12,8 @@ crash, fault and model tests call it after each run, so a new invariant added he
   per-user held counters agree with the holdings;
 * events (``events``): each ledger transaction wrote exactly one ``TransferCompleted`` outbox item naming it,
   and each campaign change (campaign created, interaction recorded, voucher claimed / key-user claimed / passed,
-  tally, prize paid) exactly its one event (the transactional outbox: the event commits with the change or not
+  tally, prize paid) and each proxy order version (created, every transition, the reversal request) and
+  rejected reversal exactly its one event (the transactional outbox: the event commits with the change or not
   at all), and no outbox publisher gave up on a batch (none failed over to its DLQ), so every such event
   reached the bus at least once;
 * idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
@@ -149,9 +150,24 @@ def events(stack: LocalStack) -> None:
     assert set(outbox) == records, "a ledger transaction without its event, or an event without its transaction"
     assert set(outbox.values()) <= {1}, "a ledger transaction wrote its event twice"
     campaign_events(scan(stack, "CampaignsTable"))
-    for mapping in ("PublishLedgerEventsFunctionLedgerOutbox", "PublishCampaignEventsFunctionCampaignsOutbox"):
+    proxy_events(scan(stack, "ProxyOrdersTable"))
+    for mapping in ("PublishLedgerEventsFunctionLedgerOutbox", "PublishCampaignEventsFunctionCampaignsOutbox",
+                    "PublishProxyEventsFunctionProxyOutbox"):
         failed = stack.streams.get(mapping).stats.batches_failed_over
         assert failed == 0, f"{failed} outbox batch(es) went to {mapping}'s DLQ: events not published"
+
+
+def proxy_events(items: list[dict[str, Any]]) -> None:
+    """Each version of an order has exactly its one event (created is version 1; every transition, the reversal
+    request included, adds one), and each rejected reversal its one ``ProxyReversalRejected``."""
+    outbox = [(str(i["detail_type"]), json.loads(str(i["detail"]))) for i in items if i.get("entity") == "OUTBOX"]
+    per_order = Counter(d["order_id"] for t, d in outbox if t.startswith("ProxyOrder") or t == "ProxyReversalRequested")
+    versions = {str(i["order_id"]): int(i["version"]) for i in items if str(i["pk"]).startswith("ORDER#")}
+    assert dict(per_order) == versions, f"orders whose events disagree with their versions: " \
+        f"{ {o: (per_order.get(o, 0), v) for o, v in versions.items() if per_order.get(o, 0) != v} }"
+    rejected = Counter(d["request_id"] for t, d in outbox if t == "ProxyReversalRejected")
+    assert rejected == Counter(str(i["request_id"]) for i in items
+                               if str(i["pk"]).startswith("REVERSAL#") and i.get("status") == "REJECTED")
 
 
 def campaign_events(items: list[dict[str, Any]]) -> None:

@@ -8,7 +8,7 @@ from shared.ledger.models import Account, AccountKind
 from shared.proxy.errors import AgentNotFound
 from shared.proxy.masking import mask_account
 from shared.proxy.models import Agent, AgentDayTotals, AgentUsage, OrderType, ProxyOrder
-from shared.proxy.services.base import ProxyServiceBase, day_of
+from shared.proxy.services.base import ProxyServiceBase, day_of, proxy_event
 
 
 class AgentService(ProxyServiceBase):
@@ -21,8 +21,9 @@ class AgentService(ProxyServiceBase):
             raise AccountNotFound(account_id=account_id)
         agent = Agent(account_id=account_id, owner=account.owner, per_order=per_order, daily=daily,
                       display_name=display_name, registered_by=admin, created_at=self.clock())
-        self.store.put_agent(agent)
-        self.events.publish("ProxyAgentRegistered", {"account_id": mask_account(account_id)})
+        registered = proxy_event("ProxyAgentRegistered", {"account_id": mask_account(account_id)}, agent.created_at,
+                                 account_id)
+        self.store.commit([self.store.put_agent(agent), self.store.event(registered)])
         return agent
 
     def my_agent(self, caller: str) -> tuple[Agent, Account, AgentUsage]:

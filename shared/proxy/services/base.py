@@ -3,8 +3,8 @@
 ``ProxyDeps`` is what ``wiring`` builds once per configuration; each service
 (``orders``, ``execution``, ``reversals``, ``agents``) takes it. The helpers
 load an order (``load``; ``owned``, ``visible``: another user's order does not exist
-for the caller), find the caller's account, and emit a state-change event with masked
-parties only.
+for the caller), find the caller's account, and build a state-change event's outbox write
+with masked parties only (``order_event``: committed with the change).
 """
 
 from __future__ import annotations
@@ -19,12 +19,21 @@ from shared.ledger.errors import AccountNotFound
 from shared.ledger.models import Account
 from shared.ledger.ports import LedgerStore
 from shared.ledger.service import LedgerService
+from shared.outbox import OutboxEvent, domain_event
 from shared.proxy.codes import ORDER_ID, CodeSigner, KeyRing
 from shared.proxy.errors import ProxyOrderNotFound
 from shared.proxy.masking import mask_account
 from shared.proxy.models import OrderType, ProxyOrder
-from shared.proxy.ports import EventPublisher, ProxyStore
+from shared.proxy.ports import GuardedWrite, ProxyStore
 from shared.proxy.settings import ProxySettings
+
+EVENT_SOURCE = "wallet.proxy"
+
+
+def proxy_event(detail_type: str, detail: dict[str, Any], at: datetime, *identity: str) -> OutboxEvent:
+    """A proxy event (source ``wallet.proxy``) for the outbox; ``identity``: the change's own ids."""
+    return domain_event(EVENT_SOURCE, detail_type, detail, at, *identity)
+
 
 TX_TYPES = {OrderType.TOP_UP: "PROXY_TOP_UP", OrderType.WITHDRAW: "PROXY_WITHDRAWAL"}
 
@@ -45,7 +54,6 @@ class ProxyDeps:
     ledger: LedgerService
     keys: Callable[[], KeyRing]
     """The current signing keys (called per use; the adapter caches the secret)."""
-    events: EventPublisher
     settings: ProxySettings
     clock: Callable[[], datetime] = utcnow
 
@@ -56,7 +64,6 @@ class ProxyServiceBase:
         self.store = deps.store
         self.ledger = deps.ledger
         self.accounts: LedgerStore = deps.ledger.store  # accounts are read through the ledger's port
-        self.events = deps.events
         self.settings = deps.settings
         self.clock = deps.clock
 
@@ -91,13 +98,14 @@ class ProxyServiceBase:
             raise ProxyOrderNotFound()
         return order
 
-    def emit(self, detail_type: str, order: ProxyOrder) -> None:
-        """The order's state-change event: ids, amounts and masked account ids (no personal data)."""
-        self.events.publish(detail_type, {
+    def order_event(self, detail_type: str, order: ProxyOrder) -> GuardedWrite:
+        """The outbox write of the order's state-change event (ids, amounts and masked account ids, no personal
+        data), to commit with the change: one per (order, version)."""
+        return self.store.event(proxy_event(detail_type, {
             "order_id": order.order_id, "type": order.type.value, "status": order.status.value,
             "amount": order.amount.model_dump(), "transaction_id": order.transaction_id,
             "version": order.version, **_masked_accounts(order),
-        })
+        }, self.clock(), order.order_id, str(order.version)))
 
 
 def _masked_accounts(order: ProxyOrder) -> dict[str, Any]:

@@ -39,8 +39,7 @@ class ExecutionService(ProxyServiceBase):
                                          "proxy_display_name": agent.display_name if agent else None})
         if self.settings.proxy_confirmation_required:
             after = order.next(status=OrderStatus.AWAITING_CONFIRMATION)
-            self.settlement.transition(order, after, expiry="unexpired")
-            self.emit("ProxyOrderAwaitingConfirmation", after)
+            self.settlement.transition(order, after, expiry="unexpired", event="ProxyOrderAwaitingConfirmation")
             return after, None
         return self.settlement.settle(order, agent)
 

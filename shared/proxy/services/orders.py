@@ -73,13 +73,13 @@ class RequesterOrderService(ProxyServiceBase):
                                  credit_kinds=HOLDS_ONLY)
         else:
             self.store.commit(self._create_writes(order))
-        self.emit("ProxyOrderCreated", order)
         return order, signer.sign(order.order_id, order.expires_at, order.kid)
 
     def _create_writes(self, order: ProxyOrder) -> list[GuardedWrite]:
-        """The order, once, and the requester's usage of the day within the daily limit."""
+        """The order, once, the requester's usage of the day within the daily limit, and the order's event."""
         return [self.store.put_order(order),
-                self.store.add_requester_usage(order, day_of(order.created_at), self.settings.proxy_daily_amount)]
+                self.store.add_requester_usage(order, day_of(order.created_at), self.settings.proxy_daily_amount),
+                self.order_event("ProxyOrderCreated", order)]
 
     def get(self, caller: str, order_id: str) -> ProxyOrder:
         """The order, for its requester or the proxy that took it."""

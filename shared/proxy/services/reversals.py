@@ -16,7 +16,7 @@ from shared.ledger.models import CUSTOMER_ONLY, Transaction
 from shared.ledger.service import derived_transaction_id
 from shared.proxy.errors import ReversalNotAllowed, ReversalNotFound
 from shared.proxy.models import OrderStatus, OrderType, ReversalRequest, ReversalStatus
-from shared.proxy.services.base import ProxyServiceBase
+from shared.proxy.services.base import ProxyServiceBase, proxy_event
 
 
 class ReversalService(ProxyServiceBase):
@@ -37,8 +37,10 @@ class ReversalService(ProxyServiceBase):
         self.store.commit([
             self.store.put_reversal(request),
             self.store.order_transition(order, after, int(now.timestamp()), None, on_failure=_order_changed),
+            self.store.event(proxy_event("ProxyReversalRequested", {"order_id": order_id,
+                                                                    "request_id": request.request_id},
+                                         now, request.request_id)),
         ])
-        self.events.publish("ProxyReversalRequested", {"order_id": order_id, "request_id": request.request_id})
         return request
 
     def list_reversals(self, status: ReversalStatus, limit: int,
@@ -68,8 +70,10 @@ class ReversalService(ProxyServiceBase):
         decided = request.model_copy(update={"status": ReversalStatus.APPROVED if approve else ReversalStatus.REJECTED,
                                              "decided_by": decider, "decided_at": now, "decision_note": note})
         if not approve:
-            self.store.commit([self.store.decide_reversal(decided, request)])
-            self.events.publish("ProxyReversalRejected", {"order_id": request.order_id, "request_id": request_id})
+            self.store.commit([self.store.decide_reversal(decided, request),
+                               self.store.event(proxy_event("ProxyReversalRejected",
+                                                            {"order_id": request.order_id, "request_id": request_id},
+                                                            now, request_id))])
             return decided, None
         if order.status is not OrderStatus.EXECUTED or order.reversal_request_id != request_id:
             raise ReversalNotAllowed("The order is not in a reversible state.", reason="NOT_EXECUTED")
@@ -81,11 +85,11 @@ class ReversalService(ProxyServiceBase):
                          else (proxy, order.owner_account_id))
         writes = [self.store.decide_reversal(decided, request),
                   self.store.order_transition(order, after, int(now.timestamp()), None,
-                                              on_failure=_changed_meanwhile)]
+                                              on_failure=_changed_meanwhile),
+                  self.order_event("ProxyOrderReversed", after)]
         tx = self.ledger.transfer(tx_id, debit, credit, order.amount, "PROXY_REVERSAL",
                                   metadata={"order_id": order.order_id, "reversal_request_id": request_id},
                                   writes=writes, credit_kinds=CUSTOMER_ONLY)
-        self.emit("ProxyOrderReversed", after)
         return decided, tx
 
 

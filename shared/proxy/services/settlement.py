@@ -34,7 +34,7 @@ class Settlement(ProxyServiceBase):
         tx_id = derived_transaction_id("pxe", order.order_id)
         after = order.next(status=OrderStatus.EXECUTED, executed_at=now, closed_at=now, transaction_id=tx_id)
         writes = [self.store.order_transition(order, after, int(now.timestamp()), "unexpired"),
-                  *self._proxy_limits(order, agent, day_of(now))]
+                  *self._proxy_limits(order, agent, day_of(now)), self.order_event("ProxyOrderExecuted", after)]
         proxy = order.proxy_account_id or ""
         debit, credit = ((proxy, order.owner_account_id) if order.type is OrderType.TOP_UP
                          else (holds_account_id(order.amount.currency), proxy))
@@ -47,7 +47,6 @@ class Settlement(ProxyServiceBase):
                 raise AgentLimitExceeded("The agent's float is too low for this top-up.", limit="float") from None
             raise ProxyNotEligible("The proxy account's balance is too low for this top-up.",
                                    reason="INSUFFICIENT_BALANCE") from None
-        self.emit("ProxyOrderExecuted", after)
         return after, tx
 
     def _proxy_limits(self, order: ProxyOrder, agent: Agent | None, day: str) -> list[GuardedWrite]:
@@ -66,19 +65,20 @@ class Settlement(ProxyServiceBase):
         now = self.clock()
         release = derived_transaction_id("pxl", order.order_id) if order.type is OrderType.WITHDRAW else None
         after = order.next(status=status, closed_at=now, release_transaction_id=release)
-        write = self.store.order_transition(order, after, int(now.timestamp()), expiry)
+        writes = [self.store.order_transition(order, after, int(now.timestamp()), expiry),
+                  self.order_event(f"ProxyOrder{status.value.title()}", after)]
         if release is None:
-            self.store.commit([write])
+            self.store.commit(writes)
         else:
             self.ledger.transfer(release, holds_account_id(order.amount.currency), order.owner_account_id,
                                  order.amount, "PROXY_HOLD_RELEASE", metadata={"order_id": order.order_id},
-                                 writes=[write], credit_kinds=CUSTOMER_ONLY)
-        self.emit(f"ProxyOrder{status.value.title()}", after)
+                                 writes=writes, credit_kinds=CUSTOMER_ONLY)
         return after
 
-    def transition(self, before: ProxyOrder, after: ProxyOrder, expiry: Expiry) -> None:
-        """A state change without money."""
-        writes: list[GuardedWrite] = [self.store.order_transition(before, after, self.now(), expiry)]
+    def transition(self, before: ProxyOrder, after: ProxyOrder, expiry: Expiry, event: str) -> None:
+        """A state change without money, with its ``event`` (detail type)."""
+        writes: list[GuardedWrite] = [self.store.order_transition(before, after, self.now(), expiry),
+                                      self.order_event(event, after)]
         self.store.commit(writes)
 
 
