@@ -1,15 +1,7 @@
-"""External systems of groups other than DynamoDB: the event bus (``shared.events.EventBridgePublisher``).
+"""External systems of groups other than DynamoDB: none.
 
-Group events keep the source they have always had, ``wallet.campaigns``: groups exist for the
-campaigns' key users and consumers subscribe to that source (changing it is a contract change).
+Group events (source ``wallet.campaigns``, which consumers subscribe to: groups exist for the campaigns' key
+users) are not published from here: the store writes each into its change's own transaction (the
+transactional outbox, ``shared/outbox.py``) and ``PublishGroupEventsFunction`` publishes them from the Groups
+table's stream. (Kept so every capability package has the same files; see docs/architecture.md.)
 """
-
-from __future__ import annotations
-
-from shared.events import EventBridgePublisher
-
-EVENT_SOURCE = "wallet.campaigns"
-
-
-def event_publisher(bus_name: str) -> EventBridgePublisher:
-    return EventBridgePublisher(bus_name, EVENT_SOURCE)

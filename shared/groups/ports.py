@@ -8,15 +8,15 @@ is not running.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shared.events import EventPublisher
 from shared.groups.models import Group, Invitation, Role
+from shared.outbox import OutboxEvent
 from shared.writes import ConflictingWrite, GuardedWrite
 
-__all__ = ["ConflictingWrite", "EventPublisher", "GroupChanged", "GroupStore", "GuardedWrite"]
+__all__ = ["ConflictingWrite", "GroupChanged", "GroupStore", "GuardedWrite", "OutboxEvent"]
 
 
 class GroupChanged(Exception):
@@ -24,8 +24,9 @@ class GroupChanged(Exception):
 
 
 class GroupStore(Protocol):
-    def create(self, group: Group) -> None:
-        """The group with its creator as key user and only member. Raises ``AlreadyInGroup`` (the owner has a
+    def create(self, group: Group, events: Sequence[OutboxEvent] = ()) -> None:
+        """``events`` (as for ``join`` and ``leave``) commit with the change (the outbox). The group with its
+        creator as key user and only member. Raises ``AlreadyInGroup`` (the owner has a
         group in this campaign) or ``AlreadyExists`` (the group id is taken)."""
 
     def membership(self, user_id: str, campaign_id: str) -> tuple[str, Role] | None:
@@ -40,11 +41,12 @@ class GroupStore(Protocol):
 
     def get_invitation(self, code: str) -> Invitation | None: ...
 
-    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime) -> None:
+    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
+             events: Sequence[OutboxEvent] = ()) -> None:
         """Raises ``InvitationNotFound`` (expired), ``AlreadyInGroup``, ``GroupFull``, ``GroupNotFound``,
         ``GroupLockedForDraw``, ``GroupChanged`` or ``ConflictingWrite``."""
 
-    def leave(self, group: Group, user_id: str) -> None:
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
         """Raises ``GroupNotFound`` unless the user is a (non-key-user) member of the group; ``GroupLockedForDraw``,
         ``GroupChanged`` or ``ConflictingWrite``."""
 

@@ -17,7 +17,7 @@ Every conditional write is a ``GuardedWrite`` carrying the error its condition s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +29,11 @@ from shared.errors import AlreadyExists
 from shared.groups.errors import AlreadyInGroup, GroupFull, GroupLockedForDraw, GroupNotFound, InvitationNotFound
 from shared.groups.models import Group, Invitation, Role
 from shared.groups.ports import GroupChanged
+from shared.outbox import OutboxEvent, outbox_writes
 from shared.writes import GuardedWrite, OldImage, transact
 
 MAX_MEMBERS = 50
+OUTBOX_TTL = "outbox_expires_at"  # the TTL attribute of outbox items (an invitation's expires_at is ISO text)
 DRAWING, SETTLED = "DRAWING", "SETTLED"
 
 
@@ -91,7 +93,7 @@ class DynamoGroupStore(Repository):
                           expires_at=datetime.fromisoformat(d["expires_at"]))
 
     # --- writes -------------------------------------------------------------------
-    def create(self, group: Group) -> None:
+    def create(self, group: Group, events: Sequence[OutboxEvent] = ()) -> None:
         gid, owner = group.group_id, group.owner
         member = {"Put": {"TableName": self.table, "Item": to_item({
             "pk": f"GROUP#{gid}", "sk": f"MEMBER#{owner}", "user_id": owner, "joined_at": iso(group.created_at)})}}
@@ -103,6 +105,7 @@ class DynamoGroupStore(Repository):
                     "owner": owner, "campaign_id": group.campaign_id, "created_at": iso(group.created_at),
                     "member_count": 1})}},
                 lambda: AlreadyExists("The group id is taken.", group_id=gid)),
+            *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL),
         ], before=[member])
 
     def put_invitation(self, invitation: Invitation) -> None:
@@ -110,7 +113,8 @@ class DynamoGroupStore(Repository):
             "pk": f"INVITE#{invitation.code}", "sk": "INVITE", "group_id": invitation.group_id,
             "created_by": invitation.created_by, "expires_at": iso(invitation.expires_at)}))
 
-    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime) -> None:
+    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
+             events: Sequence[OutboxEvent] = ()) -> None:
         gid = group.group_id
         invite = GuardedWrite.failing_with(
             {"ConditionCheck": {"TableName": self.table, "Key": _key(f"INVITE#{invitation.code}", "INVITE"),
@@ -121,9 +125,10 @@ class DynamoGroupStore(Repository):
             "pk": f"GROUP#{gid}", "sk": f"MEMBER#{user_id}", "user_id": user_id, "joined_at": iso(now)})}}
         writes = [invite, self._membership_put(user_id, group.campaign_id, gid, Role.MEMBER),
                   self._count_update(group, +1)]
-        transact(self.client, [*writes, *self._draw_check(group)], before=[member])
+        transact(self.client, [*writes, *self._draw_check(group),
+                               *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL)], before=[member])
 
-    def leave(self, group: Group, user_id: str) -> None:
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
         gid = group.group_id
         membership = GuardedWrite.failing_with(
             {"Delete": {"TableName": self.table, "Key": _membership_key(user_id, group.campaign_id),
@@ -132,8 +137,8 @@ class DynamoGroupStore(Repository):
                         "ExpressionAttributeValues": {":g": {"S": gid}, ":member": {"S": Role.MEMBER.value}}}},
             lambda: GroupNotFound(group_id=gid))
         member = {"Delete": {"TableName": self.table, "Key": _key(f"GROUP#{gid}", f"MEMBER#{user_id}")}}
-        transact(self.client, [membership, self._count_update(group, -1), *self._draw_check(group)],
-                 before=[member])
+        transact(self.client, [membership, self._count_update(group, -1), *self._draw_check(group),
+                               *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL)], before=[member])
 
     def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
                              on_failure: Callable[[], Exception]) -> GuardedWrite:

@@ -12,13 +12,22 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from shared.clock import utcnow
+from shared.clock import iso, utcnow
 from shared.errors import TemporarilyUnavailable
 from shared.groups.errors import GroupNotFound, InvitationNotFound, KeyUserCannotLeave
 from shared.groups.models import Group, Invitation, Role
-from shared.groups.ports import ConflictingWrite, EventPublisher, GroupChanged, GroupStore, GuardedWrite
+from shared.groups.ports import ConflictingWrite, GroupChanged, GroupStore, GuardedWrite
+from shared.outbox import OutboxEvent, domain_event
+
+EVENT_SOURCE = "wallet.campaigns"  # groups exist for the campaigns' key users: the source consumers know
 
 INVITATION_TTL = timedelta(days=7)
+
+
+def group_event(detail_type: str, detail: dict[str, object], at: datetime, *identity: str) -> OutboxEvent:
+    """A group event for the outbox (written with the change; ``identity``: the change's own ids)."""
+    return domain_event(EVENT_SOURCE, detail_type, detail, at, *identity)
+
 MAX_ATTEMPTS = 8
 RETRY = (GroupChanged, ConflictingWrite)  # the group changed since read, or contention: re-read, retry
 
@@ -26,10 +35,9 @@ RETRY = (GroupChanged, ConflictingWrite)  # the group changed since read, or con
 class GroupService:
     """Also what campaigns need from groups (their ``GroupDirectory`` port: key users, members, the draw lock)."""
 
-    def __init__(self, store: GroupStore, events: EventPublisher, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, store: GroupStore, clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store = store
-        self.events = events
         self.clock = clock
         self.rng = rng or random.Random()
         self.sleep = sleep
@@ -38,9 +46,9 @@ class GroupService:
         """A group in the campaign's context (the caller checked the campaign); its creator is its key user."""
         group = Group(group_id=f"grp_{uuid.uuid4().hex}", name=name, owner=owner, campaign_id=campaign_id,
                       created_at=self.clock(), members=(owner,))
-        self._retrying(lambda: self.store.create(group))
-        self.events.publish("GroupCreated", {"group_id": group.group_id, "key_user": owner,
-                                             "campaign_id": campaign_id})
+        created = group_event("GroupCreated", {"group_id": group.group_id, "key_user": owner,
+                                               "campaign_id": campaign_id}, group.created_at, group.group_id)
+        self._retrying(lambda: self.store.create(group, events=[created]))
         return group
 
     def get(self, group_id: str, caller: str) -> Group:
@@ -66,10 +74,11 @@ class GroupService:
             group = self.store.get(invitation.group_id)
             if group is None:
                 raise GroupNotFound(group_id=invitation.group_id)
-            self.store.join(invitation, group, user_id, now)
+            joined = group_event("GroupJoined", {"group_id": group.group_id, "user_id": user_id}, now,
+                                 group.group_id, user_id, iso(now))
+            self.store.join(invitation, group, user_id, now, events=[joined])
 
         self._retrying(attempt)
-        self.events.publish("GroupJoined", {"group_id": invitation.group_id, "user_id": user_id})
         return self.get(invitation.group_id, user_id)
 
     def leave(self, group_id: str, user_id: str) -> None:
@@ -77,10 +86,12 @@ class GroupService:
             group = self.get(group_id, user_id)
             if group.owner == user_id:
                 raise KeyUserCannotLeave(group_id=group_id)
-            self.store.leave(group, user_id)
+            now = self.clock()
+            left = group_event("GroupLeft", {"group_id": group_id, "user_id": user_id}, now, group_id, user_id,
+                               iso(now))
+            self.store.leave(group, user_id, events=[left])
 
         self._retrying(attempt)
-        self.events.publish("GroupLeft", {"group_id": group_id, "user_id": user_id})
 
     def _retrying(self, write: Callable[[], None]) -> None:
         for attempt in range(MAX_ATTEMPTS):

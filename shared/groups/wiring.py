@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.groups.adapters import event_publisher
 from shared.groups.repository import DynamoGroupStore
 from shared.groups.service import GroupService
 from shared.groups.settings import GroupSettings
@@ -12,4 +11,4 @@ from shared.groups.settings import GroupSettings
 
 @cache
 def group_service(settings: GroupSettings) -> GroupService:
-    return GroupService(DynamoGroupStore(settings.groups_table), event_publisher(settings.event_bus_name))
+    return GroupService(DynamoGroupStore(settings.groups_table))

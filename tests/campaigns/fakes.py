@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,6 @@ from shared.campaigns.models import (
 )
 from shared.campaigns.ports import (
     CampaignStore,
-    EventPublisher,
     GroupDirectory,
     HoldingChanged,
     PoolEntryExists,
@@ -350,6 +349,15 @@ class InMemoryGroupStore:
         self.memberships: dict[tuple[str, str], tuple[str, Role]] = {}  # (user, campaign) -> (group, role)
         self.invitations: dict[str, Invitation] = {}
         self.draw_locks: dict[str, str] = {}
+        self.outbox: dict[str, OutboxEvent] = {}  # event id -> event, written with its change
+
+    def _outbox(self, events: Sequence[OutboxEvent]) -> list[GuardedWrite]:
+        def put(event: OutboxEvent) -> GuardedWrite:
+            return GuardedWrite.failing_with(
+                FakeWrite(lambda: event.event_id not in self.outbox,
+                          lambda: self.outbox.__setitem__(event.event_id, event)),
+                lambda: DuplicateEvent(event.event_id))
+        return [put(e) for e in events]
 
     def _commit(self, writes: Sequence[GuardedWrite]) -> None:
         with self.lock:
@@ -379,7 +387,7 @@ class InMemoryGroupStore:
                 raise AlreadyExists(code=invitation.code)
             self.invitations[invitation.code] = invitation
 
-    def create(self, group: Group) -> None:
+    def create(self, group: Group, events: Sequence[OutboxEvent] = ()) -> None:
         def put_meta() -> None:
             self.meta[group.group_id] = {"name": group.name, "owner": group.owner, "campaign_id": group.campaign_id,
                                          "created_at": group.created_at, "shared_voucher": None}
@@ -389,9 +397,11 @@ class InMemoryGroupStore:
             self._membership_put(group.owner, group.campaign_id, group.group_id, Role.KEY_USER),
             GuardedWrite.failing_with(FakeWrite(lambda: group.group_id not in self.meta, put_meta),
                                       lambda: AlreadyExists(group_id=group.group_id)),
+            *self._outbox(events),
         ])
 
-    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime) -> None:
+    def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
+             events: Sequence[OutboxEvent] = ()) -> None:
         def invite_valid() -> bool:
             stored = self.invitations.get(invitation.code)
             return stored is not None and stored.expires_at > now
@@ -401,9 +411,10 @@ class InMemoryGroupStore:
             self._membership_put(user_id, group.campaign_id, group.group_id, Role.MEMBER),
             self._count_update(group, +1, lambda: self.member_rows[group.group_id].__setitem__(user_id, now)),
             *self._draw_check(group),
+            *self._outbox(events),
         ])
 
-    def leave(self, group: Group, user_id: str) -> None:
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
         key = (user_id, group.campaign_id)
 
         def is_member() -> bool:
@@ -417,6 +428,7 @@ class InMemoryGroupStore:
             GuardedWrite.failing_with(FakeWrite(is_member, remove), lambda: GroupNotFound(group_id=group.group_id)),
             self._count_update(group, -1, lambda: None),
             *self._draw_check(group),
+            *self._outbox(events),
         ])
 
     def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
@@ -468,14 +480,6 @@ class InMemoryGroupStore:
             lambda: GroupLockedForDraw(group_id=group.group_id, campaign_id=group.campaign_id))]
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def publish(self, detail_type: str, detail: Mapping[str, Any]) -> None:
-        self.events.append((detail_type, dict(detail)))
-
-
 class CampaignServices:
     """The campaign services wired to each other as ``shared.campaigns.wiring`` wires them (one campaign
     service whose cached configuration the voucher services share), behind one object, so that a scenario
@@ -501,8 +505,6 @@ class CampaignServices:
         self.key_user_claim = self.key_users.key_user_claim
 
 
-def group_service(store: InMemoryGroupStore | None = None, events: EventPublisher | None = None,
-                  clock: Callable[[], datetime] = utcnow) -> GroupService:
+def group_service(store: InMemoryGroupStore | None = None, clock: Callable[[], datetime] = utcnow) -> GroupService:
     """The real group rules on the in-memory store."""
-    return GroupService(store or InMemoryGroupStore(), events or RecordingPublisher(), clock=clock,
-                        sleep=lambda _s: None)
+    return GroupService(store or InMemoryGroupStore(), clock=clock, sleep=lambda _s: None)

@@ -28,7 +28,7 @@ from shared.ledger.repository import DynamoLedgerStore, from_item
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, RecordingPublisher
+from tests.campaigns.fakes import CampaignServices
 
 KINDS = [KindWeight(kind="FU", weight=10), KindWeight(kind="LU", weight=6), KindWeight(kind="SHOU", weight=3),
          KindWeight(kind="XI", weight=1)]
@@ -39,10 +39,9 @@ def build(stack: LocalStack, shards: int = 4) -> tuple[CampaignServices, GroupSe
     ddb = boto3.client("dynamodb", endpoint_url=stack.emulator.endpoint, region_name="us-east-1",
                        aws_access_key_id="local", aws_secret_access_key="local",
                        config=Config(max_pool_connections=80, retries={"mode": "standard", "max_attempts": 3}))
-    events = RecordingPublisher()
     ledger = LedgerService(DynamoLedgerStore("AccountsTable", "LedgerTable", ddb),
                            LedgerSettings(accounts_table="AccountsTable", ledger_table="LedgerTable"))
-    groups = GroupService(DynamoGroupStore("GroupsTable", ddb), events)
+    groups = GroupService(DynamoGroupStore("GroupsTable", ddb))
     service = CampaignServices(DynamoCampaignStore("CampaignsTable", ddb), ledger, groups, pool_shards=shards,
                                holder_buckets=8)
     return service, groups, ddb

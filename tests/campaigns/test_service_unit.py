@@ -24,7 +24,7 @@ from shared.campaigns.models import KindWeight, Limits, UserState, VoucherSource
 from shared.ledger.service import LedgerService
 from shared.ledger.settings import LedgerSettings
 from shared.types import Money
-from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, RecordingPublisher, group_service
+from tests.campaigns.fakes import CampaignServices, InMemoryCampaignStore, group_service
 from tests.fakes.ledger import InMemoryLedgerStore
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
@@ -38,8 +38,7 @@ class Env:
         self.ledger_store = InMemoryLedgerStore()
         self.ledger = LedgerService(self.ledger_store, LedgerSettings(accounts_table="a", ledger_table="l"),
                                     clock=lambda: self.now, sleep=lambda _: None)
-        self.events = RecordingPublisher()
-        self.groups = group_service(events=self.events, clock=lambda: self.now)
+        self.groups = group_service(clock=lambda: self.now)
         self.service = CampaignServices(self.store, self.ledger, self.groups, clock=lambda: self.now,
                                         rng=random.Random(7), sleep=lambda _: None, pool_shards=4, holder_buckets=4)
         self.campaign = self.service.create("admin", "k1", "New Year", KINDS, Money(amount=100_000, currency="CNY"),

@@ -151,10 +151,24 @@ def events(stack: LocalStack) -> None:
     assert set(outbox.values()) <= {1}, "a ledger transaction wrote its event twice"
     campaign_events(scan(stack, "CampaignsTable"))
     proxy_events(scan(stack, "ProxyOrdersTable"))
+    group_events(scan(stack, "GroupsTable"))
     for mapping in ("PublishLedgerEventsFunctionLedgerOutbox", "PublishCampaignEventsFunctionCampaignsOutbox",
-                    "PublishProxyEventsFunctionProxyOutbox"):
+                    "PublishProxyEventsFunctionProxyOutbox", "PublishGroupEventsFunctionGroupsOutbox"):
         failed = stack.streams.get(mapping).stats.batches_failed_over
         assert failed == 0, f"{failed} outbox batch(es) went to {mapping}'s DLQ: events not published"
+
+
+def group_events(items: list[dict[str, Any]]) -> None:
+    """Each group has its one ``GroupCreated``, and joins minus leaves is its member count less its key user."""
+    outbox = [(str(i["detail_type"]), json.loads(str(i["detail"]))) for i in items if i.get("entity") == "OUTBOX"]
+    groups = {str(i["group_id"]): int(i["member_count"]) for i in items if i.get("entity") == "GROUP"}
+    created = Counter(d["group_id"] for t, d in outbox if t == "GroupCreated")
+    assert created == Counter(groups), "a group without its GroupCreated event, or with two"
+    net = Counter({g: 0 for g in groups})
+    for t, d in outbox:
+        net[d["group_id"]] += {"GroupJoined": 1, "GroupLeft": -1}.get(t, 0)
+    assert all(net[g] == n - 1 for g, n in groups.items()), \
+        f"groups whose join/leave events disagree with their member count: {dict(net)} vs {groups}"
 
 
 def proxy_events(items: list[dict[str, Any]]) -> None:
