@@ -13,7 +13,8 @@ crash, fault and model tests call it after each run, so a new invariant added he
 * events (``events``): each ledger transaction wrote exactly one ``TransferCompleted`` outbox item naming it,
   and each campaign change (campaign created, interaction recorded, voucher claimed / key-user claimed / passed,
   tally, prize paid) and each proxy order version (created, every transition, the reversal request) and
-  rejected reversal exactly its one event (the transactional outbox: the event commits with the change or not
+  rejected reversal, and each group creation (joins minus leaves = members - 1) exactly its one event (the
+  transactional outbox: the event commits with the change or not
   at all), and no outbox publisher gave up on a batch (none failed over to its DLQ), so every such event
   reached the bus at least once;
 * idempotency (``idempotency``): no record is left ``INPROGRESS`` (a crashed request's record carries its
