@@ -228,7 +228,7 @@ class DynamoSignalsStore(Repository):
             "Item": to_item({"pk": pk, "sk": f"SESSION#{fact.session_id}", "entity": "SESSION",
                              "session_id": fact.session_id, "device_id": fact.device_id,
                              "network": fact.network.value, "ip_prefix": fact.ip_prefix, "cell": fact.cell,
-                             "created_at": iso(fact.at), "expires_at": expires}),
+                             "created_at": iso(fact.at), "expires_at": expires, **_session_device(fact, after)}),
             "ConditionExpression": "attribute_not_exists(pk)"}}, SessionAlreadyExists)
         counters = [self._bucket(f"{kind}#{key}", bucket, expires)
                     for kind, key in (("CELL", fact.cell), ("PREFIX", fact.ip_prefix)) if key]
@@ -267,8 +267,9 @@ class DynamoSignalsStore(Repository):
         if "Item" not in got:
             return None
         d = from_item(got["Item"])
-        return Session(session_id=d["session_id"], user_id=user_id, device_id=d["device_id"], trusted_device=False,
-                       new_device=False, created_at=datetime.fromisoformat(d["created_at"]))
+        return Session(session_id=d["session_id"], user_id=user_id, device_id=d["device_id"],
+                       trusted_device=bool(d.get("trusted_device", False)), new_device=bool(d.get("new_device", False)),
+                       created_at=datetime.fromisoformat(d["created_at"]))
 
     def contacts(self, user_id: str, limit: int) -> list[str]:
         items = self._query(user_pk(user_id), "CONTACT#", "CONTACT#~", limit=limit)
@@ -408,3 +409,10 @@ def _fold_counter(raw: RawProfile, kind: str, rest: str, value: Any) -> None:
         raw.sensitive_changes[SensitiveChange(rest)] = datetime.fromisoformat(value)
     elif kind == "bind" and isinstance(value, Mapping):
         raw.binding_facts.append(BindingFact.model_validate({**value, "binding_id": rest}))
+
+
+def _session_device(fact: SignInFact, after: RawProfile) -> dict[str, bool]:
+    """What the sign-in answered about its device (kept with the session, so a retried request answers the same)."""
+    device = next((d for d in after.devices if d.device_id == fact.device_id), None)
+    return {"trusted_device": bool(device and device.trusted),
+            "new_device": bool(device and device.sign_ins == 1 and device.first_seen == fact.at)}

@@ -10,10 +10,9 @@ from tests.reliability.harness import World
 CAPABILITY = ("signals ",)
 
 
-# Found by this test (docs/reliability.md): a crash after the sign-in's commit and before the idempotency record
-# completes makes the retry record a second sign-in (the session id is random, nothing is put-once).
-KNOWN = {"signals sign-in": pytest.mark.xfail(strict=True, reason="sign-in is not idempotent across a crash "
-                                                                  "after its commit (docs/reliability.md)")}
+# Found by this test and fixed (docs/reliability.md): a crash after the sign-in's commit made the retry record a
+# second sign-in; the session id now derives from the request's key and the retry answers the recorded session.
+KNOWN: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.stress

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, TagNotSet
+from shared.signals.errors import ContactAlreadyCounted, ProfileChanged, SessionAlreadyExists, TagNotSet
 from shared.signals.fold import RawProfile, fold_entry
 from shared.signals.models import (
     AccountRef,
@@ -72,6 +72,8 @@ class FakeSignalsStore:
     def record_sign_in(self, fact: SignInFact, state_version: int, after: RawProfile, *, bucket: datetime,
                        expires_after: timedelta) -> None:
         raw = self._get(fact.user_id)
+        if (fact.user_id, fact.session_id) in self.sessions:
+            raise SessionAlreadyExists()
         if raw.version != state_version:
             raise ProfileChanged()
         raw.devices, raw.ip_prefixes, raw.cells = after.devices, after.ip_prefixes, after.cells
@@ -79,9 +81,10 @@ class FakeSignalsStore:
         raw.login_count += 1
         raw.networks[fact.network] = raw.networks.get(fact.network, 0) + 1
         raw.version = state_version + 1
+        device = next(d for d in after.devices if d.device_id == fact.device_id)
         self.sessions[(fact.user_id, fact.session_id)] = Session(
-            session_id=fact.session_id, user_id=fact.user_id, device_id=fact.device_id, trusted_device=False,
-            new_device=False, created_at=fact.at)
+            session_id=fact.session_id, user_id=fact.user_id, device_id=fact.device_id, trusted_device=device.trusted,
+            new_device=device.sign_ins == 1 and device.first_seen == fact.at, created_at=fact.at)
         self.device_index.setdefault(fact.device_id, {})[fact.user_id] = fact.at
         for key in (f"CELL#{fact.cell}" if fact.cell else None, f"PREFIX#{fact.ip_prefix}" if fact.ip_prefix else None):
             if key:

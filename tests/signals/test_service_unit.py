@@ -112,6 +112,19 @@ def test_an_unreadable_entry_is_a_poison_record(world: Any, bad: dict[str, Any])
         projector.project({**entry("t9", "acc_alice", "acc_bob", "DEBIT", 100, T0), **bad})
 
 
+def test_a_sign_in_retried_with_its_key_answers_its_session_and_counts_once(world: Any) -> None:
+    """A retry after a crash past the commit (same Idempotency-Key) finds the session it recorded: same id, still a
+    new device, one sign-in counted; another key is another sign-in."""
+    _, _, service, _ = world
+    first = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, request_key="key-1")
+    again = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, request_key="key-1")
+    assert (again.session_id, again.new_device, again.trusted_device) == (first.session_id, True, False)
+    assert service.profile("alice").login_count == 1
+    other = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, request_key="key-2")
+    assert other.session_id != first.session_id and not other.new_device
+    assert service.profile("alice").login_count == 2
+
+
 def test_sign_ins_record_devices_untrusted_and_keep_lists_bounded(world: Any) -> None:
     _, _, service, clock = world
     first = service.sign_in("alice", "device-0001", Network.WIFI, ANDROID, lat=31.2304, lon=121.4737,

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.binding.settings import BindingSettings
 from shared.face.settings import FaceApiSettings
@@ -32,7 +33,8 @@ def create_session(request: SignInRequest) -> SessionResponse:
     session = sign_ins(SETTINGS, VERIFICATION, FACE, BINDING).sign_in(
         caller.sub, request.device_id, request.network, client,
         lat=request.geo.lat if request.geo else None, lon=request.geo.lon if request.geo else None,
-        source_ip=app.current_event.request_context.identity.source_ip)
+        source_ip=app.current_event.request_context.identity.source_ip,
+        request_key=app.current_event.headers[HEADER])
     metrics.add_metric(name="SignInNewDevice" if session.new_device else "SignInKnownDevice", unit="Count", value=1)
     if session.decision is not None:
         metrics.add_metric(name=f"SignInDecision{session.decision.decision.title().replace('_', '')}", unit="Count",

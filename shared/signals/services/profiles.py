@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from shared.clock import utcnow
 from shared.errors import InvalidInput
 from shared.signals import geo
-from shared.signals.errors import DeviceNotFound, ProfileChanged, TagNotSet
+from shared.signals.errors import DeviceNotFound, ProfileChanged, SessionAlreadyExists, TagNotSet
 from shared.signals.fold import Limits, RawProfile, fold_sign_in, local_time
 from shared.signals.models import (
     ActivityProfile,
@@ -142,8 +143,16 @@ class SignalsService:
 
     # --- sign-ins ---------------------------------------------------------------------------------
     def sign_in(self, user_id: str, device_id: str, network: Network, client: ClientInfo,
-                lat: float | None = None, lon: float | None = None, source_ip: str | None = None) -> Session:
+                lat: float | None = None, lon: float | None = None, source_ip: str | None = None,
+                request_key: str | None = None) -> Session:
+        """Record one sign-in. With ``request_key`` (the request's Idempotency-Key) the session id derives from it:
+        a retry after a crash past the commit finds its session and answers it (with the same LOGIN decision,
+        whose trigger is keyed by the session id) instead of counting a second sign-in."""
         now = self.clock()
+        session_id = session_id_for(user_id, request_key) if request_key else f"ses_{uuid.uuid4().hex}"
+        stored = self.store.get_session(user_id, session_id) if request_key else None
+        if stored is not None:
+            return self._replayed(stored, network, lat, lon, source_ip)
         place = self.place_of(lat, lon, source_ip)
         prefix, cell = place.ip_prefix, place.cell
         location = None
@@ -151,7 +160,7 @@ class SignalsService:
             fine = geo.encode(lat, lon, self.settings.signals_location_precision)
             c_lat, c_lon = geo.centre(fine)
             location = LastLocation(cell=fine, lat=c_lat, lon=c_lon, at=now)
-        fact = SignInFact(user_id=user_id, session_id=f"ses_{uuid.uuid4().hex}", device_id=device_id,
+        fact = SignInFact(user_id=user_id, session_id=session_id, device_id=device_id,
                           network=network, ip_prefix=prefix, cell=cell, location=location, client=client, at=now)
         decision = self._decide(SignInAttempt(user_id=user_id, session_id=fact.session_id, device_id=device_id,
                                               network=network, lat=lat, lon=lon, source_ip=source_ip), now)
@@ -162,6 +171,11 @@ class SignalsService:
             try:
                 self.store.record_sign_in(fact, raw.version, after, bucket=self._bucket(now),
                                           expires_after=self.settings.max_window + timedelta(days=1))
+            except SessionAlreadyExists:  # our own retry committed meanwhile (its answer was lost)
+                replayed = self.store.get_session(user_id, session_id)
+                if replayed is None:
+                    raise
+                return self._replayed(replayed, network, lat, lon, source_ip)
             except (ProfileChanged, ConflictingWrite):
                 if attempt == ATTEMPTS - 1:
                     raise
@@ -170,6 +184,17 @@ class SignalsService:
             return Session(session_id=fact.session_id, user_id=user_id, device_id=device_id,
                            trusted_device=device.trusted, new_device=new_device, created_at=now, decision=decision)
         raise AssertionError("unreachable")
+
+    def _replayed(self, stored: Session, network: Network, lat: float | None, lon: float | None,
+                  source_ip: str | None) -> Session:
+        """The session a retried sign-in recorded before, with its decision again (recorded once: the trigger
+        is keyed by the session id, so asking again answers the first decision)."""
+        if stored.trusted_device and not stored.new_device:
+            return stored
+        decision = self.decider.decide_sign_in(SignInAttempt(
+            user_id=stored.user_id, session_id=stored.session_id, device_id=stored.device_id, network=network,
+            lat=lat, lon=lon, source_ip=source_ip)) if self.decider is not None else None
+        return stored.model_copy(update={"decision": decision})
 
     def _decide(self, attempt: SignInAttempt, now: datetime) -> SignInDecision | None:
         """§4's LOGIN decision for a new or untrusted device, asked before the sign-in is folded in: it sees the
@@ -244,3 +269,8 @@ class SignalsService:
 
     def tag_history(self, user_id: str) -> list[TagAudit]:
         return self.store.tag_history(user_id, self.settings.signals_tag_history_limit)
+
+
+def session_id_for(user_id: str, request_key: str) -> str:
+    """The session id of a sign-in made with ``request_key``: the same request always names the same session."""
+    return "ses_" + hashlib.sha256(f"{user_id}\x1f{request_key}".encode()).hexdigest()[:32]

@@ -95,7 +95,8 @@ class DecisionService(VerificationBase):
         ctx = TriggerContext(device_id=attempt.device_id, network=NetworkType(attempt.network.value), geo=geo,
                              session_id=attempt.session_id, header_device_id=attempt.device_id,
                              source_ip=attempt.source_ip)
-        v, _ = self.trigger(attempt.user_id, Operation.LOGIN, ctx)
+        # keyed by the session id: a retried sign-in (same session) answers its first decision, recorded once
+        v, _ = self.trigger(attempt.user_id, Operation.LOGIN, ctx, idempotency_key=attempt.session_id)
         o = v.outcome
         reasons = (*o.reasons, *o.risk.account.reasons, *o.risk.network.reasons)
         return SignInDecision(verification_id=v.verification_id, decision=o.decision.value,
