@@ -16,14 +16,13 @@ from shared.settings import BaseSettings
 class CampaignSettings(LedgerSettings):
     campaigns_table: str = Field(min_length=1)
     groups_table: str = Field(min_length=1)
-    event_bus_name: str = Field(default="default", min_length=1)
     campaign_pool_shards: int = Field(default=8, ge=1, le=256)
     campaign_holder_buckets: int = Field(default=16, ge=1, le=4096)
 
     @property
     def groups(self) -> GroupSettings:
         """What the groups service (the key users and members campaigns ask about) is built from."""
-        return GroupSettings(groups_table=self.groups_table, event_bus_name=self.event_bus_name)
+        return GroupSettings(groups_table=self.groups_table)
 
 
 class DrawStarterSettings(BaseSettings):

@@ -9,4 +9,3 @@ from shared.settings import BaseSettings
 
 class GroupSettings(BaseSettings):
     groups_table: str = Field(min_length=1)
-    event_bus_name: str = Field(default="default", min_length=1)

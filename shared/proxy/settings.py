@@ -15,7 +15,6 @@ from shared.ledger.settings import LedgerSettings
 class ProxySettings(LedgerSettings):
     proxy_orders_table: str = Field(min_length=1)
     proxy_agents_table: str = Field(min_length=1)
-    proxy_event_bus: str = Field(default="", description="EventBridge bus for state-change events.")
     # Signing keys: Secrets Manager on AWS (JSON {"active_kid": "k1", "k1": "<secret>", ...}); when
     # PROXY_CODE_KEYS holds that JSON (local/dev), it is used instead and the secret is not read.
     proxy_code_secret_id: str = ""
