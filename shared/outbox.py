@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -160,6 +161,31 @@ def publish_record(publisher: OutboxPublisher, record: DynamoDBRecord) -> bool:
         return False
     publisher.publish(event)
     return True
+
+
+def stream_publisher(settings: OutboxSettings) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of a table's publisher function (one per outboxed table, the same code): each record
+    the mapping delivers goes through ``publish_record``; Powertools' batch utility reports the failed ones
+    (``ReportBatchItemFailures``), so only they are redelivered, and the mapping bisects, retries, then DLQs."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    from shared.observability import logger, metrics, tracer
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    publisher = OutboxPublisher(settings.outbox_event_bus)
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if publish_record(publisher, record):
+            metrics.add_metric(name="OutboxEventPublished", unit="Count", value=1)
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                             context=context))
+
+    return lambda_handler
 
 
 class OutboxSettings(BaseSettings):

@@ -53,6 +53,16 @@ from shared.writes import ConflictingWrite, GuardedWrite
 from tests.fakes.ledger import FakeWrite, check_all, commit_all
 
 
+def outbox_writes(outbox: dict[str, OutboxEvent], events: Sequence[OutboxEvent],
+                  duplicate: Callable[[str], Exception]) -> list[GuardedWrite]:
+    """The outbox puts of ``events`` into ``outbox`` (put once by event id, like the DynamoDB stores' items)."""
+    def put(event: OutboxEvent) -> GuardedWrite:
+        return GuardedWrite.failing_with(
+            FakeWrite(lambda: event.event_id not in outbox, lambda: outbox.__setitem__(event.event_id, event)),
+            lambda: duplicate(event.event_id))
+    return [put(e) for e in events]
+
+
 def _always(commit: Callable[[], None]) -> FakeWrite:
     """An unconditional write (audit, registries)."""
     return FakeWrite(lambda: True, commit)
@@ -83,12 +93,7 @@ class InMemoryCampaignStore:
 
     def _outbox(self, events: Sequence[OutboxEvent], duplicate: Callable[[str], Exception] = DuplicateEvent,
                 ) -> list[GuardedWrite]:
-        def put(event: OutboxEvent) -> GuardedWrite:
-            return GuardedWrite.failing_with(
-                FakeWrite(lambda: event.event_id not in self.outbox,
-                          lambda: self.outbox.__setitem__(event.event_id, event)),
-                lambda: duplicate(event.event_id))
-        return [put(e) for e in events]
+        return outbox_writes(self.outbox, events, duplicate)
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
         """(detail type, detail) of every event written, in the order written."""
@@ -352,12 +357,7 @@ class InMemoryGroupStore:
         self.outbox: dict[str, OutboxEvent] = {}  # event id -> event, written with its change
 
     def _outbox(self, events: Sequence[OutboxEvent]) -> list[GuardedWrite]:
-        def put(event: OutboxEvent) -> GuardedWrite:
-            return GuardedWrite.failing_with(
-                FakeWrite(lambda: event.event_id not in self.outbox,
-                          lambda: self.outbox.__setitem__(event.event_id, event)),
-                lambda: DuplicateEvent(event.event_id))
-        return [put(e) for e in events]
+        return outbox_writes(self.outbox, events, DuplicateEvent)
 
     def _commit(self, writes: Sequence[GuardedWrite]) -> None:
         with self.lock:
