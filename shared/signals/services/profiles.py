@@ -146,13 +146,10 @@ class SignalsService:
                 lat: float | None = None, lon: float | None = None, source_ip: str | None = None,
                 request_key: str | None = None) -> Session:
         """Record one sign-in. With ``request_key`` (the request's Idempotency-Key) the session id derives from it:
-        a retry after a crash past the commit finds its session and answers it (with the same LOGIN decision,
-        whose trigger is keyed by the session id) instead of counting a second sign-in."""
+        a retry after a crash past the commit fails the session's put-once and answers the stored session (with
+        the same LOGIN decision: its trigger is keyed by the session id) instead of counting a second sign-in."""
         now = self.clock()
         session_id = session_id_for(user_id, request_key) if request_key else f"ses_{uuid.uuid4().hex}"
-        stored = self.store.get_session(user_id, session_id) if request_key else None
-        if stored is not None:
-            return self._replayed(stored, network, lat, lon, source_ip)
         place = self.place_of(lat, lon, source_ip)
         prefix, cell = place.ip_prefix, place.cell
         location = None
@@ -175,7 +172,7 @@ class SignalsService:
                 replayed = self.store.get_session(user_id, session_id)
                 if replayed is None:
                     raise
-                return self._replayed(replayed, network, lat, lon, source_ip)
+                return replayed.model_copy(update={"decision": decision})  # the keyed trigger answered the first
             except (ProfileChanged, ConflictingWrite):
                 if attempt == ATTEMPTS - 1:
                     raise
@@ -184,17 +181,6 @@ class SignalsService:
             return Session(session_id=fact.session_id, user_id=user_id, device_id=device_id,
                            trusted_device=device.trusted, new_device=new_device, created_at=now, decision=decision)
         raise AssertionError("unreachable")
-
-    def _replayed(self, stored: Session, network: Network, lat: float | None, lon: float | None,
-                  source_ip: str | None) -> Session:
-        """The session a retried sign-in recorded before, with its decision again (recorded once: the trigger
-        is keyed by the session id, so asking again answers the first decision)."""
-        if stored.trusted_device and not stored.new_device:
-            return stored
-        decision = self.decider.decide_sign_in(SignInAttempt(
-            user_id=stored.user_id, session_id=stored.session_id, device_id=stored.device_id, network=network,
-            lat=lat, lon=lon, source_ip=source_ip)) if self.decider is not None else None
-        return stored.model_copy(update={"decision": decision})
 
     def _decide(self, attempt: SignInAttempt, now: datetime) -> SignInDecision | None:
         """§4's LOGIN decision for a new or untrusted device, asked before the sign-in is folded in: it sees the
