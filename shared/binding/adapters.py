@@ -10,7 +10,6 @@
 * ``RealNameRecordIdentities``: the §5 real-name record's ID-number hash when the identity is VERIFIED; none means
   unverified.
 * ``PendingVerificationService``: the §4 token check until §4 lands: no token verifies (fails closed).
-* ``event_publisher``: the platform's one EventBridge publisher, source ``wallet.binding``.
 """
 
 from __future__ import annotations
@@ -26,11 +25,7 @@ from botocore.exceptions import ClientError
 from shared.aws import LazyClient
 from shared.binding.errors import ConfirmationTooLate, VerificationInvalid
 from shared.binding.repository import DynamoBindingStore
-from shared.binding.settings import BindingSettings
-from shared.events import EventBridgePublisher
 from shared.writes import GuardedWrite
-
-EVENT_SOURCE = "wallet.binding"
 
 
 class CognitoUserDirectory:
@@ -142,7 +137,3 @@ class PendingVerificationService:
 
     def consume_write(self, token: str, owner: str, operation: str) -> GuardedWrite:
         raise VerificationInvalid(operation=operation)
-
-
-def event_publisher(settings: BindingSettings) -> EventBridgePublisher:
-    return EventBridgePublisher(settings.binding_event_bus, EVENT_SOURCE)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.binding.models import Binding, BindingRequest, CustomerIdentity, Partner, PassedVerification
+from shared.outbox import OutboxEvent
 from shared.writes import GuardedWrite
 
 __all__ = ["BindingStore", "CallbackSender", "Cipher", "FirstUseGatePort", "GuardedWrite", "Hasher",
@@ -15,11 +16,13 @@ __all__ = ["BindingStore", "CallbackSender", "Cipher", "FirstUseGatePort", "Guar
 
 
 class PartnerStore(Protocol):
-    def put_new(self, partner: Partner) -> None: ...
+    """``events``: outbox events committed with the change (``shared/outbox.py``)."""
+
+    def put_new(self, partner: Partner, events: Sequence[OutboxEvent] = ()) -> None: ...
 
     def get(self, partner_id: str) -> Partner | None: ...
 
-    def replace(self, partner: Partner, expected_version: int) -> None:
+    def replace(self, partner: Partner, expected_version: int, events: Sequence[OutboxEvent] = ()) -> None:
         """Write ``partner`` if the stored version is ``expected_version`` (``PartnerChanged`` otherwise)."""
 
     def use_nonce(self, partner_id: str, nonce: str, now: datetime, expires_at: datetime) -> None:
@@ -28,14 +31,17 @@ class PartnerStore(Protocol):
 
 
 class BindingStore(Protocol):
+    """``events``: outbox events committed in the change's own transaction (``shared/outbox.py``)."""
+
     def get_request(self, request_id: str) -> BindingRequest | None: ...
 
-    def create_request(self, request: BindingRequest) -> BindingRequest:
+    def create_request(self, request: BindingRequest, events: Sequence[OutboxEvent] = ()) -> BindingRequest:
         """Put the request and its in-flight marker once; returns the in-flight request instead when the partner
         already has one for this customer reference and card."""
 
     def update_request(self, request: BindingRequest, expected: Sequence[str],
-                       writes: Sequence[GuardedWrite] = (), release_inflight: bool = False) -> None:
+                       writes: Sequence[GuardedWrite] = (), release_inflight: bool = False,
+                       events: Sequence[OutboxEvent] = ()) -> None:
         """Replace the request if its stored status is one of ``expected`` (``BindingNotAwaitingBank``
         otherwise), together with ``writes``; ``release_inflight`` deletes its in-flight marker."""
 
@@ -50,12 +56,17 @@ class BindingStore(Protocol):
 
     def get_binding(self, binding_id: str) -> Binding | None: ...
 
-    def put_binding(self, binding: Binding) -> None: ...
+    def binding_write(self, binding: Binding) -> GuardedWrite:
+        """Replace the binding while it is ACTIVE (``BindingNotFound`` otherwise)."""
+
+    def record_first_use(self, binding: Binding, gate: GuardedWrite, events: Sequence[OutboxEvent]) -> None:
+        """The binding (first use cleared), the account's gate lifted (``gate``) and ``events``, all or nothing."""
 
     def remove_pending_binding(self, binding: Binding) -> None:
         """Delete the binding of a request that did not complete (never BOUND), with its card claim."""
 
-    def unbind(self, binding: Binding, now: datetime, also: Sequence[GuardedWrite] = ()) -> Binding: ...
+    def unbind(self, unbound: Binding, also: Sequence[GuardedWrite] = (), events: Sequence[OutboxEvent] = ()) -> None:
+        """Replace the ACTIVE binding with ``unbound`` and release its card claim, with ``also`` and ``events``."""
 
     def mark_callback_delivered(self, request_id: str) -> None: ...
 

@@ -7,6 +7,9 @@ Bindings table (``pk``; sparse index ``ByOwner`` on ``gsi1pk``/``gsi1sk``)
     ``BINDING#<id>``                         a binding (``gsi1pk = OWNER#<sub>``: the user's bindings)
     ``IDENTITY#<sub>``                       the bank-provided (unverified) identity recorded for a user
     ``USER#<e164>``                          the local user directory (``TableUserDirectory``; not on AWS)
+    ``OUTBOX#<event id>``                    the capability's events (requests, bindings and partners), each put in
+                                             its change's transaction; the stream publishes them (TTL
+                                             ``outbox_expires_at``: ``shared/outbox.py``)
 
 Partners table (``pk``)
     ``PARTNER#<id>``                         the partner with its encrypted signing keys (``version``-checked)
@@ -33,7 +36,10 @@ from shared.binding.errors import (
 from shared.binding.models import Binding, BindingRequest, BindingStatus, CustomerIdentity, Partner
 from shared.dynamo import Repository, from_item, is_condition_failure, to_item
 from shared.errors import AlreadyExists
+from shared.outbox import OutboxEvent, outbox_writes
 from shared.writes import GuardedWrite, transact
+
+OUTBOX_TTL = "outbox_expires_at"  # a binding request's own times are not TTLs: only outbox items expire
 
 
 class _InFlight(Exception):
@@ -72,7 +78,10 @@ class DynamoBindingStore(Repository):
         data = self._get(f"REQUEST#{request_id}")
         return BindingRequest.model_validate(data) if data else None
 
-    def create_request(self, request: BindingRequest) -> BindingRequest:
+    def _outbox(self, events: Sequence[OutboxEvent]) -> list[GuardedWrite]:
+        return outbox_writes(self.table, events, OUTBOX_TTL)
+
+    def create_request(self, request: BindingRequest, events: Sequence[OutboxEvent] = ()) -> BindingRequest:
         item = {"pk": f"REQUEST#{request.binding_request_id}", "entity": "REQUEST", **_plain(request)}
         marker = {"pk": request.inflight_key, "entity": "INFLIGHT", "request_id": request.binding_request_id}
         inflight = self._put(marker, "attribute_not_exists(pk)")
@@ -82,6 +91,7 @@ class DynamoBindingStore(Repository):
             transact(self.client, [
                 GuardedWrite.failing_with(self._put(item, "attribute_not_exists(pk)"), lambda: taken),
                 GuardedWrite(inflight, lambda old: _InFlight(str((old or {}).get("request_id") or "") or None)),
+                *self._outbox(events),
             ])
         except _InFlight as exc:
             existing = self.get_request(exc.request_id) if exc.request_id else None
@@ -91,9 +101,10 @@ class DynamoBindingStore(Repository):
         return request
 
     def update_request(self, request: BindingRequest, expected: Sequence[str],
-                       writes: Sequence[GuardedWrite] = (), release_inflight: bool = False) -> None:
+                       writes: Sequence[GuardedWrite] = (), release_inflight: bool = False,
+                       events: Sequence[OutboxEvent] = ()) -> None:
         """Replace the request (its ``version`` + 1 is the caller's job) if the stored one has ``version - 1`` and a
-        status in ``expected``."""
+        status in ``expected``, with ``writes`` and the outbox items of ``events`` in the same transaction."""
         statuses = {f":s{i}": s for i, s in enumerate(expected)}
         item = {"pk": f"REQUEST#{request.binding_request_id}", "entity": "REQUEST", **_plain(request)}
         put = self._put(item, f"version = :v AND #st IN ({', '.join(statuses)})",
@@ -105,7 +116,7 @@ class DynamoBindingStore(Repository):
                                  "ConditionExpression": "attribute_not_exists(pk) OR request_id = :id",
                                  "ExpressionAttributeValues": {":id": {"S": request.binding_request_id}}}}
             ops.append(GuardedWrite.failing_with(delete, lambda: stale))
-        transact(self.client, ops)
+        transact(self.client, [*ops, *self._outbox(events)])
 
     def mark_callback_delivered(self, request_id: str) -> None:
         self.client.update_item(TableName=self.table, Key={"pk": {"S": f"REQUEST#{request_id}"}},
@@ -146,8 +157,17 @@ class DynamoBindingStore(Repository):
         data = self._get(f"BINDING#{binding_id}")
         return Binding.model_validate(data) if data else None
 
-    def put_binding(self, binding: Binding) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item(self._binding_item(binding)))
+    def binding_write(self, binding: Binding) -> GuardedWrite:
+        """Replace the ACTIVE binding (activated, first use cleared), in the transaction of the change that decides
+        it; an unbound one is never brought back."""
+        put = self._put(self._binding_item(binding), "#st = :active", {":active": BindingStatus.ACTIVE.value},
+                        {"#st": "status"})
+        return GuardedWrite.failing_with(put, lambda: BindingNotFound(binding_id=binding.binding_id))
+
+    def record_first_use(self, binding: Binding, gate: GuardedWrite, events: Sequence[OutboxEvent]) -> None:
+        """The binding's first use verified, the account's gate lifted (``gate``, whose condition fails when it is
+        no longer up) and the event, in one transaction."""
+        transact(self.client, [gate, self.binding_write(binding), *self._outbox(events)])
 
     def remove_pending_binding(self, binding: Binding) -> None:
         """Delete the binding of a request that did not complete, with its card claim (compensation)."""
@@ -157,16 +177,14 @@ class DynamoBindingStore(Repository):
         gone = BindingNotFound(binding_id=binding.binding_id)
         transact(self.client, [*self.release_card_writes(binding), GuardedWrite.failing_with(delete, lambda: gone)])
 
-    def unbind(self, binding: Binding, now: datetime, also: Sequence[GuardedWrite] = ()) -> Binding:
-        """``also``: writes committed in the same transaction (the verification token's consumption)."""
-        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": now,
-                                             "holder_id_encrypted": None})  # no longer a card holder of the user
+    def unbind(self, unbound: Binding, also: Sequence[GuardedWrite] = (), events: Sequence[OutboxEvent] = ()) -> None:
+        """Replace the ACTIVE binding with ``unbound`` and release its card; ``also``: writes committed in the same
+        transaction (the verification token's consumption)."""
         put = self._put(self._binding_item(unbound), "#st = :active", {":active": BindingStatus.ACTIVE.value},
                         {"#st": "status"})
-        gone = BindingNotFound(binding_id=binding.binding_id)
+        gone = BindingNotFound(binding_id=unbound.binding_id)
         transact(self.client, [*also, GuardedWrite.failing_with(put, lambda: gone),
-                               *self.release_card_writes(binding)])
-        return unbound
+                               *self.release_card_writes(unbound), *self._outbox(events)])
 
     def list_bindings(self, owner: str) -> list[Binding]:
         items: list[Binding] = []
@@ -209,36 +227,35 @@ class DynamoBindingStore(Repository):
 
 
 class DynamoPartnerStore(Repository):
-    def __init__(self, table: str, client: Any = None) -> None:
+    """``outbox_table``: where partner events are put (the Bindings table: one stream and publisher for the
+    capability), in the same transaction as the partner's change."""
+
+    def __init__(self, table: str, outbox_table: str, client: Any = None) -> None:
         super().__init__(client)
         self.table = table
+        self.outbox_table = outbox_table
 
     def _item(self, partner: Partner) -> dict[str, Any]:
         return to_item({"pk": f"PARTNER#{partner.partner_id}", "entity": "PARTNER", **_plain(partner)})
 
-    def put_new(self, partner: Partner) -> None:
-        try:
-            self.client.put_item(TableName=self.table, Item=self._item(partner),
-                                 ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise AlreadyExists("The partner id already exists.") from exc
-            raise
+    def put_new(self, partner: Partner, events: Sequence[OutboxEvent] = ()) -> None:
+        put = {"Put": {"TableName": self.table, "Item": self._item(partner),
+                       "ConditionExpression": "attribute_not_exists(pk)"}}
+        taken = AlreadyExists("The partner id already exists.")
+        transact(self.client, [GuardedWrite.failing_with(put, lambda: taken),
+                               *outbox_writes(self.outbox_table, events, OUTBOX_TTL)])
 
     def get(self, partner_id: str) -> Partner | None:
         item = self.client.get_item(TableName=self.table, Key={"pk": {"S": f"PARTNER#{partner_id}"}},
                                     ConsistentRead=True).get("Item")
         return Partner.model_validate(from_item(item)) if item else None
 
-    def replace(self, partner: Partner, expected_version: int) -> None:
-        try:
-            self.client.put_item(TableName=self.table, Item=self._item(partner),
-                                 ConditionExpression="version = :v",
-                                 ExpressionAttributeValues={":v": {"N": str(expected_version)}})
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                raise PartnerChanged(partner_id=partner.partner_id) from exc
-            raise
+    def replace(self, partner: Partner, expected_version: int, events: Sequence[OutboxEvent] = ()) -> None:
+        put = {"Put": {"TableName": self.table, "Item": self._item(partner), "ConditionExpression": "version = :v",
+                       "ExpressionAttributeValues": {":v": {"N": str(expected_version)}}}}
+        changed = PartnerChanged(partner_id=partner.partner_id)
+        transact(self.client, [GuardedWrite.failing_with(put, lambda: changed),
+                               *outbox_writes(self.outbox_table, events, OUTBOX_TTL)])
 
     def use_nonce(self, partner_id: str, nonce: str, now: datetime, expires_at: datetime) -> None:
         """``attempt`` is new for each call: when the SDK retries this put after a timeout that hid its commit, the

@@ -12,7 +12,6 @@ from shared.ledger.settings import LedgerSettings
 class BindingSettings(LedgerSettings):
     bindings_table: str = Field(min_length=1)
     partners_table: str = Field(min_length=1)
-    binding_event_bus: str = Field(default="", description="EventBridge bus for state-change events.")
     # Set only on the function that starts the saga (a step function referencing it would be a cycle).
     binding_state_machine_arn: str = ""
     # The platform's personal-data crypto (shared/crypto.py; docs/architecture.md "Personal data"): PersonalDataKey

@@ -11,7 +11,6 @@ from shared.binding.adapters import (
     RealNameRecordIdentities,
     StepFunctionsWorkflow,
     TableUserDirectory,
-    event_publisher,
 )
 from shared.binding.ports import Cipher, UserDirectory, VerificationTokens
 from shared.binding.repository import DynamoBindingStore, DynamoPartnerStore
@@ -76,7 +75,7 @@ def deps(settings: BindingSettings) -> BindingDeps:
     store = DynamoBindingStore(settings.bindings_table)
     return BindingDeps(
         bindings=store,
-        partners=DynamoPartnerStore(settings.partners_table),
+        partners=DynamoPartnerStore(settings.partners_table, settings.bindings_table),
         accounts=account_service(settings.ledger),
         cipher=personal_data_cipher(settings.personal_data_key_id),
         secrets_cipher=cipher(settings.personal_data_key_id, PARTNER_SECRETS_PURPOSE),
@@ -86,7 +85,6 @@ def deps(settings: BindingSettings) -> BindingDeps:
         callbacks=HttpCallbackSender(settings.binding_callback_timeout_seconds),
         real_names=RealNameRecordIdentities(settings.realname_table, settings.personal_data_hash_secret_id),
         verifier=verification_tokens(settings),
-        events=event_publisher(settings),
         settings=settings,
         signals=binding_signals(settings),
     )

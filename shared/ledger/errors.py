@@ -66,6 +66,11 @@ class SecurityAuthenticationRequired(Forbidden):
                        "before the first operation.")
 
 
+class SecurityAuthenticationNotRequired(Conflict):
+    code = "SECURITY_AUTHENTICATION_NOT_REQUIRED"
+    default_message = "The account's first-use gate is not up (for this binding)."
+
+
 class AccountNotPending(Conflict):
     code = "ACCOUNT_NOT_PENDING"
     default_message = "The account is not waiting for a binding."

@@ -48,6 +48,10 @@ class LedgerStore(Protocol):
     def clear_security_auth(self, account_id: str, binding_id: str | None = None) -> bool:
         """Remove the first-use gate (only ``binding_id``'s when given); False when it was not set."""
 
+    def clear_security_auth_write(self, account_id: str, binding_id: str) -> GuardedWrite:
+        """The write that removes ``binding_id``'s first-use gate, for the caller's transaction
+        (``SecurityAuthenticationNotRequired`` when that gate is not up)."""
+
     def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
         """PENDING_BINDING (or gated by ``binding_id``) with balance 0 -> CLOSED, releasing its owner and phone
         claims; no-op when CLOSED. Raises ``AccountNotPending`` otherwise."""

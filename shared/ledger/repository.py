@@ -48,6 +48,7 @@ from shared.ledger.errors import (
     CurrencyMismatch,
     InsufficientFunds,
     PhoneInUse,
+    SecurityAuthenticationNotRequired,
     SecurityAuthenticationRequired,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
@@ -228,6 +229,13 @@ class DynamoLedgerStore(Repository):
                 return False
             raise
         return True
+
+    def clear_security_auth_write(self, account_id: str, binding_id: str) -> GuardedWrite:
+        update = {"Update": {"TableName": self.accounts_table, "Key": account_key(account_id),
+                             "UpdateExpression": "REMOVE security_auth_required",
+                             "ConditionExpression": "security_auth_required = :binding",
+                             "ExpressionAttributeValues": {":binding": {"S": binding_id}}}}
+        return GuardedWrite.failing_with(update, lambda: SecurityAuthenticationNotRequired(account_id=account_id))
 
     def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
         """Close an account opened for a binding and never used (PENDING_BINDING, or activated by ``binding_id``

@@ -148,6 +148,14 @@ class Bank:
         return self.wait(rid, "BOUND", "FAILED")
 
 
+def binding_items(stack: LocalStack) -> list[dict[str, Any]]:
+    """What the Bindings table holds beyond the partners' own events (a partner's creation or change puts its
+    event there, in the outbox): requests, bindings, claims and any binding event."""
+    items = stack.client("dynamodb").scan(TableName="BindingsTable", ConsistentRead=True)["Items"]
+    return [i for i in items
+            if not (i["pk"]["S"].startswith("OUTBOX#") and i["detail_type"]["S"].startswith("Partner"))]
+
+
 def create_partner(api: Api, callbacks: CallbackServer, name: str = "Demo Bank") -> Bank:
     admin = api.token("ops-admin", "admin")
     reply = api.call("POST", "/admin/partners", {"name": name, "callback_url": callbacks.url}, token=admin,

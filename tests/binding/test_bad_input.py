@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.binding.conftest import Bank, card_token, phone
+from tests.binding.conftest import Bank, binding_items, card_token, phone
 
 PAN = "4111111111111111"
 PAN_GROUPED = "4111 1111 1111 1111"
@@ -61,7 +61,7 @@ def test_bad_binding_requests_are_422_and_store_nothing(bank: Bank, capfd: pytes
     assert reply.status in (400, 422), reply.body
     assert PAN not in reply.raw.decode() and "110105199003070011" not in reply.raw.decode()
     ddb = bank.api.stack.client("dynamodb")
-    assert ddb.scan(TableName="BindingsTable")["Items"] == []
+    assert binding_items(bank.api.stack) == []
     assert [i for i in ddb.scan(TableName="IdempotencyTable")["Items"]
             if i["id"]["S"].startswith("CreateBindingRequestFunction")] == []
     logs = capfd.readouterr()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.binding import signatures
-from tests.binding.conftest import Bank, CallbackServer, card_token, create_partner, phone
+from tests.binding.conftest import Bank, CallbackServer, binding_items, card_token, create_partner, phone
 from tests.conftest import Api
 
 
@@ -68,8 +68,7 @@ def test_refused_signatures_are_401_with_their_code_and_touch_nothing(bank: Bank
         kwargs["key_id"] = "k_0000000000000000"
     reply = bank.call("POST", "/partners/bindings", body, **kwargs)
     assert reply.status == 401 and reply.code == code, reply.body
-    items = bank.api.stack.client("dynamodb").scan(TableName="BindingsTable")["Items"]
-    assert items == []
+    assert binding_items(bank.api.stack) == []
 
 
 def test_missing_components_are_refused(bank: Bank) -> None:
@@ -174,7 +173,7 @@ def test_signed_partner_requests_without_idempotency_key_are_400_and_store_nothi
                        (f"/partners/bindings/{rid}/rejection", {"reason": "no"})):
         reply = bank.call("POST", path, body)  # signed, no Idempotency-Key
         assert reply.status == 400 and reply.code == "IDEMPOTENCY_KEY_REQUIRED", (path, reply.body)
-    assert bank.api.stack.client("dynamodb").scan(TableName="BindingsTable")["Items"] == []
+    assert binding_items(bank.api.stack) == []
 
 
 @pytest.mark.parametrize("body", [

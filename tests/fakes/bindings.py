@@ -14,6 +14,7 @@ from shared.binding.models import Binding, CardType
 from shared.binding.settings import BindingSettings
 from shared.clock import utcnow
 from shared.crypto import ID_NUMBER, canonical_id_number
+from shared.writes import transact
 
 CARD = {"last4": "6217", "id_number": "51010719900307002X"}
 
@@ -40,7 +41,7 @@ class BindingFixture:
                           card_last4=CARD["last4"], card_type=CardType.DEBIT,
                           id_hash=deps.hasher.keyed_hash(ID_NUMBER, canonical_id_number(CARD["id_number"])),
                           activated=True, created_at=utcnow())
-        deps.bindings.put_binding(binding)
+        transact(deps.bindings.client, deps.bindings.claim_card_writes(binding))  # type: ignore[attr-defined]
         if gated:
             deps.accounts.store.activate_for_binding(account.account_id, binding.binding_id)
         self.held[owner] = binding

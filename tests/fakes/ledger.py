@@ -16,6 +16,7 @@ from shared.ledger.errors import (
     CurrencyMismatch,
     InsufficientFunds,
     PhoneInUse,
+    SecurityAuthenticationNotRequired,
     SecurityAuthenticationRequired,
 )
 from shared.ledger.models import Account, AccountKind, AccountStatus, Direction, Entry, EntryPage, Transaction
@@ -109,6 +110,17 @@ class InMemoryLedgerStore:
                 return False
             self.accounts[account_id] = acct.model_copy(update={"security_auth_required": None})
             return True
+
+    def clear_security_auth_write(self, account_id: str, binding_id: str) -> GuardedWrite:
+        def up() -> bool:
+            acct = self.accounts.get(account_id)
+            return acct is not None and acct.security_auth_required == binding_id
+
+        def lift() -> None:
+            self.accounts[account_id] = self.accounts[account_id].model_copy(update={"security_auth_required": None})
+
+        return GuardedWrite.failing_with(FakeWrite(up, lift),
+                                         lambda: SecurityAuthenticationNotRequired(account_id=account_id))
 
     def close_pending(self, account: Account, reason: str, binding_id: str | None = None) -> None:
         with self.lock:

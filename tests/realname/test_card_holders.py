@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from local_stack.realname_demo import DEMO_IDENTITIES
+from shared.binding.models import BindingStatus
 from shared.binding.repository import DynamoBindingStore
 from shared.realname.services.directory import mask_name
 from tests.binding.conftest import Bank, bank, callbacks, card_token, phone  # noqa: F401  (fixtures)
@@ -55,7 +56,8 @@ def test_the_holder_of_a_card_bound_to_the_user_is_a_candidate_while_it_is_bound
     store = DynamoBindingStore("BindingsTable", dynamodb)
     binding = store.get_binding(binding_id)
     assert binding is not None
-    store.unbind(binding, datetime.now(UTC))  # what DELETE /bindings/{id} commits (its route needs §4's token)
+    store.unbind(binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": datetime.now(UTC),
+                                            "holder_id_encrypted": None}))  # what DELETE /bindings/{id} commits
     assert store.get_binding(binding_id).holder_id_encrypted is None  # type: ignore[union-attr]
     gone = start(api, faces, user, LI_HUA.photo, "holder-device-1").body
     assert gone["status"] == "AWAITING_IDENTITY" and gone["proposed_identity"] is None

@@ -153,10 +153,61 @@ def events(stack: LocalStack) -> None:
     campaign_events(scan(stack, "CampaignsTable"))
     proxy_events(scan(stack, "ProxyOrdersTable"))
     group_events(scan(stack, "GroupsTable"))
+    binding_events(scan(stack, "BindingsTable"), scan(stack, "PartnersTable"))
     for mapping in ("PublishLedgerEventsFunctionLedgerOutbox", "PublishCampaignEventsFunctionCampaignsOutbox",
-                    "PublishProxyEventsFunctionProxyOutbox", "PublishGroupEventsFunctionGroupsOutbox"):
+                    "PublishProxyEventsFunctionProxyOutbox", "PublishGroupEventsFunctionGroupsOutbox",
+                    "PublishBindingEventsFunctionBindingOutbox"):
         failed = stack.streams.get(mapping).stats.batches_failed_over
         assert failed == 0, f"{failed} outbox batch(es) went to {mapping}'s DLQ: events not published"
+
+
+def binding_events(items: list[dict[str, Any]], partners: list[dict[str, Any]]) -> None:
+    """Each binding request, binding and partner change wrote exactly its one event, in its own transaction: one
+    ``BindingRequested`` per request, ``BindingAccountRegistered`` per account it opened, ``BindingConfirmed`` per
+    confirmed binding, ``BindingBound`` per BOUND and ``BindingFailed`` per FAILED request, ``BindingActivated`` /
+    ``BindingUnbound`` / ``BindingFirstUseCleared`` per binding that was activated / unbound / first used, and per
+    partner one ``PartnerCreated`` plus one event per later version."""
+    got: dict[str, Counter[str]] = defaultdict(Counter)
+    for i in items:
+        if i.get("entity") == "OUTBOX":
+            kind, d = str(i["detail_type"]), json.loads(str(i["detail"]))
+            about = d["binding_id"] if kind in BINDING_LEVEL else d.get("binding_request_id") or d["partner_id"]
+            got[kind][str(about)] += 1
+    requests = [i for i in items if i.get("entity") == "REQUEST"]
+    bindings = [i for i in items if i.get("entity") == "BINDING"]
+
+    def ids(rows: list[dict[str, Any]], key: str) -> Counter[str]:
+        return Counter(str(r[key]) for r in rows)
+
+    expected = {
+        "BindingRequested": ids(requests, "binding_request_id"),
+        "BindingAccountRegistered": ids([r for r in requests if r.get("created_account") and r.get("account_id")],
+                                        "binding_request_id"),
+        "BindingConfirmed": ids([r for r in requests if r.get("binding_id")], "binding_request_id"),
+        "BindingBound": ids([r for r in requests if r["status"] == "BOUND"], "binding_request_id"),
+        "BindingFailed": ids([r for r in requests if r["status"] == "FAILED"], "binding_request_id"),
+        "BindingActivated": ids([b for b in bindings if b.get("activated")], "binding_id"),
+        "BindingUnbound": ids([b for b in bindings if b["status"] == "UNBOUND"], "binding_id"),
+        "BindingFirstUseCleared": ids([b for b in bindings if b.get("first_use_cleared_at")], "binding_id"),
+        "PartnerCreated": ids([p for p in partners if p.get("entity") == "PARTNER"], "partner_id"),
+    }
+    for detail_type, want in expected.items():
+        have = got.get(detail_type, Counter())
+        assert have == want, f"{detail_type}: events {dict(have - want)} without their change, changes " \
+                             f"{dict(want - have)} without their event (or written twice)"
+    awaited = got.get("BindingAwaitingBank", Counter())
+    assert set(awaited.values()) <= {1} and all(
+        r["status"] != "REGISTERING" for r in requests if str(r["binding_request_id"]) in awaited)
+    assert all(str(r["binding_request_id"]) in awaited for r in requests
+               if r["status"] in ("AWAITING_BANK", "BOUND")), "a request waited for its bank without its event"
+    later = sum((got.get(t, Counter()) for t in ("PartnerKeyRotated", "PartnerSuspended", "PartnerReinstated")),
+                Counter())
+    assert later == Counter({str(p["partner_id"]): int(p["version"]) - 1 for p in partners
+                             if p.get("entity") == "PARTNER" and int(p["version"]) > 1}), \
+        "a partner change without its event, or written twice"
+
+
+BINDING_LEVEL = frozenset({"BindingActivated", "BindingUnbound", "BindingFirstUseCleared"})
 
 
 def group_events(items: list[dict[str, Any]]) -> None:

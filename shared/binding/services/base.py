@@ -1,4 +1,5 @@
-"""What every binding service shares: its ports, settings, clock and event emission."""
+"""What every binding service shares: its ports, settings, clock and its events (outbox items, committed with the
+change they announce: ``shared/outbox.py``)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,18 @@ from shared.binding.ports import (
 )
 from shared.binding.settings import BindingSettings
 from shared.clock import utcnow
-from shared.events import EventPublisher
 from shared.ledger.service import AccountService
+from shared.outbox import OutboxEvent, domain_event
 from shared.signals.models import BindingFact, BindingState, SensitiveChange
 from shared.signals.ports import SignalsWriter
+
+EVENT_SOURCE = "wallet.binding"
+
+
+def binding_event(detail_type: str, detail: dict[str, Any], at: datetime, *identity: str) -> OutboxEvent:
+    """A binding or partner event; its id derives from ``identity`` (the request and its version, the binding, the
+    partner and its version), so a retried step or route cannot write it twice."""
+    return domain_event(EVENT_SOURCE, detail_type, detail, at, *identity)
 
 
 @dataclass
@@ -41,7 +50,6 @@ class BindingDeps:
     callbacks: CallbackSender
     real_names: RealNameIdentities
     verifier: VerificationTokens
-    events: EventPublisher
     settings: BindingSettings
     # The activity profile's ``bindings`` (trusted binding information for §5): None where the function does not
     # write it (only the steps that change a binding's state do: activate, compensate, unbind, the first-use gate).
@@ -68,19 +76,22 @@ class BindingBase:
             raise BindingRequestNotFound(binding_request_id=request_id)
         return request
 
-    def emit_request(self, detail_type: str, request: BindingRequest, **extra: Any) -> None:
-        """Ids and states only: no phone, name, ID number or card token."""
-        self.deps.events.publish(detail_type, {
+    def request_event(self, detail_type: str, request: BindingRequest, **extra: Any) -> OutboxEvent:
+        """The event of this version of the request. Ids and states only: no phone, name, ID number or card
+        token."""
+        now = self.clock()
+        return binding_event(detail_type, {
             "binding_request_id": request.binding_request_id, "partner_id": request.partner_id,
             "status": request.status.value, "account_id": request.account_id, "owner": request.owner,
             "reason": request.reason.value if request.reason else None, "binding_id": request.binding_id,
-            "occurred_at": self.clock().isoformat(), **extra})
+            "version": request.version, "occurred_at": now.isoformat(), **extra},
+            now, request.binding_request_id, str(request.version))
 
     def project(self, binding: Binding, card_change: bool = True) -> None:
         """The binding's state into its owner's activity profile (idempotent and forward-only, so a retried step
         writes it again safely), and, when a card was bound or unbound (``card_change``: not when the first use
-        was verified), the profile's ``CARD`` sensitive change (its time: §4's risk reads it). Not best effort like
-        the events: a failure fails the step, which is retried."""
+        was verified), the profile's ``CARD`` sensitive change (its time: §4's risk reads it). A failure fails the step,
+        which is retried."""
         if self.deps.signals is None or not binding.activated:
             return
         self.deps.signals.record_binding(binding.owner, BindingFact(
@@ -92,9 +103,11 @@ class BindingBase:
         if card_change:
             self.deps.signals.record_sensitive_change(binding.owner, SensitiveChange.CARD)
 
-    def emit_binding(self, detail_type: str, binding: Binding, **extra: Any) -> None:
-        self.deps.events.publish(detail_type, {
+    def binding_event(self, detail_type: str, binding: Binding, **extra: Any) -> OutboxEvent:
+        """A binding's event (activated, unbound, first use cleared: each happens once to a binding)."""
+        now = self.clock()
+        return binding_event(detail_type, {
             "binding_id": binding.binding_id, "binding_request_id": binding.binding_request_id,
             "partner_id": binding.partner_id, "owner": binding.owner, "account_id": binding.account_id,
             "card_type": binding.card_type.value, "status": binding.status.value,
-            "occurred_at": self.clock().isoformat(), **extra})
+            "occurred_at": now.isoformat(), **extra}, now, binding.binding_id)

@@ -9,6 +9,7 @@ import ipaddress
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.binding import signatures
@@ -21,8 +22,9 @@ from shared.binding.errors import (
     PartnerSuspended,
 )
 from shared.binding.models import Partner, PartnerKey, PartnerStatus
-from shared.binding.services.base import BindingBase
+from shared.binding.services.base import BindingBase, binding_event
 from shared.errors import AlreadyExists
+from shared.outbox import OutboxEvent
 
 MAX_KEYS = 5
 
@@ -91,14 +93,13 @@ class PartnerService(BindingBase):
         partner = Partner(partner_id=partner_id, name=name, callback_url=callback_url, keys={key.key_id: key},
                           created_at=self.clock())
         try:
-            self.deps.partners.put_new(partner)
+            self.deps.partners.put_new(partner, events=[self._event("PartnerCreated", partner, key_id=key.key_id)])
         except AlreadyExists:
             made = self.deps.partners.get(partner_id) if request_key else None
             if made is None:
                 raise
             # our own put, committed before its answer was lost (the SDK retried it): answer what it made
             return self._again(made, min(made.keys.values(), key=lambda k: k.created_at))
-        self.deps.events.publish("PartnerCreated", {"partner_id": partner_id, "key_id": key.key_id})
         return partner, key, secret
 
     def rotate(self, partner_id: str, request_key: str | None = None) -> tuple[Partner, PartnerKey, str]:
@@ -117,13 +118,13 @@ class PartnerService(BindingBase):
         newest = dict(sorted(kept.items(), key=lambda kv: kv[1].created_at)[-MAX_KEYS:])
         updated = partner.model_copy(update={"keys": newest, "version": partner.version + 1})
         try:
-            self.deps.partners.replace(updated, partner.version)
+            self.deps.partners.replace(updated, partner.version,
+                                       events=[self._event("PartnerKeyRotated", updated, key_id=key.key_id)])
         except PartnerChanged:
             now_stored = self.partner(partner_id)
             if key_id is None or key_id not in now_stored.keys:
                 raise
             return self._again(now_stored, now_stored.keys[key_id])  # our own write, its answer lost
-        self.deps.events.publish("PartnerKeyRotated", {"partner_id": partner_id, "key_id": key.key_id})
         return updated, key, secret
 
     def set_status(self, partner_id: str, status: PartnerStatus, reason: str | None = None) -> Partner:
@@ -132,10 +133,17 @@ class PartnerService(BindingBase):
             return partner
         updated = partner.model_copy(update={"status": status, "suspended_reason": reason,
                                              "version": partner.version + 1})
-        self.deps.partners.replace(updated, partner.version)
         kind = "PartnerSuspended" if status is PartnerStatus.SUSPENDED else "PartnerReinstated"
-        self.deps.events.publish(kind, {"partner_id": partner_id})
+        self.deps.partners.replace(updated, partner.version, events=[self._event(kind, updated)])
         return updated
+
+    def _event(self, detail_type: str, partner: Partner, **extra: Any) -> OutboxEvent:
+        """A partner's event: one per version of the partner (created at 1; each rotation, suspension or
+        reinstatement is the next)."""
+        now = self.clock()
+        return binding_event(detail_type, {"partner_id": partner.partner_id, "version": partner.version,
+                                           "status": partner.status.value, "occurred_at": now.isoformat(), **extra},
+                             now, partner.partner_id, str(partner.version))
 
     def secret_of(self, partner: Partner, key: PartnerKey) -> bytes:
         return self.deps.secrets_cipher.decrypt(key.encrypted_secret, key_context(partner.partner_id, key.key_id))

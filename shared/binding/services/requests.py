@@ -56,7 +56,7 @@ class BindingRequestService(BindingBase):
             id_encrypted=self.deps.cipher.encrypt(id_number.encode(), id_number_context(request_id)),
             card_fingerprint=fingerprint, card_last4=card_last4, card_type=card_type, card_expiry=card_expiry,
             inflight_key=f"INFLIGHT#{partner.partner_id}#{ref}#{fingerprint}", created_at=now, updated_at=now)
-        stored = self.store.create_request(request)
+        stored = self.store.create_request(request, events=[self.request_event("BindingRequested", request)])
         if stored.binding_request_id != request_id:
             if stored.status is RequestStatus.REGISTERING:
                 # A crash between the put and the start (the client retries) would leave it unstarted forever:
@@ -74,9 +74,9 @@ class BindingRequestService(BindingBase):
             failed = request.model_copy(update={"status": RequestStatus.FAILED, "reason": FailureReason.WORKFLOW_ERROR,
                                                 "id_encrypted": None, "version": request.version + 1,
                                                 "updated_at": self.clock()})
-            self.store.update_request(failed, [RequestStatus.REGISTERING.value], release_inflight=True)
+            self.store.update_request(failed, [RequestStatus.REGISTERING.value], release_inflight=True,
+                                      events=[self.request_event("BindingFailed", failed)])
             raise TemporarilyUnavailable("The binding could not be started; retry.") from exc
-        self.emit_request("BindingRequested", request)
         return request, True
 
     def _start(self, request_id: str) -> None:
@@ -127,14 +127,14 @@ class BindingRequestService(BindingBase):
                                                "updated_at": self.clock()})
         try:
             self.store.update_request(confirmed, [RequestStatus.AWAITING_BANK.value],
-                                      writes=self.store.claim_card_writes(binding))
+                                      writes=self.store.claim_card_writes(binding),
+                                      events=[self.request_event("BindingConfirmed", confirmed)])
         except AlreadyBound:
             self.deps.workflow.fail(token, "AlreadyBound", "the card is bound to another account")
             raise
         except BindingNotAwaitingBank as exc:
             raise ConfirmationTooLate(binding_request_id=request_id) from exc
         self.deps.workflow.succeed(token, json.dumps({"binding_id": binding.binding_id}))
-        self.emit_request("BindingConfirmed", confirmed)
         return confirmed
 
     def _resume_again(self, request: BindingRequest) -> None:

@@ -53,9 +53,12 @@ def registered_account_id(request_id: str) -> str:
 
 
 class BindingSteps(BindingBase):
-    def _advance(self, request: BindingRequest, expected: RequestStatus, **changes: Any) -> BindingRequest:
+    def _advance(self, request: BindingRequest, expected: RequestStatus, event: str | None = None,
+                 **changes: Any) -> BindingRequest:
+        """The request's next version, with its ``event`` (if any) in the same transaction."""
         updated = request.model_copy(update={**changes, "version": request.version + 1, "updated_at": self.clock()})
-        self.store.update_request(updated, [expected.value])
+        self.store.update_request(updated, [expected.value],
+                                  events=[self.request_event(event, updated)] if event else ())
         return updated
 
     def _failed(self, reason: FailureReason) -> dict[str, Any]:
@@ -107,9 +110,8 @@ class BindingSteps(BindingBase):
         except PhoneInUse:
             return self._failed(FailureReason.ACCOUNT_PENDING)
         self._record_identity(request, owner)
-        updated = self._advance(request, RequestStatus.REGISTERING, account_id=account.account_id, owner=owner,
-                                created_account=True)
-        self.emit_request("BindingAccountRegistered", updated)
+        self._advance(request, RequestStatus.REGISTERING, "BindingAccountRegistered", account_id=account.account_id,
+                      owner=owner, created_account=True)
         return {"outcome": "REGISTERED"}
 
     # --- 3a. wait for the bank (task token) ----------------------------------------
@@ -117,9 +119,8 @@ class BindingSteps(BindingBase):
         request = self.request(request_id)
         confirm_by = self.clock() + timedelta(seconds=timeout_seconds)
         if request.status is RequestStatus.REGISTERING:
-            updated = self._advance(request, RequestStatus.REGISTERING, status=RequestStatus.AWAITING_BANK,
-                                    task_token=task_token, confirm_by=confirm_by)
-            self.emit_request("BindingAwaitingBank", updated)
+            self._advance(request, RequestStatus.REGISTERING, "BindingAwaitingBank", status=RequestStatus.AWAITING_BANK,
+                          task_token=task_token, confirm_by=confirm_by)
         elif request.status is RequestStatus.AWAITING_BANK and not request.binding_id:  # a retried step
             self._advance(request, RequestStatus.AWAITING_BANK, task_token=task_token, confirm_by=confirm_by)
 
@@ -171,16 +172,17 @@ class BindingSteps(BindingBase):
             raise BindingNotAwaitingBank(status=request.status.value)
         binding = self.store.get_binding(request.binding_id)
         assert binding is not None, "a confirmed request's binding is written with its confirmation"
-        self.deps.accounts.activate_for_binding(request.account_id, binding.binding_id)
-        if not binding.activated:
-            binding = binding.model_copy(update={"activated": True})
-            self.store.put_binding(binding)
+        self.deps.accounts.activate_for_binding(request.account_id, binding.binding_id)  # idempotent
+        binding = binding.model_copy(update={"activated": True})
         bound = request.model_copy(update={"status": RequestStatus.BOUND, "task_token": None, "id_encrypted": None,
                                            "version": request.version + 1, "updated_at": self.clock()})
-        self.store.update_request(bound, [RequestStatus.AWAITING_BANK.value], release_inflight=True)
+        # the binding activated, the request BOUND and their events: one transaction (a retry finds BOUND)
+        self.store.update_request(bound, [RequestStatus.AWAITING_BANK.value], release_inflight=True,
+                                  writes=[self.store.binding_write(binding)],
+                                  events=[self.request_event("BindingBound", bound),
+                                          self.binding_event("BindingActivated", binding,
+                                                             security_authentication_required=True)])
         self.project(binding)
-        self.emit_request("BindingBound", bound)
-        self.emit_binding("BindingActivated", binding, security_authentication_required=True)
         return {"outcome": "BOUND", "binding_id": binding.binding_id}
 
     # --- compensation ------------------------------------------------------------------
@@ -208,9 +210,9 @@ class BindingSteps(BindingBase):
                                                 "id_encrypted": None,
                                                 "version": request.version + 1, "updated_at": self.clock()})
             try:
-                self.store.update_request(failed, [request.status.value], release_inflight=True)
+                self.store.update_request(failed, [request.status.value], release_inflight=True,
+                                          events=[self.request_event("BindingFailed", failed)])
             except BindingNotAwaitingBank:
                 continue
-            self.emit_request("BindingFailed", failed)
             return {"outcome": "FAILED", "reason": why.value}
         raise BindingNotAwaitingBank(status="changing")

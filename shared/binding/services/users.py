@@ -14,6 +14,7 @@ from shared.binding.errors import (
 from shared.binding.models import Binding, BindingStatus, PassedVerification
 from shared.binding.services.base import BindingBase
 from shared.crypto import ID_NUMBER, canonical_id_number
+from shared.ledger.errors import SecurityAuthenticationNotRequired
 
 UNBIND_OPERATION = "ACCOUNT_UPDATE"
 FIRST_USE_OPERATION = "BINDING_FIRST_USE"
@@ -51,9 +52,10 @@ class UserBindingService(BindingBase):
             raise BindingNotFound(binding_id=binding_id)
         # the token is spent in the unbind's own transaction: a crash between the two cannot spend it for nothing
         spend = self.deps.verifier.consume_write(verification_token, owner, UNBIND_OPERATION)
-        unbound = self.store.unbind(binding, self.clock(), also=[spend])
+        unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": self.clock(),
+                                             "holder_id_encrypted": None})  # no longer a card holder of the user
+        self.store.unbind(unbound, also=[spend], events=[self.binding_event("BindingUnbound", unbound)])
         self.project(unbound)
-        self.emit_binding("BindingUnbound", unbound)
         return unbound
 
 
@@ -76,17 +78,17 @@ class FirstUseGate(BindingBase):
         if account is None or not account.security_auth_required:
             return False
         binding_id = account.security_auth_required
-        # The binding records the lifting before the account's flag goes: a retry after a crash in between finds
-        # the gate still up and finishes (the record's time is rewritten), so the flag never goes unrecorded.
         binding = self.store.get_binding(binding_id)
-        if binding is not None:
-            binding = binding.model_copy(update={"first_use_cleared_at": binding.first_use_cleared_at
-                                                 or self.clock()})
-            self.store.put_binding(binding)
-        if not self.deps.accounts.clear_security_auth(account.account_id, binding_id):
-            return False
-        if binding is not None:
-            self.project(binding, card_change=False)
-            self.emit_binding("BindingFirstUseCleared", binding, verification_id=verification.verification_id,
-                              method=verification.method)
+        if binding is None or binding.status is not BindingStatus.ACTIVE:  # unbound meanwhile: lift the gate only
+            return self.deps.accounts.clear_security_auth(account.account_id, binding_id)
+        # The binding's record, the account's gate and the event: one transaction (all or nothing).
+        binding = binding.model_copy(update={"first_use_cleared_at": self.clock()})
+        gate = self.deps.accounts.store.clear_security_auth_write(account.account_id, binding_id)
+        try:
+            self.store.record_first_use(binding, gate, [self.binding_event(
+                "BindingFirstUseCleared", binding, verification_id=verification.verification_id,
+                method=verification.method)])
+        except (SecurityAuthenticationNotRequired, BindingNotFound):
+            return False  # lifted meanwhile (a concurrent attempt), or unbound
+        self.project(binding, card_change=False)
         return True
