@@ -27,12 +27,11 @@ from shared.campaigns.models import (
     UserState,
     Voucher,
 )
-from shared.events import EventPublisher
 from shared.groups.models import Group
 from shared.outbox import OutboxEvent
 from shared.writes import ConflictingWrite, GuardedWrite
 
-__all__ = ["CampaignStore", "ConflictingWrite", "DrawStarter", "EventPublisher", "GroupDirectory", "GuardedWrite",
+__all__ = ["CampaignStore", "ConflictingWrite", "DrawStarter", "GroupDirectory", "GuardedWrite",
            "HoldingChanged", "PoolEntryExists", "PoolEntryTaken", "SetAlreadyRecorded", "StaleWrite",
            "StateChanged", "VoucherIdTaken"]
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from local_stack import LocalStack
 from shared.binding import wiring
 from shared.binding.models import Binding, CardType
+from shared.binding.repository import OUTBOX_TTL
 from shared.binding.settings import BindingSettings
 from shared.clock import utcnow
 from shared.crypto import ID_NUMBER, canonical_id_number
+from shared.outbox import outbox_writes
 from shared.writes import transact
 
 CARD = {"last4": "6217", "id_number": "51010719900307002X"}
@@ -41,7 +43,11 @@ class BindingFixture:
                           card_last4=CARD["last4"], card_type=CardType.DEBIT,
                           id_hash=deps.hasher.keyed_hash(ID_NUMBER, canonical_id_number(CARD["id_number"])),
                           activated=True, created_at=utcnow())
-        transact(deps.bindings.client, deps.bindings.claim_card_writes(binding))  # type: ignore[attr-defined]
+        # as the saga's activation commits it: the card claim, the activated binding and its event
+        activated = wiring.user_bindings(self.settings).binding_event("BindingActivated", binding,
+                                                                      security_authentication_required=gated)
+        transact(deps.bindings.client, [*deps.bindings.claim_card_writes(binding),  # type: ignore[attr-defined]
+                                        *outbox_writes(self.settings.bindings_table, [activated], OUTBOX_TTL)])
         if gated:
             deps.accounts.store.activate_for_binding(account.account_id, binding.binding_id)
         self.held[owner] = binding
