@@ -20,7 +20,16 @@ from local_stack.faults import CrashAt, intercept
 from shared.dynamo import from_item
 from shared.outbox import AlreadySeen, seen_write
 from shared.writes import transact
-from tests.binding.conftest import Bank, bank, callbacks, card_token, id_number, phone  # noqa: F401 (fixtures)
+from tests.binding.conftest import (  # noqa: F401 (callbacks: a fixture)
+    CallbackServer,
+    callbacks,
+    card_token,
+    create_partner,
+    forget_data_keys,
+    id_number,
+    phone,
+    stop_running,
+)
 from tests.conftest import Api, User, new_key
 from tests.reliability import invariants
 
@@ -207,7 +216,7 @@ def test_campaign_events_are_written_with_their_change_and_published_once(api: A
 
 
 def test_binding_and_partner_events_are_written_with_their_change_and_published_once(
-        api: Api, bank: Bank) -> None:  # noqa: F811
+        api: Api, callbacks: CallbackServer) -> None:  # noqa: F811
     """A partner bank created and suspended, a new customer bound through the whole saga: each change's event is
     in the Bindings table's outbox once (the partner's too: one stream for the capability) and reaches
     ``BindingEventBus`` once, with the ids and states only (no phone, name, ID number or card token)."""
@@ -218,8 +227,13 @@ def test_binding_and_partner_events_are_written_with_their_change_and_published_
     bus.put_rule(Name="binding-probe", EventBusName="BindingEventBus",
                  EventPattern=json.dumps({"source": ["wallet.binding"]}))
     bus.put_targets(Rule="binding-probe", EventBusName="BindingEventBus", Targets=[{"Id": "q", "Arn": arn}])
+    forget_data_keys()
+    bank = create_partner(api, callbacks, "Probe Bank")  # after the probe: its creation is published to it
     customer, token = phone(), card_token()
-    bound = bank.bind(customer, token, name="Li Hua", id_no=id_number(7))
+    try:
+        bound = bank.bind(customer, token, name="Li Hua", id_no=id_number(7))
+    finally:
+        stop_running(stack)
     assert bound["status"] == "BOUND", bound
     reply = api.call("POST", f"/admin/partners/{bank.partner_id}/suspension", {"reason": "audit"},
                      token=api.token("ops-admin", "admin"), key=new_key())
