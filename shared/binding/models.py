@@ -137,6 +137,9 @@ class Binding(BaseModel):
     first_use_cleared_at: datetime | None = None
     created_at: datetime
     unbound_at: datetime | None = None
+    # The unbinding request's tag (``shared.api.idempotency.request_tag``: caller + Idempotency-Key): the same
+    # request retried after a crash past its commit answers the unbinding again instead of 404.
+    unbind_request: str | None = None
 
 
 class CustomerIdentity(BaseModel):

@@ -138,11 +138,21 @@ def test_unbinding_requires_an_account_update_verification(api: Api, bank: Bank)
     assert [b["binding_id"] for b in api.call("GET", "/bindings", token=user_token).body["items"]] == [
         item["binding_id"]]
 
-    mine = account_update_token(api, user_token)
-    gone = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine})
+    mine, key = account_update_token(api, user_token), str(uuid.uuid4())
+    gone = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine}, key=key)
     assert gone.status == 200 and gone.body["status"] == "UNBOUND", gone.body
     assert api.call("GET", "/bindings", token=user_token).body["items"] == []
+    # A crash after the commit and before the idempotency record completed: the record expires and the client
+    # retries with its key. The same request answers its unbinding again (Stripe's replay); another one is a 404.
+    ddb = api.stack.client("dynamodb")
+    for record in ddb.scan(TableName="IdempotencyTable")["Items"]:
+        if record["id"]["S"].startswith("UnbindFunction"):
+            ddb.delete_item(TableName="IdempotencyTable", Key={"id": record["id"]})
+    replay = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine}, key=key)
+    assert (replay.status, replay.body) == (200, gone.body)
     again = api.call("DELETE", path, token=user_token, headers={"X-Verification-Token": mine})
-    assert again.status == 404
+    assert again.status == 404 and again.code == "BINDING_NOT_FOUND"
+    stranger = api.call("DELETE", path, token=api.token("stranger"), headers={"X-Verification-Token": mine}, key=key)
+    assert stranger.status == 404  # the tag is the caller's and the key's: another caller's same key is not it
     # After the unbind the card may be bound again (here to another customer).
     assert bank.bind(phone(), token)["status"] == "BOUND"

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.binding import wiring
 from shared.binding.schemas import BindingId, UnbindResponse
@@ -23,7 +24,10 @@ SETTINGS = BindingSettings.load()  # at import: a misconfigured function fails i
 def unbind(binding_id: Annotated[BindingId, Path()],
            x_verification_token: Annotated[str | None, Header(alias="X-Verification-Token", max_length=2048)] = None,
            ) -> UnbindResponse:
-    binding = wiring.user_bindings(SETTINGS).unbind(current_caller(app).sub, binding_id, x_verification_token)
+    caller = current_caller(app).sub
+    key = app.current_event.headers.get(HEADER)
+    binding = wiring.user_bindings(SETTINGS).unbind(caller, binding_id, x_verification_token,
+                                                    request_tag(caller, key) if key else None)
     return UnbindResponse(binding_id=binding.binding_id, unbound_at=binding.unbound_at)
 
 

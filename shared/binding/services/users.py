@@ -41,19 +41,26 @@ class UserBindingService(BindingBase):
             matched |= same_card and same_holder
         return matched
 
-    def unbind(self, owner: str, binding_id: str, verification_token: str | None) -> Binding:
+    def unbind(self, owner: str, binding_id: str, verification_token: str | None, request: str | None = None
+               ) -> Binding:
+        """``request``: the request's tag (caller + Idempotency-Key), recorded with the unbinding: the same request
+        retried after a crash past the commit answers the unbound binding again (Stripe's replay); any other
+        request finds the card gone (404)."""
         if not verification_token:
             raise VerificationRequired(operation=UNBIND_OPERATION)
         binding = self.store.get_binding(binding_id)
         if binding is None or binding.owner != owner or not binding.activated:
             raise BindingNotFound(binding_id=binding_id)
         if binding.status is not BindingStatus.ACTIVE:
-            self.project(binding)  # a repeat after a failed profile write records it; the answer stays 404
+            self.project(binding)  # a repeat after a failed profile write records it
+            if request and binding.unbind_request == request:
+                return binding
             raise BindingNotFound(binding_id=binding_id)
         # the token is spent in the unbind's own transaction: a crash between the two cannot spend it for nothing
         spend = self.deps.verifier.consume_write(verification_token, owner, UNBIND_OPERATION)
         unbound = binding.model_copy(update={"status": BindingStatus.UNBOUND, "unbound_at": self.clock(),
-                                             "holder_id_encrypted": None})  # no longer a card holder of the user
+                                             "holder_id_encrypted": None,  # no longer a card holder of the user
+                                             "unbind_request": request})
         self.store.unbind(unbound, also=[spend], events=[self.binding_event("BindingUnbound", unbound)])
         self.project(unbound)
         return unbound
