@@ -128,6 +128,10 @@ class UserState(BaseModel):
     # claim's own transaction, so a retry of that request after a crash finds its voucher instead of claiming again
     last_claim_request: str = ""
     last_claim_voucher: str = ""
+    # the user's last pass: its request (``shared.api.idempotency.request_tag``) and the voucher it passed on, written
+    # in the pass's own transaction, so a retry of that request after a crash answers that pass again
+    last_pass_request: str = ""
+    last_pass_voucher: str = ""
 
     def claims_on(self, day: str) -> int:
         return self.claims_today if self.day == day else 0

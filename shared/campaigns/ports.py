@@ -162,8 +162,9 @@ class CampaignStore(Protocol):
 class GroupDirectory(Protocol):
     """What campaigns need from groups (``shared.groups``' ``GroupService`` provides it)."""
 
-    def create(self, owner: str, name: str, campaign_id: str) -> Group:
-        """A group in the campaign's context, its creator the key user. Raises ``AlreadyInGroup``."""
+    def create(self, owner: str, name: str, campaign_id: str, request: str | None = None) -> Group:
+        """A group in the campaign's context, its creator the key user. Raises ``AlreadyInGroup``, except to the
+        request (its tag) that created the user's group: it gets that group again."""
 
     def key_user_group(self, user_id: str, campaign_id: str) -> str | None:
         """The id of the group ``user_id`` created in this campaign (which makes them its key user), if any."""

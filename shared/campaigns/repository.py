@@ -137,6 +137,8 @@ def _state(d: dict[str, Any]) -> UserState:
         key_user_claimed=bool(d.get("key_user_claimed", False)), sets=int(d.get("sets", 0)),
         last_claim_request=str(d.get("last_claim_request", "")),
         last_claim_voucher=str(d.get("last_claim_voucher", "")),
+        last_pass_request=str(d.get("last_pass_request", "")),
+        last_pass_voucher=str(d.get("last_pass_voucher", "")),
     )
 
 
@@ -291,6 +293,7 @@ class DynamoCampaignStore(Repository):
             ":ku": {"BOOL": after.key_user_claimed}, ":zero": {"N": "0"}, ":u": {"S": after.user_id},
             ":e": {"S": "USER_STATE"}, ":sets": {"N": str(after.sets)},
             ":lcr": {"S": after.last_claim_request}, ":lcv": {"S": after.last_claim_voucher},
+            ":lpr": {"S": after.last_pass_request}, ":lpv": {"S": after.last_pass_voucher},
         }
         if before.version:
             values[":v"] = {"N": str(before.version)}
@@ -299,7 +302,8 @@ class DynamoCampaignStore(Repository):
             "UpdateExpression": "SET version = :nv, rights_used = :ru, #day = :day, claims_today = :ct,"
                                 " passes_today = :pt, held = :held, key_user_claimed = :ku, #sets = :sets,"
                                 " rights_granted = if_not_exists(rights_granted, :zero), user_id = :u,"
-                                " entity = :e, last_claim_request = :lcr, last_claim_voucher = :lcv",
+                                " entity = :e, last_claim_request = :lcr, last_claim_voucher = :lcv,"
+                                " last_pass_request = :lpr, last_pass_voucher = :lpv",
             "ConditionExpression": cond, "ExpressionAttributeNames": {"#day": "day", "#sets": "sets"},
             "ExpressionAttributeValues": values,
         }}

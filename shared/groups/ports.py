@@ -42,13 +42,22 @@ class GroupStore(Protocol):
     def get_invitation(self, code: str) -> Invitation | None: ...
 
     def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
-             events: Sequence[OutboxEvent] = ()) -> None:
-        """Raises ``InvitationNotFound`` (expired), ``AlreadyInGroup``, ``GroupFull``, ``GroupNotFound``,
-        ``GroupLockedForDraw``, ``GroupChanged`` or ``ConflictingWrite``."""
-
-    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
-        """Raises ``GroupNotFound`` unless the user is a (non-key-user) member of the group; ``GroupLockedForDraw``,
+             events: Sequence[OutboxEvent] = (), request: str | None = None) -> None:
+        """``request`` (the joining request's tag) is recorded on the membership (``joined_with``). Raises
+        ``InvitationNotFound`` (expired), ``AlreadyInGroup``, ``GroupFull``, ``GroupNotFound``, ``GroupLockedForDraw``,
         ``GroupChanged`` or ``ConflictingWrite``."""
+
+    def joined_with(self, user_id: str, campaign_id: str) -> tuple[str, str | None] | None:
+        """(group id, the joining request's tag) of the user's membership in the campaign, if any."""
+
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = (),
+              request: str | None = None) -> None:
+        """``request`` (the leaving request's tag) is recorded with the leave (``left_with``). Raises
+        ``GroupNotFound`` unless the user is a (non-key-user) member of the group; ``GroupLockedForDraw``,
+        ``GroupChanged`` or ``ConflictingWrite``."""
+
+    def left_with(self, user_id: str, group_id: str) -> str | None:
+        """The tag of the request with which the user last left the group, if any."""
 
     def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
                              on_failure: Callable[[], Exception]) -> GuardedWrite:

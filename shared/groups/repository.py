@@ -5,7 +5,9 @@
                                       of its campaign, set with the key-user claim)
 ``GROUP#<gid>`` / ``MEMBER#<sub>``    one member
 ``USER#<sub>`` / ``CAMPAIGN#<cid>``   put-once: the one group a user belongs to in a campaign and their ``role``
-                                      there (``KEY_USER``: they created it, ``MEMBER``)
+                                      there (``KEY_USER``: they created it, ``MEMBER``); ``request``: the tag of the
+                                      request that joined (a retry of it after a crash answers the group again)
+``USER#<sub>`` / ``LEFT#<gid>``       the tag of the request with which the user last left the group (``request``)
 ``INVITE#<code>`` / ``INVITE``        an invitation code (``expires_at`` checked in the join's condition)
 ``CAMPAIGN#<cid>`` / ``DRAW``         the campaign's draw lock: ``status`` DRAWING from the draw's freeze until it
                                       is settled (SETTLED); joins and leaves of groups holding a group-shared
@@ -113,8 +115,21 @@ class DynamoGroupStore(Repository):
             "pk": f"INVITE#{invitation.code}", "sk": "INVITE", "group_id": invitation.group_id,
             "created_by": invitation.created_by, "expires_at": iso(invitation.expires_at)}))
 
+    def joined_with(self, user_id: str, campaign_id: str) -> tuple[str, str | None] | None:
+        item = self.client.get_item(TableName=self.table, Key=_membership_key(user_id, campaign_id),
+                                    ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        d = from_item(item)
+        return str(d["group_id"]), d.get("request")
+
+    def left_with(self, user_id: str, group_id: str) -> str | None:
+        item = self.client.get_item(TableName=self.table, Key=_key(f"USER#{user_id}", f"LEFT#{group_id}"),
+                                    ConsistentRead=True).get("Item")
+        return str(from_item(item)["request"]) if item else None
+
     def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
-             events: Sequence[OutboxEvent] = ()) -> None:
+             events: Sequence[OutboxEvent] = (), request: str | None = None) -> None:
         gid = group.group_id
         invite = GuardedWrite.failing_with(
             {"ConditionCheck": {"TableName": self.table, "Key": _key(f"INVITE#{invitation.code}", "INVITE"),
@@ -123,12 +138,13 @@ class DynamoGroupStore(Repository):
             InvitationNotFound)
         member = {"Put": {"TableName": self.table, "Item": to_item({
             "pk": f"GROUP#{gid}", "sk": f"MEMBER#{user_id}", "user_id": user_id, "joined_at": iso(now)})}}
-        writes = [invite, self._membership_put(user_id, group.campaign_id, gid, Role.MEMBER),
+        writes = [invite, self._membership_put(user_id, group.campaign_id, gid, Role.MEMBER, request),
                   self._count_update(group, +1)]
         transact(self.client, [*writes, *self._draw_check(group),
                                *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL)], before=[member])
 
-    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = (),
+              request: str | None = None) -> None:
         gid = group.group_id
         membership = GuardedWrite.failing_with(
             {"Delete": {"TableName": self.table, "Key": _membership_key(user_id, group.campaign_id),
@@ -137,8 +153,11 @@ class DynamoGroupStore(Repository):
                         "ExpressionAttributeValues": {":g": {"S": gid}, ":member": {"S": Role.MEMBER.value}}}},
             lambda: GroupNotFound(group_id=gid))
         member = {"Delete": {"TableName": self.table, "Key": _key(f"GROUP#{gid}", f"MEMBER#{user_id}")}}
+        left = [{"Put": {"TableName": self.table, "Item": to_item({
+            "pk": f"USER#{user_id}", "sk": f"LEFT#{gid}", "entity": "LEFT", "group_id": gid, "request": request})}}]
         transact(self.client, [membership, self._count_update(group, -1), *self._draw_check(group),
-                               *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL)], before=[member])
+                               *outbox_writes(self.table, events, ttl_attribute=OUTBOX_TTL)],
+                 before=[member, *(left if request else [])])
 
     def shared_voucher_write(self, group_id: str, key_user: str, campaign_id: str, voucher_id: str,
                              on_failure: Callable[[], Exception]) -> GuardedWrite:
@@ -165,10 +184,11 @@ class DynamoGroupStore(Repository):
             "pk": f"CAMPAIGN#{campaign_id}", "sk": "DRAW", "entity": "DRAW_LOCK", "status": SETTLED}))
 
     # --- guarded writes ---------------------------------------------------------------
-    def _membership_put(self, user_id: str, campaign_id: str, group_id: str, role: Role) -> GuardedWrite:
+    def _membership_put(self, user_id: str, campaign_id: str, group_id: str, role: Role,
+                        request: str | None = None) -> GuardedWrite:
         put = {"Put": {"TableName": self.table, "ConditionExpression": "attribute_not_exists(pk)", "Item": to_item({
             "pk": f"USER#{user_id}", "sk": f"CAMPAIGN#{campaign_id}", "entity": "MEMBERSHIP", "group_id": group_id,
-            "campaign_id": campaign_id, "role": role.value})}}
+            "campaign_id": campaign_id, "role": role.value, "request": request})}}
         return GuardedWrite.failing_with(put, lambda: AlreadyInGroup(campaign_id=campaign_id))
 
     def _count_update(self, group: Group, delta: int) -> GuardedWrite:

@@ -5,6 +5,7 @@ snapshotted at the freeze)."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import time
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from shared.clock import iso, utcnow
 from shared.errors import TemporarilyUnavailable
-from shared.groups.errors import GroupNotFound, InvitationNotFound, KeyUserCannotLeave
+from shared.groups.errors import AlreadyInGroup, GroupNotFound, InvitationNotFound, KeyUserCannotLeave
 from shared.groups.models import Group, Invitation, Role
 from shared.groups.ports import ConflictingWrite, GroupChanged, GroupStore, GuardedWrite
 from shared.outbox import OutboxEvent, domain_event
@@ -42,13 +43,24 @@ class GroupService:
         self.rng = rng or random.Random()
         self.sleep = sleep
 
-    def create(self, owner: str, name: str, campaign_id: str) -> Group:
-        """A group in the campaign's context (the caller checked the campaign); its creator is its key user."""
-        group = Group(group_id=f"grp_{uuid.uuid4().hex}", name=name, owner=owner, campaign_id=campaign_id,
+    def create(self, owner: str, name: str, campaign_id: str, request: str | None = None) -> Group:
+        """A group in the campaign's context (the caller checked the campaign); its creator is its key user.
+
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``); the group id derives from it, so
+        the same request retried after a crash past its commit answers the group it created (another request of
+        a user who has a group in the campaign: ``AlreadyInGroup``)."""
+        group = Group(group_id=_group_id(campaign_id, request), name=name, owner=owner, campaign_id=campaign_id,
                       created_at=self.clock(), members=(owner,))
         created = group_event("GroupCreated", {"group_id": group.group_id, "key_user": owner,
                                                "campaign_id": campaign_id}, group.created_at, group.group_id)
-        self._retrying(lambda: self.store.create(group, events=[created]))
+        try:
+            self._retrying(lambda: self.store.create(group, events=[created]))
+        except AlreadyInGroup:
+            made = self.store.get(group.group_id) if request else None
+            membership = self.store.membership(owner, campaign_id) if made else None
+            if made is None or membership is None or membership[0] != group.group_id:
+                raise
+            return made  # this request created it; its answer was lost
         return group
 
     def get(self, group_id: str, caller: str) -> Group:
@@ -64,7 +76,9 @@ class GroupService:
         self.store.put_invitation(invitation)
         return invitation
 
-    def join(self, code: str, user_id: str) -> Group:
+    def join(self, code: str, user_id: str, request: str | None = None) -> Group:
+        """``request``: the request's tag, recorded on the membership; the same request retried after a crash past
+        its commit answers the group again (another request: ``AlreadyInGroup``)."""
         invitation = self.store.get_invitation(code)
         now = self.clock()
         if invitation is None or invitation.expires_at <= now:
@@ -76,20 +90,31 @@ class GroupService:
                 raise GroupNotFound(group_id=invitation.group_id)
             joined = group_event("GroupJoined", {"group_id": group.group_id, "user_id": user_id}, now,
                                  group.group_id, user_id, iso(now))
-            self.store.join(invitation, group, user_id, now, events=[joined])
+            try:
+                self.store.join(invitation, group, user_id, now, events=[joined], request=request)
+            except AlreadyInGroup:
+                if not request or self.store.joined_with(user_id, group.campaign_id) != (group.group_id, request):
+                    raise  # this request did not join it (its answer lost): the conflict stands
 
         self._retrying(attempt)
         return self.get(invitation.group_id, user_id)
 
-    def leave(self, group_id: str, user_id: str) -> None:
+    def leave(self, group_id: str, user_id: str, request: str | None = None) -> None:
+        """``request``: the request's tag, recorded with the leave; the same request retried after a crash past
+        its commit answers as the first did (another request: ``GroupNotFound``, the user is no member)."""
         def attempt() -> None:
-            group = self.get(group_id, user_id)
+            try:
+                group = self.get(group_id, user_id)
+            except GroupNotFound:
+                if request and self.store.left_with(user_id, group_id) == request:
+                    return  # this request left it; its answer was lost
+                raise
             if group.owner == user_id:
                 raise KeyUserCannotLeave(group_id=group_id)
             now = self.clock()
             left = group_event("GroupLeft", {"group_id": group_id, "user_id": user_id}, now, group_id, user_id,
                                iso(now))
-            self.store.leave(group, user_id, events=[left])
+            self.store.leave(group, user_id, events=[left], request=request)
 
         self._retrying(attempt)
 
@@ -124,3 +149,10 @@ class GroupService:
 
     def unlock_after_draw(self, campaign_id: str) -> None:
         self.store.unlock_after_draw(campaign_id)
+
+
+def _group_id(campaign_id: str, request: str | None) -> str:
+    """``grp_`` + 32 hex: derived from (campaign, request tag) when there is one, random otherwise."""
+    if request is None:
+        return f"grp_{uuid.uuid4().hex}"
+    return "grp_" + hashlib.sha256(f"{campaign_id}\x1f{request}".encode()).hexdigest()[:32]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import itertools
 import json
 import random
 import time
@@ -60,12 +61,19 @@ def derived_transaction_id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
     return f"{prefix}_{digest}"
 
-def new_account_id() -> str:
-    """``acc_`` + 32 random hex digits, never PAN-like (~0.2 % hold a Luhn-valid run of 13+ digits): APIs that
-    refuse card numbers in every field (bank binding's partner API) must accept every account id."""
-    while contains_pan(candidate := f"acc_{uuid.uuid4().hex}"):
-        continue
-    return candidate
+def new_account_id(owner: str | None = None, request_key: str | None = None) -> str:
+    """``acc_`` + 32 hex digits, never PAN-like (~0.2 % hold a Luhn-valid run of 13+ digits): APIs that refuse card
+    numbers in every field (bank binding's partner API) must accept every account id. Random, or derived from
+    (owner, ``Idempotency-Key``) when both are given: the same request always names the same account."""
+    for attempt in itertools.count():
+        if owner is None or request_key is None:
+            candidate = f"acc_{uuid.uuid4().hex}"
+        else:
+            seed = f"{owner}\x1f{request_key}\x1f{attempt}" if attempt else f"{owner}\x1f{request_key}"
+            candidate = "acc_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+        if not contains_pan(candidate):
+            return candidate
+    raise AssertionError("unreachable")
 
 
 class LedgerService:
@@ -175,15 +183,28 @@ class AccountService:
         self.store = ledger.store
         self.guard = guard  # the inline verification decision of transfers (SPEC §4), when wired
 
-    def register(self, owner: str, currency: str | None = None, phone: str | None = None) -> Account:
+    def register(self, owner: str, currency: str | None = None, phone: str | None = None,
+                 request_key: str | None = None) -> Account:
         """The caller's payment account; ``phone`` (their verified ``phone_number`` claim) is recorded on it and
-        kept unique across accounts (``PhoneInUse``)."""
+        kept unique across accounts (``PhoneInUse``).
+
+        With the request's ``Idempotency-Key`` the account id derives from (owner, key): the same request retried
+        after a crash between the commit and the idempotency record's completion finds the account it opened and
+        answers it (201 again); another request of an owner who has an account is refused ``AccountAlreadyExists``."""
         currency = currency or self.ledger.settings.default_currency
         if currency not in self.ledger.settings.currencies:
             raise UnsupportedCurrency(currency=currency, supported=sorted(self.ledger.settings.currencies))
-        account = Account(account_id=new_account_id(), owner=owner, currency=currency, phone=phone,
+        account = Account(account_id=new_account_id(owner, request_key), owner=owner, currency=currency, phone=phone,
                           created_at=self.ledger.clock())
-        self.store.create_account(account, unique_owner=True)
+        try:
+            self.store.create_account(account, unique_owner=True)
+        except AlreadyExists as exc:
+            if request_key is None or isinstance(exc, AccountAlreadyExists | PhoneInUse):
+                raise
+            existing = self.store.get_account(account.account_id)  # this request's account (the id is derived)
+            if existing is None or existing.owner != owner:
+                raise
+            return existing
         return account
 
     # --- bank-initiated binding (SPEC §6) -----------------------------------------

@@ -51,6 +51,9 @@ class ProxyOrder(BaseModel):
     reversal_request_id: str | None = None
     reversal_transaction_id: str | None = None
     version: int = 1  # every write conditions on it (optimistic concurrency)
+    # the tag of the request that made the last transition (``shared.api.idempotency.request_tag``), written with
+    # it: the same request retried after a crash past its commit finds its own change and answers it again
+    last_request: str | None = None
 
     def next(self, **changes: object) -> ProxyOrder:
         return self.model_copy(update={**changes, "version": self.version + 1})
@@ -72,6 +75,7 @@ class Agent(BaseModel):
     display_name: str | None = None
     registered_by: str
     created_at: datetime
+    registered_request: str | None = None  # the registering request's tag: its retry answers this record again
 
 
 class AgentUsage(BaseModel):
@@ -102,6 +106,7 @@ class ReversalRequest(BaseModel):
     decided_at: datetime | None = None
     decision_note: str | None = None
     transaction_id: str | None = None
+    decision_request: str | None = None  # the deciding request's tag: its retry answers this decision again
 
 
 class AgentDayTotals(BaseModel):

@@ -108,6 +108,7 @@ def _order_of(d: Mapping[str, Any]) -> ProxyOrder:
         transaction_id=d.get("transaction_id"), hold_transaction_id=d.get("hold_transaction_id"),
         release_transaction_id=d.get("release_transaction_id"), reversal_request_id=d.get("reversal_request_id"),
         reversal_transaction_id=d.get("reversal_transaction_id"), version=int(d["version"]),
+        last_request=d.get("last_request"),
     )
 
 
@@ -130,7 +131,8 @@ def _agent_from(item: dict[str, Any]) -> Agent:
     d = from_item(item)
     return Agent(account_id=d["account_id"], owner=d["owner"], status=AgentStatus(d["status"]),
                  per_order=int(d["per_order"]), daily=int(d["daily"]), display_name=d.get("display_name"),
-                 registered_by=d["registered_by"], created_at=datetime.fromisoformat(d["created_at"]))
+                 registered_by=d["registered_by"], created_at=datetime.fromisoformat(d["created_at"]),
+                 registered_request=d.get("registered_request"))
 
 
 def _reversal_item(r: ReversalRequest) -> dict[str, Any]:
@@ -148,6 +150,7 @@ def _reversal_from(item: dict[str, Any]) -> ReversalRequest:
         status=ReversalStatus(d["status"]), created_at=datetime.fromisoformat(d["created_at"]),
         decided_by=d.get("decided_by"), decision_note=d.get("decision_note"), transaction_id=d.get("transaction_id"),
         decided_at=datetime.fromisoformat(d["decided_at"]) if d.get("decided_at") else None,
+        decision_request=d.get("decision_request"),
     )
 
 

@@ -133,8 +133,12 @@ class SignalsStore(Protocol):
 
     # watch-list tags and sensitive changes
     def set_tag(self, user_id: str, record: TagRecord, audit: TagAudit) -> None: ...
-    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit) -> None:
-        """Raises ``TagNotSet`` when the tag is not on the user."""
+    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit, request: str | None = None) -> None:
+        """Raises ``TagNotSet`` when the tag is not on the user. ``request`` (the clearing request's tag) is recorded
+        with the clearing (``cleared_with``)."""
+
+    def cleared_with(self, user_id: str, tag: WatchTag) -> tuple[str, TagAudit] | None:
+        """The tag of the request that last cleared the user's tag, and that clearing's audit, if recorded."""
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]: ...
     def set_sensitive_change(self, user_id: str, change: SensitiveChange, at: datetime) -> None: ...

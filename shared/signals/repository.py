@@ -16,7 +16,9 @@ Per user, partition ``USER#<sub>``
                                     transaction type and direction), ``h#<00-23>`` (entries per local hour),
                                     ``w#<0-6>`` (per local weekday), ``counterparties``, ``net#<NETWORK>``;
                                     ``last_active_at`` (only ever moved forward). ``tag#<TAG>`` (M: by,
-                                    reason, at), ``chg#<PHONE|PASSWORD|CARD>`` (time of the last change).
+                                    reason, at), ``clr#<TAG>`` (M: request, by, reason, at: the last clearing
+                                    of the tag and the tag of its request, so a retry of it answers it again),
+                                    ``chg#<PHONE|PASSWORD|CARD>`` (time of the last change).
                                     ``verification`` (M, written by §4: attempts, successes, failures,
                                     last_passed_at, last_strong_at, last_at).
                                     ``real_name`` (M: status, verified_at, birth_date, method; written by §5
@@ -297,12 +299,28 @@ class DynamoSignalsStore(Repository):
                                                            "at": iso(record.set_at)})}}}
         transact(self.client, [], before=[update, self._audit_put(audit)])
 
-    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit) -> None:
-        remove = GuardedWrite.failing_with({"Update": {
+    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit, request: str | None = None) -> None:
+        update: dict[str, Any] = {
             "TableName": self.table, "Key": {"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
             "UpdateExpression": "REMOVE #tag", "ConditionExpression": "attribute_exists(#tag)",
-            "ExpressionAttributeNames": {"#tag": f"tag#{tag.value}"}}}, lambda: TagNotSet(tag=tag.value))
+            "ExpressionAttributeNames": {"#tag": f"tag#{tag.value}"}}
+        if request:
+            update["UpdateExpression"] += " SET #clr = :clr"
+            update["ExpressionAttributeNames"]["#clr"] = f"clr#{tag.value}"
+            update["ExpressionAttributeValues"] = {":clr": to_attr({"request": request, "by": audit.by,
+                                                                    "reason": audit.reason, "at": iso(audit.at)})}
+        remove = GuardedWrite.failing_with({"Update": update}, lambda: TagNotSet(tag=tag.value))
         transact(self.client, [remove], before=[self._audit_put(audit)])
+
+    def cleared_with(self, user_id: str, tag: WatchTag) -> tuple[str, TagAudit] | None:
+        got = self.client.get_item(TableName=self.table, Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
+                                   ProjectionExpression="#clr", ExpressionAttributeNames={"#clr": f"clr#{tag.value}"},
+                                   ConsistentRead=True).get("Item")
+        cleared = from_item(got).get(f"clr#{tag.value}") if got else None
+        if not cleared:
+            return None
+        return str(cleared["request"]), TagAudit(user_id=user_id, tag=tag, action="CLEARED", by=cleared["by"],
+                                                 reason=cleared["reason"], at=datetime.fromisoformat(cleared["at"]))
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]:
         items = self._query(user_pk(user_id), "TAGLOG#", "TAGLOG#~", limit=limit, forward=False)

@@ -39,7 +39,7 @@ from shared.campaigns.ports import (
     VoucherIdTaken,
 )
 from shared.campaigns.services import CampaignService, ClaimService, KeyUserService, PassService
-from shared.clock import utcnow
+from shared.clock import iso, utcnow
 from shared.errors import AlreadyExists
 from shared.groups.errors import AlreadyInGroup, GroupFull, GroupLockedForDraw, GroupNotFound, InvitationNotFound
 from shared.groups.models import Group, Invitation, Role
@@ -266,7 +266,8 @@ class InMemoryCampaignStore:
             GuardedWrite.failing_with(FakeWrite(lambda: entry.voucher_id not in entries,
                                                 lambda: entries.__setitem__(entry.voucher_id, entry)),
                                       lambda: PoolEntryExists(entry.voucher_id)),
-            self._log(cid, voucher.voucher_id, "PASSED", donor=entry.donor),
+            self._log(cid, voucher.voucher_id, "PASSED", donor=entry.donor, kind=entry.kind, shard=entry.shard,
+                      at=iso(entry.pooled_at)),
             *self._outbox(events),
         ])
 
@@ -352,6 +353,8 @@ class InMemoryGroupStore:
         self.meta: dict[str, dict[str, Any]] = {}  # group id -> name, owner, campaign_id, created_at, shared_voucher
         self.member_rows: dict[str, dict[str, datetime]] = {}
         self.memberships: dict[tuple[str, str], tuple[str, Role]] = {}  # (user, campaign) -> (group, role)
+        self.join_requests: dict[tuple[str, str], str | None] = {}  # (user, campaign) -> the joining request's tag
+        self.left: dict[tuple[str, str], str] = {}  # (user, group) -> the tag of the request that last left it
         self.invitations: dict[str, Invitation] = {}
         self.draw_locks: dict[str, str] = {}
         self.outbox: dict[str, OutboxEvent] = {}  # event id -> event, written with its change
@@ -369,6 +372,13 @@ class InMemoryGroupStore:
 
     def membership_count(self, user_id: str) -> int:
         return sum(1 for (user, _campaign) in self.memberships if user == user_id)
+
+    def joined_with(self, user_id: str, campaign_id: str) -> tuple[str, str | None] | None:
+        membership = self.memberships.get((user_id, campaign_id))
+        return (membership[0], self.join_requests.get((user_id, campaign_id))) if membership else None
+
+    def left_with(self, user_id: str, group_id: str) -> str | None:
+        return self.left.get((user_id, group_id))
 
     def get(self, group_id: str) -> Group | None:
         with self.lock:
@@ -401,20 +411,21 @@ class InMemoryGroupStore:
         ])
 
     def join(self, invitation: Invitation, group: Group, user_id: str, now: datetime,
-             events: Sequence[OutboxEvent] = ()) -> None:
+             events: Sequence[OutboxEvent] = (), request: str | None = None) -> None:
         def invite_valid() -> bool:
             stored = self.invitations.get(invitation.code)
             return stored is not None and stored.expires_at > now
 
         self._commit([
             GuardedWrite.failing_with(FakeWrite(invite_valid, lambda: None), InvitationNotFound),
-            self._membership_put(user_id, group.campaign_id, group.group_id, Role.MEMBER),
+            self._membership_put(user_id, group.campaign_id, group.group_id, Role.MEMBER, request),
             self._count_update(group, +1, lambda: self.member_rows[group.group_id].__setitem__(user_id, now)),
             *self._draw_check(group),
             *self._outbox(events),
         ])
 
-    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = ()) -> None:
+    def leave(self, group: Group, user_id: str, events: Sequence[OutboxEvent] = (),
+              request: str | None = None) -> None:
         key = (user_id, group.campaign_id)
 
         def is_member() -> bool:
@@ -422,7 +433,10 @@ class InMemoryGroupStore:
 
         def remove() -> None:
             del self.memberships[key]
+            self.join_requests.pop(key, None)
             self.member_rows[group.group_id].pop(user_id, None)
+            if request:
+                self.left[(user_id, group.group_id)] = request
 
         self._commit([
             GuardedWrite.failing_with(FakeWrite(is_member, remove), lambda: GroupNotFound(group_id=group.group_id)),
@@ -449,12 +463,16 @@ class InMemoryGroupStore:
         with self.lock:
             self.draw_locks[campaign_id] = SETTLED
 
-    def _membership_put(self, user_id: str, campaign_id: str, group_id: str, role: Role) -> GuardedWrite:
+    def _membership_put(self, user_id: str, campaign_id: str, group_id: str, role: Role,
+                        request: str | None = None) -> GuardedWrite:
         key = (user_id, campaign_id)
-        return GuardedWrite.failing_with(
-            FakeWrite(lambda: key not in self.memberships,
-                      lambda: self.memberships.__setitem__(key, (group_id, role))),
-            lambda: AlreadyInGroup(campaign_id=campaign_id))
+
+        def put() -> None:
+            self.memberships[key] = (group_id, role)
+            self.join_requests[key] = request
+
+        return GuardedWrite.failing_with(FakeWrite(lambda: key not in self.memberships, put),
+                                         lambda: AlreadyInGroup(campaign_id=campaign_id))
 
     def _count_update(self, group: Group, delta: int, commit: Callable[[], None]) -> GuardedWrite:
         def check() -> bool:

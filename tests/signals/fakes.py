@@ -31,6 +31,7 @@ class FakeSignalsStore:
         self.contact_pairs: set[tuple[str, str]] = set()
         self.sessions: dict[tuple[str, str], Session] = {}
         self.audits: list[TagAudit] = []
+        self.cleared: dict[tuple[str, WatchTag], tuple[str, TagAudit]] = {}  # the last clearing with a request
         self.device_index: dict[str, dict[str, datetime]] = {}
         self.buckets: dict[str, dict[datetime, int]] = {}
         self.fail_next_contact = False
@@ -105,11 +106,16 @@ class FakeSignalsStore:
         self._get(user_id).tags[record.tag] = record
         self.audits.append(audit)
 
-    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit) -> None:
+    def clear_tag(self, user_id: str, tag: WatchTag, audit: TagAudit, request: str | None = None) -> None:
         if tag not in self._get(user_id).tags:
             raise TagNotSet()
         del self._get(user_id).tags[tag]
         self.audits.append(audit)
+        if request:
+            self.cleared[(user_id, tag)] = (request, audit)
+
+    def cleared_with(self, user_id: str, tag: WatchTag) -> tuple[str, TagAudit] | None:
+        return self.cleared.get((user_id, tag))
 
     def tag_history(self, user_id: str, limit: int) -> list[TagAudit]:
         return [a for a in reversed(self.audits) if a.user_id == user_id][:limit]

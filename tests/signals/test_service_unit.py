@@ -191,6 +191,21 @@ def test_tags_are_audited_and_clearing_a_missing_tag_is_refused(world: Any) -> N
         ("CLEARED", "ops2", "resolved"), ("SET", "ops", "chargebacks")]
 
 
+def test_a_clearing_retried_with_its_request_answers_the_clearing(world: Any) -> None:
+    # Given a clearing that committed (its answer lost in a crash)
+    _, _, service, _ = world
+    service.set_tag("ops", "bob", WatchTag.GREY, "chargebacks")
+    first = service.clear_tag("ops2", "bob", WatchTag.GREY, "resolved", "tag-of-the-first-request")
+    # When the same request comes again: the same clearing answered, nothing audited twice
+    assert service.clear_tag("ops2", "bob", WatchTag.GREY, "resolved", "tag-of-the-first-request") == first
+    assert [a.action for a in service.tag_history("bob")] == ["CLEARED", "SET"]
+    # Another request (or one without a key) finds no tag
+    with pytest.raises(TagNotSet):
+        service.clear_tag("ops2", "bob", WatchTag.GREY, "resolved", "tag-of-another-request")
+    with pytest.raises(TagNotSet):
+        service.clear_tag("ops2", "bob", WatchTag.GREY, "resolved")
+
+
 def test_windows_are_bounded(world: Any) -> None:
     _, _, service, _ = world
     for window in (timedelta(0), timedelta(days=91)):

@@ -142,6 +142,20 @@ def test_one_account_per_user(accounts: AccountService) -> None:
         accounts.register("alice")
 
 
+def test_a_registration_retried_with_its_key_answers_its_account(accounts: AccountService,
+                                                                 store: InMemoryLedgerStore) -> None:
+    # Given a registration that committed (its answer lost in a crash)
+    first = accounts.register("alice", phone="+8613800000001", request_key="key-1")
+    # When the same request comes again: the same account, nothing opened twice
+    assert accounts.register("alice", phone="+8613800000001", request_key="key-1") == first
+    assert list(store.accounts) == [first.account_id]
+    # Another request (another key) of the same owner is still refused; so is another owner's use of the key
+    with pytest.raises(AccountAlreadyExists):
+        accounts.register("alice", phone="+8613800000001", request_key="key-2")
+    bob = accounts.register("bob", request_key="key-1")
+    assert bob.account_id != first.account_id and first.account_id.startswith("acc_")
+
+
 def test_conflicts_are_retried_then_reported(ledger: LedgerService, accounts: AccountService,
                                              store: InMemoryLedgerStore) -> None:
     a = funded(accounts, "alice", 100)

@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import AccountResponse, RegisterAccountRequest
 from shared.ledger.settings import LedgerSettings
@@ -25,7 +26,8 @@ SETTINGS = LedgerSettings.load()  # at import: a misconfigured function fails it
 def register_account(request: RegisterAccountRequest | None = None) -> AccountResponse:
     caller = current_caller(app)
     account = account_service(SETTINGS).register(caller.sub, request.currency if request else None,
-                                                 phone=caller.phone_number)
+                                                 phone=caller.phone_number,
+                                                 request_key=app.current_event.headers[HEADER])
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
     return AccountResponse.of(account)
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, ClaimResponse, VoucherResponse
 from shared.campaigns.settings import CampaignSettings
@@ -22,7 +23,9 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
           responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
           middlewares=[idempotent(required=True)], tags=["campaigns", "groups"])
 def key_user_claim(campaign_id: Annotated[CampaignId, Path()]) -> ClaimResponse:
-    voucher = key_user_service(SETTINGS).key_user_claim(campaign_id, current_caller(app).sub)
+    caller = current_caller(app).sub
+    voucher = key_user_service(SETTINGS).key_user_claim(campaign_id, caller,
+                                                        request_tag(caller, app.current_event.headers[HEADER]))
     return ClaimResponse(voucher=VoucherResponse.of(voucher), source=voucher.source.value)
 
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.campaigns.schemas import CampaignId, PassResponse, VoucherId
 from shared.campaigns.settings import CampaignSettings
@@ -22,7 +23,9 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
           responses=error_responses(400, 401, 404, 409, 422, 429, 503), middlewares=[idempotent(required=True)],
           tags=["campaigns"])
 def pass_voucher(campaign_id: Annotated[CampaignId, Path()], voucher_id: Annotated[VoucherId, Path()]) -> PassResponse:
-    entry = pass_service(SETTINGS).pass_on(campaign_id, current_caller(app).sub, voucher_id)
+    caller = current_caller(app).sub
+    entry = pass_service(SETTINGS).pass_on(campaign_id, caller, voucher_id,
+                                           request_tag(caller, app.current_event.headers[HEADER]))
     metrics.add_metric(name="VouchersPassed", unit="Count", value=1)
     return PassResponse.of(entry)
 

@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.campaigns.settings import CampaignSettings
 from shared.campaigns.wiring import key_user_service
@@ -19,7 +20,9 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
           responses=error_responses(400, 401, 404, 409, 422, 503), middlewares=[idempotent(required=True)],
           tags=["groups"])
 def create_group(request: CreateGroupRequest) -> GroupResponse:
-    group = key_user_service(SETTINGS).create_group(request.campaign_id, current_caller(app).sub, request.name)
+    caller = current_caller(app).sub
+    group = key_user_service(SETTINGS).create_group(request.campaign_id, caller, request.name,
+                                                    request_tag(caller, app.current_event.headers[HEADER]))
     return GroupResponse.of(group)
 
 

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.groups.schemas import GroupResponse, JoinGroupRequest
 from shared.groups.settings import GroupSettings
@@ -19,7 +20,9 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
           responses=error_responses(400, 401, 404, 409, 422, 503), middlewares=[idempotent(required=True)],
           tags=["groups"])
 def join_group(request: JoinGroupRequest) -> GroupResponse:
-    return GroupResponse.of(group_service(SETTINGS).join(request.code, current_caller(app).sub))
+    caller = current_caller(app).sub
+    return GroupResponse.of(group_service(SETTINGS).join(request.code, caller,
+                                                         request_tag(caller, app.current_event.headers[HEADER])))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

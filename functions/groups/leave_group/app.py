@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.groups.schemas import GroupId, LeftResponse
 from shared.groups.settings import GroupSettings
@@ -22,7 +23,9 @@ SETTINGS = GroupSettings.load()  # at import: a misconfigured function fails its
           responses=error_responses(400, 401, 404, 409, 422, 503), middlewares=[idempotent(required=False)],
           tags=["groups"])
 def leave_group(group_id: Annotated[GroupId, Path()]) -> LeftResponse:
-    group_service(SETTINGS).leave(group_id, current_caller(app).sub)
+    caller = current_caller(app).sub
+    key = app.current_event.headers.get(HEADER)  # optional on this route: without one, no retry is recognised
+    group_service(SETTINGS).leave(group_id, caller, request_tag(caller, key) if key else None)
     return LeftResponse(group_id=group_id)
 
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.proxy import wiring
@@ -25,7 +26,9 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
     tags=["proxy"],
 )
 def cancel_order(order_id: Annotated[str, Path(max_length=64)]) -> OrderResponse:
-    return OrderResponse.of(wiring.requester_orders(SETTINGS).cancel(current_caller(app).sub, order_id))
+    caller = current_caller(app).sub
+    return OrderResponse.of(wiring.requester_orders(SETTINGS).cancel(
+        caller, order_id, request_tag(caller, app.current_event.headers[HEADER])))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

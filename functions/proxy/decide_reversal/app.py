@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.proxy import wiring
@@ -27,7 +28,9 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
 def decide_reversal(request_id: Annotated[str, Path(max_length=64)],
                     request: ReversalDecisionBody) -> ReversalResponse:
     decider = current_caller(app).require("admin", "reviewer")
-    decided, _ = wiring.reversals(SETTINGS).decide_reversal(decider.sub, request_id, request.approve, request.note)
+    decided, _ = wiring.reversals(SETTINGS).decide_reversal(
+        decider.sub, request_id, request.approve, request.note,
+        request_tag(decider.sub, app.current_event.headers[HEADER]))
     return ReversalResponse.of(decided)
 
 

@@ -5,6 +5,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.proxy import wiring
@@ -27,7 +28,9 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
     tags=["proxy"],
 )
 def execute_order(request: ExecuteRequest) -> Response[ReceiptResponse | OrderResponse]:
-    order, tx = wiring.execution(SETTINGS).execute(current_caller(app).sub, request.code, request.proxy_account_id)
+    caller = current_caller(app).sub
+    order, tx = wiring.execution(SETTINGS).execute(caller, request.code, request.proxy_account_id,
+                                                   request_tag(caller, app.current_event.headers[HEADER]))
     if tx is None:  # confirmation step is on: the requester completes it
         pending = OrderResponse.of(order)
         return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=pending)

@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.proxy import wiring
@@ -25,7 +26,8 @@ SETTINGS = ProxySettings.load()  # at import: a misconfigured function fails its
 def register_agent(request: RegisterAgentRequest) -> AgentResponse:
     admin = current_caller(app).require("admin")
     agent = wiring.agents(SETTINGS).register_agent(admin.sub, request.account_id, request.limits.per_order,
-                                                   request.limits.daily, request.display_name)
+                                                   request.limits.daily, request.display_name,
+                                                   request_tag(admin.sub, app.current_event.headers[HEADER]))
     return AgentResponse.of(agent)
 
 

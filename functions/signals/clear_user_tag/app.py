@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.signals.models import WatchTag
@@ -25,7 +26,9 @@ SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails i
 def clear_user_tag(sub: Annotated[UserId, Path()], tag: Annotated[WatchTag, Path()],
                    request: TagRequest) -> TagClearedResponse:
     admin = current_caller(app).require("admin")
-    return TagClearedResponse.of(signals_service(SETTINGS).clear_tag(admin.sub, sub, tag, request.reason))
+    key = app.current_event.headers.get(HEADER)  # optional on this route: without one, no retry is recognised
+    return TagClearedResponse.of(signals_service(SETTINGS).clear_tag(
+        admin.sub, sub, tag, request.reason, request_tag(admin.sub, key) if key else None))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

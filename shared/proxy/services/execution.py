@@ -24,24 +24,44 @@ class ExecutionService(ProxyServiceBase):
         """The code's order id and expiry if it is genuine and unexpired (pure: no database request)."""
         return self.signer().verify(code, self.now())
 
-    def execute(self, proxy_owner: str, code: str, proxy_account_id: str) -> tuple[ProxyOrder, Transaction | None]:
+    def execute(self, proxy_owner: str, code: str, proxy_account_id: str,
+                request: str | None = None) -> tuple[ProxyOrder, Transaction | None]:
         """Redeem a code through the proxy's own account: the receipt, or (confirmation on) the order awaiting
-        the requester's confirmation and no transaction."""
+        the requester's confirmation and no transaction.
+
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded on the order with the
+        execution; the same request retried after a crash past its commit answers the same again."""
         verified = self.verify_code(code)  # before any database read
         order = self.load(verified.order_id)
         if order.expires_at != verified.expires_at:
             raise InvalidProxyCode()
         if order.status is not OrderStatus.PENDING:
+            replayed = self._replayed(order, proxy_owner, proxy_account_id, request)
+            if replayed is not None:
+                return replayed
             raise OrderNotPending(status=order.status.value)
         proxy, agent = self._eligible(proxy_owner, proxy_account_id, order)
         order = order.model_copy(update={"proxy_account_id": proxy.account_id, "proxy_owner": proxy_owner,
                                          "proxy_is_agent": agent is not None,
                                          "proxy_display_name": agent.display_name if agent else None})
         if self.settings.proxy_confirmation_required:
-            after = order.next(status=OrderStatus.AWAITING_CONFIRMATION)
+            after = order.next(status=OrderStatus.AWAITING_CONFIRMATION, last_request=request)
             self.settlement.transition(order, after, expiry="unexpired", event="ProxyOrderAwaitingConfirmation")
             return after, None
-        return self.settlement.settle(order, agent)
+        return self.settlement.settle(order, agent, request)
+
+    def _replayed(self, order: ProxyOrder, proxy_owner: str, proxy_account_id: str,
+                  request: str | None) -> tuple[ProxyOrder, Transaction | None] | None:
+        """What this request's execution answered, if it is the order's last transition (its answer was lost)."""
+        if (not request or order.last_request != request or order.proxy_owner != proxy_owner
+                or order.proxy_account_id != proxy_account_id):
+            return None
+        if order.status is OrderStatus.AWAITING_CONFIRMATION:
+            return order, None
+        if order.status is OrderStatus.EXECUTED and order.transaction_id:
+            tx = self.accounts.get_transaction(order.transaction_id)
+            return (order, tx) if tx is not None else None
+        return None
 
     def _eligible(self, caller: str, account_id: str, order: ProxyOrder) -> tuple[Account, Agent | None]:
         """The proxy's account and, when it is a registered agent, its agent record; refusals name the reason.

@@ -94,11 +94,15 @@ class RequesterOrderService(ProxyServiceBase):
             raise ProxyCodeExpired(order_id=order.order_id)
         return self.signer().sign(order.order_id, order.expires_at, order.kid)
 
-    def cancel(self, owner: str, order_id: str) -> ProxyOrder:
+    def cancel(self, owner: str, order_id: str, request: str | None = None) -> ProxyOrder:
+        """``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded with the cancellation;
+        the same request retried after a crash past its commit answers the cancelled order again."""
         order = self.owned(owner, order_id)
         if order.status not in OPEN_STATUSES:
+            if request and order.status is OrderStatus.CANCELLED and order.last_request == request:
+                return order  # this request cancelled it; its answer was lost
             raise OrderNotPending(status=order.status.value)
-        return self.settlement.close(order, OrderStatus.CANCELLED, expiry=None)
+        return self.settlement.close(order, OrderStatus.CANCELLED, expiry=None, request=request)
 
     def confirm(self, owner: str, order_id: str, approve: bool) -> tuple[ProxyOrder, Transaction | None]:
         """The requester confirms the proxy of an order awaiting confirmation (money moves) or declines it."""

@@ -7,6 +7,7 @@ as the order's ``EXECUTED -> REVERSED`` and the request's decision.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 
@@ -20,9 +21,18 @@ from shared.proxy.services.base import ProxyServiceBase, proxy_event
 
 
 class ReversalService(ProxyServiceBase):
-    def request_reversal(self, caller: str, order_id: str, reason: str) -> ReversalRequest:
-        """One request per executed order, by its requester or its proxy, within the reversal window."""
+    def request_reversal(self, caller: str, order_id: str, reason: str, request: str | None = None) -> ReversalRequest:
+        """One request per executed order, by its requester or its proxy, within the reversal window.
+
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``); the reversal request's id derives
+        from it, so the same request retried after a crash past its commit answers the reversal request it made
+        (another request: ``ALREADY_REQUESTED``)."""
         order = self.visible(caller, order_id)
+        request_id = _reversal_id(order_id, request)
+        if request and order.reversal_request_id == request_id:
+            made = self.store.get_reversal(request_id)
+            if made is not None:
+                return made
         now = self.clock()
         if order.status is not OrderStatus.EXECUTED or order.executed_at is None:
             raise ReversalNotAllowed("Only an executed order can be reversed.", reason="NOT_EXECUTED")
@@ -31,17 +41,17 @@ class ReversalService(ProxyServiceBase):
                                      request_id=order.reversal_request_id)
         if (now - order.executed_at).total_seconds() > self.settings.proxy_reversal_window_seconds:
             raise ReversalNotAllowed("The reversal window has closed.", reason="WINDOW_CLOSED")
-        request = ReversalRequest(request_id="prr_" + secrets.token_hex(16), order_id=order_id, requested_by=caller,
-                                  reason=reason, created_at=now)
-        after = order.next(reversal_request_id=request.request_id)
+        reversal = ReversalRequest(request_id=request_id, order_id=order_id, requested_by=caller, reason=reason,
+                                   created_at=now)
+        after = order.next(reversal_request_id=reversal.request_id, last_request=request)
         self.store.commit([
-            self.store.put_reversal(request),
+            self.store.put_reversal(reversal),
             self.store.order_transition(order, after, int(now.timestamp()), None, on_failure=_order_changed),
             self.store.event(proxy_event("ProxyReversalRequested", {"order_id": order_id,
-                                                                    "request_id": request.request_id},
-                                         now, request.request_id)),
+                                                                    "request_id": reversal.request_id},
+                                         now, reversal.request_id)),
         ])
-        return request
+        return reversal
 
     def list_reversals(self, status: ReversalStatus, limit: int,
                        next_token: str | None) -> tuple[list[ReversalRequest], str | None]:
@@ -56,19 +66,27 @@ class ReversalService(ProxyServiceBase):
             raise ReversalNotFound()
         return request
 
-    def decide_reversal(self, decider: str, request_id: str, approve: bool,
-                        note: str | None) -> tuple[ReversalRequest, Transaction | None]:
-        """Reject (the request is closed), or approve: the opposite transfer, the order REVERSED, once."""
+    def decide_reversal(self, decider: str, request_id: str, approve: bool, note: str | None,
+                        decision_request: str | None = None) -> tuple[ReversalRequest, Transaction | None]:
+        """Reject (the request is closed), or approve: the opposite transfer, the order REVERSED, once.
+
+        ``decision_request``: the deciding request's tag (``shared.api.idempotency.request_tag``), recorded with the
+        decision; the same request retried after a crash past its commit answers that decision again."""
         request = self.get_reversal(request_id)
         order = self.load(request.order_id)
         # the requester, the proxy that executed it and whoever asked for the reversal may not decide it
         ensure_not_party(decider, [order.owner, order.proxy_owner, request.requested_by], case="proxy_reversal")
+        if (decision_request and request.decision_request == decision_request and request.decided_by == decider
+                and request.status is not ReversalStatus.REQUESTED):
+            tx = self.accounts.get_transaction(request.transaction_id) if request.transaction_id else None
+            return request, tx  # this request decided it; its answer was lost
         if request.status is not ReversalStatus.REQUESTED:
             raise ReversalNotAllowed("The request was already decided.", reason="ALREADY_DECIDED",
                                      status=request.status.value)
         now = self.clock()
         decided = request.model_copy(update={"status": ReversalStatus.APPROVED if approve else ReversalStatus.REJECTED,
-                                             "decided_by": decider, "decided_at": now, "decision_note": note})
+                                             "decided_by": decider, "decided_at": now, "decision_note": note,
+                                             "decision_request": decision_request})
         if not approve:
             self.store.commit([self.store.decide_reversal(decided, request),
                                self.store.event(proxy_event("ProxyReversalRejected",
@@ -79,7 +97,7 @@ class ReversalService(ProxyServiceBase):
             raise ReversalNotAllowed("The order is not in a reversible state.", reason="NOT_EXECUTED")
         tx_id = derived_transaction_id("pxr", order.order_id)
         decided = decided.model_copy(update={"transaction_id": tx_id})
-        after = order.next(status=OrderStatus.REVERSED, reversal_transaction_id=tx_id)
+        after = order.next(status=OrderStatus.REVERSED, reversal_transaction_id=tx_id, last_request=decision_request)
         proxy = order.proxy_account_id or ""
         debit, credit = ((order.owner_account_id, proxy) if order.type is OrderType.TOP_UP
                          else (proxy, order.owner_account_id))
@@ -91,6 +109,13 @@ class ReversalService(ProxyServiceBase):
                                   metadata={"order_id": order.order_id, "reversal_request_id": request_id},
                                   writes=writes, credit_kinds=CUSTOMER_ONLY)
         return decided, tx
+
+
+def _reversal_id(order_id: str, request: str | None) -> str:
+    """``prr_`` + 32 hex: derived from (order, request tag) when there is one, random otherwise."""
+    if request is None:
+        return "prr_" + secrets.token_hex(16)
+    return "prr_" + hashlib.sha256(f"{order_id}\x1f{request}".encode()).hexdigest()[:32]
 
 
 def _order_changed() -> Exception:

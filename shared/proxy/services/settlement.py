@@ -28,11 +28,14 @@ from shared.proxy.settings import ProxySettings
 
 
 class Settlement(ProxyServiceBase):
-    def settle(self, order: ProxyOrder, agent: Agent | None) -> tuple[ProxyOrder, Transaction]:
-        """Execute ``order`` (its proxy already chosen and eligible): the order, the agent's limits, the money."""
+    def settle(self, order: ProxyOrder, agent: Agent | None,
+               request: str | None = None) -> tuple[ProxyOrder, Transaction]:
+        """Execute ``order`` (its proxy already chosen and eligible): the order, the agent's limits, the money.
+        ``request``: the tag of the request that executes it, recorded on the order (``ProxyOrder.last_request``)."""
         now = self.clock()
         tx_id = derived_transaction_id("pxe", order.order_id)
-        after = order.next(status=OrderStatus.EXECUTED, executed_at=now, closed_at=now, transaction_id=tx_id)
+        after = order.next(status=OrderStatus.EXECUTED, executed_at=now, closed_at=now, transaction_id=tx_id,
+                           last_request=request)
         writes = [self.store.order_transition(order, after, int(now.timestamp()), "unexpired"),
                   *self._proxy_limits(order, agent, day_of(now)), self.order_event("ProxyOrderExecuted", after)]
         proxy = order.proxy_account_id or ""
@@ -60,11 +63,12 @@ class Settlement(ProxyServiceBase):
                                                 self.settings.proxy_friend_daily_amount)]
         return []
 
-    def close(self, order: ProxyOrder, status: OrderStatus, expiry: Expiry) -> ProxyOrder:
-        """Cancel or expire an open order; a withdrawal's hold goes back to the requester in the same transaction."""
+    def close(self, order: ProxyOrder, status: OrderStatus, expiry: Expiry, request: str | None = None) -> ProxyOrder:
+        """Cancel or expire an open order; a withdrawal's hold goes back to the requester in the same transaction.
+        ``request``: the tag of the request that closes it, recorded on the order."""
         now = self.clock()
         release = derived_transaction_id("pxl", order.order_id) if order.type is OrderType.WITHDRAW else None
-        after = order.next(status=status, closed_at=now, release_transaction_id=release)
+        after = order.next(status=status, closed_at=now, release_transaction_id=release, last_request=request)
         writes = [self.store.order_transition(order, after, int(now.timestamp()), expiry),
                   self.order_event(f"ProxyOrder{status.value.title()}", after)]
         if release is None:

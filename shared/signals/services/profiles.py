@@ -245,11 +245,16 @@ class SignalsService:
                                                      at=now))
         return record
 
-    def clear_tag(self, admin: str, user_id: str, tag: WatchTag, reason: str) -> TagAudit:
+    def clear_tag(self, admin: str, user_id: str, tag: WatchTag, reason: str, request: str | None = None) -> TagAudit:
+        """``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded with the clearing; the
+        same request retried after a crash past its commit answers that clearing again (another: ``TagNotSet``)."""
         audit = TagAudit(user_id=user_id, tag=tag, action="CLEARED", by=admin, reason=reason, at=self.clock())
         try:
-            self.store.clear_tag(user_id, tag, audit)
+            self.store.clear_tag(user_id, tag, audit, request)
         except TagNotSet:
+            cleared = self.store.cleared_with(user_id, tag) if request else None
+            if cleared is not None and cleared[0] == request:
+                return cleared[1]  # this request cleared it; its answer was lost
             raise TagNotSet(tag=tag.value) from None
         return audit
 
