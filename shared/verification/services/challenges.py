@@ -121,10 +121,10 @@ class ChallengeService(VerificationBase):
         client asks for another code after ``resend_after``, as for any SMS lost on the way)."""
         for _ in range(STALE_RETRIES):
             policy, now = self.policy(), self.now()
-            sent_before = self._sent_by(owner, verification_id, request, policy)
-            if sent_before is not None:
-                return sent_before
-            v = self._open(owner, verification_id, now)
+            v = self.owned(owner, verification_id)
+            if request and v.otp_request == request:
+                return self._sent_again(v, policy)
+            v = self._require_open(v, now)
             if Method.SMS_OTP not in v.outcome.methods:
                 raise MethodNotOffered(method=Method.SMS_OTP.value, offered=[m.value for m in v.outcome.methods])
             history = self.store.history(owner)
@@ -152,17 +152,13 @@ class ChallengeService(VerificationBase):
                            resend_after=now + timedelta(seconds=policy.challenge.otp_resend_interval_seconds))
         raise TemporarilyUnavailable(verification_id=verification_id)
 
-    def _sent_by(self, owner: str, verification_id: str, request: str | None, policy: Policy) -> OtpSent | None:
-        """The answer of the send that ``request`` already made (None if it made none)."""
-        if not request:
-            return None
-        v = self.owned(owner, verification_id)
-        if v.otp_request != request or v.otp_expires_at is None or v.otp_last_sent_at is None:
-            return None
-        account = self.deps.accounts.account(owner)
+    def _sent_again(self, v: Verification, policy: Policy) -> OtpSent:
+        """The answer of the send recorded on ``v`` (its request is being retried)."""
+        assert v.otp_expires_at is not None and v.otp_last_sent_at is not None  # set with ``otp_request``
+        account = self.deps.accounts.account(v.owner)
         if account is None or not account.phone:
             raise NoPhone()
-        logger.info("one-time code request answered again", extra={"verification_id": verification_id})
+        logger.info("one-time code request answered again", extra={"verification_id": v.verification_id})
         return OtpSent(verification=v, phone=account.phone, expires_at=v.otp_expires_at,
                        resend_after=v.otp_last_sent_at + timedelta(
                            seconds=policy.challenge.otp_resend_interval_seconds))
@@ -267,7 +263,10 @@ class ChallengeService(VerificationBase):
                               gate_cleared=cleared)
 
     def _open(self, owner: str, verification_id: str, now: datetime) -> Verification:
-        v = self.owned(owner, verification_id)
+        return self._require_open(self.owned(owner, verification_id), now)
+
+    @staticmethod
+    def _require_open(v: Verification, now: datetime) -> Verification:
         if v.status is Status.LOCKED:
             raise TooManyAttempts(message="This verification is locked after too many wrong tries; start a new one.",
                                   retry_after_seconds=1, scope="verification")

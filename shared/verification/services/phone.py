@@ -94,12 +94,16 @@ class PhoneChangeService(VerificationBase):
         request finds the change as it left it (``PHONE_CHANGE_NOT_FOUND`` once done)."""
         for _ in range(STALE_RETRIES):
             policy, now = self.policy(), self.now()
-            replayed = self._confirmed_by(owner, request)
-            if replayed is not None:
-                return replayed
             change = self.store.phone_change(owner)
-            if change is None:
+            if change is None:  # none pending: this request may be the one that confirmed it
+                replayed = self._confirmed_by(owner, request)
+                if replayed is not None:
+                    return replayed
                 raise PhoneChangeNotFound()
+            if request and change.confirm_request == request:  # this request's wrong code, answered again
+                left = max(0, change.max_tries - change.tries)
+                return PhoneConfirmation(result=AttemptResult.LOCKED if left == 0 else AttemptResult.FAILED,
+                                         tries_left=left)
             account = self.deps.accounts.account(owner)
             if account is None:
                 raise AccountNotFound("The caller has no payment account.")
