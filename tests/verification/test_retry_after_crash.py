@@ -5,8 +5,12 @@ tag (``shared.api.idempotency.request_tag``): the same key gives the same tag. S
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import pytest
 
+from local_stack import LocalStack
 from shared.errors import TooManyAttempts
 from shared.verification.errors import (
     PhoneChangeNotFound,
@@ -16,6 +20,8 @@ from shared.verification.errors import (
 )
 from shared.verification.models import AttemptResult, Method, Status
 from shared.verification.services.challenges import Answer
+from tests.conftest import Api, Reply
+from tests.verification.conftest import VerificationApi
 from tests.verification.fakes import World
 from tests.verification.test_services import PHONE, Services, otp_pass, trigger
 
@@ -124,3 +130,53 @@ def test_a_retried_confirmation_answers_its_outcome(s: Services, w: World) -> No
     assert again.account is not None and again.account.phone == NEW_PHONE
     with pytest.raises(PhoneChangeNotFound):  # another request: the change is done
         s.phone.confirm("alice", code, request="cf-3")
+
+
+# --- over the local API: the crash simulated by forgetting the idempotency records (the route runs again) -------
+def _forget_idempotency(stack: LocalStack) -> None:
+    ddb = stack.client("dynamodb")
+    table = stack.template.physical_name("IdempotencyTable")
+    for item in ddb.scan(TableName=table)["Items"]:
+        ddb.delete_item(TableName=table, Key={"id": item["id"]})
+
+
+def _twice(api: Api, stack: LocalStack, method: str, path: str, body: dict[str, Any], token: str,
+           headers: dict[str, str] | None = None) -> tuple[Reply, Reply, Reply]:
+    """The request, the same request again after its idempotency record was lost, and one with another key."""
+    key = str(uuid.uuid4())
+    first = api.call(method, path, body, token=token, key=key, headers=headers)
+    _forget_idempotency(stack)
+    again = api.call(method, path, body, token=token, key=key, headers=headers)
+    other = api.call(method, path, body, token=token, key=str(uuid.uuid4()), headers=headers)
+    return first, again, other
+
+
+def test_each_route_retried_after_its_commit_answers_its_first_answer(v: VerificationApi, api: Api,
+                                                                      clean_stack: LocalStack) -> None:
+    c = v.customer()
+    vid = v.trigger(c, "ACCOUNT_UPDATE").body["verification_id"]
+    first, again, other = _twice(api, clean_stack, "POST", f"/verifications/{vid}/otp", {}, c.token)
+    assert first.status == again.status == 200 and again.body == first.body and len(v.outbox(c.phone)) == 1
+    assert (other.status, other.code) == (429, "TOO_MANY_ATTEMPTS")
+
+    answer = {"method": "SMS_OTP", "otp": v.code(c.phone)}
+    first, again, other = _twice(api, clean_stack, "POST", f"/verifications/{vid}/attempts", answer, c.token)
+    assert first.body["result"] == "PASSED" and first.body["token"], first.body
+    assert again.status == 200 and again.body == {**first.body, "token": None}  # the token is never issued twice
+    assert (other.status, other.code) == (409, "VERIFICATION_NOT_OPEN")
+    token = first.body["token"]  # the first answer's: the one the client holds
+
+    change = {"phone": "+8613722224444"}
+    headers = {"X-Verification-Token": token}
+    first, again, other = _twice(api, clean_stack, "PATCH", "/accounts/me", change, c.token, headers)
+    assert first.status == again.status == 202 and again.body == first.body and len(v.outbox(change["phone"])) == 1
+    assert (other.status, other.code) == (403, "VERIFICATION_INVALID")
+
+    code = {"otp": v.code(change["phone"])}
+    first, again, other = _twice(api, clean_stack, "POST", "/accounts/me/phone/confirmation", code, c.token)
+    assert first.body["result"] == "PASSED" and (again.status, again.body) == (200, first.body), again.body
+    assert (other.status, other.code) == (404, "PHONE_CHANGE_NOT_FOUND")
+
+    first, again, other = _twice(api, clean_stack, "PUT", "/me/payment-password", {"password": "862731"}, c.token)
+    assert first.status in (200, 201) and (again.status, again.body) == (first.status, first.body)
+    assert (other.status, other.code) == (403, "VERIFICATION_REQUIRED")
