@@ -240,8 +240,9 @@ class ProfileSignals:
             device=self._device(profile, context, policy), current_cell=place.cell, current_prefix=place.ip_prefix,
             cell_attempts=cell_attempts, prefix_attempts=prefix_attempts)
 
-    def record_attempt(self, user_id: str, context: RequestContext) -> None:
-        self.writer.record_attempt(AttemptKind.REAL_NAME, user_id, context.device_id, self._place(context))
+    def record_attempt(self, user_id: str, context: RequestContext, attempt_id: str | None = None) -> None:
+        self.writer.record_attempt(AttemptKind.REAL_NAME, user_id, context.device_id, self._place(context),
+                                   attempt_id=attempt_id)
 
     def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
         return self.writer.real_name_write(user_id, real_name)

@@ -29,9 +29,9 @@ class RiskSignals(Protocol):
     def snapshot(self, user_id: str, context: RequestContext, policy: Policy) -> SignalsSnapshot:
         """What risk and trust detection read for one request (profile, device index, area counts)."""
 
-    def record_attempt(self, user_id: str, context: RequestContext) -> None:
+    def record_attempt(self, user_id: str, context: RequestContext, attempt_id: str | None = None) -> None:
         """Count this real-name attempt in the cross-user indexes (the device's accounts, the area cell and IP
-        prefix of ``REAL_NAME`` attempts) that later snapshots read."""
+        prefix of ``REAL_NAME`` attempts) that later snapshots read; once per ``attempt_id`` (the session's id)."""
 
 
 class ProfileWriter(Protocol):
@@ -131,7 +131,9 @@ class ReferenceFaces(Protocol):
 class FailureCounters(Protocol):
     def get(self, key: str) -> FailureCounter: ...
 
-    def fail(self, key: str, now: datetime, delay_for: Callable[[int], int]) -> FailureCounter:
-        """Add one consecutive failure; lock for ``delay_for(failures)`` seconds when that is > 0."""
+    def fail(self, key: str, now: datetime, delay_for: Callable[[int], int],
+             event: str | None = None) -> FailureCounter:
+        """Add one consecutive failure; lock for ``delay_for(failures)`` seconds when that is > 0. With ``event``
+        (the failed step of one session) the failure counts once: the same event again changes nothing."""
 
     def succeed(self, key: str) -> None: ...

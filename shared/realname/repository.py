@@ -4,7 +4,8 @@ Items:
 * ``SESSION#<id>`` / ``SESSION``: ``doc`` (the session as JSON: masked values and reasons only), ``status``,
   ``version``, ``expires_at``, ``user_id``, ``sealed_probe`` (the selfie's embedding, envelope-encrypted).
   Transitions are one conditional update: the expected status and version, and ``expires_at > :now``.
-* ``FAILS#USER#<sub>`` / ``FAILS#DEVICE#<id>`` + ``FAILS``: consecutive failures and ``locked_until``.
+* ``FAILS#USER#<sub>`` / ``FAILS#DEVICE#<id>`` + ``FAILS``: consecutive failures and ``locked_until``;
+  ``events``: the session steps counted since the last success (a retried step counts once).
 * ``IDCLAIM#<id hash>`` / ``IDCLAIM``: put-once claim of a verified identity by one account.
 * ``REALNAME#<sub>`` / ``REALNAME``: the account's verified identity (keyed hashes, masked forms,
   ``sealed_id_number``); put once, in the same transaction as the claim and the session's transition.
@@ -163,12 +164,28 @@ class DynamoRealNameStore(Repository):
         data = from_item(item)
         return FailureCounter(key=key, failures=int(data.get("failures", 0)), locked_until=data.get("locked_until"))
 
-    def fail(self, key: str, now: datetime, delay_for: Any) -> FailureCounter:
-        resp = self.client.update_item(
-            TableName=self.table, Key=self._fails_key(key),
-            UpdateExpression="ADD failures :one SET last_failed_at = :now",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": iso(now)}}, ReturnValues="ALL_NEW")
-        failures = int(resp["Attributes"]["failures"]["N"])
+    def fail(self, key: str, now: datetime, delay_for: Any, event: str | None = None) -> FailureCounter:
+        """With ``event``, the failure is added only if that event is not among the failures counted since the
+        last success (``events``, a string set the success clears): a retried step counts once."""
+        update: dict[str, Any] = {
+            "TableName": self.table, "Key": self._fails_key(key),
+            "UpdateExpression": "ADD failures :one SET last_failed_at = :now",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"S": iso(now)}}, "ReturnValues": "ALL_NEW"}
+        if event is not None:
+            update["UpdateExpression"] = "ADD failures :one, events :ev SET last_failed_at = :now"
+            update["ConditionExpression"] = "attribute_not_exists(events) OR NOT contains(events, :e)"
+            update["ExpressionAttributeValues"].update({":ev": {"SS": [event]}, ":e": {"S": event}})
+        try:
+            resp = self.client.update_item(**update)
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            counted = self.get_counter(key)  # counted by an earlier try of the same step
+            if counted.locked_until is not None or int(delay_for(counted.failures)) <= 0:
+                return counted
+            failures = counted.failures  # that try died before its lock: set it now
+        else:
+            failures = int(resp["Attributes"]["failures"]["N"])
         delay = int(delay_for(failures))
         locked_until = None
         if delay > 0:
@@ -180,7 +197,7 @@ class DynamoRealNameStore(Repository):
 
     def succeed(self, key: str) -> None:
         self.client.update_item(TableName=self.table, Key=self._fails_key(key),
-                                UpdateExpression="SET failures = :zero REMOVE locked_until",
+                                UpdateExpression="SET failures = :zero REMOVE locked_until, events",
                                 ExpressionAttributeValues={":zero": {"N": "0"}})
 
 
@@ -193,8 +210,8 @@ class Counters:
     def get(self, key: str) -> FailureCounter:
         return self.store.get_counter(key)
 
-    def fail(self, key: str, now: datetime, delay_for: Any) -> FailureCounter:
-        return self.store.fail(key, now, delay_for)
+    def fail(self, key: str, now: datetime, delay_for: Any, event: str | None = None) -> FailureCounter:
+        return self.store.fail(key, now, delay_for, event)
 
     def succeed(self, key: str) -> None:
         self.store.succeed(key)

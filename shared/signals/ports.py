@@ -74,10 +74,12 @@ class SignalsWriter(Protocol):
         """Record a bank binding's state (§6), keyed by its id: idempotent, and never backwards (an UNBOUND
         binding stays unbound, a passed first-use verification stays passed)."""
 
-    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place) -> None:
+    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place,
+                       attempt_id: str | None = None) -> None:
         """Count an attempt in the cross-user indexes: the device's accounts, and the cell and prefix buckets of
         ``kind`` (the same indexes ``accounts_on_device`` / ``attempts_in_cell`` / ``attempts_from_prefix``
-        read)."""
+        read). With ``attempt_id`` (e.g. a real-name session's id) it is counted once: a retry after a crash
+        past the count counts nothing again."""
 
     def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
         """The profile's ``real_name`` as a write the caller commits in its own transaction (§5 commits it with
@@ -154,5 +156,6 @@ class SignalsStore(Protocol):
     def device_users(self, device_id: str, since: datetime, limit: int) -> list[str]: ...
     def count_buckets(self, key: str, since: datetime) -> int: ...
     def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
-                       expires_after: timedelta) -> None:
-        """The device index entry and one count in each bucket key's ``bucket`` (what a sign-in also writes)."""
+                       expires_after: timedelta, once: str | None = None) -> None:
+        """The device index entry and one count in each bucket key's ``bucket`` (what a sign-in also writes);
+        with ``once``, together with that id's put-once marker, so the same id never counts twice."""

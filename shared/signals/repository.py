@@ -42,6 +42,8 @@ Cross-user indexes (bounded in time: readers ask for a window; items expire afte
     ``PREFIX#<ip prefix>`` / ``T#<bucket start>`` sign-in attempts from an IP prefix per time bucket: ``n``
     ``CELL#<geohash-5>#<KIND>``, ``PREFIX#<ip prefix>#<KIND>``   the same for other attempt kinds
                                               (``AttemptKind``: ``REAL_NAME``, §5's sessions)
+    ``ATTEMPT#<KIND>#<attempt id>`` / ``ATTEMPT``   put-once marker of a counted attempt (a real-name session's
+                                              id), in the same transaction as its counts: a retry counts nothing
 """
 
 from __future__ import annotations
@@ -107,6 +109,10 @@ def _dt(value: Any) -> datetime | None:
 
 def bucket_key(at: datetime) -> str:
     return f"T#{iso(at)}"
+
+
+class AttemptAlreadyCounted(Exception):
+    """The attempt's put-once marker exists: its counts were added by an earlier try."""
 
 
 class DynamoSignalsStore(Repository):
@@ -244,10 +250,21 @@ class DynamoSignalsStore(Repository):
             "ExpressionAttributeValues": {":t": {"S": iso(at)}, ":exp": {"N": str(expires)}}}}
 
     def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
-                       expires_after: timedelta) -> None:
+                       expires_after: timedelta, once: str | None = None) -> None:
         expires = _epoch(at + expires_after)
-        transact(self.client, [], before=[self._device_seen(device_id, user_id, at, expires),
-                                          *(self._bucket(key, bucket, expires) for key in keys)])
+        counts = [self._device_seen(device_id, user_id, at, expires),
+                  *(self._bucket(key, bucket, expires) for key in keys)]
+        if once is None:
+            transact(self.client, [], before=counts)
+            return
+        marker = GuardedWrite.failing_with({"Update": {  # an update that creates: no PutItem right needed
+            "TableName": self.table, "Key": {"pk": {"S": f"ATTEMPT#{once}"}, "sk": {"S": "ATTEMPT"}},
+            "UpdateExpression": "SET expires_at = :exp", "ConditionExpression": "attribute_not_exists(pk)",
+            "ExpressionAttributeValues": {":exp": {"N": str(expires)}}}}, AttemptAlreadyCounted)
+        try:
+            transact(self.client, [marker], before=counts)
+        except AttemptAlreadyCounted:
+            return  # this attempt was counted before (a retry after a crash past the count)
 
     def _bucket(self, pk: str, bucket: datetime, expires: int) -> dict[str, Any]:
         return {"Update": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": bucket_key(bucket)}},

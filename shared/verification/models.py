@@ -332,8 +332,11 @@ class Verification(BaseModel):
     otp_expires_at: datetime | None = None
     otp_sends: int = 0
     otp_last_sent_at: datetime | None = None
+    otp_request: str | None = None  # the request (``request_tag``) that sent the current code
     passed_method: Method | None = None
     passed_at: datetime | None = None
+    attempt_request: str | None = None  # the request that made the last processed attempt
+    token_expires_at: datetime | None = None  # the token the pass issued (the token itself only hashed, elsewhere)
     label: Label | None = None
     label_note: str | None = None
     labelled_by: str | None = None
@@ -388,6 +391,8 @@ class PasswordRecord(BaseModel):
     next_try_at: datetime | None = None
     locked_until: datetime | None = None
     changed_at: datetime
+    request: str | None = None  # the request (``request_tag``) that set this password
+    replaced: bool = False  # it replaced an earlier password (that request's answer: ``changed``)
     version: int = 0
 
     def __repr__(self) -> str:
@@ -409,8 +414,23 @@ class PhoneChange(BaseModel):
     tries: int = 0
     max_tries: int = 5
     created_at: datetime
+    request: str | None = None  # the request (``request_tag``) that started this change
+    confirm_request: str | None = None  # the request that made the last processed confirmation
 
     def __repr__(self) -> str:
         return f"PhoneChange(change_id={self.change_id!r}, tries={self.tries})"
 
     __str__ = __repr__
+
+
+class PhoneConfirmationRecord(BaseModel):
+    """What the last processed confirmation of the user's latest phone change left (done or not): a confirmation
+    retried after a crash past its commit answers from it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change_id: str
+    tries: int = 0
+    max_tries: int = 5
+    done: bool = False
+    confirm_request: str | None = None

@@ -20,6 +20,7 @@ from shared.verification.models import (
     Operation,
     PasswordRecord,
     PhoneChange,
+    PhoneConfirmationRecord,
     Profile,
     TokenGrant,
     Verification,
@@ -48,6 +49,9 @@ class VerificationStore(Protocol):
     def password(self, owner: str) -> PasswordRecord | None: ...
 
     def phone_change(self, owner: str) -> PhoneChange | None: ...
+
+    def phone_confirmation(self, owner: str) -> PhoneConfirmationRecord | None:
+        """The latest phone change's outcome so far, done or not (a retried confirmation answers from it)."""
 
     def token(self, token_hash: str) -> TokenGrant | None: ...
 

@@ -7,7 +7,8 @@ Items (``pk``; the only place these shapes exist):
     ``HIST#<sub>``       the user's verification history, limits and low-value exemption counters
     ``TOKEN#<hash>``     a verification token's grant (the token only keyed-hashed), ``used_at`` once consumed
     ``PWD#<sub>``        the payment password (scrypt hash, salt, failures, delay, lock)
-    ``PHONECHG#<sub>``   the pending phone change (new number, code keyed-hashed, tries)
+    ``PHONECHG#<sub>``   the pending phone change (new number, code keyed-hashed, tries; once done, only its
+                         outcome: tries, ``done``, the request tags that started and last confirmed it)
 
 Every write is a ``GuardedWrite``: a conditional item of one ``TransactWriteItems`` and the domain error its
 condition means. Expiries are conditions (``expires_at > :now``), never TTL; times are ISO-8601 UTC strings
@@ -27,7 +28,15 @@ from shared.dynamo import Repository, from_item, to_item
 from shared.errors import AlreadyExists, InvalidPageToken
 from shared.types import Money
 from shared.verification.errors import ExemptionExhausted, StaleState, VerificationInvalid
-from shared.verification.models import History, Operation, PasswordRecord, PhoneChange, TokenGrant, Verification
+from shared.verification.models import (
+    History,
+    Operation,
+    PasswordRecord,
+    PhoneChange,
+    PhoneConfirmationRecord,
+    TokenGrant,
+    Verification,
+)
 from shared.writes import GuardedWrite, OldImage, transact
 
 BY_OWNER_INDEX = "ByOwner"
@@ -91,6 +100,10 @@ class DynamoVerificationStore(Repository):
         if not data or data.get("done"):
             return None
         return PhoneChange.model_validate(data)
+
+    def phone_confirmation(self, owner: str) -> PhoneConfirmationRecord | None:
+        data = self._get(f"PHONECHG#{owner}")
+        return PhoneConfirmationRecord.model_validate(data) if data else None
 
     def token(self, token_hash: str) -> TokenGrant | None:
         data = self._get(f"TOKEN#{token_hash}")
@@ -224,6 +237,9 @@ class DynamoVerificationStore(Repository):
         values: dict[str, Any] = {":id": {"S": change.change_id}, ":t": {"N": str(expected_tries)},
                                   ":tries": {"N": str(change.tries)}}
         expression = "SET tries = :tries"
+        if change.confirm_request:
+            expression += ", confirm_request = :req"
+            values[":req"] = {"S": change.confirm_request}
         if valid_at is not None:
             condition += " AND expires_at > :now"
             values[":now"] = {"S": iso(valid_at)}

@@ -266,7 +266,7 @@ class AttemptResponse(_Out):
     def of(cls, outcome: AttemptOutcome, method: Method) -> AttemptResponse:
         return cls(verification_id=outcome.verification.verification_id, method=method, result=outcome.result,
                    tries_left=outcome.tries_left, token=outcome.token.token if outcome.token else None,
-                   token_expires_at=outcome.token.expires_at if outcome.token else None,
+                   token_expires_at=outcome.token.expires_at if outcome.token else outcome.token_expires_at,
                    gate_cleared=outcome.gate_cleared)
 
 

@@ -8,11 +8,14 @@ session no longer awaiting (409 ``SESSION_STATE_CONFLICT``)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 import pytest
 
 from local_stack import LocalStack
+from local_stack.faults import Call, Interceptor, SimulatedCrash, intercept
 from local_stack.realname_demo import DEMO_PHONE
 from tests.conftest import Api
 from tests.realname.conftest import FaceClient, register_with_phone
@@ -69,3 +72,83 @@ def test_enrolment_retried_after_its_challenge_was_used_finishes(api: Api, faces
     assert retried.status == 200 and retried.body["enrolled"] is True, retried.body
     another = api.call("PUT", "/me/face", body, token=token, key=str(uuid.uuid4()))
     assert another.status == 409 and another.code == "CHALLENGE_ALREADY_USED"
+
+
+class CrashBeforeSessionPut(Interceptor):
+    """The process dies just before the session's put-once: the request's counts (lockout, attempt indexes) are
+    written, the session is not (the retry runs the request again)."""
+
+    def __init__(self) -> None:
+        super().__init__(functions={"CreateRealNameSessionFunction"})
+        self.crashed = False
+
+    def before_call(self, call: Call, params: dict[str, Any]) -> None:
+        if call.operation != "PutItem" or not self.watches(call):
+            return
+        pk = json.loads(params.get("body") or b"{}").get("Item", {}).get("pk", {}).get("S", "")  # the wire request
+        if not self.crashed and pk.startswith("SESSION#"):
+            self.crashed = True
+            raise SimulatedCrash("crash before the session's put")
+
+
+def _counts(stack: LocalStack, sub: str) -> tuple[int, int]:
+    """(the user's consecutive real-name failures, REAL_NAME attempts counted in the IP-prefix index)."""
+    ddb = stack.client("dynamodb")
+    fails = ddb.get_item(TableName=stack.template.physical_name("RealNameTable"),
+                         Key={"pk": {"S": f"FAILS#USER#{sub}"}, "sk": {"S": "FAILS"}}).get("Item", {})
+    items = ddb.scan(TableName=stack.template.physical_name("SignalsTable"))["Items"]
+    attempts = sum(int(i["n"]["N"]) for i in items
+                   if i["pk"]["S"].startswith("PREFIX#") and i["pk"]["S"].endswith("#REAL_NAME"))
+    return int(fails.get("failures", {}).get("N", "0")), attempts
+
+
+def _create_crashed_then_retried(api: Api, stack: LocalStack, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    key = str(uuid.uuid4())
+    with intercept(CrashBeforeSessionPut()) as crash:
+        crashed = api.call("POST", "/real-name/sessions", body, token=token, key=key)
+    assert crash.crashed and crashed.status == 502, crashed.body  # type: ignore[attr-defined]
+    forget_idempotency(stack)  # the crashed request's in-progress record expired with its Lambda
+    again = api.call("POST", "/real-name/sessions", body, token=token, key=key)
+    assert again.status == 201, again.body
+    return dict(again.body)
+
+
+def test_a_rejected_liveness_retried_after_a_crash_counts_one_failure_and_one_attempt(
+        api: Api, faces: FaceClient, clean_stack: LocalStack) -> None:
+    token = register_with_phone(api, "rn-count-once", DEMO_PHONE)
+    challenge = faces.challenge(token)
+    still = faces.proof(token, "obama")["face_image"]
+    body = {"face_image": still, "liveness": {"challenge_id": challenge["challenge_id"],
+                                              "frames": [still] * len(challenge["steps"])},
+            "context": {"device_id": "dev-count-once"}}
+    _, attempts_before = _counts(clean_stack, "rn-count-once")
+    session = _create_crashed_then_retried(api, clean_stack, token, body)
+    assert session["status"] == "REJECTED", session
+    assert _counts(clean_stack, "rn-count-once") == (1, attempts_before + 1)  # before the fix: (2, +2)
+
+
+def test_a_session_retried_after_a_crash_counts_one_attempt(api: Api, faces: FaceClient,
+                                                            clean_stack: LocalStack) -> None:
+    token = register_with_phone(api, "rn-attempt-once", DEMO_PHONE)
+    body = {**faces.live_proof(token, "obama"), "context": {"device_id": "dev-attempt-once", "network": "WIFI"}}
+    _, attempts_before = _counts(clean_stack, "rn-attempt-once")
+    session = _create_crashed_then_retried(api, clean_stack, token, body)
+    assert session["status"] == "AWAITING_CONFIRMATION", session
+    assert _counts(clean_stack, "rn-attempt-once") == (0, attempts_before + 1)  # before the fix: +2
+
+
+def test_a_failed_step_counts_once_until_a_success(clean_stack: LocalStack) -> None:
+    """The lockout's counter keyed by the failed step (``<session>:liveness|confirmation|identity``): the same step
+    again (a retried confirmation or typed identity after a crash before its transition) adds nothing; another
+    step does; a success clears them; a retry whose first try died before its lock sets the lock."""
+    from shared.clock import utcnow
+    from shared.realname.repository import DynamoRealNameStore
+
+    store = DynamoRealNameStore(clean_stack.template.physical_name("RealNameTable"), clean_stack.client("dynamodb"))
+    now, no_lock = utcnow(), (lambda failures: 0)
+    assert store.fail("USER#once", now, no_lock, "rn_1:confirmation").failures == 1
+    assert store.fail("USER#once", now, no_lock, "rn_1:confirmation").failures == 1
+    assert store.fail("USER#once", now, no_lock, "rn_2:identity").failures == 2
+    assert store.fail("USER#once", now, lambda failures: 30, "rn_2:identity").locked_until is not None
+    store.succeed("USER#once")
+    assert store.fail("USER#once", now, no_lock, "rn_1:confirmation").failures == 1

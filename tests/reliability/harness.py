@@ -74,8 +74,8 @@ class ApiRun:
     after: Callable[[Reply], None] = lambda reply: None
     conflicts_after_commit: tuple[str, ...] = ()
     """Known gap (docs/reliability.md): after a crash between the commit and the idempotency record's completion,
-    the retry re-runs the route, which finds its own change and answers a 4xx (409, 404; 403 for a consumed
-    verification token, 429 for a code just sent) with one of these codes instead of the first answer. Accepted
+    the retry re-runs the route, which finds its own change and answers a 4xx (409, 404) with one of these codes
+    instead of the first answer (the §4 routes no longer do: they answer their first answer). Accepted
     only when the stored state shows the effect applied exactly once (``after``)."""
     replies: list[Reply] = field(default_factory=list)
     headers: dict[str, str] | None = None  # e.g. X-Verification-Token, sent with every try

@@ -34,6 +34,7 @@ class FakeSignalsStore:
         self.cleared: dict[tuple[str, WatchTag], tuple[str, TagAudit]] = {}  # the last clearing with a request
         self.device_index: dict[str, dict[str, datetime]] = {}
         self.buckets: dict[str, dict[datetime, int]] = {}
+        self.counted_attempts: set[str] = set()
         self.fail_next_contact = False
 
     def _get(self, user_id: str) -> RawProfile:
@@ -148,7 +149,11 @@ class FakeSignalsStore:
         return sum(n for b, n in self.buckets.get(key, {}).items() if b >= since)
 
     def record_attempt(self, user_id: str, device_id: str, keys: Sequence[str], at: datetime, *, bucket: datetime,
-                       expires_after: timedelta) -> None:
+                       expires_after: timedelta, once: str | None = None) -> None:
+        if once is not None:
+            if once in self.counted_attempts:
+                return
+            self.counted_attempts.add(once)
         self.device_index.setdefault(device_id, {})[user_id] = at
         for key in keys:
             counts = self.buckets.setdefault(key, {})

@@ -23,6 +23,7 @@ from shared.verification.models import (
     Operation,
     PasswordRecord,
     PhoneChange,
+    PhoneConfirmationRecord,
     Profile,
     TokenGrant,
     Verification,
@@ -97,6 +98,14 @@ class InMemoryVerificationStore:
     def phone_change(self, owner: str) -> PhoneChange | None:
         change = self.phone_changes.get(owner)
         return change[0] if change and not change[1] else None
+
+    def phone_confirmation(self, owner: str) -> PhoneConfirmationRecord | None:
+        change = self.phone_changes.get(owner)
+        if change is None:
+            return None
+        c, done = change
+        return PhoneConfirmationRecord(change_id=c.change_id, tries=c.tries, max_tries=c.max_tries, done=done,
+                                       confirm_request=c.confirm_request)
 
     def token(self, token_hash: str) -> TokenGrant | None:
         entry = self.tokens.get(token_hash)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.binding.settings import BindingSettings
 from shared.face.settings import FaceApiSettings
@@ -32,8 +33,9 @@ BINDING = BindingSettings.load()  # CARD and the first-use gate (bank binding)
 )
 def attempt_verification(verification_id: Annotated[str, Path(max_length=64)],
                          request: AttemptRequest) -> AttemptResponse:
-    outcome = wiring.challenges(SETTINGS, FACE, BINDING).attempt(current_caller(app).sub, verification_id,
-                                                                 answer_of(request))
+    caller = current_caller(app).sub
+    outcome = wiring.challenges(SETTINGS, FACE, BINDING).attempt(
+        caller, verification_id, answer_of(request), request_tag(caller, app.current_event.headers[HEADER]))
     return AttemptResponse.of(outcome, request.method)
 
 

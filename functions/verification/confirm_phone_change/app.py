@@ -4,6 +4,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.verification import wiring
@@ -22,7 +23,9 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
     tags=["accounts"],
 )
 def confirm_phone_change(request: ConfirmPhoneRequest) -> PhoneConfirmationResponse:
-    return PhoneConfirmationResponse.of(wiring.phone_changes(SETTINGS).confirm(current_caller(app).sub, request.otp))
+    caller = current_caller(app).sub
+    return PhoneConfirmationResponse.of(wiring.phone_changes(SETTINGS).confirm(
+        caller, request.otp, request_tag(caller, app.current_event.headers[HEADER])))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.verification import wiring
@@ -25,7 +26,9 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
     tags=["verification"],
 )
 def send_otp(verification_id: Annotated[str, Path(max_length=64)]) -> OtpSentResponse:
-    return OtpSentResponse.of(wiring.challenges(SETTINGS).send_otp(current_caller(app).sub, verification_id))
+    caller = current_caller(app).sub
+    return OtpSentResponse.of(wiring.challenges(SETTINGS).send_otp(
+        caller, verification_id, request_tag(caller, app.current_event.headers[HEADER])))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import VerificationTokenHeader, client_context
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.verification import wiring
@@ -25,8 +26,9 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
 )
 def set_payment_password(request: PaymentPasswordRequest,
                          x_verification_token: VerificationTokenHeader = None) -> PaymentPasswordResponse:
-    record, changed = wiring.passwords(SETTINGS).set(current_caller(app).sub, request.password,
-                                                     client_context(app).verification_token)
+    caller = current_caller(app).sub
+    record, changed = wiring.passwords(SETTINGS).set(caller, request.password, client_context(app).verification_token,
+                                                     request_tag(caller, app.current_event.headers[HEADER]))
     return PaymentPasswordResponse.of(record, changed)
 
 

@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
 from shared.api.auth import VerificationTokenHeader, client_context
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.ledger.schemas import mask_phone
 from shared.observability import logger, metrics, tracer
@@ -27,8 +28,9 @@ SETTINGS = VerificationSettings.load()  # at import: a misconfigured function fa
 )
 def update_my_account(request: UpdateMyAccountRequest,
                       x_verification_token: VerificationTokenHeader = None) -> PhoneChangeResponse:
-    change = wiring.phone_changes(SETTINGS).request(current_caller(app).sub, request.phone,
-                                                    client_context(app).verification_token)
+    caller = current_caller(app).sub
+    change = wiring.phone_changes(SETTINGS).request(caller, request.phone, client_context(app).verification_token,
+                                                    request_tag(caller, app.current_event.headers[HEADER]))
     return PhoneChangeResponse(phone=mask_phone(change.new_phone) or "", expires_at=change.expires_at)
 
 

@@ -34,9 +34,11 @@ class Lockout:
         if waits:
             raise TooManyAttempts(math.ceil(max(waits)))
 
-    def failed(self, user_id: str, device_id: str, now: datetime, policy: Policy) -> None:
+    def failed(self, user_id: str, device_id: str, now: datetime, policy: Policy, event: str | None = None) -> None:
+        """``event``: the failed step of one session (``<session id>:<step>``): a retry of the step after a crash
+        past its count counts nothing again."""
         for key in (user_key(user_id), device_key(device_id)):
-            self.counters.fail(key, now, policy.lockout.delay_seconds)
+            self.counters.fail(key, now, policy.lockout.delay_seconds, event)
 
     def succeeded(self, user_id: str, device_id: str) -> None:
         for key in (user_key(user_id), device_key(device_id)):

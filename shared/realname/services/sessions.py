@@ -163,9 +163,9 @@ class RealNameSessionService:
                                status=SessionStatus.REJECTED, created_at=now, updated_at=now,
                                expires_at=now + timedelta(seconds=policy.session_ttl_seconds),
                                challenge_id=challenge_id, model_version=outcome.selfie.model_version)
-        if not outcome.result.passed:
-            self.lockout.failed(user_id, context.device_id, now, policy)
-            self.signals.record_attempt(user_id, context)
+        if not outcome.result.passed:  # counted once per session (its id derives from the request)
+            self.lockout.failed(user_id, context.device_id, now, policy, f"{session_id}:liveness")
+            self.signals.record_attempt(user_id, context, session_id)
             session = base.model_copy(update={
                 "reasons": ("LIVENESS_FAILED", *outcome.result.reasons),
                 "audit": (AuditEvent(at=now, step="liveness_rejected",
@@ -177,7 +177,8 @@ class RealNameSessionService:
                                                                  _recent_context(user_id)),
                         now, timedelta(seconds=policy.risk.batch_face_window_seconds))
         assessment = assess(self.signals.snapshot(user_id, context, policy), same_face, policy)
-        self.signals.record_attempt(user_id, context)  # after the snapshot: it counts the attempts before this one
+        # after the snapshot: it counts the attempts before this one; once per session (a retry after a crash)
+        self.signals.record_attempt(user_id, context, session_id)
         audit = [AuditEvent(at=now, step="liveness_passed"),
                  AuditEvent(at=now, step="assessed", detail={
                      "policy_version": policy.version, "mode": policy.mode.value, "passed": assessment.passed,
@@ -309,7 +310,7 @@ class RealNameSessionService:
         match = self._match(probe, identity)
         event = AuditEvent(at=now, step="confirmed_1_to_1", detail=match.model_dump() if match else {})
         if identity is None or match is None or not match.matched:
-            self.lockout.failed(user_id, session.device_id, now, policy)
+            self.lockout.failed(user_id, session.device_id, now, policy, f"{session.session_id}:confirmation")
             return self._ask_identity(session, now, policy.fields_on_denied(), "CONFIRMED_FACE_MISMATCH", event)
         return self._verify(session, identity, now, "CONFIRMED_PROPOSAL", event, policy, probe)
 
@@ -395,7 +396,7 @@ class RealNameSessionService:
         event = AuditEvent(at=now, step="typed_1_to_1", detail={"reason": reason, **(match.model_dump() if match
                                                                                       else {})})
         if reason is not None or identity is None:
-            self.lockout.failed(user_id, session.device_id, now, policy)
+            self.lockout.failed(user_id, session.device_id, now, policy, f"{session.session_id}:identity")
             failed = session.model_copy(update={"status": SessionStatus.FAILED, "updated_at": now,
                                                 "required_fields": (), "reasons": (*session.reasons, str(reason)),
                                                 "audit": (*session.audit, event)})

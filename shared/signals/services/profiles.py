@@ -128,12 +128,14 @@ class SignalsService:
         return self.store.contacts(user_id, limit)
 
     # --- SignalsWriter (indexes and the parts other capabilities own) ----------------------------
-    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place) -> None:
+    def record_attempt(self, kind: AttemptKind, user_id: str, device_id: str, place: Place,
+                       attempt_id: str | None = None) -> None:
         now = self.clock()
         keys = [index_key(kind, dimension, key) for dimension, key in (("CELL", place.cell),
                                                                        ("PREFIX", place.ip_prefix)) if key]
         self.store.record_attempt(user_id, device_id, keys, now, bucket=self._bucket(now),
-                                  expires_after=self.settings.max_window + timedelta(days=1))
+                                  expires_after=self.settings.max_window + timedelta(days=1),
+                                  once=f"{kind.value}#{attempt_id}" if attempt_id else None)
 
     def real_name_write(self, user_id: str, real_name: RealName) -> GuardedWrite:
         return self.store.real_name_write(user_id, real_name)

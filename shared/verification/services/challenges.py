@@ -97,6 +97,7 @@ class AttemptOutcome:
     verification: Verification
     tries_left: int
     token: IssuedToken | None = None
+    token_expires_at: datetime | None = None  # a replayed pass: the expiry of the token it issued (not the token)
     gate_cleared: bool | None = None
     reasons: tuple[str, ...] = field(default=())
 
@@ -111,11 +112,19 @@ class OtpSent:
 
 class ChallengeService(VerificationBase):
     # --- one-time codes -----------------------------------------------------------------------------------
-    def send_otp(self, owner: str, verification_id: str) -> OtpSent:
-        """Send a fresh code to the account's phone. The tries left are unchanged: a resend never resets them."""
+    def send_otp(self, owner: str, verification_id: str, request: str | None = None) -> OtpSent:
+        """Send a fresh code to the account's phone. The tries left are unchanged: a resend never resets them.
+
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded with the code. The same
+        request again after its commit (a retry after a crash) answers what it answered and sends nothing: the
+        code exists only hashed, and a new one would be a second send (if the crash came before the SMS left, the
+        client asks for another code after ``resend_after``, as for any SMS lost on the way)."""
         for _ in range(STALE_RETRIES):
             policy, now = self.policy(), self.now()
-            v = self._open(owner, verification_id, now)
+            v = self.owned(owner, verification_id)
+            if request and v.otp_request == request:
+                return self._sent_again(v, policy)
+            v = self._require_open(v, now)
             if Method.SMS_OTP not in v.outcome.methods:
                 raise MethodNotOffered(method=Method.SMS_OTP.value, offered=[m.value for m in v.outcome.methods])
             history = self.store.history(owner)
@@ -129,7 +138,7 @@ class ChallengeService(VerificationBase):
             sent = v.model_copy(update={
                 "otp_hash": self.deps.hasher.keyed_hash(OTP, otp_material(v.verification_id, code)),
                 "otp_expires_at": expires, "otp_sends": v.otp_sends + 1, "otp_last_sent_at": now,
-                "version": v.version + 1})
+                "otp_request": request, "version": v.version + 1})
             history_after = history.model_copy(update={
                 "otp_sends": (*bounded(history.otp_sends, now, timedelta(hours=1)), now),
                 "version": history.version + 1})
@@ -142,6 +151,17 @@ class ChallengeService(VerificationBase):
             return OtpSent(verification=sent, phone=account.phone, expires_at=expires,
                            resend_after=now + timedelta(seconds=policy.challenge.otp_resend_interval_seconds))
         raise TemporarilyUnavailable(verification_id=verification_id)
+
+    def _sent_again(self, v: Verification, policy: Policy) -> OtpSent:
+        """The answer of the send recorded on ``v`` (its request is being retried)."""
+        assert v.otp_expires_at is not None and v.otp_last_sent_at is not None  # set with ``otp_request``
+        account = self.deps.accounts.account(v.owner)
+        if account is None or not account.phone:
+            raise NoPhone()
+        logger.info("one-time code request answered again", extra={"verification_id": v.verification_id})
+        return OtpSent(verification=v, phone=account.phone, expires_at=v.otp_expires_at,
+                       resend_after=v.otp_last_sent_at + timedelta(
+                           seconds=policy.challenge.otp_resend_interval_seconds))
 
     def check_resend(self, v: Verification, history: History, now: datetime, policy: Policy) -> None:
         limits = policy.challenge
@@ -167,9 +187,18 @@ class ChallengeService(VerificationBase):
             raise TemporarilyUnavailable("The code could not be sent; ask for a new one.") from exc
 
     # --- attempts -----------------------------------------------------------------------------------------
-    def attempt(self, owner: str, verification_id: str, answer: Answer) -> AttemptOutcome:
+    def attempt(self, owner: str, verification_id: str, answer: Answer, request: str | None = None
+                ) -> AttemptOutcome:
+        """``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded on the verification
+        with the attempt's outcome. The same request again after its commit (a retry after a crash) answers that
+        outcome (a PASSED one without its token: it exists only hashed and is never issued twice); any other
+        request finds the verification as the attempt left it (``VERIFICATION_NOT_OPEN`` once passed)."""
         policy, now = self.policy(), self.now()
         v = self.owned(owner, verification_id)
+        if request and v.attempt_request == request:
+            replayed = self._attempted_by(v, now)
+            if replayed is not None:
+                return replayed
         if v.status is Status.PASSED and v.operation is Operation.BINDING_FIRST_USE:
             finished = self._finish_first_use(v, now)
             if finished is not None:
@@ -193,11 +222,33 @@ class ChallengeService(VerificationBase):
             passed = self._evaluate(v, answer, now, password, face)
             try:
                 if passed:
-                    return self._pass(v, history, answer.method, password, policy, now)
-                return self._fail(v, history, answer.method, password, policy, now)
+                    return self._pass(v, history, answer.method, password, policy, now, request)
+                return self._fail(v, history, answer.method, password, policy, now, request)
             except StaleState:
                 continue
         raise TemporarilyUnavailable(verification_id=verification_id)
+
+    def _attempted_by(self, v: Verification, now: datetime) -> AttemptOutcome | None:
+        """The outcome of the attempt recorded on ``v`` (its request is being retried), as first answered but
+        without the token (never stored in clear, never issued twice: the client starts a new verification if
+        it needs one); a BINDING_FIRST_USE pass whose gate is still up lifts it first."""
+        logger.info("verification attempt answered again", extra={"verification_id": v.verification_id,
+                                                                   "status": v.status.value})
+        match v.status:
+            case Status.PASSED:
+                if v.operation is Operation.BINDING_FIRST_USE:
+                    finished = self._finish_first_use(v, now)
+                    if finished is not None:
+                        return finished
+                gate = (not self.deps.first_use.is_required(v.owner)
+                        if v.operation is Operation.BINDING_FIRST_USE and v.passed_method in STRONG_METHODS else None)
+                return AttemptOutcome(result=AttemptResult.PASSED, verification=v, tries_left=v.tries_left,
+                                      token_expires_at=v.token_expires_at, gate_cleared=gate)
+            case Status.LOCKED:
+                return AttemptOutcome(result=AttemptResult.LOCKED, verification=v, tries_left=v.tries_left)
+            case Status.OPEN:
+                return AttemptOutcome(result=AttemptResult.FAILED, verification=v, tries_left=v.tries_left)
+        return None
 
     def _finish_first_use(self, v: Verification, now: datetime) -> AttemptOutcome | None:
         """A retried attempt on a BINDING_FIRST_USE verification that passed (a crash between its commit and the
@@ -212,7 +263,10 @@ class ChallengeService(VerificationBase):
                               gate_cleared=cleared)
 
     def _open(self, owner: str, verification_id: str, now: datetime) -> Verification:
-        v = self.owned(owner, verification_id)
+        return self._require_open(self.owned(owner, verification_id), now)
+
+    @staticmethod
+    def _require_open(v: Verification, now: datetime) -> Verification:
         if v.status is Status.LOCKED:
             raise TooManyAttempts(message="This verification is locked after too many wrong tries; start a new one.",
                                   retry_after_seconds=1, scope="verification")
@@ -258,9 +312,14 @@ class ChallengeService(VerificationBase):
         return False
 
     def _pass(self, v: Verification, history: History, method: Method, password: PasswordRecord | None,
-              policy: Policy, now: datetime) -> AttemptOutcome:
+              policy: Policy, now: datetime, request: str | None = None) -> AttemptOutcome:
         strong = method in STRONG_METHODS
+        token = grant = None
+        if v.operation in TOKEN_OPERATIONS:
+            token, grant = issue_token(v, policy, now)
         passed = v.model_copy(update={"status": Status.PASSED, "passed_method": method, "passed_at": now,
+                                      "attempt_request": request,
+                                      "token_expires_at": token.expires_at if token else None,
                                       "version": v.version + 1})
         writes: list[GuardedWrite] = [self.store.w_replace_verification(
             passed, v.version, open_at=now, otp_valid_at=now if method is Method.SMS_OTP else None)]
@@ -270,9 +329,7 @@ class ChallengeService(VerificationBase):
             writes.append(self.store.w_put_password(
                 password.model_copy(update={"failures": 0, "next_try_at": None, "version": password.version + 1}),
                 password.version))
-        token = None
-        if v.operation in TOKEN_OPERATIONS:
-            token, grant = issue_token(v, policy, now)
+        if token is not None and grant is not None:
             writes.append(self.store.w_put_token(self.deps.hasher.keyed_hash(VERIFICATION_TOKEN, token.token), grant))
         self.store.commit(writes)
         metrics.add_metric(name="VerificationPassed", unit="Count", value=1)
@@ -286,11 +343,11 @@ class ChallengeService(VerificationBase):
                               token=token, gate_cleared=cleared)
 
     def _fail(self, v: Verification, history: History, method: Method, password: PasswordRecord | None,
-              policy: Policy, now: datetime) -> AttemptOutcome:
+              policy: Policy, now: datetime, request: str | None = None) -> AttemptOutcome:
         tries = v.tries + 1
         locked = tries >= v.max_tries
         failed = v.model_copy(update={"tries": tries, "status": Status.LOCKED if locked else Status.OPEN,
-                                      "version": v.version + 1})
+                                      "attempt_request": request, "version": v.version + 1})
         after = observe(history, v, now, passed=False, strong=False)
         if locked:
             after = after.model_copy(update={

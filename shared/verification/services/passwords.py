@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.crypto import new_salt, scrypt_hash
+from shared.crypto import equal, new_salt, scrypt_hash
+from shared.observability import logger
 from shared.verification.errors import InvalidPassword, StaleState, VerificationRequired
 from shared.verification.models import Operation, PasswordRecord
 from shared.verification.services.base import STALE_RETRIES, VerificationBase, VerificationDeps, bounded
@@ -33,8 +34,13 @@ class PasswordService(VerificationBase):
         super().__init__(deps)
         self.tokens = tokens
 
-    def set(self, owner: str, password: str, verification_token: str | None) -> tuple[PasswordRecord, bool]:
-        """(record, changed): ``changed`` is False for the first password."""
+    def set(self, owner: str, password: str, verification_token: str | None, request: str | None = None
+            ) -> tuple[PasswordRecord, bool]:
+        """(record, changed): ``changed`` is False for the first password.
+
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded on the password. The
+        same request again after its commit (a retry after a crash) with the same password answers what it
+        answered (no token needed, none consumed again); any other request is a change as usual."""
         policy = self.policy()
         limits = policy.challenge.password
         check_password_rules(password, limits.min_length)
@@ -44,6 +50,10 @@ class PasswordService(VerificationBase):
         for _ in range(STALE_RETRIES):
             now = self.now()
             existing = self.store.password(owner)
+            if existing is not None and request and existing.request == request \
+                    and equal(scrypt_hash(password, existing.salt, existing.n, existing.r, existing.p), existing.hash):
+                logger.info("payment password request answered again")
+                return existing, existing.replaced
             if existing is not None and not verification_token:
                 raise VerificationRequired("Changing the payment password needs an ACCOUNT_UPDATE verification.",
                                            operation=Operation.ACCOUNT_UPDATE.value)
@@ -52,6 +62,7 @@ class PasswordService(VerificationBase):
                                     hash=scrypt_hash(password, salt, limits.scrypt_n, limits.scrypt_r,
                                                      limits.scrypt_p),
                                     n=limits.scrypt_n, r=limits.scrypt_r, p=limits.scrypt_p, changed_at=now,
+                                    request=request, replaced=existing is not None,
                                     version=(existing.version + 1) if existing else 1)
             history = self.store.history(owner)
             changed = history.model_copy(update={
