@@ -130,7 +130,13 @@ class SignalsStore(Protocol):
         """Session put once, the profile's lists replaced under its version, the indexes counted; raises
         ``ProfileChanged`` when another write moved the version (the service re-reads and retries)."""
 
-    def replace_devices(self, user_id: str, state_version: int, devices: Sequence[Device]) -> None: ...
+    def replace_devices(self, user_id: str, state_version: int, devices: Sequence[Device],
+                        forgotten: tuple[str, str] | None = None) -> None:
+        """``forgotten``: (the forgetting request's tag, the device), recorded with the change (``forgotten_with``)."""
+
+    def forgotten_with(self, user_id: str) -> tuple[str, str] | None:
+        """The tag of the request that last forgot one of the user's devices, and that device, if recorded."""
+
     def get_session(self, user_id: str, session_id: str) -> Session | None: ...
 
     # watch-list tags and sensitive changes

@@ -271,14 +271,24 @@ class DynamoSignalsStore(Repository):
                            "UpdateExpression": "SET expires_at = :exp ADD n :one",
                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":exp": {"N": str(expires)}}}}
 
-    def replace_devices(self, user_id: str, state_version: int, devices: Sequence[Device]) -> None:
+    def replace_devices(self, user_id: str, state_version: int, devices: Sequence[Device],
+                        forgotten: tuple[str, str] | None = None) -> None:
         condition, values = self._version_condition(state_version)
-        write = GuardedWrite.failing_with({"Update": {
+        update: dict[str, Any] = {
             "TableName": self.table, "Key": {"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
             "UpdateExpression": "SET devices = :d, version = :next", "ConditionExpression": condition,
             "ExpressionAttributeValues": {":d": to_attr([d.model_dump(mode="json") for d in devices]),
-                                          ":next": {"N": str(state_version + 1)}, **values}}}, ProfileChanged)
-        transact(self.client, [write])
+                                          ":next": {"N": str(state_version + 1)}, **values}}
+        if forgotten:
+            update["UpdateExpression"] += ", fgt = :fgt"
+            update["ExpressionAttributeValues"][":fgt"] = to_attr({"request": forgotten[0], "device": forgotten[1]})
+        transact(self.client, [GuardedWrite.failing_with({"Update": update}, ProfileChanged)])
+
+    def forgotten_with(self, user_id: str) -> tuple[str, str] | None:
+        got = self.client.get_item(TableName=self.table, Key={"pk": {"S": user_pk(user_id)}, "sk": {"S": PROFILE}},
+                                   ProjectionExpression="fgt", ConsistentRead=True).get("Item")
+        forgotten = from_item(got).get("fgt") if got else None
+        return (str(forgotten["request"]), str(forgotten["device"])) if forgotten else None
 
     def get_session(self, user_id: str, session_id: str) -> Session | None:
         got = self.client.get_item(TableName=self.table,

@@ -624,8 +624,7 @@ def forget_device(world: World) -> Run:
     def after(reply: Reply) -> None:
         assert device not in [d["device_id"] for d in _profile(world, user)["devices"]]
 
-    return ApiRun(world, "DELETE", f"/me/devices/{device}", None, user.token, (200,), new_key(), after,
-                  ("DEVICE_NOT_FOUND",))
+    return ApiRun(world, "DELETE", f"/me/devices/{device}", None, user.token, (200,), new_key(), after)
 
 
 @use_case("signals tag set", "SetUserTagFunction")

@@ -32,6 +32,7 @@ class FakeSignalsStore:
         self.sessions: dict[tuple[str, str], Session] = {}
         self.audits: list[TagAudit] = []
         self.cleared: dict[tuple[str, WatchTag], tuple[str, TagAudit]] = {}  # the last clearing with a request
+        self.forgotten: dict[str, tuple[str, str]] = {}  # the last forgetting of a device with a request
         self.device_index: dict[str, dict[str, datetime]] = {}
         self.buckets: dict[str, dict[datetime, int]] = {}
         self.counted_attempts: set[str] = set()
@@ -93,12 +94,18 @@ class FakeSignalsStore:
                 counts = self.buckets.setdefault(key, {})
                 counts[bucket] = counts.get(bucket, 0) + 1
 
-    def replace_devices(self, user_id: str, state_version: int, devices: list) -> None:  # type: ignore[type-arg]
+    def replace_devices(self, user_id: str, state_version: int, devices: list,  # type: ignore[type-arg]
+                        forgotten: tuple[str, str] | None = None) -> None:
         raw = self._get(user_id)
         if raw.version != state_version:
             raise ProfileChanged()
         raw.devices = list(devices)
         raw.version += 1
+        if forgotten:
+            self.forgotten[user_id] = forgotten
+
+    def forgotten_with(self, user_id: str) -> tuple[str, str] | None:
+        return self.forgotten.get(user_id)
 
     def get_session(self, user_id: str, session_id: str) -> Session | None:
         return self.sessions.get((user_id, session_id))

@@ -161,6 +161,22 @@ def test_forget_and_trust_devices(world: Any) -> None:
     assert not service.sign_in("alice", "device-0001", Network.WIFI, ANDROID).trusted_device  # new again
 
 
+def test_a_forgetting_retried_with_its_request_answers_again(world: Any) -> None:
+    # Given a device forgotten by a request whose answer was lost in a crash past the commit
+    _, _, service, _ = world
+    service.sign_in("alice", "device-0001", Network.WIFI, ANDROID)
+    service.sign_in("alice", "device-0002", Network.WIFI, ANDROID)
+    service.forget_device("alice", "device-0001", "tag-of-the-first-request")
+    # When the same request comes again: answered, nothing else changed
+    service.forget_device("alice", "device-0001", "tag-of-the-first-request")
+    assert [d.device_id for d in service.profile("alice").devices] == ["device-0002"]
+    # Another request, one without a key, or the same request naming another device: not found
+    for request, device in (("tag-of-another-request", "device-0001"), (None, "device-0001"),
+                            ("tag-of-the-first-request", "device-0009")):
+        with pytest.raises(DeviceNotFound):
+            service.forget_device("alice", device, request)
+
+
 def test_bindings_are_counted_listed_most_recent_first_and_bounded(world: Any) -> None:
     _, _, service, _ = world
     assert service.profile("alice").bindings.count == 0 and service.profile("alice").bindings.items == ()

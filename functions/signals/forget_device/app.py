@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.api import build_resolver, current_caller, idempotent
+from shared.api.idempotency import HEADER, request_tag
 from shared.api.schemas import error_responses
 from shared.observability import logger, metrics, tracer
 from shared.signals.schemas import DeviceForgottenResponse, DeviceId
@@ -21,7 +22,9 @@ SETTINGS = SignalsSettings.load()  # at import: a misconfigured function fails i
             responses=error_responses(400, 401, 404, 409, 422), middlewares=[idempotent(required=False)],
             tags=["signals"])
 def forget_device(device_id: Annotated[DeviceId, Path()]) -> DeviceForgottenResponse:
-    signals_service(SETTINGS).forget_device(current_caller(app).sub, device_id)
+    caller = current_caller(app).sub
+    key = app.current_event.headers.get(HEADER)
+    signals_service(SETTINGS).forget_device(caller, device_id, request_tag(caller, key) if key else None)
     return DeviceForgottenResponse(device_id=device_id)
 
 

@@ -195,7 +195,8 @@ class SignalsService:
         return self.decider.decide_sign_in(attempt)
 
     # --- the user's own devices, and trust (§4) ---------------------------------------------------
-    def _rewrite_devices(self, user_id: str, device_id: str, change: Callable[[Device], Device | None]) -> Device:
+    def _rewrite_devices(self, user_id: str, device_id: str, change: Callable[[Device], Device | None],
+                         request: str | None = None) -> Device:
         for attempt in range(ATTEMPTS):
             raw = self._raw(user_id, self.clock())
             device = next((d for d in raw.devices if d.device_id == device_id), None)
@@ -207,7 +208,8 @@ class SignalsService:
             else:
                 devices = [changed if d.device_id == device_id else d for d in raw.devices]
             try:
-                self.store.replace_devices(user_id, raw.version, devices)
+                self.store.replace_devices(user_id, raw.version, devices,
+                                           (request, device_id) if request and changed is None else None)
             except (ProfileChanged, ConflictingWrite):
                 if attempt == ATTEMPTS - 1:
                     raise
@@ -215,10 +217,17 @@ class SignalsService:
             return changed or device
         raise AssertionError("unreachable")
 
-    def forget_device(self, user_id: str, device_id: str) -> None:
+    def forget_device(self, user_id: str, device_id: str, request: str | None = None) -> None:
         """The device leaves the user's list: it is no longer trusted, and signs in as a new device next time.
-        (The cross-user device index keeps its time-bounded entry: it is a fraud signal, not the user's list.)"""
-        self._rewrite_devices(user_id, device_id, lambda _d: None)
+        (The cross-user device index keeps its time-bounded entry: it is a fraud signal, not the user's list.)
+        ``request``: the request's tag (``shared.api.idempotency.request_tag``), recorded with the change; the same
+        request retried after a crash past its commit answers again (another: ``DeviceNotFound``)."""
+        try:
+            self._rewrite_devices(user_id, device_id, lambda _d: None, request)
+        except DeviceNotFound:
+            if request and self.store.forgotten_with(user_id) == (request, device_id):
+                return  # this request forgot it; its answer was lost
+            raise
 
     def trust_device(self, user_id: str, device_id: str) -> Device:
         """§4 (adaptive verification) calls this once a strong verification passed on the device."""
