@@ -93,6 +93,35 @@ def test_bound_first_use_and_unbound_are_recorded_in_order(api: Api, bank: Bank,
     assert profile_bindings(api, user_token)["active"] == 0
 
 
+def test_a_first_use_retried_after_a_crash_past_the_gate_still_reaches_the_profile(
+        api: Api, bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a bound card whose first use is verified, the gate's transaction committed, and the function dying
+    # before the activity profile's write
+    customer = phone()
+    assert bank.bind(customer, card_token())["status"] == "BOUND"
+    sub, user_token = signed_in(api, customer)
+    gate = wiring.first_use_gate(settings(api))
+    passed = PassedVerification(owner=sub, operation="BINDING_FIRST_USE", method="FACE", strength="STRONG",
+                                verification_id="ver_crash")
+
+    class Crash(Exception):
+        pass
+
+    def crash(*_: Any, **__: Any) -> None:
+        raise Crash()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(type(gate), "project", crash)
+        with pytest.raises(Crash):
+            gate.clear(passed)
+    assert not gate.is_required(sub)  # the gate is down
+    assert profile_bindings(api, user_token)["first_use_pending"] is True  # the profile lags
+    # When §4's retried attempt calls the gate again: nothing to lift, and the profile catches up
+    assert gate.clear(passed) is False
+    b = profile_bindings(api, user_token)
+    assert b["first_use_pending"] is False and b["items"][0]["first_use_verified_at"] is not None
+
+
 def test_a_compensated_request_leaves_nothing_in_the_profile(api: Api, bank: Bank) -> None:
     existing, card = phone(), card_token()
     sub = f"user-{uuid.uuid4().hex[:8]}"

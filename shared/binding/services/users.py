@@ -76,13 +76,20 @@ class FirstUseGate(BindingBase):
 
     def clear(self, verification: PassedVerification) -> bool:
         """Lift the gate after a passed BINDING_FIRST_USE verification with a strong method; False if it was not
-        up. A weak method never lifts it."""
+        up. A weak method never lifts it. With the gate already down (a retry after a crash between the lifting
+        and the activity profile's write), the user's cleared bindings are written to the profile again (the
+        write is idempotent and forward-only), so the profile never keeps "first use pending"."""
         if verification.operation != FIRST_USE_OPERATION:
             raise VerificationInvalid(operation=verification.operation)
         if verification.strength != "STRONG" or verification.method not in STRONG_METHODS:
             raise WeakMethodNotAccepted(method=verification.method)
         account = self.deps.accounts.store.find_account_by_owner(verification.owner)
-        if account is None or not account.security_auth_required:
+        if account is None:
+            return False
+        if not account.security_auth_required:
+            for cleared in self.store.list_bindings(verification.owner):
+                if cleared.activated and cleared.status is BindingStatus.ACTIVE and cleared.first_use_cleared_at:
+                    self.project(cleared, card_change=False)
             return False
         binding_id = account.security_auth_required
         binding = self.store.get_binding(binding_id)

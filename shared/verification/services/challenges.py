@@ -242,6 +242,9 @@ class ChallengeService(VerificationBase):
                         return finished
                 gate = (not self.deps.first_use.is_required(v.owner)
                         if v.operation is Operation.BINDING_FIRST_USE and v.passed_method in STRONG_METHODS else None)
+                if gate:  # lifted by the first try: the retry finishes what may have followed (binding's profile)
+                    assert v.passed_method is not None
+                    self.deps.first_use.clear(v.owner, v.verification_id, v.passed_method.value)
                 return AttemptOutcome(result=AttemptResult.PASSED, verification=v, tries_left=v.tries_left,
                                       token_expires_at=v.token_expires_at, gate_cleared=gate)
             case Status.LOCKED:
