@@ -39,13 +39,16 @@ MAPPING = "PublishLedgerEventsFunctionLedgerOutbox"
 CONSUMER_TABLE = "OutboxConsumerProbe"
 
 
-def bus_probe(stack: LocalStack) -> Callable[[], list[dict[str, Any]]]:
-    """A queue subscribed to every ledger event on the bus; returns a function draining what arrived so far."""
+def bus_probe(stack: LocalStack, bus: str = BUS, source: str = "wallet.ledger"
+              ) -> Callable[[], list[dict[str, Any]]]:
+    """A queue subscribed to every event of ``source`` on ``bus``; returns a function draining what arrived so
+    far."""
     sqs, events = stack.client("sqs"), stack.client("events")
-    queue_url = sqs.create_queue(QueueName="ledger-events-probe")["QueueUrl"]
+    name = source.replace(".", "-") + "-probe"
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="ledger-probe", EventBusName=BUS, EventPattern=json.dumps({"source": ["wallet.ledger"]}))
-    events.put_targets(Rule="ledger-probe", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arn}])
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
 
     def drain() -> list[dict[str, Any]]:
         seen: list[dict[str, Any]] = []
@@ -182,11 +185,7 @@ def test_campaign_events_are_written_with_their_change_and_published_once(api: A
     from tests.campaigns.helpers import claim, create_campaign, interact
 
     stack = api.stack
-    sqs, bus = stack.client("sqs"), stack.client("events")
-    queue_url = sqs.create_queue(QueueName="campaign-events-probe")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus.put_rule(Name="campaign-probe", EventPattern=json.dumps({"source": ["wallet.campaigns"]}))
-    bus.put_targets(Rule="campaign-probe", Targets=[{"Id": "q", "Arn": arn}])
+    drain = bus_probe(stack, "default", "wallet.campaigns")
     user = api.user()
     campaign_id = create_campaign(api)["campaign_id"]
     assert interact(api, campaign_id, user.sub, "int-outbox-1").status in (200, 201)
@@ -197,12 +196,7 @@ def test_campaign_events_are_written_with_their_change_and_published_once(api: A
     reply = api.call("POST", f"/campaigns/{campaign_id}/vouchers/{voucher_id}/pass", token=user.token, key=new_key())
     assert reply.status in (200, 201), reply.body
     stack.drain_streams(timeout=20)
-    published: list[dict[str, Any]] = []
-    while msgs := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        published += [json.loads(m["Body"]) for m in msgs]
-        for m in msgs:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    mine = [e for e in published if e["detail"].get("campaign_id") == campaign_id]
+    mine = [e for e in drain() if e["detail"].get("campaign_id") == campaign_id]
     assert sorted(e["detail-type"] for e in mine) == ["CampaignCreated", "InteractionRecorded", "VoucherClaimed",
                                                        "VoucherPassed"]
     assert len({e["detail"]["event_id"] for e in mine}) == 4
@@ -221,12 +215,7 @@ def test_binding_and_partner_events_are_written_with_their_change_and_published_
     in the Bindings table's outbox once (the partner's too: one stream for the capability) and reaches
     ``BindingEventBus`` once, with the ids and states only (no phone, name, ID number or card token)."""
     stack = api.stack
-    sqs, bus = stack.client("sqs"), stack.client("events")
-    queue_url = sqs.create_queue(QueueName="binding-events-probe")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus.put_rule(Name="binding-probe", EventBusName="BindingEventBus",
-                 EventPattern=json.dumps({"source": ["wallet.binding"]}))
-    bus.put_targets(Rule="binding-probe", EventBusName="BindingEventBus", Targets=[{"Id": "q", "Arn": arn}])
+    drain = bus_probe(stack, "BindingEventBus", "wallet.binding")
     forget_data_keys()
     bank = create_partner(api, callbacks, "Probe Bank")  # after the probe: its creation is published to it
     customer, token = phone(), card_token()
@@ -239,12 +228,7 @@ def test_binding_and_partner_events_are_written_with_their_change_and_published_
                      token=api.token("ops-admin", "admin"), key=new_key())
     assert reply.status == 200, reply.body
     stack.drain_streams(timeout=20)
-    published: list[dict[str, Any]] = []
-    while msgs := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        published += [json.loads(m["Body"]) for m in msgs]
-        for m in msgs:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    mine = [e for e in published if e["detail"].get("partner_id") == bank.partner_id]
+    mine = [e for e in drain() if e["detail"].get("partner_id") == bank.partner_id]
     assert sorted(e["detail-type"] for e in mine) == sorted([
         "PartnerCreated", "BindingRequested", "BindingAccountRegistered", "BindingAwaitingBank", "BindingConfirmed",
         "BindingBound", "BindingActivated", "PartnerSuspended"])
