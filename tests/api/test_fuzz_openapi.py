@@ -226,8 +226,9 @@ def callers(stack: LocalStack) -> Iterator[Callers]:
     # the binding requests the fuzz names wait for their bank for the whole module, not the local 60 s window
     # (LOCAL_PARAMETERS): a loaded run reaches a route more than a minute after the fixture made its request
     patch = pytest.MonkeyPatch()
-    patch.setitem(stack.registry.specs["CreateBindingRequestFunction"].environment,
-                  "BINDING_CONFIRMATION_TIMEOUT_SECONDS", "3600")
+    for spec in stack.registry.specs.values():  # every binding function reads it (the saga's input, the await)
+        if "BINDING_CONFIRMATION_TIMEOUT_SECONDS" in spec.environment:
+            patch.setitem(spec.environment, "BINDING_CONFIRMATION_TIMEOUT_SECONDS", "3600")
     api = Api(stack)
     objects = Victim(api)
     kinds = {k for route in CLASSES for k in [*path_kinds(route).values(), *_leaves(body_kinds(route))]}
