@@ -4,9 +4,10 @@ The schema is the merged OpenAPI document of the template's functions (what ``/o
 route is fuzzed as soon as it exists. Each route is called by the caller ``route_classes.yaml`` gives it (the
 access sweep's classification): a funded user, an admin, a reviewer, the trusted internal source, or a registered
 bank whose every request is signed (RFC 9421 with ``Content-Digest``, as ``tests/binding/conftest.py``'s Bank
-does). Every other example of a route with a path parameter names the user's real object of that kind (the access
-sweep's ``Victim`` makes them; ``route_classes.yaml`` says which kind). Every request (valid and invalid ones) must
-get:
+does; it is the ``Victim``'s bank). Every other example of a route that names an object names a real one (the access
+sweep's ``Victim`` makes them): its path parameters (``route_classes.yaml`` says which kind,
+``PATH_KINDS_FOR_THE_OWNER`` where the fuzz needs another) and its body fields (the sweep's ``{kind}`` placeholders
+and ``BODY_KINDS_FOR_THE_OWNER``, where a string was generated). Every request (valid and invalid ones) must get:
 
 1. no 5xx;
 2. a documented status code, a documented content type, a body that matches the documented schema of that
