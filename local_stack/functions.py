@@ -121,6 +121,9 @@ class UnknownFunction(LookupError):
     pass
 
 
+_UNKNOWN_ENV = {"": "imported outside this registry"}  # equals no function's environment
+
+
 class _Container:
     """One warm "Lambda container": its own copy of the handler module, one event at a time.
 
@@ -183,9 +186,12 @@ class FunctionRegistry:
             if logical_id not in self._handlers:
                 spec: FunctionSpec = self.specs[logical_id]
                 env = self.environment(logical_id)
+                imported_elsewhere = spec.module_name in sys.modules  # e.g. by another registry, another env
                 with function_environ(env):
                     module = importlib.import_module(spec.module_name)
-                self._canonical_env[logical_id] = env
+                # a module imported before this registry ran its import holds settings of an environment this
+                # registry does not know: no container runs it (each gets a copy imported under its own env)
+                self._canonical_env[logical_id] = _UNKNOWN_ENV if imported_elsewhere else env
                 self._handlers[logical_id] = getattr(module, spec.attribute)
             return self._handlers[logical_id]
 
@@ -215,8 +221,10 @@ class FunctionRegistry:
                         container.busy = True
                         return container
                 if len(pool) < self.max_containers:
-                    canonical = (self._canonical_env.get(logical_id, env) == env
-                                 and not any(c.canonical for c in pool))
+                    loaded = self._canonical_env.get(logical_id)
+                    if loaded is None:  # not imported by this registry yet: canonical unless another one did
+                        loaded = env if self.specs[logical_id].module_name not in sys.modules else _UNKNOWN_ENV
+                    canonical = loaded == env and not any(c.canonical for c in pool)
                     placeholder = _Container(lambda e, c: None, env, canonical)
                     placeholder.busy = True
                     pool.append(placeholder)

@@ -4,9 +4,10 @@ The schema is the merged OpenAPI document of the template's functions (what ``/o
 route is fuzzed as soon as it exists. Each route is called by the caller ``route_classes.yaml`` gives it (the
 access sweep's classification): a funded user, an admin, a reviewer, the trusted internal source, or a registered
 bank whose every request is signed (RFC 9421 with ``Content-Digest``, as ``tests/binding/conftest.py``'s Bank
-does). Every other example of a route with a path parameter names the user's real object of that kind (the access
-sweep's ``Victim`` makes them; ``route_classes.yaml`` says which kind). Every request (valid and invalid ones) must
-get:
+does; it is the ``Victim``'s bank). Every other example of a route that names an object names a real one (the access
+sweep's ``Victim`` makes them): its path parameters (``route_classes.yaml`` says which kind,
+``PATH_KINDS_FOR_THE_OWNER`` where the fuzz needs another) and its body fields (the sweep's ``{kind}`` placeholders
+and ``BODY_KINDS_FOR_THE_OWNER``, where a string was generated). Every request (valid and invalid ones) must get:
 
 1. no 5xx;
 2. a documented status code, a documented content type, a body that matches the documented schema of that
@@ -20,7 +21,6 @@ The default run makes ``DEFAULT_EXAMPLES`` examples per route (derandomized: the
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import uuid
@@ -59,9 +59,69 @@ FUNCTION_OF = {f"{r.method} {r.path}": r.function for r in Template().routes()}
 DEFAULT_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))  # FUZZ_EXAMPLES=50: a longer run of the default test
 STRESS_EXAMPLES = 100
 ANSWERS: dict[str, Counter[int]] = {}  # route -> statuses seen (printed when the module ends; `make stress` shows it)
+CODES: dict[str, Counter[str]] = {}  # route -> "status error-code" of its 4xx (with FUZZ_TALLY_DIR)
 REFUSALS_WITH_WRITES: Counter[str] = Counter()  # allow-listed table -> 4xx answers whose writes it explained
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
+
+
+# Body fields that name an object, beyond the access sweep's ``{kind}`` placeholders (route_classes.yaml): there the
+# body names the victim's own object for a wrong caller; here the fuzzing user is the caller, so a success needs
+# another user's object (a payee's account, an invitation to someone else's group, an order code someone else
+# asked for) or the detail the object was made with (the account and card a binding request was told about).
+BODY_KINDS_FOR_THE_OWNER: dict[str, dict[str, Any]] = {
+    "POST /transfers": {"to_account_id": "payee_account"},
+    "POST /admin/agents": {"account_id": "payee_account"},  # the user's own would make it an agent for the rest
+    "POST /groups": {"campaign_id": "spare_campaign"},  # the user's group is in the `campaign` kind's campaign
+    "POST /groups/join": {"code": "payee_invitation"},
+    "POST /proxy-orders/execute": {"code": "payee_order_code"},
+    "POST /internal/campaigns/{campaign_id}/interactions": {"user_id": "user", "interaction_type": "interaction_type"},
+    "POST /partners/bindings/{binding_request_id}/confirmation": {"account_id": "binding_account",
+                                                                  "card_token": "binding_card_token"},
+}
+# Path parameters naming another object than the sweep's: a rejection ends the request a confirmation binds, a
+# draw settles the campaign that claims, passes and interactions need open.
+PATH_KINDS_FOR_THE_OWNER: dict[str, dict[str, str]] = {
+    "POST /partners/bindings/{binding_request_id}/rejection": {"binding_request_id": "second_binding_request"},
+    "POST /admin/campaigns/{campaign_id}/draw": {"campaign_id": "campaign_to_draw"},
+}
+# Not substituted: a face image and its liveness challenge (generated frames never answer a challenge, and the
+# victim's photo in every other example would run the face models on each: the face routes' own tests do that).
+NOT_IN_BODIES = {"photo", "challenge"}
+
+
+def _placeholders(value: Any) -> Any:
+    """The ``{kind}`` placeholders of a sweep body as {field: kind} (nested dicts kept), else None."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return None if value[1:-1] in NOT_IN_BODIES else value[1:-1]
+    if isinstance(value, dict):
+        found = {k: v for k, v in ((k, _placeholders(v)) for k, v in value.items()) if v}
+        return found or None
+    return None
+
+
+def path_kinds(route: str) -> dict[str, str]:
+    """{path parameter: kind} of ``route``."""
+    return {**(CLASSES[route].get("path") or {}), **PATH_KINDS_FOR_THE_OWNER.get(route, {})}
+
+
+def body_kinds(route: str) -> dict[str, Any]:
+    """{field: kind} (nested for nested objects) of the body fields of ``route`` that name an object."""
+    return {**(_placeholders(CLASSES[route].get("body")) or {}), **BODY_KINDS_FOR_THE_OWNER.get(route, {})}
+
+
+def with_real_ids(body: Any, kinds: dict[str, Any], objects: Any) -> Any:
+    """``body`` with each field ``kinds`` names set to the real object, where the generated value is a string
+    (a field of another type or a missing one stays as generated: that example tests its refusal)."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    for field, kind in kinds.items():
+        if isinstance(kind, dict):
+            out[field] = with_real_ids(out.get(field), kind, objects) if field in out else out.get(field)
+        elif isinstance(out.get(field), str):
+            out[field] = objects.get(kind)
+    return out
 
 
 def caller_of(route: str) -> str:
@@ -137,6 +197,10 @@ def refusal_violations(stack: LocalStack, writes: list[Write], tally: Counter[st
     return out
 
 
+def _leaves(kinds: dict[str, Any]) -> list[str]:
+    return [k for v in kinds.values() for k in (_leaves(v) if isinstance(v, dict) else [v])]
+
+
 # --- callers ------------------------------------------------------------------------------------------------------
 @dataclass
 class Caller:
@@ -160,49 +224,68 @@ def callers(stack: LocalStack) -> Iterator[Callers]:
 
     stack.reset()
     forget_data_keys()  # the reset re-created the KMS key: no data key cached from the old one
+    # the binding requests the fuzz names wait for their bank for the whole module, not the local 60 s window
+    # (LOCAL_PARAMETERS): a loaded run reaches a route more than a minute after the fixture made its request
+    patch = pytest.MonkeyPatch()
+    for spec in stack.registry.specs.values():  # every binding function reads it (the saga's input, the await)
+        if "BINDING_CONFIRMATION_TIMEOUT_SECONDS" in spec.environment:
+            patch.setitem(spec.environment, "BINDING_CONFIRMATION_TIMEOUT_SECONDS", "3600")
     api = Api(stack)
     objects = Victim(api)
-    for kind in sorted({k for spec in CLASSES.values() for k in (spec.get("path") or {}).values()}):
+    kinds = {k for route in CLASSES for k in [*path_kinds(route).values(), *_leaves(body_kinds(route))]}
+    for kind in sorted(kinds):
         objects.get(kind)  # all before any example: a fuzzed draw settles the campaign a voucher would come from
-    user = objects.user
-    admin = api.token("fuzz-admin", "admin")
-    created = api.call("POST", "/admin/partners", {"name": "Fuzz Bank", "callback_url": "http://127.0.0.1:9/cb"},
-                       token=admin, key=uuid.uuid4().hex)
-    assert created.status == 201, created.body
-    pid, key_id, secret = created.body["partner_id"], created.body["key_id"], base64.b64decode(created.body["secret"])
+    user, bank = objects.user, objects.bank()  # the bank whose binding request the `binding_request` kind is
 
     def sign(request: requests.PreparedRequest) -> None:
         body = request.body.encode() if isinstance(request.body, str) else request.body
         headers: dict[str, str] = {}
-        signatures.sign(str(request.method), str(request.url), headers, body or None, key_id, secret)
+        signatures.sign(str(request.method), str(request.url), headers, body or None, bank.key_id, bank.secret)
         request.headers.update(headers)
 
     out = Callers({
         "user": Caller(user.token),
-        "admin": Caller(admin),
+        "admin": Caller(api.token("fuzz-admin", "admin")),
         "reviewer": Caller(api.token("fuzz-reviewer", "reviewer")),
         "internal": Caller(api.token("fuzz-internal", "internal")),
-        "partner": Caller(api.token(f"bank-{pid}", "partner", partner_id=pid), sign),
+        "partner": Caller(bank.token, sign),
     })
     out.objects = objects
     yield out
     stack.drain()
-    stop_running(stack)
+    stop_running(stack)  # the binding requests still waiting for their bank
+    stop_waiting(stack, "IdentityVerificationStateMachine")  # the verification and the review still waiting
+    patch.undo()
     for route, statuses in sorted(ANSWERS.items()):
         print(f"fuzz: {route} as {caller_of(route)}: {dict(sorted(statuses.items()))}")
     print(f"fuzz: {sum(map(sum, map(Counter.values, ANSWERS.values())))} requests; 4xx with allow-listed writes: "
           f"{dict(REFUSALS_WITH_WRITES)}")
+    if out_dir := os.environ.get("FUZZ_TALLY_DIR"):  # xdist hides the print: each worker writes its tally
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        Path(out_dir, f"fuzz-{worker}.json").write_text(json.dumps(
+            {"answers": {r: dict(c) for r, c in ANSWERS.items()}, "codes": {r: dict(c) for r, c in CODES.items()},
+             "refusals_with_writes": dict(REFUSALS_WITH_WRITES)},
+            indent=1, sort_keys=True))
+
+
+def stop_waiting(stack: LocalStack, state_machine: str) -> None:
+    sfn = stack.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=stack.state_machine_arn(state_machine),
+                                         statusFilter="RUNNING")["executions"]:
+        sfn.stop_execution(executionArn=execution["executionArn"], cause="fuzz finished")
 
 
 # --- the fuzz -----------------------------------------------------------------------------------------------------
 def fuzz(case: schemathesis.Case, stack: LocalStack, callers: Callers) -> None:
     route = f"{case.operation.method.upper()} {case.operation.path}"
     caller = callers[caller_of(route)]
-    kinds = CLASSES[route].get("path") or {}
-    if kinds and sum(ANSWERS.get(route, Counter()).values()) % 2 == 0:
-        # every other example names the user's real objects (generated ids only reach "not found")
+    kinds, in_body = path_kinds(route), body_kinds(route)
+    if (kinds or in_body) and sum(ANSWERS.get(route, Counter()).values()) % 2 == 0:
+        # every other example names real objects, in its path and its body (generated ids only reach "not found")
         case.path_parameters = {**(case.path_parameters or {}),
                                 **{name: callers.objects.get(kind) for name, kind in kinds.items()}}
+        if in_body:
+            case.body = with_real_ids(case.body, in_body, callers.objects)
     headers = {"Authorization": f"Bearer {caller.token}"}
     if case.headers and "Idempotency-Key" in case.headers:
         headers["Idempotency-Key"] = uuid.uuid4().hex  # each example a new request (a generated key repeats)
@@ -214,6 +297,14 @@ def fuzz(case: schemathesis.Case, stack: LocalStack, callers: Callers) -> None:
     with intercept(WriteRecorder(functions={FUNCTION_OF[route]})) as recorder, requests.Session() as session:
         response = session.send(request, timeout=60)
     ANSWERS.setdefault(route, Counter())[response.status_code] += 1
+    if os.environ.get("FUZZ_TALLY_DIR") and response.status_code >= 400:
+        try:
+            error = response.json()["error"]
+            code = error["code"] + (f" ({error['details']['status']})" if "status" in (error.get("details") or {})
+                                    else "")
+        except (ValueError, KeyError, TypeError):
+            code = "-"
+        CODES.setdefault(route, Counter())[f"{response.status_code} {code}"] += 1
     case.validate_response(response, checks=CHECKS, headers=dict(request.headers),
                            transport_kwargs={"base_url": stack.gateway.url})
     if 400 <= response.status_code < 500:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.binding import signatures
@@ -34,6 +34,9 @@ def test_gb11643(value: str, ok: bool) -> None:
     assert is_valid_id_number(value) is ok
 
 
+# No deadline: the property is about check characters, not speed; Hypothesis' default 200 ms deadline failed it
+# (FlakyFailure / DeadlineExceeded) when a loaded runner stalled one example.
+@settings(deadline=None)
 @given(st.from_regex(r"[1-9]\d{5}(19[0-9]{2}|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])\d{3}", fullmatch=True))
 def test_every_valid_17_digits_have_exactly_one_check_character(first17: str) -> None:
     valid = [c for c in "0123456789X" if is_valid_id_number(first17 + c)]

@@ -57,10 +57,22 @@ class Victim:
             "invitation": self._invitation, "order": self._order, "order_code": self._order_code,
             "reversal": self._reversal, "verification": self._verification, "review": self._review,
             "user": lambda: self.user.sub, "tag": lambda: "HIGH_RISK", "device": self._device,
+            "interaction_type": lambda: "SCAN",  # one the campaigns accept (campaign_body)
             "adaptive_verification": self._adaptive_verification,
             "photo": self._photo, "challenge": self._challenge, "realname_session": self._realname_session,
             "partner": self._partner, "binding_request": self._binding_request, "binding": self._binding,
+            # what the binding request's bank confirms it with (the account the saga told it, the card's token)
+            "binding_account": lambda: self._made_with("binding_request", "binding_account"),
+            "binding_card_token": lambda: self._made_with("binding_request", "binding_card_token"),
+            "second_binding_request": self._second_binding_request,
+            # another user's objects: what the victim pays, joins or executes (its own would be a refusal)
+            "payee_account": lambda: self.payee().account_id, "payee_invitation": self._payee_invitation,
+            "payee_order_code": self._payee_order_code,
+            # more campaigns: one a draw settles while the others stay open, one the victim is in no group of
+            "campaign_to_draw": self._campaign, "spare_campaign": self._campaign,
         }
+        self._bank: Any = None
+        self._payee: User | None = None
 
     def get(self, kind: str) -> str:
         if kind not in self.objects:
@@ -92,7 +104,9 @@ class Victim:
         return str(reply.body["code"])
 
     def _device(self) -> str:
-        device = f"victim-device-{uuid.uuid4().hex[:8]}"
+        return self._sign_in(f"victim-device-{uuid.uuid4().hex[:8]}")
+
+    def _sign_in(self, device: str) -> str:
         reply = self.api.call("POST", "/sessions", {"device_id": device, "network": "WIFI",
                                                     "client": {"os": "Android 14", "app_version": "3.2.1"}},
                               token=self.user.token, key=new_key())
@@ -161,6 +175,8 @@ class Victim:
 
         driver = Identity(self.api)
         write_history(driver.ddb, persona_history(STUDENT, above=True), self.user.sub)
+        if "device" in self.objects:  # the history replaced the profile's device list: sign in on it again
+            self._sign_in(self.objects["device"])
         reply = self.api.call("POST", "/identity-verifications", {"identity_type": "student",
                                                                   "claimed": {**CLAIM, "name": "Li Hui"}},
                               token=self.user.token, key=new_key())
@@ -192,31 +208,109 @@ class Victim:
         assert reply.status == 201, reply.body
         return str(reply.body["partner_id"])
 
+    def bank(self) -> Any:
+        """The victim's bank: a registered partner (``tests.binding.conftest.Bank``; it polls, no callback
+        server) whose binding requests and bindings these are; not the ``partner`` kind's (that one is
+        suspended and given keys by admin routes)."""
+        if self._bank is None:
+            import base64 as b64
+
+            from tests.binding.conftest import Bank, forget_data_keys
+
+            forget_data_keys()
+            admin = self.api.token("ops-admin", "admin")
+            created = self.api.call("POST", "/admin/partners", {"name": "Victim Bank", "callback_url":
+                                                                "http://127.0.0.1:9/callbacks"}, token=admin,
+                                    key=new_key()).body
+            pid = created["partner_id"]
+            self._bank = Bank(self.api, pid, created["key_id"], b64.b64decode(created["secret"]),
+                              self.api.token(f"bank-{pid}", "partner", partner_id=pid), None)  # type: ignore[arg-type]
+        return self._bank
+
     def _binding_request(self) -> str:
-        return "br_" + uuid.uuid4().hex[:24]  # well-formed: partner routes refuse before reading it
+        """A real binding request of the victim's bank, left waiting for the bank (AWAITING_BANK): its account
+        id and card token are the ``binding_account`` / ``binding_card_token`` kinds."""
+        from tests.binding.conftest import card_token, phone
+
+        token = card_token()
+        rid = self.bank().start(phone(), token)
+        awaiting = self.bank().wait(rid, "AWAITING_BANK", "FAILED")
+        assert awaiting["status"] == "AWAITING_BANK", awaiting
+        self.objects["binding_account"], self.objects["binding_card_token"] = awaiting["account_id"], token
+        return rid
+
+    def _second_binding_request(self) -> str:
+        """Another one, for a route that ends a request (a rejection) while another confirms the first."""
+        self.get("binding_request")
+        kept = {k: self.objects.pop(k) for k in ("binding_request", "binding_account", "binding_card_token")}
+        try:
+            return self._binding_request()
+        finally:
+            self.objects.update(kept)
+
+    def _made_with(self, kind: str, detail: str) -> str:
+        self.get(kind)
+        return self.objects[detail]
 
     def _binding(self) -> str:
-        """A real binding made by a bank for a customer it registered (the bank polls; no callback server)."""
-        import base64 as b64
+        """A real binding made by the victim's bank for a customer it registered."""
+        from tests.binding.conftest import card_token, phone
 
-        from tests.binding.conftest import Bank, card_token, forget_data_keys, phone
-
-        forget_data_keys()
-        admin = self.api.token("ops-admin", "admin")
-        created = self.api.call("POST", "/admin/partners", {"name": "Victim Bank", "callback_url":
-                                                            "http://127.0.0.1:9/callbacks"}, token=admin,
-                                key=new_key()).body
-        pid = created["partner_id"]
-        bank = Bank(self.api, pid, created["key_id"], b64.b64decode(created["secret"]),
-                    self.api.token(f"bank-{pid}", "partner", partner_id=pid), None)  # type: ignore[arg-type]
         customer = phone()
-        assert bank.bind(customer, card_token())["status"] == "BOUND"
+        assert self.bank().bind(customer, card_token())["status"] == "BOUND"
         token = self.api.call("POST", "/local/token", {"phone_number": customer}).body["token"]
         [binding] = self.api.call("GET", "/bindings", token=token).body["items"]
         return str(binding["binding_id"])
 
     def _review(self) -> str:
-        return "rv_" + uuid.uuid4().hex  # a well-formed id (ReviewIdStr): role routes refuse before reading it
+        """A real open review: another person's student claim whose name differs from their real name goes to
+        the document path; their uploaded card is submitted and waits for a reviewer (IN_REVIEW)."""
+        from tests.identity.conftest import CLAIM, Identity
+        from tests.identity.documents import jpeg, photo
+
+        driver = Identity(self.api)
+        who = driver.person()
+        credential = f"PKU{uuid.uuid4().int % 10**7:07d}"
+        reply = self.api.call("POST", "/identity-verifications", {
+            "identity_type": "student", "claimed": {**CLAIM, "name": "Li Hui", "student_number": credential}},
+            token=who.token, key=new_key())
+        assert reply.status == 202, reply.body
+        vid = str(reply.body["verification_id"])
+        driver.wait_status(who, vid, "AWAITING_DOCUMENT")
+        ticket = driver.ticket(who, vid, credential_number=credential)
+        uploaded = driver.post_form(ticket, jpeg(photo(vid, (1012, 638))))
+        assert uploaded.status_code in (200, 201, 204), uploaded.text
+        assert driver.submit(who, vid).status == 202
+        driver.wait_status(who, vid, "IN_REVIEW")
+        return str(driver.review_for(vid)["review_id"])
+
+    def payee(self) -> User:
+        """Another user with an account and a balance: the victim's counterpart."""
+        if self._payee is None:
+            self._payee = self.api.user(f"payee-{uuid.uuid4().hex[:6]}", balance=10_000)
+        return self._payee
+
+    def _payee_invitation(self) -> str:
+        """An invitation code to the payee's group in a campaign of its own (the victim may join it: the victim's
+        own group is in the ``campaign`` kind's campaign, and one user is in one group per campaign)."""
+        from tests.campaigns.helpers import create_campaign
+
+        payee = self.payee()
+        group = self.api.call("POST", "/groups", {"name": "payees", "campaign_id": create_campaign(self.api)[
+            "campaign_id"]}, token=payee.token, key=new_key())
+        assert group.status == 201, group.body
+        reply = self.api.call("POST", f"/groups/{group.body['group_id']}/invitations", token=payee.token,
+                              key=new_key())
+        assert reply.status == 201, reply.body
+        return str(reply.body["code"])
+
+    def _payee_order_code(self) -> str:
+        """The code of a proxy top-up the payee asks for (the victim may execute it through their account)."""
+        reply = self.api.call("POST", "/proxy-orders", {"type": "TOP_UP", "amount": {"amount": 1_000,
+                                                                                     "currency": "CNY"},
+                                                        "proxy_mode": True}, token=self.payee().token, key=new_key())
+        assert reply.status == 201, reply.body
+        return str(reply.body["code"])
 
 
 def fill(value: Any, victim: Victim) -> Any:

@@ -20,7 +20,10 @@ SETTINGS = CampaignSettings.load()  # at import: a misconfigured function fails 
 
 @app.post("/internal/campaigns/<campaign_id>/interactions", status_code=201,
           summary="Record a completed interaction: one claim right per unique interaction id (internal)",
-          responses={200: {"description": "Replayed interaction id: nothing granted"},
+          responses={201: {"description": "Recorded: one claim right granted",
+                           "content": {"application/json": {"model": InteractionResponse}}},
+                     200: {"description": "Replayed interaction id: nothing granted",
+                           "content": {"application/json": {"model": InteractionResponse}}},
                      **error_responses(400, 401, 403, 404, 409, 422, 503)},
           middlewares=[idempotent(required=False)], tags=["campaigns", "internal"])
 def record_interaction(campaign_id: Annotated[CampaignId, Path()],
