@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_ID_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
 # 13-19 digits, optionally grouped by single spaces or dashes ("4111 1111 1111 1111").
 _PAN_CANDIDATE = re.compile(r"(?<!\d)\d(?:[ \-]?\d){12,18}(?!\d)")
 

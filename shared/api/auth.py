@@ -23,7 +23,7 @@ from shared.types import ClientContext
 ROLES = frozenset({"admin", "reviewer", "internal", "partner"})
 
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class Caller(BaseModel):

@@ -34,8 +34,8 @@ def _has_letter(value: str) -> str:
 CardToken = Annotated[str, StringConstraints(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$"),
                       AfterValidator(_has_letter)]
 Phone = Annotated[str, StringConstraints(pattern=E164.pattern)]
-Last4 = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-Expiry = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/\d{2}$")]
+Last4 = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+Expiry = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/[0-9]{2}$")]
 CustomerRef = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-:.]+$")]
 CallbackUrl = Annotated[str, StringConstraints(min_length=8, max_length=512, pattern=r"^https?://[\x21-\x7e]+$")]
 

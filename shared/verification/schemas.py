@@ -33,9 +33,9 @@ from shared.verification.models import (
 from shared.verification.services.challenges import AttemptOutcome, OtpSent
 from shared.verification.services.phone import PhoneConfirmation
 
-E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-:.]+$")]
-Otp = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+Otp = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 MAX_IMAGE_B64 = 2_800_000  # a 2 MB image in base64
 MAX_FRAME_B64 = 1_400_000  # a 1 MB frame
 Base64Image = Annotated[str, StringConstraints(min_length=1, max_length=MAX_IMAGE_B64,
@@ -222,8 +222,8 @@ class OtpSentResponse(_Out):
 
 
 class CardIn(_In):
-    last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-    id_number: Annotated[str, StringConstraints(pattern=r"^\d{17}[\dXx]$")] = Field(
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+    id_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$")] = Field(
         description="The ID number the bank recorded for the binding (18 characters); never stored or echoed.")
 
 
