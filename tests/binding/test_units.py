@@ -35,9 +35,11 @@ def test_gb11643(value: str, ok: bool) -> None:
 
 
 # No deadline: the property is about check characters, not speed; Hypothesis' default 200 ms deadline failed it
-# (FlakyFailure / DeadlineExceeded) when a loaded runner stalled one example.
+# (FlakyFailure / DeadlineExceeded) when a loaded runner stalled one example. ASCII digits: with ``\d`` the strategy
+# drew other Unicode digits now and then, which ID numbers no longer accept (tests/unit/test_ascii_digits.py).
 @settings(deadline=None)
-@given(st.from_regex(r"[1-9]\d{5}(19[0-9]{2}|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])\d{3}", fullmatch=True))
+@given(st.from_regex(r"[1-9][0-9]{5}(19[0-9]{2}|200[0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])[0-9]{3}",
+                     fullmatch=True))
 def test_every_valid_17_digits_have_exactly_one_check_character(first17: str) -> None:
     valid = [c for c in "0123456789X" if is_valid_id_number(first17 + c)]
     assert valid == [id_check_character(first17)]
