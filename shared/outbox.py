@@ -10,6 +10,13 @@ Publisher side: ``OutboxPublisher.publish(image)`` turns the stream's NEW_IMAGE 
 not take it, so the stream record is reported failed and redelivered (Lambda's event source mapping, at least
 once). The item is not updated afterwards: its ``expires_at`` (TTL) removes it, garbage collection only.
 
+Redrive: a batch the mapping gave up on goes to the publisher's DLQ as batch metadata (``DDBStreamBatchInfo``:
+shard, sequence range, arrival times), not the records. Its items stay in the table (7 days), so an operator
+invokes the publisher with ``{"redrive": {"limit": n}}`` once the cause is fixed: for each DLQ message, the
+outbox items created within the batch's arrival window (plus a margin) are read from the table and published
+again, then the message is deleted (``redrive``). Events of the window that were not in the batch are published
+again too: consumers deduplicate.
+
 Consumer side: delivery is at least once (a redelivered stream batch publishes again, EventBridge itself
 delivers at least once), so a consumer applies an event once by putting ``seen_write(...)`` (put-once by
 consumer and event id) in the same transaction as its effect; ``AlreadySeen`` means "applied before".
@@ -21,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -31,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.aws import LazyClient
 from shared.clock import iso
-from shared.dynamo import to_item
+from shared.dynamo import from_item, to_item
 from shared.settings import BaseSettings
 from shared.writes import GuardedWrite
 
@@ -39,6 +46,7 @@ OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_SK = "OUTBOX"
 OUTBOX_RETENTION = timedelta(days=7)  # far beyond the stream's 24 h: TTL never removes an unpublished record
 SEEN_RETENTION = timedelta(days=7)
+REDRIVE_MARGIN = timedelta(minutes=1)  # an event's created_at precedes its stream record's arrival by the commit
 
 
 def event_id_of(*parts: str) -> str:
@@ -163,6 +171,68 @@ def publish_record(publisher: OutboxPublisher, record: DynamoDBRecord) -> bool:
     return True
 
 
+class OutboxRedrive:
+    """Publishes again what a publisher's DLQ names (see the module docstring); returns what it did."""
+
+    dynamodb = LazyClient("dynamodb")
+    sqs = LazyClient("sqs")
+
+    def __init__(self, publisher: OutboxPublisher, table: str, queue_url: str, dynamodb: Any = None,
+                 sqs: Any = None) -> None:
+        self.publisher = publisher
+        self.table = table
+        self.queue_url = queue_url
+        self.dynamodb = dynamodb
+        self.sqs = sqs
+
+    def events_between(self, start: datetime, end: datetime) -> list[OutboxEvent]:
+        """The table's outbox items created in [start, end] (a Scan: a rare operator's action, not a hot path)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "ConsistentRead": True,
+            "FilterExpression": "entity = :o AND created_at BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":o": {"S": "OUTBOX"}, ":a": {"S": iso(start)}, ":b": {"S": iso(end)}}}
+        events: list[OutboxEvent] = []
+        while True:
+            page = self.dynamodb.scan(**kwargs)
+            events += [e for e in (event_from_image(from_item(i)) for i in page.get("Items", [])) if e is not None]
+            if "LastEvaluatedKey" not in page:
+                return sorted(events, key=lambda e: e.created_at)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def run(self, limit: int) -> dict[str, int]:
+        """Up to ``limit`` DLQ messages: each one's events published again, then the message deleted. A message
+        that names no batch is left in the queue (``unreadable``); a failed publish raises and leaves it too."""
+        done = {"batches": 0, "published": 0, "unreadable": 0}
+        while done["batches"] + done["unreadable"] < limit:
+            wanted = min(10, limit - done["batches"] - done["unreadable"])
+            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=wanted,
+                                                VisibilityTimeout=300).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                window = batch_window(message.get("Body", ""))
+                if window is None:
+                    done["unreadable"] += 1
+                    continue
+                for event in self.events_between(*window):
+                    self.publisher.publish(event)
+                    done["published"] += 1
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                done["batches"] += 1
+        return done
+
+
+def batch_window(body: str) -> tuple[datetime, datetime] | None:
+    """The arrival window of the batch a DLQ message describes, widened by ``REDRIVE_MARGIN``; None if unreadable."""
+    try:
+        info = json.loads(body)["DDBStreamBatchInfo"]
+        first = datetime.fromisoformat(str(info["approximateArrivalOfFirstRecord"]).replace("Z", "+00:00"))
+        last = datetime.fromisoformat(str(info["approximateArrivalOfLastRecord"]).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (first.astimezone(UTC) - REDRIVE_MARGIN, last.astimezone(UTC) + REDRIVE_MARGIN)
+
+
 def stream_publisher(settings: OutboxSettings) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
     """The Lambda handler of a table's publisher function (one per outboxed table, the same code): each record
     the mapping delivers goes through ``publish_record``; Powertools' batch utility reports the failed ones
@@ -182,6 +252,12 @@ def stream_publisher(settings: OutboxSettings) -> Callable[[dict[str, Any], Lamb
     @metrics.log_metrics
     @tracer.capture_lambda_handler
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if "redrive" in event:  # an operator's invocation, not the stream's
+            limit = int((event.get("redrive") or {}).get("limit", 10))
+            done = OutboxRedrive(publisher, settings.outbox_table, settings.outbox_dlq_url).run(max(1, limit))
+            logger.info("outbox redrive", extra=done)
+            metrics.add_metric(name="OutboxEventRedriven", unit="Count", value=done["published"])
+            return done
         return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                              context=context))
 
@@ -192,3 +268,6 @@ class OutboxSettings(BaseSettings):
     """A publisher function's environment: the bus its table's events go to."""
 
     outbox_event_bus: str = Field(min_length=1)
+    # The redrive (``{"redrive": {"limit": n}}``): the table whose outbox this function publishes, and its DLQ.
+    outbox_table: str = Field(min_length=1)
+    outbox_dlq_url: str = Field(min_length=1)
