@@ -161,6 +161,9 @@ def events(stack: LocalStack) -> None:
         assert failed == 0, f"{failed} outbox batch(es) went to {mapping}'s DLQ: events not published"
 
 
+BINDING_LEVEL = frozenset({"BindingActivated", "BindingUnbound", "BindingFirstUseCleared"})  # about a binding
+
+
 def binding_events(items: list[dict[str, Any]], partners: list[dict[str, Any]]) -> None:
     """Each binding request, binding and partner change wrote exactly its one event, in its own transaction: one
     ``BindingRequested`` per request, ``BindingAccountRegistered`` per account it opened, ``BindingConfirmed`` per
@@ -206,8 +209,6 @@ def binding_events(items: list[dict[str, Any]], partners: list[dict[str, Any]]) 
                              if p.get("entity") == "PARTNER" and int(p["version"]) > 1}), \
         "a partner change without its event, or written twice"
 
-
-BINDING_LEVEL = frozenset({"BindingActivated", "BindingUnbound", "BindingFirstUseCleared"})
 
 
 def group_events(items: list[dict[str, Any]]) -> None:
